@@ -1,0 +1,84 @@
+/* The manual gear: coroutines switched by hand, greenlet style.
+ *
+ * Each thread has a root coroutine (the thread's own stack), created on first
+ * use. A coroutine's parent is the coroutine that first switched to it; when
+ * its entry function returns, control goes to the parent, and the parent's
+ * pending switch returns the entry function's return value. */
+#ifndef CORIO_CORO_H
+#define CORIO_CORO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cio_coro cio_coro_t;
+
+/* Entry function: receives the value of the first switch into the coroutine
+ * (the create argument if that value is NULL) and returns its result. */
+typedef void *(*cio_coro_fn)(void *arg);
+
+/* Default stack size (bytes) when 0 is passed to cio_coro_create. */
+#define CIO_CORO_STACK_DEFAULT (64u * 1024u)
+
+/* Creates a coroutine that will run fn(arg) on a stack of stack_size bytes
+ * (0 = CIO_CORO_STACK_DEFAULT). It does not run until switched to.
+ * Returns 0, -ENOMEM or -EAGAIN (out of memory or memory mappings). */
+int cio_coro_create(cio_coro_t **out, cio_coro_fn fn, void *arg,
+                    size_t stack_size);
+
+/* Runs `to`, passing `value`; returns 0 when control comes back, with the
+ * value that the switch back passed in stored in *received (may be NULL).
+ * -ESRCH if `to` has finished, -EINVAL if it belongs to another thread. */
+int cio_coro_switch(cio_coro_t *to, void *value, void **received);
+
+/* Switches to the current coroutine's parent, passing value; returns the
+ * value passed by the switch that resumes this coroutine. From the root it
+ * returns value at once. */
+void *cio_coro_yield(void *value);
+
+/* The coroutine running on this thread (the thread's root if none). */
+cio_coro_t *cio_coro_current(void);
+
+/* The coroutine's parent, or NULL for a root or a coroutine never run. */
+cio_coro_t *cio_coro_parent(const cio_coro_t *co);
+
+/* True once the entry function has returned. */
+bool cio_coro_done(const cio_coro_t *co);
+
+/* The entry function's return value (NULL until done). */
+void *cio_coro_result(const cio_coro_t *co);
+
+/* A process-unique id, for logs and debugging. */
+uint64_t cio_coro_id(const cio_coro_t *co);
+
+/* Optional name shown in debug listings (the string is copied). */
+void cio_coro_set_name(cio_coro_t *co, const char *name);
+const char *cio_coro_name(const cio_coro_t *co);
+
+/* A pointer for the coroutine's owner (the hub keeps its task here). */
+void cio_coro_set_data(cio_coro_t *co, void *data);
+void *cio_coro_data(const cio_coro_t *co);
+
+/* Frees a coroutine that is finished or never ran, or a suspended one (its
+ * stack is dropped without unwinding). Never the running one. */
+void cio_coro_free(cio_coro_t *co);
+
+/* Gives a suspended coroutine's stack back to the pool, copying its live
+ * part to the heap; it is copied back when the coroutine next runs. For
+ * programs that hold many coroutines waiting a long time.
+ * Returns 0, -EBUSY (running) or -ENOMEM. */
+int cio_coro_shrink(cio_coro_t *co);
+
+/* Bytes this coroutine costs while suspended (stack pages in use or the
+ * copied-out part, plus its descriptor); for statistics. */
+size_t cio_coro_footprint(const cio_coro_t *co);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

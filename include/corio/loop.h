@@ -1,0 +1,143 @@
+/* The event loop: IO readiness over select, poll or epoll, timers, posts
+ * from other threads and signals, each delivered to a callback.
+ *
+ * One loop per thread; a loop is used only by the thread that runs it,
+ * except cio_loop_post, which any thread may call. */
+#ifndef CORIO_LOOP_H
+#define CORIO_LOOP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cio_loop cio_loop_t;
+
+/* Readiness bits for cio_loop_register and IO callbacks. */
+enum {
+    CIO_READABLE = 1, /* data to read, a connection to accept, or EOF */
+    CIO_WRITABLE = 2, /* room to write, or a connect that finished */
+    CIO_ERROR = 4     /* error or hang-up; reported with the bits asked */
+};
+
+/* Run modes for cio_loop_run. */
+typedef enum {
+    CIO_RUN_DEFAULT, /* until stopped or nothing is left to wait for */
+    CIO_RUN_ONCE,    /* one iteration, blocking until something happens */
+    CIO_RUN_NOWAIT   /* one iteration without blocking */
+} cio_run_mode;
+
+/* Called with the events that fired for fd (a subset of those asked, plus
+ * CIO_ERROR). The callback may register, modify or unregister any fd. */
+typedef void (*cio_io_cb)(cio_loop_t *loop, int fd, int events, void *data);
+
+/* Creates a loop on backend "select", "poll" or "epoll"; NULL takes the
+ * environment variable CIO_BACKEND, else the platform's best (epoll).
+ * Returns 0, -EINVAL (unknown backend), -ENOMEM or the backend's error. */
+int cio_loop_new(cio_loop_t **out, const char *backend);
+
+/* Frees a loop that is not running; registrations are dropped, fds are not
+ * closed, pending posts are discarded. */
+void cio_loop_free(cio_loop_t *loop);
+
+/* The backend's name: "select", "poll" or "epoll". */
+const char *cio_loop_backend(const cio_loop_t *loop);
+
+/* Watches fd for events (CIO_READABLE | CIO_WRITABLE, may be 0 to keep the
+ * registration idle) and calls cb(loop, fd, fired, data).
+ * -EEXIST if fd is registered, -EINVAL for a bad fd (select: fd >= FD_SETSIZE). */
+int cio_loop_register(cio_loop_t *loop, int fd, int events, cio_io_cb cb,
+                      void *data);
+
+/* Changes the events watched for a registered fd; cheap when unchanged.
+ * -ENOENT if fd is not registered. */
+int cio_loop_modify(cio_loop_t *loop, int fd, int events);
+
+/* Stops watching fd. Call it before closing fd: no event for this
+ * registration is delivered afterwards, even one fired in this iteration. */
+int cio_loop_unregister(cio_loop_t *loop, int fd);
+
+/* Runs the loop in the given mode. Returns 0 when stopped or nothing is
+ * left to wait for (no watched fd, no active timer), 1 in ONCE/NOWAIT mode
+ * when work remains, or a negative errno from the backend. */
+int cio_loop_run(cio_loop_t *loop, cio_run_mode mode);
+
+/* Makes cio_loop_run return after the current iteration. */
+void cio_loop_stop(cio_loop_t *loop);
+
+/* The loop's monotonic clock in milliseconds, updated once per iteration. */
+int64_t cio_loop_now(const cio_loop_t *loop);
+
+/* Re-reads the clock now (for code that ran long inside a callback). */
+int64_t cio_loop_update_time(cio_loop_t *loop);
+
+/* ---- timers ---- */
+
+typedef struct cio_timer cio_timer_t;
+typedef void (*cio_timer_cb)(cio_timer_t *timer);
+
+/* A timer lives in memory its user owns (no allocation per start). */
+struct cio_timer {
+    cio_timer_cb cb;     /* called when the timer fires */
+    void *data;          /* the user's pointer */
+    /* private to the loop: */
+    cio_loop_t *loop;    /* loop it is active on, NULL when stopped */
+    int64_t deadline_ms; /* absolute, on cio_loop_now's clock */
+    int64_t repeat_ms;   /* period of a repeating timer, 0 for one-shot */
+    uint64_t seq;        /* start order, for FIFO among equal deadlines */
+    size_t heap_index;   /* position in the loop's heap */
+};
+
+/* Prepares a timer (it is stopped). */
+void cio_timer_init(cio_timer_t *timer, cio_timer_cb cb, void *data);
+
+/* Starts (or restarts) a timer that fires after timeout_ms and then, if
+ * repeat_ms > 0, every repeat_ms. Returns 0 or -ENOMEM. */
+int cio_timer_start(cio_loop_t *loop, cio_timer_t *timer, int64_t timeout_ms,
+                    int64_t repeat_ms);
+
+/* Starts a one-shot timer at an absolute deadline on the loop's clock. */
+int cio_timer_start_at(cio_loop_t *loop, cio_timer_t *timer,
+                       int64_t deadline_ms);
+
+/* Stops a timer; harmless if it is not active. */
+void cio_timer_stop(cio_timer_t *timer);
+
+/* True while the timer is started and has not fired (or is repeating). */
+bool cio_timer_active(const cio_timer_t *timer);
+
+/* ---- posts from any thread ---- */
+
+typedef void (*cio_post_fn)(cio_loop_t *loop, void *data);
+
+/* Thread-safe: queues fn(loop, data) to run on the loop's thread in FIFO
+ * order and wakes the loop. Returns 0 or -ENOMEM. Posts keep a running
+ * loop alive until they have run. */
+int cio_loop_post(cio_loop_t *loop, cio_post_fn fn, void *data);
+
+/* ---- signals ---- */
+
+typedef void (*cio_signal_cb)(cio_loop_t *loop, int signum, void *data);
+
+/* Delivers signum as a loop callback instead of its default action. The
+ * signal is blocked in the calling thread; block it in every other thread
+ * too (create threads after this call, or use pthread_sigmask). A signal
+ * watch does not keep the loop alive by itself. Returns 0 or -errno. */
+int cio_loop_signal(cio_loop_t *loop, int signum, cio_signal_cb cb,
+                    void *data);
+
+/* Stops delivering signum to this loop and restores its previous mask. */
+int cio_loop_signal_stop(cio_loop_t *loop, int signum);
+
+/* A pointer for the loop's owner (the hub keeps itself here). */
+void cio_loop_set_data(cio_loop_t *loop, void *data);
+void *cio_loop_data(const cio_loop_t *loop);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,49 @@
+/* Blocking calls that no longer block everything: a function runs on a
+ * thread of an offload pool while only the calling task waits. Name lookups
+ * and file work use separate pools so neither can starve the other. */
+#ifndef CORIO_OFFLOAD_H
+#define CORIO_OFFLOAD_H
+
+#include <netdb.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    CIO_OFFLOAD_FILE, /* open, stat, fsync, unlink, rename, ... */
+    CIO_OFFLOAD_DNS   /* getaddrinfo */
+} cio_offload_kind;
+
+/* Runs fn(arg) on a pool thread; the calling task waits until it returns and
+ * gets its return value in *result (may be NULL). fn must not touch corio.
+ * If the task is killed or its deadline passes, returns -ECANCELED or
+ * -ETIMEDOUT at once; fn still runs to its end and its result is dropped
+ * (arg must stay valid: allocate it when that matters).
+ * Returns 0 or -errno. */
+int cio_offload(cio_offload_kind kind, long (*fn)(void *arg), void *arg,
+                long *result, int64_t deadline_ms);
+
+/* getaddrinfo(3) on the DNS pool. Returns 0 or a negative errno: -ENOENT
+ * (no such name), -EAGAIN (temporary failure), -ENOMEM, -EINVAL (bad
+ * arguments or family), -ETIMEDOUT, -ECANCELED, or the errno of EAI_SYSTEM. */
+int cio_getaddrinfo(const char *node, const char *service,
+                    const struct addrinfo *hints, struct addrinfo **res,
+                    int64_t deadline_ms);
+
+/* File calls on the file pool; return as the syscalls do but -errno. */
+int cio_file_open(const char *path, int flags, mode_t mode);
+int cio_file_stat(const char *path, struct stat *st);
+int cio_file_fsync(int fd);
+
+/* Threads per pool (default 4 each); takes effect for pools not started. */
+void cio_offload_set_threads(cio_offload_kind kind, unsigned threads);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
