@@ -6,7 +6,7 @@
 #   apps/NAME/*.c             -> build/bin/NAME  (one program per directory)
 #   bench/NAME.c              -> build/bin/bench_NAME
 #   tests/NAME.c              -> build/tests/NAME (run by tests/run.sh)
-# Per-program link flags live in small fragments: */build.mk, apps/*/build.mk,
+# Per-program link flags live in small fragments: */build*.mk, apps/*/build*.mk,
 # as LDLIBS_<program> += ...  (optional peers are detected there, never required).
 
 VERSION      := 0.1.0
@@ -57,7 +57,7 @@ TESTS        := $(patsubst tests/%.c,%,$(wildcard tests/*.c))
 PROGRAMS     := $(addprefix $(BUILD)/bin/,$(EXAMPLES) $(APPS) $(BENCHES))
 TEST_BINS    := $(addprefix $(BUILD)/tests/,$(TESTS))
 
--include $(sort $(wildcard */build.mk apps/*/build.mk))
+-include $(sort $(wildcard */build*.mk apps/*/build*.mk))
 
 .PHONY: all lib programs tests test bench run install clean
 all: lib programs
