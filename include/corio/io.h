@@ -19,6 +19,12 @@ extern "C" {
 int cio_wait_readable(int fd, int64_t deadline_ms);
 int cio_wait_writable(int fd, int64_t deadline_ms);
 
+/* poll(2) for tasks: waits until one of fds is ready or the deadline; fills
+ * revents and returns how many are ready (0 at the deadline) or -errno.
+ * Regular files are always ready, as with poll(2). */
+struct pollfd;
+int cio_poll(struct pollfd *fds, unsigned long nfds, int64_t deadline_ms);
+
 /* Read or write at most n bytes; return the count (0 = EOF) or -errno. */
 ssize_t cio_read(int fd, void *buf, size_t n, int64_t deadline_ms);
 ssize_t cio_write(int fd, const void *buf, size_t n, int64_t deadline_ms);
