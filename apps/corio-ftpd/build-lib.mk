@@ -15,3 +15,5 @@ endif
 
 # Unit tests link the module objects they exercise (tests/ftpd_*.c).
 FTPD_OBJ := $(BUILD)/obj/apps/corio-ftpd
+$(BUILD)/tests/ftpd_vfs: $(FTPD_OBJ)/vfs.o
+LDLIBS_ftpd_vfs += $(FTPD_OBJ)/vfs.o
