@@ -17,3 +17,5 @@ endif
 FTPD_OBJ := $(BUILD)/obj/apps/corio-ftpd
 $(BUILD)/tests/ftpd_vfs: $(FTPD_OBJ)/vfs.o
 LDLIBS_ftpd_vfs += $(FTPD_OBJ)/vfs.o
+$(BUILD)/tests/ftpd_auth: $(FTPD_OBJ)/auth.o
+LDLIBS_ftpd_auth += $(FTPD_OBJ)/auth.o -lcrypt
