@@ -142,10 +142,10 @@ static void cmd_site(struct ftp_session *s, char *arg)
     if (!strncasecmp(arg, "CHMOD ", 6)) {
         commands_site_chmod(s, arg + 6);
     } else if (!strcasecmp(arg, "HELP")) {
-        reply_raw(s,
-                  "214-SITE commands:\r\n CHMOD MODE PATH\r\n HELP\r\n"
-                  "214 End\r\n",
-                  52);
+        static const char help[] = "214-SITE commands:\r\n"
+                                   " CHMOD MODE PATH\r\n HELP\r\n"
+                                   "214 End\r\n";
+        reply_raw(s, help, sizeof(help) - 1);
     } else {
         reply(s, 504, "SITE command not understood.");
     }
