@@ -13,6 +13,7 @@
 #include "hub/hub_internal.h"
 
 void cio__task_switch(struct cio__hub *hub, cio_task_t *t);
+void cio__task_unlink(cio_task_t *t);
 void cio__task_destroy(cio_task_t *t);
 void cio__shrink_idle(struct cio__hub *hub);
 void cio__shrink_clear(struct cio__hub *hub);
@@ -20,9 +21,6 @@ void cio__shrink_clear(struct cio__hub *hub);
 static _Thread_local struct cio__hub *tls_hub;
 /* cio_hub_set_shrink_after called outside a run: used by the next run. */
 static _Thread_local int64_t tls_shrink_default;
-
-/* A period long enough to be free, short enough to not matter. */
-#define KEEPALIVE_MS (3600 * 1000)
 
 struct cio__hub *cio__hub_get(void)
 {
@@ -66,19 +64,16 @@ size_t cio_task_count(void)
 
 /* ---- keeping the loop waiting for things it cannot see ---- */
 
-static void keepalive_cb(cio_timer_t *timer)
-{
-    (void)timer; /* only there so the loop blocks instead of returning */
-}
-
+/* Offload jobs and external sources end in posts or signals, which do not
+ * keep a loop alive: hold a loop reference while there are any. */
 static void keepalive_update(struct cio__hub *hub)
 {
     bool need = hub->inflight > 0 || hub->refs > 0;
-    if (need && !cio_timer_active(&hub->keepalive))
-        cio_timer_start(hub->loop, &hub->keepalive, KEEPALIVE_MS,
-                        KEEPALIVE_MS);
-    else if (!need)
-        cio_timer_stop(&hub->keepalive);
+    if (need && !hub->loop_ref)
+        cio_loop_ref(hub->loop);
+    else if (!need && hub->loop_ref)
+        cio_loop_unref(hub->loop);
+    hub->loop_ref = need;
 }
 
 void cio__hub_inflight(struct cio__hub *hub, int delta)
@@ -250,12 +245,13 @@ static int hub_loop(struct cio__hub *hub)
 static void hub_teardown(struct cio__hub *hub)
 {
     /* Tasks left behind by a deadlock or a loop error: drop their stacks. */
+    for (cio_task_t *t = hub->all; t; t = t->all_next)
+        cio__task_unlink(t);
     while (hub->all) {
         cio_task_t *t = hub->all;
         hub->all = t->all_next;
         cio__task_destroy(t);
     }
-    cio_timer_stop(&hub->keepalive);
     cio_timer_stop(&hub->shrink_timer);
     if (hub->sigquit)
         cio_loop_signal_stop(hub->loop, SIGQUIT);
@@ -285,7 +281,6 @@ int cio_run_ex(const cio_run_opts *opts, cio_task_fn main_fn, void *arg,
     cio_loop_set_data(hub->loop, hub);
     hub->coro = cio_coro_current();
     hub->stack_size = opts->stack_size;
-    cio_timer_init(&hub->keepalive, keepalive_cb, hub);
     cio_timer_init(&hub->shrink_timer, shrink_cb, hub);
     tls_hub = hub;
     if (tls_shrink_default > 0)

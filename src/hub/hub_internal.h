@@ -27,8 +27,8 @@ struct cio__waiter {
     struct cio__waitq *q;      /* queue it is linked in, NULL once unlinked */
     struct cio__waiter *prev;  /* neighbours in q */
     struct cio__waiter *next;
+    struct cio__waiter *tnext; /* the task's other linked nodes */
     void *value;               /* item handed over (queues) */
-    int events;                /* what it waits for (fd waits) */
 };
 
 /* A FIFO of waiter nodes. */
@@ -69,6 +69,7 @@ struct cio_task {
     long wait_arg;             /* an fd or a count shown with wait_what */
     int64_t wait_since;        /* when the current wait began */
     struct cio__waitq joiners; /* tasks in cio_join on this one */
+    struct cio__waiter *nodes; /* its nodes linked in wait queues */
 };
 
 struct cio__fd;
@@ -86,7 +87,7 @@ struct cio__hub {
     size_t timers;              /* deadline timers armed by tasks */
     size_t inflight;            /* offload jobs not completed yet */
     size_t refs;                /* external wake sources (cio_hub_ref) */
-    cio_timer_t keepalive;      /* keeps the loop blocking for posts */
+    bool loop_ref;              /* holds a loop reference (inflight, refs) */
     struct cio__fd **fd_pages;  /* per-fd state, in pages that never move */
     size_t fd_npages;           /* entries in fd_pages */
     int64_t shrink_after_ms;    /* 0 = never shrink waiting stacks */

@@ -12,6 +12,8 @@ void cio__waitq_push(struct cio__waitq *q, struct cio__waiter *w,
 {
     w->task = t;
     w->q = q;
+    w->tnext = t->nodes;
+    t->nodes = w;
     w->next = NULL;
     w->prev = q->tail;
     if (q->tail)
@@ -26,6 +28,12 @@ void cio__waitq_remove(struct cio__waiter *w)
     struct cio__waitq *q = w->q;
     if (!q)
         return;
+    for (struct cio__waiter **p = &w->task->nodes; *p; p = &(*p)->tnext) {
+        if (*p == w) {
+            *p = w->tnext;
+            break;
+        }
+    }
     if (w->prev)
         w->prev->next = w->next;
     else
@@ -255,7 +263,17 @@ void cio__task_switch(struct cio__hub *hub, cio_task_t *t)
     }
 }
 
-/* Frees a task that never finished (hub teardown after a deadlock). */
+/* Unlinks a task that will never finish from what it waits on, which may
+ * outlive the run (hub teardown after a deadlock). Every task is unlinked
+ * before any is freed: joiners' nodes live in the tasks they join. */
+void cio__task_unlink(cio_task_t *t);
+void cio__task_unlink(cio_task_t *t)
+{
+    while (t->nodes)
+        cio__waitq_remove(t->nodes);
+}
+
+/* Frees a task that never finished. */
 void cio__task_destroy(cio_task_t *t);
 void cio__task_destroy(cio_task_t *t)
 {
