@@ -15,23 +15,29 @@
 #include "dirlist.h"
 #include "hash.h"
 
-/* Writes vpath into out with each '"' doubled (RFC 959's 257 reply). */
-static void quote_path(const char *vpath, char *out, size_t len)
+/* Replies 257 with vpath quoted, each '"' doubled (RFC 959). */
+static void reply_257(struct ftp_session *s, const char *vpath,
+                      const char *what)
 {
+    char *q = malloc(2 * strlen(vpath) + 1);
     size_t o = 0;
-    for (const char *p = vpath; *p && o + 2 < len; p++) {
-        if (*p == '"')
-            out[o++] = '"';
-        out[o++] = *p;
+    if (!q) {
+        reply(s, 451, "Out of memory.");
+        return;
     }
-    out[o] = '\0';
+    for (const char *p = vpath; *p; p++) {
+        if (*p == '"')
+            q[o++] = '"';
+        q[o++] = *p;
+    }
+    q[o] = '\0';
+    reply(s, 257, "\"%s\" %s", q, what);
+    free(q);
 }
 
 void cmd_pwd(struct ftp_session *s, char *arg)
 {
-    char q[2 * VFS_PATH_MAX];
-    quote_path(s->cwd, q, sizeof(q));
-    reply(s, 257, "\"%s\" is the current directory.", q);
+    reply_257(s, s->cwd, "is the current directory.");
 }
 
 static void change_dir(struct ftp_session *s, const char *arg)
@@ -69,7 +75,7 @@ void cmd_cdup(struct ftp_session *s, char *arg)
 
 void cmd_mkd(struct ftp_session *s, char *arg)
 {
-    char path[VFS_PATH_MAX], q[2 * VFS_PATH_MAX];
+    char path[VFS_PATH_MAX];
     if (session_path(s, arg, path) < 0 || !session_may(s, FTP_PERM_MKDIR, path))
         return;
     int rc = vfs_mkdir(&s->vfs, path, 0777);
@@ -78,8 +84,7 @@ void cmd_mkd(struct ftp_session *s, char *arg)
         return;
     }
     log_event(s->srv, s, "mkdir %s", path);
-    quote_path(path, q, sizeof(q));
-    reply(s, 257, "\"%s\" created.", q);
+    reply_257(s, path, "created.");
 }
 
 void cmd_rmd(struct ftp_session *s, char *arg)

@@ -17,6 +17,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Task stacks: a command handler holds two or three PATH_MAX buffers, and
+ * ASan's red zones triple frame sizes; a frame larger than the guard page
+ * could otherwise step over it into a neighbour's stack. */
+#if defined(__SANITIZE_ADDRESS__)
+#define STACK_SIZE (256 * 1024)
+#else
+#define STACK_SIZE (128 * 1024)
+#endif
+
 /* What the main task needs: argv to rebuild the config, signal flags. */
 struct app {
     int argc;                     /* the command line, for reloads */
@@ -339,7 +348,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     umask((mode_t)app.srv.cfg->umask);
     raise_fd_limit();
-    cio_run_opts opts = {.dump_on_sigquit = true};
+    cio_run_opts opts = {.dump_on_sigquit = true, .stack_size = STACK_SIZE};
     int rc = cio_run_ex(&opts, main_task, &app, NULL);
     if (rc < 0) {
         fprintf(stderr, "corio-ftpd: %s\n", cio_strerror(rc));
