@@ -1,6 +1,6 @@
 /* A server with N workers under concurrent clients, every reply verified:
  * once with a SO_REUSEPORT socket per worker, once with one shared socket.
- * CIO_TEST_TIMEOUT=90 */
+ * CIO_TEST_TIMEOUT=90 CIO_TEST_ALL_BACKENDS */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>

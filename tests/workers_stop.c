@@ -1,7 +1,7 @@
 /* Shutdown: SIGTERM is caught once and stops every worker while clients
  * still hold connections open (they see the end), within the grace time;
  * a worker whose task ignores the stop is killed after the grace.
- * CIO_TEST_TIMEOUT=60 */
+ * CIO_TEST_TIMEOUT=60 CIO_TEST_ALL_BACKENDS */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>

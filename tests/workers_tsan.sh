@@ -30,7 +30,7 @@ if ! make -j2 SAN=0 BUILD="$build" SANFLAGS=-fsanitize=thread $targets \
     exit 1
 fi
 
-TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1"
+TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=$PWD/tests/workers_tsan.supp"
 export TSAN_OPTIONS
 status=0
 for t in $tests; do

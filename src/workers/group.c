@@ -132,13 +132,11 @@ int cio_workers_wait_stop(int64_t deadline_ms)
 }
 
 /* Ends the worker's tasks after a stop: its main task and the remote tasks
- * get until stop_deadline (plus a second for the main task, so that a
- * server it stops can kill its own handlers first), then are killed. */
+ * get until stop_deadline, then are killed. */
 static void worker_wind_down(cio__worker *w)
 {
     if (w->main_task) {
-        int64_t until = w->stop_deadline + 1000;
-        if (cio_join(w->main_task, until) == -ETIMEDOUT) {
+        if (cio_join(w->main_task, w->stop_deadline) == -ETIMEDOUT) {
             cio_kill(w->main_task);
             cio_join(w->main_task, -1);
         }
@@ -304,9 +302,13 @@ int cio_workers_serve(cio_conn_fn handler, void *data, size_t max_conns)
         return r;
     }
     cio_workers_wait_stop(-1);
-    r = cio_server_stop(srv, atomic_load(&w->stopping)
-                                 ? w->stop_deadline
-                                 : cio_deadline_in(w->group->grace_ms));
+    /* Handlers are killed a little before this task would be, so that the
+     * server's own stop finishes first. */
+    int64_t grace = w->group->grace_ms;
+    int64_t margin = grace / 4 < 250 ? grace / 4 : 250;
+    int64_t deadline =
+        atomic_load(&w->stopping) ? w->stop_deadline : cio_deadline_in(grace);
+    r = cio_server_stop(srv, deadline - margin);
     cio_server_free(srv);
     return r;
 }
