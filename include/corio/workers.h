@@ -116,11 +116,12 @@ int cio_workers_start(cio_workers_t *g, cio_task_fn fn, void *arg);
 void cio_workers_stop(cio_workers_t *g);
 
 /* Blocks the calling thread (not a worker) until every worker has ended.
- * Returns 0 or the first error a worker's cio_run reported. */
+ * Returns 0, the first error a worker's cio_run reported, or -EDEADLK
+ * from a worker. */
 int cio_workers_wait(cio_workers_t *g);
 
-/* Frees a group that was never started or has been waited for, closing its
- * listening sockets. */
+/* Frees a group (stopping it and waiting first if it runs), closing its
+ * listening sockets. Not from one of its workers. */
 void cio_workers_free(cio_workers_t *g);
 
 /* Workers in the group (all processes together in process mode). */

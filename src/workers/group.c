@@ -69,6 +69,10 @@ void cio_workers_free(cio_workers_t *g)
 {
     if (!g)
         return;
+    if (g->state == CIO__G_STARTED && !current_worker) {
+        cio_workers_stop(g);
+        cio_workers_wait(g);
+    }
     if (g->workers) {
         for (unsigned i = 0; i < g->threads; i++) {
             cio__worker *w = &g->workers[i];
@@ -275,6 +279,8 @@ int cio_workers_wait(cio_workers_t *g)
 {
     if (g->state != CIO__G_STARTED)
         return g->state == CIO__G_WAITED ? 0 : -EINVAL;
+    if (current_worker)
+        return -EDEADLK; /* a worker cannot wait for itself */
     int rc;
     if (g->processes) {
         rc = cio__proc_wait(g);
