@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "check.h"
@@ -14,11 +15,17 @@
 
 #define PROCS 2
 
-/* Greets with "pid index\n", then echoes. */
+/* Greets with "pid index\n", then echoes. The greeting needs the offload
+ * pool, which the parent used before forking: the child's must work. */
 static void greet_echo(int fd, void *data)
 {
     (void)data;
     char buf[512];
+    struct stat st;
+    if (cio_file_stat("/", &st) < 0) {
+        cio_close(fd);
+        return;
+    }
     int n = snprintf(buf, sizeof(buf), "%d %d\n", (int)getpid(),
                      cio_workers_index());
     if (cio_write_all(fd, buf, (size_t)n, cio_deadline_in(10000)) < 0) {
@@ -67,8 +74,19 @@ static int one_client(int port, int seq)
     return pid;
 }
 
+static void *use_offload(void *arg)
+{
+    (void)arg;
+    struct stat st;
+    CHECK_EQ(cio_file_stat("/", &st), 0);
+    return NULL;
+}
+
 int main(void)
 {
+    /* Start the parent's offload threads, as a program that did some work
+     * before forking its workers would. */
+    CHECK_EQ(cio_run(use_offload, NULL, NULL), 0);
     cio_workers_t *g;
     cio_workers_opts o = {
         .processes = PROCS, .catch_signals = true, .stop_grace_ms = 500};
