@@ -27,8 +27,8 @@
 #include <unistd.h>
 
 enum {
-    HIST_US = 100000, /* 1 us buckets up to 100 ms; one overflow bucket */
-    PATTERN = 26,     /* messages are slices of a repeating alphabet */
+    HIST_US = 1000000, /* 1 us buckets up to 1 s; one overflow bucket */
+    PATTERN = 26,      /* messages are slices of a repeating alphabet */
 };
 
 /* One client connection. */
@@ -55,7 +55,7 @@ typedef struct run {
     long long errors; /* mismatches and failed connections */
     int64_t stop_ns;  /* -t: no new message after this */
     int active;       /* connections with a message in flight */
-    uint64_t *hist;   /* latency histogram in us */
+    uint32_t *hist;   /* latency histogram in us */
 } run_t;
 
 static int64_t now_ns(void)
