@@ -301,7 +301,20 @@ static int remote_dir(ftp_conn *c, const char *path, ftp_listing *out)
     }
     if (c->fd < 0 || !path[0])
         return rc;
-    return ftp_mkd(c, path);
+    rc = ftp_mkd(c, path);
+    if (rc != -EPROTO)
+        return rc;
+    /* maybe a parent is missing too: make each level, as mkdir -p */
+    char *copy = strdup(path);
+    if (!copy)
+        return -ENOMEM;
+    for (char *p = strchr(copy + 1, '/'); p; p = strchr(p + 1, '/')) {
+        *p = '\0';
+        ftp_mkd(c, copy); /* fails harmlessly where the level exists */
+        *p = '/';
+    }
+    free(copy);
+    return c->fd < 0 ? -ENOTCONN : ftp_mkd(c, path);
 }
 
 int mirror_put(ftp_conn *c, const ftp_site *site, const char *local_dir,
@@ -337,8 +350,8 @@ int mirror_put(ftp_conn *c, const ftp_site *site, const char *local_dir,
             progress_error(e->progress, "corio-ftp: mkdir %s: %s", url,
                            ftp_strerror(c, rc));
             problems++;
-            if (c->fd < 0)
-                break;
+            if (c->fd < 0 || i == 0)
+                goto out; /* no root (or no connection): nothing can land */
         }
     }
     for (size_t i = 0; lists && remote && i < w->n; i++) {
@@ -370,6 +383,7 @@ int mirror_put(ftp_conn *c, const ftp_site *site, const char *local_dir,
         if (!job || xfer_engine_submit(e, job) < 0)
             problems++;
     }
+out:
     for (size_t i = 0; i < w->n; i++) {
         if (lists)
             listing_free(&lists[i]);

@@ -35,6 +35,8 @@ struct progress {
     unsigned files_expected;        /* files announced */
     unsigned files_done;            /* finished well (or up to date) */
     unsigned files_failed;          /* finished badly */
+    unsigned files_skipped;         /* of files_done, already up to date */
+    int64_t created_ms;             /* when progress_start ran */
     char *pending;                  /* lines to print above the bars */
     size_t pending_len;             /* bytes in pending */
     int drawn;                      /* bar lines now on the screen */
@@ -238,6 +240,7 @@ static void *redraw_task(void *arg)
 
 int progress_start(progress_t *p)
 {
+    p->created_ms = now_ms();
     if (p->mode != PROGRESS_TTY || p->task)
         return 0;
     int rc = cio_spawn(&p->task, redraw_task, p);
@@ -265,11 +268,15 @@ void progress_finish(progress_t *p)
     flush_pending(p);
     if (p->mode == PROGRESS_PLAIN && p->files_done + p->files_failed > 1) {
         char done[32], rate[32];
-        double secs = (double)(now_ms() - p->start_ms) / 1000.0;
+        int64_t t0 = p->start_ms ? p->start_ms : p->created_ms;
+        double secs = (double)(now_ms() - t0) / 1000.0;
         human(done, sizeof done, (double)p->bytes_moved);
         human(rate, sizeof rate, secs > 0 ? (double)p->bytes_moved / secs : 0);
-        progress_error(p, "total: %u files, %u failed, %s in %.2f s (%s/s)",
-                       p->files_done, p->files_failed, done, secs, rate);
+        progress_error(p,
+                       "total: %u files (%u up to date), %u failed, %s in "
+                       "%.2f s (%s/s)",
+                       p->files_done, p->files_skipped, p->files_failed, done,
+                       secs, rate);
     }
 }
 
@@ -357,6 +364,7 @@ void progress_end(progress_t *p, progress_item_t *it, bool ok, const char *note)
 void progress_skip(progress_t *p, int64_t bytes)
 {
     p->files_done++;
+    p->files_skipped++;
     if (bytes > 0)
         p->bytes_done += bytes;
 }

@@ -233,6 +233,8 @@ static int do_get(ftp_conn *c, const xfer_job *job, const ftp_opts *o,
             return -ENOTCONN;
         }
     }
+    if (job->size < 0 && size >= 0)
+        progress_expect(pg, 0, size); /* learnt now: count it in the total */
     if (o->resume && size >= 0) {
         struct stat st;
         if (cio_file_stat(job->local, &st) == 0 && S_ISREG(st.st_mode) &&
@@ -351,6 +353,8 @@ static int do_put(ftp_conn *c, const xfer_job *job, const ftp_opts *o,
         return fd;
     }
     int64_t size = st.st_size, offset = 0, remote_size;
+    if (job->size < 0)
+        progress_expect(pg, 0, size);
     if (o->resume && ftp_size(c, job->remote, &remote_size) == 0 &&
         remote_size <= size) {
         if (remote_size == size) {
