@@ -418,6 +418,17 @@ static int parse_options(app *a, int argc, char **argv)
     return 0;
 }
 
+static void app_free(app *a)
+{
+    for (int i = 0; i < a->nsites; i++) {
+        memset(a->sites[i]->pass, 0, sizeof a->sites[i]->pass);
+        free(a->sites[i]);
+    }
+    free(a->sites);
+    free(a->url_site);
+    free(a->urls);
+}
+
 int main(int argc, char **argv)
 {
     app a = {0};
@@ -438,8 +449,10 @@ int main(int argc, char **argv)
         int nurls;
         if (check_args(&a, &urls, &nurls) < 0)
             return 2;
-        if (prepare_urls(&a, urls, nurls) < 0)
+        if (prepare_urls(&a, urls, nurls) < 0) {
+            app_free(&a);
             return 2;
+        }
     } else if (a.nargs > 1) {
         fprintf(stderr, "corio-ftp: unknown command '%s'\n", a.args[0]);
         usage(stderr);
@@ -451,16 +464,10 @@ int main(int argc, char **argv)
     signal(SIGHUP, on_signal);
     void *result = NULL;
     int rc = cio_run(app_task, &a, &result);
+    app_free(&a);
     if (rc < 0) {
         fprintf(stderr, "corio-ftp: %s\n", cio_strerror(rc));
         return 1;
     }
-    for (int i = 0; i < a.nsites; i++) {
-        memset(a.sites[i]->pass, 0, sizeof a.sites[i]->pass);
-        free(a.sites[i]);
-    }
-    free(a.sites);
-    free(a.url_site);
-    free(a.urls);
     return (int)(intptr_t)result;
 }
