@@ -132,6 +132,15 @@ int cio_loop_signal(cio_loop_t *loop, int signum, cio_signal_cb cb,
 /* Stops delivering signum to this loop and restores its previous mask. */
 int cio_loop_signal_stop(cio_loop_t *loop, int signum);
 
+/* Keeps the loop alive while the count is above zero, for work that will
+ * end in a post (e.g. a job on another thread): cio_loop_run then waits
+ * for it instead of returning 0. Loop thread only. */
+void cio_loop_ref(cio_loop_t *loop);
+void cio_loop_unref(cio_loop_t *loop);
+
+/* Note: cio_loop_run is not reentrant; called from one of the same loop's
+ * callbacks it returns -EBUSY. */
+
 /* A pointer for the loop's owner (the hub keeps itself here). */
 void cio_loop_set_data(cio_loop_t *loop, void *data);
 void *cio_loop_data(const cio_loop_t *loop);

@@ -1,0 +1,107 @@
+/* Context switch for x86-64, System V AMD64 ABI (psABI 1.0, section 3.2.1):
+ * callee-saved are rbx, rbp, r12-r15, the control bits of MXCSR and the x87
+ * control word; everything else is the caller's business.
+ *
+ * void *cio__switch_value(void **save_sp, void *resume_sp, void *value,
+ *                         void **received);
+ * int cio__switch_status(...same...);
+ *
+ * One routine, two names: saves the running context on its stack, stores
+ * the stack pointer in *save_sp and resumes the context saved at resume_sp.
+ * When it resumes a context that passed received == NULL it returns `value`
+ * there; otherwise it stores `value` in *received and returns 0. So the C
+ * callers can jump here as their last act (a tail call): the resumed code
+ * is then the caller of cio_coro_switch or cio_coro_yield itself, with no
+ * C epilogue and no `ret` in between.
+ *
+ * Frame on a suspended stack, from its saved sp upwards:
+ *   +0 MXCSR (4 bytes), +4 x87 control word (2 bytes), +8 r15, r14, r13,
+ *   r12, rbx, rbp, +56 received, +64 resume address.
+ * The resume address is popped and jumped to: a `ret` would mispredict on
+ * every switch, the return stack buffer expecting our caller. MXCSR and the
+ * control word are reloaded only when their control bits differ, since
+ * ldmxcsr is slow and the sticky exception flags differ all the time. */
+    .text
+    .globl  cio__switch_value
+    .hidden cio__switch_value
+    .type   cio__switch_value, @function
+    .globl  cio__switch_status
+    .hidden cio__switch_status
+    .type   cio__switch_status, @function
+    .p2align 4
+cio__switch_value:
+cio__switch_status:
+    .cfi_startproc
+    pushq   %rcx
+    .cfi_adjust_cfa_offset 8
+    pushq   %rbp
+    .cfi_adjust_cfa_offset 8
+    pushq   %rbx
+    .cfi_adjust_cfa_offset 8
+    pushq   %r12
+    .cfi_adjust_cfa_offset 8
+    pushq   %r13
+    .cfi_adjust_cfa_offset 8
+    pushq   %r14
+    .cfi_adjust_cfa_offset 8
+    pushq   %r15
+    .cfi_adjust_cfa_offset 8
+    subq    $8, %rsp
+    .cfi_adjust_cfa_offset 8
+    stmxcsr (%rsp)
+    fnstcw  4(%rsp)
+    movq    %rsp, (%rdi)
+    movl    (%rsp), %r8d
+    movzwl  4(%rsp), %r9d
+    movq    %rsi, %rsp
+    xorl    (%rsp), %r8d
+    testl   $0xffc0, %r8d
+    jnz     .Lload_mxcsr
+.Lmxcsr_done:
+    cmpw    4(%rsp), %r9w
+    jne     .Lload_fcw
+.Lfcw_done:
+    movq    8(%rsp), %r15
+    movq    16(%rsp), %r14
+    movq    24(%rsp), %r13
+    movq    32(%rsp), %r12
+    movq    40(%rsp), %rbx
+    movq    48(%rsp), %rbp
+    movq    56(%rsp), %rsi
+    movq    64(%rsp), %rcx
+    leaq    72(%rsp), %rsp
+    testq   %rsi, %rsi
+    jnz     .Lstore
+    movq    %rdx, %rax
+    jmp     *%rcx
+.Lstore:
+    movq    %rdx, (%rsi)
+    xorl    %eax, %eax
+    jmp     *%rcx
+.Lload_mxcsr:
+    ldmxcsr (%rsp)
+    jmp     .Lmxcsr_done
+.Lload_fcw:
+    fldcw   4(%rsp)
+    jmp     .Lfcw_done
+    .cfi_endproc
+    .size   cio__switch_value, .-cio__switch_value
+    .size   cio__switch_status, .-cio__switch_status
+
+/* First code a new coroutine runs: rbx holds the coroutine, rax the value
+ * of the first switch. cio__coro_start never returns. */
+    .globl  cio__trampoline
+    .hidden cio__trampoline
+    .type   cio__trampoline, @function
+    .p2align 4
+cio__trampoline:
+    .cfi_startproc
+    .cfi_undefined rip
+    movq    %rbx, %rdi
+    movq    %rax, %rsi
+    call    cio__coro_start
+    ud2
+    .cfi_endproc
+    .size   cio__trampoline, .-cio__trampoline
+
+    .section .note.GNU-stack, "", @progbits

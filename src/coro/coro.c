@@ -1,0 +1,477 @@
+/* Coroutines switched by hand (greenlet style): create, switch, yield, free.
+ *
+ * Each thread has a state in thread-local storage: its root coroutine (the
+ * thread's own stack), the running coroutine, a pool of freed coroutines
+ * that keep their stacks (so create+run+free costs no system call) and a
+ * block of ids. */
+#include "coro/coro_int.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if CIO_ASAN
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+#define POOL_CLASSES 4 /* stack sizes a thread keeps free coroutines for */
+#define POOL_MAX 1024  /* free coroutines kept per size; more go shared */
+#define ID_BLOCK 4096  /* ids a thread takes from the process at a time */
+
+/* The assembly switch can be the last act of cio_coro_switch and
+ * cio_coro_yield (a tail call): it returns straight to their callers. */
+#if CIO_ASAN || CIO_USE_UCONTEXT
+#define TAIL_SWITCH 0
+#else
+#define TAIL_SWITCH 1
+#endif
+
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define TLS _Thread_local __attribute__((tls_model("initial-exec")))
+
+/* Freed coroutines of one stack size, stacks still attached. */
+struct pool {
+    size_t size;      /* usable stack bytes */
+    cio_coro_t *head; /* linked by next_free */
+    unsigned count;   /* coroutines in the list */
+};
+
+struct cio__thread {
+    cio_coro_t root;                 /* the thread's own stack */
+    struct pool pools[POOL_CLASSES]; /* free coroutines by stack size */
+    uint64_t next_id, id_limit;      /* ids left in this thread's block */
+    void *altstack;                  /* signal stack we installed, or NULL */
+    cio_coro_t *came_from;           /* who switched last (ASan bounds) */
+    void *scratch; /* receives values nobody asked for */
+    int ready;                       /* 1 once initialised */
+};
+
+static TLS struct cio__thread tls_thread;
+static TLS cio_coro_t *tls_current;
+static atomic_uint_fast64_t id_source = 1;
+static pthread_key_t exit_key;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+
+static void thread_exit(void *arg);
+
+static void make_exit_key(void)
+{
+    pthread_key_create(&exit_key, thread_exit);
+}
+
+static uint64_t next_id(struct cio__thread *t)
+{
+    if (UNLIKELY(t->next_id == t->id_limit)) {
+        t->next_id = atomic_fetch_add(&id_source, ID_BLOCK);
+        t->id_limit = t->next_id + ID_BLOCK;
+    }
+    return t->next_id++;
+}
+
+static __attribute__((noinline)) struct cio__thread *thread_init(void)
+{
+    struct cio__thread *t = &tls_thread;
+    t->root.thread = t;
+    t->root.is_root = 1;
+    t->root.stack.guarded = 1; /* no canary to check on its switches */
+    t->root.state = CIO__CORO_SUSPENDED;
+    t->root.id = next_id(t);
+    t->ready = 1;
+    tls_current = &t->root;
+    t->altstack = cio__overflow_thread_init();
+    pthread_once(&exit_once, make_exit_key);
+    pthread_setspecific(exit_key, t);
+    return t;
+}
+
+static inline struct cio__thread *thread_get(void)
+{
+    if (UNLIKELY(!tls_thread.ready))
+        return thread_init();
+    return &tls_thread;
+}
+
+cio_coro_t *cio__coro_running(void)
+{
+    return tls_current;
+}
+
+/* ---- ASan fiber annotations: tell ASan which stack we run on. ---- */
+
+static inline void asan_leave(cio_coro_t *from, cio_coro_t *to, bool dying)
+{
+#if CIO_ASAN
+    from->thread->came_from = from;
+    const void *bottom = to->is_root ? to->asan_bottom : to->stack.lo;
+    size_t size = to->is_root ? to->asan_size : to->stack.size;
+    __sanitizer_start_switch_fiber(dying ? NULL : &from->asan_fake, bottom,
+                                   size);
+#else
+    (void)from, (void)to, (void)dying;
+#endif
+}
+
+static inline void asan_arrive(cio_coro_t *self)
+{
+#if CIO_ASAN
+    const void *bottom;
+    size_t size;
+    __sanitizer_finish_switch_fiber(self ? self->asan_fake : NULL, &bottom,
+                                    &size);
+    cio_coro_t *prev = tls_thread.came_from;
+    if (prev && prev->is_root) {
+        prev->asan_bottom = bottom;
+        prev->asan_size = size;
+    }
+#else
+    (void)self;
+#endif
+}
+
+/* Copies stack words without ASan checks: frames hold poisoned redzones. */
+#if CIO_ASAN
+__attribute__((no_sanitize_address))
+#endif
+static void
+stack_copy(void *dst, const void *src, size_t len)
+{
+    volatile uint64_t *d = dst;
+    const volatile uint64_t *s = src;
+    for (size_t i = 0; i < len / 8; i++)
+        d[i] = s[i];
+}
+
+static void unshrink(cio_coro_t *co)
+{
+    char *top = co->stack.lo + co->stack.size;
+    stack_copy(top - co->saved_len, co->saved, co->saved_len);
+    free(co->saved);
+    co->saved = NULL;
+    co->saved_len = 0;
+}
+
+static inline void check_canary(const cio_coro_t *co)
+{
+    if (!co->stack.guarded && co->stack.lo && !cio__stack_canary_ok(&co->stack))
+        cio__overflow_report(co);
+}
+
+/* Everything a switch from `from` to `to` does before the registers move. */
+static inline void prepare(cio_coro_t *from, cio_coro_t *to)
+{
+    if (!from->stack.guarded)
+        check_canary(from);
+    if (UNLIKELY(to->saved != NULL))
+        unshrink(to);
+    tls_current = to;
+}
+
+/* A switch with work after it (ASan's bookkeeping, or ucontext). */
+static inline void *transfer(cio_coro_t *from, cio_coro_t *to, void *value)
+{
+    prepare(from, to);
+    asan_leave(from, to, false);
+    void *got = cio__switch(&from->ctx, &to->ctx, value);
+    asan_arrive(from);
+    return got;
+}
+
+/* The nearest ancestor still able to run (roots never finish). */
+static cio_coro_t *live_parent(cio_coro_t *co)
+{
+    cio_coro_t *p = co->parent;
+    while (p && p->state == CIO__CORO_DONE)
+        p = p->parent;
+    return p ? p : &co->thread->root;
+}
+
+_Noreturn void cio__coro_start(void *arg, void *value)
+{
+    cio_coro_t *co = arg;
+    asan_arrive(NULL);
+    void *result = co->fn(value ? value : co->arg);
+    co->result = result;
+    co->state = CIO__CORO_DONE;
+    check_canary(co);
+    cio_coro_t *to = live_parent(co);
+    if (UNLIKELY(to->saved != NULL))
+        unshrink(to);
+    tls_current = to;
+    asan_leave(co, to, true);
+    cio__switch(&co->ctx, &to->ctx, result);
+    abort(); /* a finished coroutine is never resumed */
+}
+
+static cio_coro_t *pool_take(struct cio__thread *t, size_t size)
+{
+    for (int i = 0; i < POOL_CLASSES; i++) {
+        struct pool *p = &t->pools[i];
+        if (p->size == size && p->head) {
+            cio_coro_t *co = p->head;
+            p->head = co->next_free;
+            p->count--;
+            return co;
+        }
+    }
+    return NULL;
+}
+
+static bool pool_put(struct cio__thread *t, cio_coro_t *co)
+{
+    struct pool *spare = NULL;
+    for (int i = 0; i < POOL_CLASSES; i++) {
+        struct pool *p = &t->pools[i];
+        if (p->size == co->stack.size) {
+            if (p->count >= POOL_MAX)
+                return false;
+            co->next_free = p->head;
+            p->head = co;
+            p->count++;
+            return true;
+        }
+        if (!p->count && !spare)
+            spare = p;
+    }
+    if (!spare)
+        return false;
+    spare->size = co->stack.size;
+    co->next_free = NULL;
+    spare->head = co;
+    spare->count = 1;
+    return true;
+}
+
+static void release(cio_coro_t *co)
+{
+    cio__stack_release(&co->stack);
+    free(co);
+}
+
+static void thread_exit(void *arg)
+{
+    struct cio__thread *t = arg;
+    for (int i = 0; i < POOL_CLASSES; i++) {
+        while (t->pools[i].head) {
+            cio_coro_t *co = t->pools[i].head;
+            t->pools[i].head = co->next_free;
+            release(co);
+        }
+        t->pools[i].count = 0;
+    }
+    cio__overflow_thread_fini(t->altstack);
+    t->altstack = NULL;
+}
+
+int cio_coro_create(cio_coro_t **out, cio_coro_fn fn, void *arg,
+                    size_t stack_size)
+{
+    if (!out || !fn)
+        return -EINVAL;
+    struct cio__thread *t = thread_get();
+    size_t size =
+        cio__stack_round(stack_size ? stack_size : CIO_CORO_STACK_DEFAULT);
+    if (!size)
+        return -ENOMEM;
+    cio_coro_t *co = pool_take(t, size);
+    if (!co) {
+        co = malloc(sizeof *co);
+        if (!co)
+            return -ENOMEM;
+        int rc = cio__stack_alloc(size, &co->stack);
+        if (rc) {
+            free(co);
+            return rc;
+        }
+#if CIO_ASAN
+        co->asan_fake = NULL;
+        co->asan_bottom = NULL;
+        co->asan_size = 0;
+#endif
+    }
+    co->thread = t;
+    co->parent = NULL;
+    co->fn = fn;
+    co->arg = arg;
+    co->result = NULL;
+    co->data = NULL;
+    co->name = NULL;
+    co->id = next_id(t);
+    co->saved = NULL;
+    co->saved_len = 0;
+    co->next_free = NULL;
+    co->state = CIO__CORO_NEW;
+    co->is_root = 0;
+    cio__ctx_init(&co->ctx, co, co->stack.lo, co->stack.size);
+    *out = co;
+    return 0;
+}
+
+int cio_coro_switch(cio_coro_t *to, void *value, void **received)
+{
+    struct cio__thread *t = thread_get();
+    cio_coro_t *from = tls_current;
+    if (UNLIKELY(!to))
+        return -EINVAL;
+    if (UNLIKELY(to->state != CIO__CORO_SUSPENDED)) {
+        if (to->state == CIO__CORO_DONE)
+            return -ESRCH;
+        /* A coroutine that never ran joins the thread that starts it. */
+        to->thread = t;
+        to->parent = from;
+        to->state = CIO__CORO_SUSPENDED;
+    } else if (UNLIKELY(to->thread != t)) {
+        return -EINVAL;
+    }
+    if (UNLIKELY(to == from)) {
+        if (received)
+            *received = value;
+        return 0;
+    }
+#if TAIL_SWITCH
+    prepare(from, to);
+    return cio__switch_status(&from->ctx.sp, to->ctx.sp, value,
+                              received ? received : &t->scratch);
+#else
+    void *got = transfer(from, to, value);
+    if (received)
+        *received = got;
+    return 0;
+#endif
+}
+
+void *cio_coro_yield(void *value)
+{
+    thread_get();
+    cio_coro_t *from = tls_current;
+    if (from->is_root)
+        return value;
+    cio_coro_t *to = live_parent(from);
+#if TAIL_SWITCH
+    prepare(from, to);
+    return cio__switch_value(&from->ctx.sp, to->ctx.sp, value, NULL);
+#else
+    return transfer(from, to, value);
+#endif
+}
+
+cio_coro_t *cio_coro_current(void)
+{
+    thread_get();
+    return tls_current;
+}
+
+cio_coro_t *cio_coro_parent(const cio_coro_t *co)
+{
+    return co ? co->parent : NULL;
+}
+
+bool cio_coro_done(const cio_coro_t *co)
+{
+    return co && co->state == CIO__CORO_DONE;
+}
+
+void *cio_coro_result(const cio_coro_t *co)
+{
+    return co ? co->result : NULL;
+}
+
+uint64_t cio_coro_id(const cio_coro_t *co)
+{
+    return co ? co->id : 0;
+}
+
+void cio_coro_set_name(cio_coro_t *co, const char *name)
+{
+    if (!co)
+        return;
+    char *copy = name ? strdup(name) : NULL;
+    free(co->name);
+    co->name = copy;
+}
+
+const char *cio_coro_name(const cio_coro_t *co)
+{
+    return co && co->name ? co->name : "";
+}
+
+void cio_coro_set_data(cio_coro_t *co, void *data)
+{
+    if (co)
+        co->data = data;
+}
+
+void *cio_coro_data(const cio_coro_t *co)
+{
+    return co ? co->data : NULL;
+}
+
+void cio_coro_free(cio_coro_t *co)
+{
+    if (!co || co->is_root || co == tls_current)
+        return;
+    check_canary(co);
+    if (co->name) {
+        free(co->name);
+        co->name = NULL;
+    }
+    if (co->saved) {
+        free(co->saved);
+        co->saved = NULL;
+    }
+    struct cio__thread *t = thread_get();
+#if CIO_ASAN
+    /* Frames that never returned leave poisoned shadow behind. */
+    if (co->state != CIO__CORO_NEW)
+        __asan_unpoison_memory_region(co->stack.lo, co->stack.size);
+#endif
+    co->state = CIO__CORO_DONE;
+    if (!pool_put(t, co))
+        release(co);
+}
+
+int cio_coro_shrink(cio_coro_t *co)
+{
+    if (!co || co->is_root)
+        return -EINVAL;
+    if (co == tls_current)
+        return -EBUSY;
+    if (co->saved)
+        return 0;
+    check_canary(co);
+    size_t len = 0;
+    char *top = co->stack.lo + co->stack.size;
+    if (co->state != CIO__CORO_DONE) {
+        char *sp = cio__ctx_sp(&co->ctx);
+        if (sp < co->stack.lo)
+            sp = co->stack.lo;
+        len = (size_t)(top - sp) & ~(size_t)7;
+        co->saved = malloc(len ? len : 8);
+        if (!co->saved)
+            return -ENOMEM;
+        stack_copy(co->saved, top - len, len);
+    }
+    co->saved_len = len;
+    cio__stack_drop_pages(&co->stack);
+    return 0;
+}
+
+size_t cio_coro_footprint(const cio_coro_t *co)
+{
+    if (!co)
+        return 0;
+    if (co->is_root || co->state == CIO__CORO_DONE)
+        return sizeof *co;
+    if (co->saved)
+        return sizeof *co + co->saved_len;
+    size_t page = 4096;
+    char *top = co->stack.lo + co->stack.size;
+    char *sp = co == tls_current ? (char *)__builtin_frame_address(0)
+                                 : cio__ctx_sp(&co->ctx);
+    if (sp < co->stack.lo || sp > top)
+        sp = co->stack.lo;
+    size_t live = (size_t)(top - sp);
+    return sizeof *co + (live + page - 1) / page * page;
+}

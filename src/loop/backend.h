@@ -1,0 +1,37 @@
+/* The backend contract: a backend only tracks interest and, when polled,
+ * fills an array of fired (fd, events). Every dispatch rule (generations,
+ * masking by current interest, error reporting) lives once in loop.c. */
+#ifndef CIO_LOOP_BACKEND_H
+#define CIO_LOOP_BACKEND_H
+
+#include <stdint.h>
+
+/* One readiness report, as filled by a backend's poll. */
+typedef struct cio__fired {
+    int fd;       /* the descriptor that fired */
+    int events;   /* CIO_READABLE | CIO_WRITABLE | CIO_ERROR */
+    uint32_t gen; /* registration generation, stamped by the loop */
+} cio__fired_t;
+
+/* The small table of operations each backend implements. */
+typedef struct cio__backend_ops {
+    const char *name; /* "select", "poll" or "epoll" */
+    int fd_limit;     /* fds must be below this (0: no limit of its own) */
+    /* Allocates the backend's state into *state. Returns 0 or -errno. */
+    int (*init)(void **state);
+    /* Releases the state (fds registered are not closed). */
+    void (*free)(void *state);
+    /* Changes fd's interest from old_events to new_events (either may be
+     * 0: add, modify, delete). Called only when they differ. */
+    int (*set)(void *state, int fd, int old_events, int new_events);
+    /* Waits up to timeout_ms (-1 forever, 0 not at all) and writes at most
+     * cap reports into fired. Returns the count, or -errno (-EINTR is
+     * treated as 0 fired by the loop). */
+    int (*poll)(void *state, int timeout_ms, cio__fired_t *fired, int cap);
+} cio__backend_ops_t;
+
+extern const cio__backend_ops_t cio__backend_select;
+extern const cio__backend_ops_t cio__backend_poll;
+extern const cio__backend_ops_t cio__backend_epoll;
+
+#endif

@@ -1,0 +1,297 @@
+/* The loop: the fd registry, dispatch of fired events, and the run modes.
+ *
+ * Phase order of one iteration (cio_loop_run):
+ *   1. timeout: 0 for NOWAIT or after a stop, else until the earliest timer
+ *      (-1 without timers);
+ *   2. backend poll, which fills loop->fired;
+ *   3. the cached clock is read once;
+ *   4. IO callbacks, in the order reported (posts and signals arrive here
+ *      through their own fds); each report is checked against the slot's
+ *      generation and current interest right before its callback;
+ *   5. timers due at the cached time, in (deadline, start order) order.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "loop/loop-int.h"
+
+static const cio__backend_ops_t *backend_by_name(const char *name)
+{
+    if (name == NULL || *name == '\0')
+        return &cio__backend_epoll;
+    if (strcmp(name, "epoll") == 0)
+        return &cio__backend_epoll;
+    if (strcmp(name, "poll") == 0)
+        return &cio__backend_poll;
+    if (strcmp(name, "select") == 0)
+        return &cio__backend_select;
+    return NULL;
+}
+
+int64_t cio_loop_update_time(cio_loop_t *loop)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    loop->now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return loop->now_ms;
+}
+
+int64_t cio_loop_now(const cio_loop_t *loop)
+{
+    return loop->now_ms;
+}
+
+int cio_loop_new(cio_loop_t **out, const char *backend)
+{
+    *out = NULL;
+    if (backend == NULL)
+        backend = getenv("CIO_BACKEND");
+    const cio__backend_ops_t *ops = backend_by_name(backend);
+    if (ops == NULL)
+        return -EINVAL;
+    cio_loop_t *loop = calloc(1, sizeof(*loop));
+    if (loop == NULL)
+        return -ENOMEM;
+    loop->ops = ops;
+    loop->post_fd = -1;
+    loop->signal_fd = -1;
+    sigemptyset(&loop->signal_set);
+    sigemptyset(&loop->signal_was_blocked);
+    cio_loop_update_time(loop);
+    int rc = ops->init(&loop->backend);
+    if (rc < 0) {
+        free(loop);
+        return rc;
+    }
+    rc = cio__posts_init(loop);
+    if (rc < 0) {
+        cio_loop_free(loop);
+        return rc;
+    }
+    *out = loop;
+    return 0;
+}
+
+void cio_loop_free(cio_loop_t *loop)
+{
+    if (loop == NULL)
+        return;
+    cio__signals_free(loop);
+    cio__posts_free(loop);
+    cio__timers_free(loop);
+    if (loop->backend != NULL)
+        loop->ops->free(loop->backend);
+    free(loop->slots);
+    free(loop->fired);
+    free(loop);
+}
+
+const char *cio_loop_backend(const cio_loop_t *loop)
+{
+    return loop->ops->name;
+}
+
+/* Grows the registry (and the fired array with it) to hold fd. */
+static int slots_reserve(cio_loop_t *loop, int fd)
+{
+    if (fd < loop->slots_cap)
+        return 0;
+    int cap = loop->slots_cap ? loop->slots_cap : 64;
+    while (cap <= fd) {
+        if (cap > INT_MAX / 2)
+            return -ENOMEM;
+        cap *= 2;
+    }
+    cio__io_slot_t *slots = realloc(loop->slots, (size_t)cap * sizeof(*slots));
+    if (slots == NULL)
+        return -ENOMEM;
+    memset(slots + loop->slots_cap, 0,
+           (size_t)(cap - loop->slots_cap) * sizeof(*slots));
+    loop->slots = slots;
+    loop->slots_cap = cap;
+    return 0;
+}
+
+static int do_register(cio_loop_t *loop, int fd, int events, cio_io_cb cb,
+                       void *data, int internal)
+{
+    if (fd < 0 || cb == NULL || (events & ~(CIO_READABLE | CIO_WRITABLE)))
+        return -EINVAL;
+    if (loop->ops->fd_limit > 0 && fd >= loop->ops->fd_limit)
+        return -EINVAL; /* even idle: it could not be woken later */
+    if (fd < loop->slots_cap && loop->slots[fd].cb != NULL)
+        return -EEXIST;
+    int rc = slots_reserve(loop, fd);
+    if (rc < 0)
+        return rc;
+    if (events != 0) {
+        rc = loop->ops->set(loop->backend, fd, 0, events);
+        if (rc < 0)
+            return rc;
+    }
+    cio__io_slot_t *slot = &loop->slots[fd];
+    slot->cb = cb;
+    slot->data = data;
+    slot->gen++;
+    slot->events = (uint8_t)events;
+    slot->internal = (uint8_t)internal;
+    if (events != 0 && !internal)
+        loop->active_fds++;
+    return 0;
+}
+
+int cio_loop_register(cio_loop_t *loop, int fd, int events, cio_io_cb cb,
+                      void *data)
+{
+    return do_register(loop, fd, events, cb, data, 0);
+}
+
+int cio__loop_register_internal(cio_loop_t *loop, int fd, cio_io_cb cb,
+                                void *data)
+{
+    return do_register(loop, fd, CIO_READABLE, cb, data, 1);
+}
+
+int cio_loop_modify(cio_loop_t *loop, int fd, int events)
+{
+    if (fd < 0 || fd >= loop->slots_cap || loop->slots[fd].cb == NULL)
+        return -ENOENT;
+    if (events & ~(CIO_READABLE | CIO_WRITABLE))
+        return -EINVAL;
+    cio__io_slot_t *slot = &loop->slots[fd];
+    int old = slot->events;
+    if (old == events)
+        return 0; /* the hub changes interest lazily: keep this free */
+    int rc = loop->ops->set(loop->backend, fd, old, events);
+    if (rc < 0)
+        return rc;
+    slot->events = (uint8_t)events;
+    if (!slot->internal)
+        loop->active_fds += (events != 0) - (old != 0);
+    return 0;
+}
+
+int cio_loop_unregister(cio_loop_t *loop, int fd)
+{
+    if (fd < 0 || fd >= loop->slots_cap || loop->slots[fd].cb == NULL)
+        return -ENOENT;
+    cio__io_slot_t *slot = &loop->slots[fd];
+    if (slot->events != 0) {
+        /* The fd may already be closed: the registration goes anyway. */
+        (void)loop->ops->set(loop->backend, fd, slot->events, 0);
+        if (!slot->internal)
+            loop->active_fds--;
+    }
+    slot->cb = NULL;
+    slot->data = NULL;
+    slot->events = 0;
+    slot->gen++; /* reports fired before now are stale */
+    return 0;
+}
+
+void cio_loop_stop(cio_loop_t *loop)
+{
+    loop->stop = 1;
+}
+
+void cio_loop_ref(cio_loop_t *loop)
+{
+    loop->refs++;
+}
+
+void cio_loop_unref(cio_loop_t *loop)
+{
+    if (loop->refs > 0)
+        loop->refs--;
+}
+
+void cio_loop_set_data(cio_loop_t *loop, void *data)
+{
+    loop->user_data = data;
+}
+
+void *cio_loop_data(const cio_loop_t *loop)
+{
+    return loop->user_data;
+}
+
+static int loop_alive(const cio_loop_t *loop)
+{
+    return loop->active_fds > 0 || loop->heap_len > 0 || loop->refs > 0 ||
+           atomic_load_explicit(&loop->post_pending, memory_order_acquire) > 0;
+}
+
+/* Delivers the fired reports, each checked right before its callback,
+ * since earlier callbacks may have unregistered or replaced its fd. */
+static void dispatch(cio_loop_t *loop, int nfired)
+{
+    for (int i = 0; i < nfired; i++) {
+        cio__fired_t f = loop->fired[i];
+        if (f.fd >= loop->slots_cap)
+            continue;
+        cio__io_slot_t *slot = &loop->slots[f.fd];
+        if (slot->gen != f.gen || slot->cb == NULL || slot->events == 0)
+            continue;
+        int events = f.events;
+        if (events & CIO_ERROR)
+            events |= slot->events; /* so the reader or writer sees it */
+        events &= slot->events | CIO_ERROR;
+        if (events != 0)
+            slot->cb(loop, f.fd, events, slot->data);
+    }
+}
+
+static int iterate(cio_loop_t *loop, int timeout_ms)
+{
+    if (loop->fired_cap < loop->slots_cap) {
+        cio__fired_t *fired =
+            realloc(loop->fired, (size_t)loop->slots_cap * sizeof(*fired));
+        if (fired == NULL)
+            return -ENOMEM;
+        loop->fired = fired;
+        loop->fired_cap = loop->slots_cap;
+    }
+    /* The post eventfd is always registered, so fired_cap > 0. */
+    int n = loop->ops->poll(loop->backend, timeout_ms, loop->fired,
+                            loop->fired_cap);
+    cio_loop_update_time(loop);
+    if (n == -EINTR)
+        n = 0;
+    if (n < 0)
+        return n;
+    for (int i = 0; i < n; i++) {
+        int fd = loop->fired[i].fd;
+        loop->fired[i].gen = fd < loop->slots_cap ? loop->slots[fd].gen : 0;
+    }
+    dispatch(loop, n);
+    cio__timers_run(loop);
+    return 0;
+}
+
+int cio_loop_run(cio_loop_t *loop, cio_run_mode mode)
+{
+    if (loop->running)
+        return -EBUSY;
+    loop->running = 1;
+    int rc = 0;
+    cio_loop_update_time(loop);
+    for (;;) {
+        int alive = loop_alive(loop);
+        if (loop->stop || (mode == CIO_RUN_DEFAULT && !alive))
+            break;
+        int timeout = 0;
+        if (mode != CIO_RUN_NOWAIT && alive)
+            timeout = cio__timers_timeout(loop);
+        rc = iterate(loop, timeout);
+        if (rc < 0 || mode != CIO_RUN_DEFAULT)
+            break;
+    }
+    if (rc == 0 && mode != CIO_RUN_DEFAULT && !loop->stop)
+        rc = loop_alive(loop);
+    loop->stop = 0;
+    loop->running = 0;
+    return rc;
+}

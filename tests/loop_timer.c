@@ -1,0 +1,225 @@
+/* Timers: order by deadline, FIFO among equal deadlines, accuracy,
+ * repeating timers, stop and restart from callbacks, absolute deadlines.
+ * CIO_TEST_ALL_BACKENDS */
+#include <corio/loop.h>
+#include <time.h>
+
+#include "check.h"
+
+static int order[64];
+static int order_len;
+
+static void record(cio_timer_t *t)
+{
+    order[order_len++] = (int)(intptr_t)t->data;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void test_order(cio_loop_t *loop)
+{
+    /* Deadlines 30, 10, 20, then five timers at 5 ms started in order. */
+    cio_timer_t t[8];
+    int64_t delays[8] = {30, 10, 20, 5, 5, 5, 5, 5};
+    order_len = 0;
+    for (int i = 0; i < 8; i++) {
+        cio_timer_init(&t[i], record, (void *)(intptr_t)i);
+        CHECK_EQ(cio_timer_start(loop, &t[i], delays[i], 0), 0);
+        CHECK(cio_timer_active(&t[i]));
+    }
+    CHECK_EQ(cio_loop_run(loop, CIO_RUN_DEFAULT), 0);
+    int want[8] = {3, 4, 5, 6, 7, 1, 2, 0};
+    CHECK_EQ(order_len, 8);
+    for (int i = 0; i < 8; i++) {
+        CHECK_EQ(order[i], want[i]);
+        CHECK(!cio_timer_active(&t[i]));
+    }
+}
+
+static void test_fifo_many(cio_loop_t *loop)
+{
+    /* 50 timers with the same absolute deadline fire in start order. */
+    cio_timer_t t[50];
+    int64_t at = cio_loop_now(loop) + 15;
+    for (int i = 0; i < 50; i++) {
+        cio_timer_init(&t[i], record, (void *)(intptr_t)(i % 64));
+        CHECK_EQ(cio_timer_start_at(loop, &t[i], at), 0);
+    }
+    /* Stop a few in the middle: the others keep their order. */
+    cio_timer_stop(&t[10]);
+    cio_timer_stop(&t[33]);
+    cio_timer_stop(&t[10]); /* harmless twice */
+    order_len = 0;
+    CHECK_EQ(cio_loop_run(loop, CIO_RUN_DEFAULT), 0);
+    CHECK_EQ(order_len, 48);
+    int prev = -1;
+    for (int i = 0; i < order_len; i++) {
+        CHECK(order[i] > prev);
+        CHECK(order[i] != 10 && order[i] != 33);
+        prev = order[i];
+    }
+}
+
+static void test_accuracy(cio_loop_t *loop)
+{
+    cio_timer_t t;
+    order_len = 0;
+    cio_timer_init(&t, record, NULL);
+    cio_loop_update_time(loop);
+    int64_t start = mono_ms();
+    CHECK_EQ(cio_timer_start(loop, &t, 100, 0), 0);
+    CHECK_EQ(cio_loop_run(loop, CIO_RUN_DEFAULT), 0);
+    int64_t elapsed = mono_ms() - start;
+    CHECK_EQ(order_len, 1);
+    CHECK(elapsed >= 99);  /* never early (ms rounding of the start) */
+    CHECK(elapsed < 2000); /* generous: the machine is shared */
+    CHECK(cio_loop_now(loop) - start >= 99);
+}
+
+typedef struct repeat_ctx {
+    int fired;     /* callbacks so far */
+    int limit;     /* stop after this many */
+    int64_t first; /* time of the first callback */
+    int64_t last;  /* time of the last callback */
+} repeat_ctx_t;
+
+static void repeat_cb(cio_timer_t *t)
+{
+    repeat_ctx_t *ctx = t->data;
+    int64_t now = mono_ms();
+    if (ctx->fired++ == 0)
+        ctx->first = now;
+    ctx->last = now;
+    CHECK(cio_timer_active(t)); /* a repeating timer stays active */
+    if (ctx->fired == ctx->limit)
+        cio_timer_stop(t);
+}
+
+static void test_repeat(cio_loop_t *loop)
+{
+    cio_timer_t t;
+    repeat_ctx_t ctx = {0, 10, 0, 0};
+    cio_timer_init(&t, repeat_cb, &ctx);
+    CHECK_EQ(cio_timer_start(loop, &t, 5, 20), 0);
+    CHECK_EQ(cio_loop_run(loop, CIO_RUN_DEFAULT), 0);
+    CHECK_EQ(ctx.fired, 10);
+    CHECK(!cio_timer_active(&t));
+    CHECK(ctx.last - ctx.first >= 9 * 20 - 9);
+    CHECK(ctx.last - ctx.first < 5000);
+}
+
+/* A timer that restarts itself with 0 must not starve the loop: each
+ * restart waits for the next iteration. */
+static cio_loop_t *the_loop;
+
+static void restart_zero_cb(cio_timer_t *t)
+{
+    int *left = t->data;
+    if (--*left > 0)
+        CHECK_EQ(cio_timer_start(the_loop, t, 0, 0), 0);
+}
+
+static void test_restart_in_callback(cio_loop_t *loop)
+{
+    cio_timer_t t;
+    int left = 100;
+    the_loop = loop;
+    cio_timer_init(&t, restart_zero_cb, &left);
+    CHECK_EQ(cio_timer_start(loop, &t, 0, 0), 0);
+    int iterations = 0;
+    while (cio_loop_run(loop, CIO_RUN_NOWAIT) == 1)
+        iterations++;
+    CHECK_EQ(left, 0);
+    CHECK(iterations >= 98); /* one firing per iteration */
+}
+
+/* A callback stops another timer due in the same phase: it never fires. */
+static cio_timer_t victim;
+static int victim_fired;
+
+static void victim_cb(cio_timer_t *t)
+{
+    victim_fired++;
+}
+
+static void killer_cb(cio_timer_t *t)
+{
+    cio_timer_stop(&victim);
+}
+
+static void test_stop_other(cio_loop_t *loop)
+{
+    cio_timer_t killer;
+    cio_timer_init(&killer, killer_cb, NULL);
+    cio_timer_init(&victim, victim_cb, NULL);
+    int64_t at = cio_loop_now(loop) + 10;
+    CHECK_EQ(cio_timer_start_at(loop, &killer, at), 0);
+    CHECK_EQ(cio_timer_start_at(loop, &victim, at), 0);
+    CHECK_EQ(cio_loop_run(loop, CIO_RUN_DEFAULT), 0);
+    CHECK_EQ(victim_fired, 0);
+}
+
+/* A past absolute deadline fires on the next iteration; run modes return
+ * 1 while timers remain and 0 once none is left. */
+static void test_modes(cio_loop_t *loop)
+{
+    cio_timer_t a, b;
+    order_len = 0;
+    cio_timer_init(&a, record, (void *)1);
+    cio_timer_init(&b, record, (void *)2);
+    CHECK_EQ(cio_timer_start_at(loop, &a, cio_loop_now(loop) - 100), 0);
+    CHECK_EQ(cio_timer_start(loop, &b, 30, 0), 0);
+    CHECK_EQ(cio_loop_run(loop, CIO_RUN_NOWAIT), 1);
+    CHECK_EQ(order_len, 1);
+    CHECK_EQ(order[0], 1);
+    int64_t start = mono_ms();
+    int rc;
+    while ((rc = cio_loop_run(loop, CIO_RUN_ONCE)) == 1)
+        CHECK(mono_ms() - start < 5000);
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(order_len, 2);
+    CHECK_EQ(cio_loop_run(loop, CIO_RUN_NOWAIT), 0);
+    CHECK_EQ(cio_loop_run(loop, CIO_RUN_ONCE), 0); /* nothing: no block */
+}
+
+/* Restarting an active timer moves it; a restarted timer gets a new place
+ * among equal deadlines. */
+static void test_restart_moves(cio_loop_t *loop)
+{
+    cio_timer_t a, b;
+    order_len = 0;
+    cio_timer_init(&a, record, (void *)1);
+    cio_timer_init(&b, record, (void *)2);
+    int64_t at = cio_loop_now(loop) + 10;
+    CHECK_EQ(cio_timer_start_at(loop, &a, at), 0);
+    CHECK_EQ(cio_timer_start_at(loop, &b, at), 0);
+    CHECK_EQ(cio_timer_start_at(loop, &a, at), 0); /* now after b */
+    CHECK_EQ(cio_loop_run(loop, CIO_RUN_DEFAULT), 0);
+    CHECK_EQ(order_len, 2);
+    CHECK_EQ(order[0], 2);
+    CHECK_EQ(order[1], 1);
+}
+
+int main(void)
+{
+    cio_loop_t *loop;
+    CHECK_EQ(cio_loop_new(&loop, NULL), 0);
+    const char *want = getenv("CIO_BACKEND");
+    CHECK_STREQ(cio_loop_backend(loop), want ? want : "epoll");
+    test_order(loop);
+    test_fifo_many(loop);
+    test_accuracy(loop);
+    test_repeat(loop);
+    test_restart_in_callback(loop);
+    test_stop_other(loop);
+    test_modes(loop);
+    test_restart_moves(loop);
+    cio_loop_free(loop);
+    printf("ok\n");
+    return 0;
+}
