@@ -21,7 +21,7 @@ start() { # program args...
     "$@" -p 0 >"$tmp/out" 2>"$tmp/err" &
     pid=$!
     for _ in $(seq 100); do
-        grep -q '^listening on 127.0.0.1:' "$tmp/out" && break
+        grep -qs '^listening on 127.0.0.1:' "$tmp/out" && break
         sleep 0.1
     done
     port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/out")
