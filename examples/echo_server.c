@@ -1,10 +1,12 @@
 /* An echo server in the automatic gear: a task per connection, written as
  * straight-line blocking code; the hub turns every wait into a switch.
  *
- *   echo_server [-p PORT] [-b select|poll|epoll] [-v]
+ *   echo_server [-p PORT] [-b select|poll|epoll] [-w N] [-v]
  *
  * Prints "listening on 127.0.0.1:PORT" when ready (-p 0 picks a port) and
- * exits 0 on SIGINT or SIGTERM once every connection is closed. */
+ * exits 0 on SIGINT or SIGTERM once every connection is closed. With -w N,
+ * N worker threads each run a hub and accept on their own SO_REUSEPORT
+ * socket (one shared socket where the kernel lacks it). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -27,6 +29,7 @@ typedef struct options {
     int port;            /* -p */
     const char *backend; /* -b */
     int verbose;         /* -v */
+    int workers;         /* -w: worker threads, 0 = one hub, this thread */
 } options_t;
 
 static options_t opts = {.port = 9999};
@@ -107,16 +110,64 @@ static void *main_task(void *arg)
     return NULL;
 }
 
+/* -w N: each worker serves its own listening socket until the group stops
+ * (SIGINT or SIGTERM, caught once for all of them). */
+static void *worker_task(void *arg)
+{
+    (void)arg;
+    int rc = cio_workers_serve(handle_conn, NULL, 0);
+    if (rc < 0)
+        fprintf(stderr, "echo_server: worker %d: %s\n", cio_workers_index(),
+                strerror(-rc));
+    return NULL;
+}
+
+static int run_workers(void)
+{
+    cio_run_opts ro = {.backend = opts.backend};
+    cio_workers_opts wo = {.threads = (unsigned)opts.workers,
+                           .catch_signals = true,
+                           .stop_grace_ms = 1000,
+                           .run = &ro};
+    cio_workers_t *g;
+    int rc = cio_workers_new(&g, &wo);
+    if (rc < 0) {
+        fprintf(stderr, "echo_server: %s\n", strerror(-rc));
+        return 1;
+    }
+    int port = cio_workers_listen(g, "127.0.0.1", (uint16_t)opts.port, 0);
+    if (port < 0) {
+        fprintf(stderr, "listen on 127.0.0.1:%d: %s\n", opts.port,
+                strerror(-port));
+        cio_workers_free(g);
+        return 1;
+    }
+    rc = cio_workers_start(g, worker_task, NULL);
+    if (rc == 0) {
+        printf("listening on 127.0.0.1:%d (%d workers, %s)\n", port,
+               opts.workers,
+               cio_workers_reuseport(g) ? "SO_REUSEPORT" : "one socket");
+        rc = cio_workers_wait(g);
+    }
+    cio_workers_free(g);
+    if (rc < 0) {
+        fprintf(stderr, "echo_server: %s\n", strerror(-rc));
+        return 1;
+    }
+    return 0;
+}
+
 static void usage(const char *prog)
 {
-    fprintf(stderr, "usage: %s [-p PORT] [-b select|poll|epoll] [-v]\n", prog);
+    fprintf(stderr, "usage: %s [-p PORT] [-b select|poll|epoll] [-w N] [-v]\n",
+            prog);
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
     int opt;
-    while ((opt = getopt(argc, argv, "p:b:vh")) != -1) {
+    while ((opt = getopt(argc, argv, "p:b:w:vh")) != -1) {
         switch (opt) {
         case 'p': {
             char *end;
@@ -132,6 +183,14 @@ int main(int argc, char **argv)
         case 'v':
             opts.verbose = 1;
             break;
+        case 'w': {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (*end || !*optarg || n < 1 || n > 1024)
+                usage(argv[0]);
+            opts.workers = (int)n;
+            break;
+        }
         default:
             usage(argv[0]);
         }
@@ -139,6 +198,8 @@ int main(int argc, char **argv)
     if (optind != argc)
         usage(argv[0]);
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (opts.workers > 0)
+        return run_workers();
     cio_run_opts ro = {.backend = opts.backend, .dump_on_sigquit = true};
     void *result = NULL;
     int rc = cio_run_ex(&ro, main_task, NULL, &result);
