@@ -103,7 +103,8 @@ struct selsets {
     fd_set *set[3]; /* readable, writable, exceptional */
 };
 
-/* One zero-timeout select on copies; on a result, copies back. */
+/* One zero-timeout select on copies; copies back when something is ready
+ * (the caller's sets still say what to wait for otherwise). */
 static int select_probe(int nfds, struct selsets *s)
 {
     fd_set copy[3];
@@ -115,7 +116,7 @@ static int select_probe(int nfds, struct selsets *s)
     }
     struct timeval zero = {0, 0};
     int r = CIO__REAL(select)(nfds, arg[0], arg[1], arg[2], &zero);
-    for (int i = 0; r >= 0 && i < 3; i++) {
+    for (int i = 0; r > 0 && i < 3; i++) {
         if (s->set[i])
             *s->set[i] = copy[i];
     }
