@@ -350,6 +350,87 @@ static void test_race(const struct vfs *v, int rounds)
     fprintf(stderr, "race: %d opened inside, %d refused\n", inside, refused);
 }
 
+/* Invariants of vfs_resolve on random inputs: a clean absolute path that
+ * resolves to itself. */
+static void test_resolve_random(void)
+{
+    static const char *parts[] = {"/",  "//",  ".",  "..", "a",
+                                  "bb", "...", ".x", "c/", "/.."};
+    char in[256], out[VFS_PATH_MAX], again[VFS_PATH_MAX];
+    unsigned x = 42;
+    for (int i = 0; i < 100000; i++) {
+        size_t n = 0;
+        int k = (int)((x = x * 1103515245u + 12345u) >> 16) % 12;
+        in[0] = '\0';
+        for (int j = 0; j < k; j++) {
+            const char *p = parts[((x = x * 1103515245u + 12345u) >> 16) % 10];
+            n += (size_t)snprintf(in + n, sizeof in - n, "%s", p);
+        }
+        CHECK_EQ(vfs_resolve(i % 2 ? "/d/e" : "/", in, out, sizeof out), 0);
+        CHECK_EQ(out[0], '/');
+        CHECK(strstr(out, "//") == NULL);
+        CHECK(strstr(out, "/./") == NULL && strstr(out, "/../") == NULL);
+        size_t len = strlen(out);
+        CHECK(len == 1 || out[len - 1] != '/');
+        CHECK(len < 2 || strcmp(out + len - 2, "/.") != 0);
+        CHECK(len < 3 || strcmp(out + len - 3, "/..") != 0);
+        CHECK_EQ(vfs_resolve("/elsewhere", out, again, sizeof again), 0);
+        CHECK_STREQ(again, out);
+    }
+}
+
+/* Both resolvers agree: random paths through a tree of inside, outside,
+ * upward and looping links give the same file or the same error. */
+static void test_modes_agree(void)
+{
+    static const char *parts[] = {
+        "dir", "link_dir", "link_in", "link_out_dir",  "up",  "..",
+        ".",   "file",     "loop1",   "link_out_file", "sub", "nope"};
+    struct vfs a, b;
+    char path[512];
+    unsigned x = 7;
+    int same_file = 0;
+
+    make_dir("root/dir/sub");
+    make_link("..", "root/dir/up");
+    make_link("../../dir", "root/dir/sub/back");
+    CHECK_EQ(vfs_open_root(&a, rootdir), 0);
+    CHECK_EQ(vfs_open_root(&b, rootdir), 0);
+    if (!a.have_openat2) {
+        vfs_close(&a);
+        vfs_close(&b);
+        return;
+    }
+    b.have_openat2 = 0;
+    for (int i = 0; i < 10000; i++) {
+        size_t n = 0;
+        int k = 1 + (int)((x = x * 1103515245u + 12345u) >> 16) % 6;
+        for (int j = 0; j < k; j++) {
+            const char *p = parts[((x = x * 1103515245u + 12345u) >> 16) % 12];
+            n += (size_t)snprintf(path + n, sizeof path - n, "/%s", p);
+        }
+        int flags = i % 3 == 0 ? O_PATH : O_RDONLY;
+        int fa = vfs_open(&a, path, flags, 0);
+        int fb = vfs_open(&b, path, flags, 0);
+        if ((fa < 0) != (fb < 0) || (fa < 0 && fa != fb))
+            fprintf(stderr, "%s: openat2 %d, walk %d\n", path, fa, fb);
+        CHECK_EQ(fa < 0, fb < 0);
+        if (fa < 0) {
+            CHECK_EQ(fa, fb);
+            continue;
+        }
+        struct stat sa, sb;
+        CHECK(fstat(fa, &sa) == 0 && fstat(fb, &sb) == 0);
+        CHECK(sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev);
+        same_file++;
+        close(fa);
+        close(fb);
+    }
+    fprintf(stderr, "modes agree: %d opened alike\n", same_file);
+    vfs_close(&a);
+    vfs_close(&b);
+}
+
 static void run_mode(const char *mode, int have_openat2)
 {
     struct vfs v;
@@ -402,6 +483,7 @@ int main(void)
     CHECK(first_free >= 0);
     close(first_free);
     test_resolve();
+    test_resolve_random();
     struct vfs bad;
     CHECK_EQ(vfs_open_root(&bad, "/nonexistent/dir/for/sure"), -ENOENT);
     CHECK_EQ(bad.root_fd, -1);
@@ -411,6 +493,9 @@ int main(void)
     run_mode("openat2", 1);
     clean_tree();
     run_mode("walk", 0);
+    clean_tree();
+    build_tree();
+    test_modes_agree();
     clean_tree();
     CHECK(rmdir(base) == 0);
     int fd = open("/dev/null", O_RDONLY);

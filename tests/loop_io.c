@@ -251,6 +251,35 @@ static void test_high_fd(cio_loop_t *loop)
     close(sv[1]);
 }
 
+/* An fd closed while still registered (a user error): select and poll
+ * report it as an error instead of failing the whole wait; epoll drops it
+ * silently. Either way the loop keeps working and unregister succeeds. */
+static void test_closed_while_registered(cio_loop_t *loop)
+{
+    int sv[2], other[2];
+    pair(sv);
+    pair(other);
+    hit_t h = {0}, ok = {0};
+    CHECK_EQ(cio_loop_register(loop, sv[0], CIO_READABLE, on_io, &h), 0);
+    CHECK_EQ(cio_loop_register(loop, other[0], CIO_READABLE, on_io, &ok), 0);
+    CHECK_EQ(write(other[1], "k", 1), 1);
+    close(sv[0]);
+    CHECK_EQ(cio_loop_run(loop, CIO_RUN_NOWAIT), 1);
+    CHECK_EQ(ok.calls, 1); /* the healthy fd is still served */
+    if (strcmp(cio_loop_backend(loop), "epoll") == 0) {
+        CHECK_EQ(h.calls, 0);
+    } else {
+        CHECK_EQ(h.calls, 1);
+        CHECK(h.events & CIO_ERROR);
+        CHECK(h.events & CIO_READABLE);
+    }
+    CHECK_EQ(cio_loop_unregister(loop, sv[0]), 0);
+    CHECK_EQ(cio_loop_unregister(loop, other[0]), 0);
+    close(sv[1]);
+    close(other[0]);
+    close(other[1]);
+}
+
 int main(void)
 {
     cio_loop_t *loop;
@@ -266,6 +295,7 @@ int main(void)
     test_stop(loop);
     test_many(loop);
     test_high_fd(loop);
+    test_closed_while_registered(loop);
     cio_loop_free(loop);
     printf("ok\n");
     return 0;

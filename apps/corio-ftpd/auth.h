@@ -96,9 +96,9 @@ void userdb_free(struct userdb *db);
 void ftp_user_release(struct ftp_user *u);
 
 /* Whether `u` may do `perm` (one FTP_PERM_* bit) on virtual path `vpath`:
- * its perms bits, and for anonymous users FTP_PERM_WRITE and FTP_PERM_MKDIR
- * only strictly beneath upload_dir (the server should also refuse to
- * overwrite existing files there). Returns 1 or 0. */
+ * its perms bits, and for anonymous users FTP_PERM_WRITE also strictly
+ * beneath upload_dir (the server should still refuse to overwrite existing
+ * files there: anonymous users may add, not replace). Returns 1 or 0. */
 int ftp_user_allows(const struct ftp_user *u, unsigned perm, const char *vpath);
 
 /* Parse a perms string ("lrw", "*", "") into FTP_PERM_* bits; -EINVAL on an

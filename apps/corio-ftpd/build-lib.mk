@@ -7,13 +7,20 @@ LDLIBS_corio-ftpd += -lcrypt
 # SHA-256 for the HASH command when OpenSSL's libcrypto is installed; without
 # it hash_sha256_fd() returns -ENOSYS and HASH is not advertised.
 FTPD_HAVE_LIBCRYPTO := $(shell pkg-config --exists libcrypto && echo 1)
+FTPD_OBJ := $(BUILD)/obj/apps/corio-ftpd
 ifeq ($(FTPD_HAVE_LIBCRYPTO),1)
 FTPD_LIBCRYPTO := $(or $(shell pkg-config --libs libcrypto),-lcrypto)
 LDLIBS_corio-ftpd += $(FTPD_LIBCRYPTO)
-CFLAGS_corio-ftpd += -DFTPD_HAVE_LIBCRYPTO=1
+$(FTPD_OBJ)/hash.o: CPPFLAGS += -DFTPD_HAVE_LIBCRYPTO=1 \
+                               $(shell pkg-config --cflags libcrypto)
 endif
 
 # Unit tests link the module objects they exercise (tests/ftpd_*.c).
-FTPD_OBJ := $(BUILD)/obj/apps/corio-ftpd
 $(BUILD)/tests/ftpd_vfs: $(FTPD_OBJ)/vfs.o
 LDLIBS_ftpd_vfs += $(FTPD_OBJ)/vfs.o
+$(BUILD)/tests/ftpd_auth: $(FTPD_OBJ)/auth.o
+LDLIBS_ftpd_auth += $(FTPD_OBJ)/auth.o -lcrypt
+$(BUILD)/tests/ftpd_listing: $(FTPD_OBJ)/listing.o $(FTPD_OBJ)/xferlog.o
+LDLIBS_ftpd_listing += $(FTPD_OBJ)/listing.o $(FTPD_OBJ)/xferlog.o
+$(BUILD)/tests/ftpd_hash: $(FTPD_OBJ)/hash.o
+LDLIBS_ftpd_hash += $(FTPD_OBJ)/hash.o $(FTPD_LIBCRYPTO)

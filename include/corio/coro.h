@@ -70,7 +70,7 @@ void cio_coro_free(cio_coro_t *co);
 /* Gives a suspended coroutine's stack back to the pool, copying its live
  * part to the heap; it is copied back when the coroutine next runs. For
  * programs that hold many coroutines waiting a long time.
- * Returns 0, -EBUSY (running) or -ENOMEM. */
+ * Returns 0, -EBUSY (running), -EINVAL (a root) or -ENOMEM. */
 int cio_coro_shrink(cio_coro_t *co);
 
 /* Bytes this coroutine costs while suspended (stack pages in use or the

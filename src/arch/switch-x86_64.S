@@ -2,22 +2,38 @@
  * callee-saved are rbx, rbp, r12-r15, the control bits of MXCSR and the x87
  * control word; everything else is the caller's business.
  *
- * void *cio__switch_asm(void **save_sp, void *resume_sp, void *value)
+ * void *cio__switch_value(void **save_sp, void *resume_sp, void *value,
+ *                         void **received);
+ * int cio__switch_status(...same...);
+ *
+ * One routine, two names: saves the running context on its stack, stores
+ * the stack pointer in *save_sp and resumes the context saved at resume_sp.
+ * When it resumes a context that passed received == NULL it returns `value`
+ * there; otherwise it stores `value` in *received and returns 0. So the C
+ * callers can jump here as their last act (a tail call): the resumed code
+ * is then the caller of cio_coro_switch or cio_coro_yield itself, with no
+ * C epilogue and no `ret` in between.
  *
  * Frame on a suspended stack, from its saved sp upwards:
  *   +0 MXCSR (4 bytes), +4 x87 control word (2 bytes), +8 r15, r14, r13,
- *   r12, rbx, rbp, +56 resume address.
+ *   r12, rbx, rbp, +56 received, +64 resume address.
  * The resume address is popped and jumped to: a `ret` would mispredict on
  * every switch, the return stack buffer expecting our caller. MXCSR and the
  * control word are reloaded only when their control bits differ, since
  * ldmxcsr is slow and the sticky exception flags differ all the time. */
     .text
-    .globl  cio__switch_asm
-    .hidden cio__switch_asm
-    .type   cio__switch_asm, @function
+    .globl  cio__switch_value
+    .hidden cio__switch_value
+    .type   cio__switch_value, @function
+    .globl  cio__switch_status
+    .hidden cio__switch_status
+    .type   cio__switch_status, @function
     .p2align 4
-cio__switch_asm:
+cio__switch_value:
+cio__switch_status:
     .cfi_startproc
+    pushq   %rcx
+    .cfi_adjust_cfa_offset 8
     pushq   %rbp
     .cfi_adjust_cfa_offset 8
     pushq   %rbx
@@ -51,9 +67,16 @@ cio__switch_asm:
     movq    32(%rsp), %r12
     movq    40(%rsp), %rbx
     movq    48(%rsp), %rbp
-    movq    56(%rsp), %rcx
-    leaq    64(%rsp), %rsp
+    movq    56(%rsp), %rsi
+    movq    64(%rsp), %rcx
+    leaq    72(%rsp), %rsp
+    testq   %rsi, %rsi
+    jnz     .Lstore
     movq    %rdx, %rax
+    jmp     *%rcx
+.Lstore:
+    movq    %rdx, (%rsi)
+    xorl    %eax, %eax
     jmp     *%rcx
 .Lload_mxcsr:
     ldmxcsr (%rsp)
@@ -62,7 +85,8 @@ cio__switch_asm:
     fldcw   4(%rsp)
     jmp     .Lfcw_done
     .cfi_endproc
-    .size   cio__switch_asm, .-cio__switch_asm
+    .size   cio__switch_value, .-cio__switch_value
+    .size   cio__switch_status, .-cio__switch_status
 
 /* First code a new coroutine runs: rbx holds the coroutine, rax the value
  * of the first switch. cio__coro_start never returns. */

@@ -50,7 +50,10 @@ __attribute__((visibility("hidden"))) void cio__trampoline(void);
 
 #if defined(__x86_64__)
 /* Frame popped by cio__switch_asm, lowest address first. */
-enum { F_FPU, F_R15, F_R14, F_R13, F_R12, F_RBX, F_RBP, F_RET, F_WORDS };
+enum {
+    F_FPU, F_R15, F_R14, F_R13, F_R12, F_RBX, F_RBP, F_RECEIVED, F_RET,
+    F_WORDS
+};
 
 void cio__ctx_init(cio__ctx *ctx, void *co, char *lo, size_t size)
 {
@@ -65,6 +68,7 @@ void cio__ctx_init(cio__ctx *ctx, void *co, char *lo, size_t size)
     f[F_R15] = f[F_R14] = f[F_R13] = f[F_R12] = 0;
     f[F_RBX] = (uint64_t)(uintptr_t)co;
     f[F_RBP] = 0;
+    f[F_RECEIVED] = 0; /* the first value arrives in rax */
     f[F_RET] = (uint64_t)(uintptr_t)cio__trampoline;
     ((uint64_t *)(top - 16))[0] = 0;
     ((uint64_t *)(top - 16))[1] = 0;

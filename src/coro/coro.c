@@ -21,6 +21,14 @@
 #define POOL_MAX 1024  /* free coroutines kept per size; more go shared */
 #define ID_BLOCK 4096  /* ids a thread takes from the process at a time */
 
+/* The assembly switch can be the last act of cio_coro_switch and
+ * cio_coro_yield (a tail call): it returns straight to their callers. */
+#if CIO_ASAN || CIO_USE_UCONTEXT
+#define TAIL_SWITCH 0
+#else
+#define TAIL_SWITCH 1
+#endif
+
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define TLS _Thread_local __attribute__((tls_model("initial-exec")))
 
@@ -37,6 +45,7 @@ struct cio__thread {
     uint64_t next_id, id_limit;      /* ids left in this thread's block */
     void *altstack;                  /* signal stack we installed, or NULL */
     cio_coro_t *came_from;           /* who switched last (ASan bounds) */
+    void *scratch; /* receives values nobody asked for */
     int ready;                       /* 1 once initialised */
 };
 
@@ -150,14 +159,20 @@ static inline void check_canary(const cio_coro_t *co)
         cio__overflow_report(co);
 }
 
-/* The one place that transfers control: from must be running. */
-static inline void *transfer(cio_coro_t *from, cio_coro_t *to, void *value)
+/* Everything a switch from `from` to `to` does before the registers move. */
+static inline void prepare(cio_coro_t *from, cio_coro_t *to)
 {
     if (!from->stack.guarded)
         check_canary(from);
     if (UNLIKELY(to->saved != NULL))
         unshrink(to);
     tls_current = to;
+}
+
+/* A switch with work after it (ASan's bookkeeping, or ucontext). */
+static inline void *transfer(cio_coro_t *from, cio_coro_t *to, void *value)
+{
+    prepare(from, to);
     asan_leave(from, to, false);
     void *got = cio__switch(&from->ctx, &to->ctx, value);
     asan_arrive(from);
@@ -310,10 +325,21 @@ int cio_coro_switch(cio_coro_t *to, void *value, void **received)
     } else if (UNLIKELY(to->thread != t)) {
         return -EINVAL;
     }
-    void *got = to == from ? value : transfer(from, to, value);
+    if (UNLIKELY(to == from)) {
+        if (received)
+            *received = value;
+        return 0;
+    }
+#if TAIL_SWITCH
+    prepare(from, to);
+    return cio__switch_status(&from->ctx.sp, to->ctx.sp, value,
+                              received ? received : &t->scratch);
+#else
+    void *got = transfer(from, to, value);
     if (received)
         *received = got;
     return 0;
+#endif
 }
 
 void *cio_coro_yield(void *value)
@@ -322,7 +348,13 @@ void *cio_coro_yield(void *value)
     cio_coro_t *from = tls_current;
     if (from->is_root)
         return value;
-    return transfer(from, live_parent(from), value);
+    cio_coro_t *to = live_parent(from);
+#if TAIL_SWITCH
+    prepare(from, to);
+    return cio__switch_value(&from->ctx.sp, to->ctx.sp, value, NULL);
+#else
+    return transfer(from, to, value);
+#endif
 }
 
 cio_coro_t *cio_coro_current(void)
@@ -381,10 +413,14 @@ void cio_coro_free(cio_coro_t *co)
     if (!co || co->is_root || co == tls_current)
         return;
     check_canary(co);
-    free(co->name);
-    co->name = NULL;
-    free(co->saved);
-    co->saved = NULL;
+    if (co->name) {
+        free(co->name);
+        co->name = NULL;
+    }
+    if (co->saved) {
+        free(co->saved);
+        co->saved = NULL;
+    }
     struct cio__thread *t = thread_get();
 #if CIO_ASAN
     /* Frames that never returned leave poisoned shadow behind. */

@@ -5,7 +5,8 @@
  * stacks are carved from regions of about 16 MiB: each slot is one guard zone
  * page followed by the usable stack. The first slot's guard zone is always
  * PROT_NONE (the region's guard); the next GUARD_BUDGET slots carved in the
- * process get theirs protected too. Beyond that budget a guard zone is plain
+ * process get theirs protected too (CIO_CORO_GUARD_PAGES in the environment
+ * changes that number). Beyond that budget a guard zone is plain
  * memory that is never written: its top CIO__CANARY_BYTES must read zero, and
  * the coroutine code checks them on every switch away and on free. The zone
  * also absorbs up to a page of overflow before a neighbour is touched.
@@ -35,23 +36,28 @@
 #endif
 
 #define REGION_BYTES (16u << 20)
-#define GUARD_BUDGET 8192
+#define GUARD_BUDGET 8192 /* default for CIO_CORO_GUARD_PAGES */
 #define MIN_STACK (16u * 1024u)
+/* Stacks given back are trimmed in batches, neighbours with one madvise. */
+#define DIRTY_BATCH 1024
 
 /* Free stacks and the region being carved, for one stack size. */
 struct size_class {
     size_t size;             /* usable bytes of its stacks */
     struct cio__stack *free; /* stacks given back, pages dropped */
     size_t nfree, cap;       /* entries used and allocated in free */
+    struct cio__stack dirty[DIRTY_BATCH]; /* given back, pages not dropped */
+    size_t ndirty;           /* entries used in dirty */
     char *region;            /* region being carved, or NULL */
     size_t next, nslots;     /* next slot to carve, slots in region */
 };
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct size_class *classes; /* guarded by pool_lock */
+static struct size_class **classes; /* guarded by pool_lock */
 static size_t nclasses;            /* guarded by pool_lock */
 static atomic_uint guarded_count;  /* slots protected beyond region guards */
 static atomic_int warned;          /* the out-of-memory message was printed */
+static long guard_budget = -1;     /* per-stack guard pages allowed */
 
 static size_t page_size(void)
 {
@@ -74,16 +80,18 @@ size_t cio__stack_round(size_t size)
 static struct size_class *class_for(size_t size)
 {
     for (size_t i = 0; i < nclasses; i++)
-        if (classes[i].size == size)
-            return &classes[i];
-    struct size_class *grown =
+        if (classes[i]->size == size)
+            return classes[i];
+    struct size_class **grown =
         realloc(classes, (nclasses + 1) * sizeof *classes);
     if (!grown)
         return NULL;
     classes = grown;
-    struct size_class *c = &classes[nclasses++];
-    memset(c, 0, sizeof *c);
+    struct size_class *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
     c->size = size;
+    classes[nclasses++] = c;
     return c;
 }
 
@@ -153,7 +161,11 @@ static int carve(struct size_class *c, struct cio__stack *out)
     out->guarded = c->next == 0;
     out->vg_id = 0;
     c->next++;
-    if (!out->guarded && atomic_load(&guarded_count) < GUARD_BUDGET &&
+    if (guard_budget < 0) {
+        const char *env = getenv("CIO_CORO_GUARD_PAGES");
+        guard_budget = env && *env ? atol(env) : GUARD_BUDGET;
+    }
+    if (!out->guarded && atomic_load(&guarded_count) < guard_budget &&
         mprotect(slot, page, PROT_NONE) == 0) {
         atomic_fetch_add(&guarded_count, 1);
         out->guarded = 1;
@@ -170,7 +182,10 @@ int cio__stack_alloc(size_t size, struct cio__stack *out)
     cio__overflow_install();
     pthread_mutex_lock(&pool_lock);
     struct size_class *c = class_for(size);
-    if (c && c->nfree) {
+    if (c && c->ndirty) {
+        *out = c->dirty[--c->ndirty]; /* warm pages first */
+        rc = 0;
+    } else if (c && c->nfree) {
         *out = c->free[--c->nfree];
         rc = 0;
     } else if (c) {
@@ -185,25 +200,56 @@ void cio__stack_drop_pages(const struct cio__stack *st)
     madvise(st->lo, st->size, MADV_DONTNEED);
 }
 
+static int by_address(const void *a, const void *b)
+{
+    const char *x = ((const struct cio__stack *)a)->lo;
+    const char *y = ((const struct cio__stack *)b)->lo;
+    return (x > y) - (x < y);
+}
+
+/* Drops the pages of all dirty stacks, adjacent ones in one call (the guard
+ * zones between them are PROT_NONE or must read zero anyway), and moves them
+ * to the free list (pool_lock held). */
+static void trim(struct size_class *c)
+{
+    size_t page = page_size(), slot = c->size + page;
+    if (c->cap - c->nfree < c->ndirty) {
+        size_t cap = c->cap ? c->cap * 2 : 4 * DIRTY_BATCH;
+        while (cap - c->nfree < c->ndirty)
+            cap *= 2;
+        struct cio__stack *grown = realloc(c->free, cap * sizeof *grown);
+        if (!grown)
+            return; /* stay dirty: still usable, only not trimmed */
+        c->free = grown;
+        c->cap = cap;
+    }
+    qsort(c->dirty, c->ndirty, sizeof c->dirty[0], by_address);
+    for (size_t i = 0; i < c->ndirty;) {
+        size_t j = i + 1;
+        while (j < c->ndirty && c->dirty[j].lo == c->dirty[j - 1].lo + slot)
+            j++;
+        char *from = c->dirty[i].lo;
+        madvise(from, (size_t)(c->dirty[j - 1].lo + c->size - from),
+                MADV_DONTNEED);
+        for (; i < j; i++)
+            c->free[c->nfree++] = c->dirty[i];
+    }
+    c->ndirty = 0;
+}
+
 void cio__stack_release(struct cio__stack *st)
 {
 #if CIO_ASAN
     /* Frames that never returned leave poisoned shadow behind. */
     __asan_unpoison_memory_region(st->lo, st->size);
 #endif
-    cio__stack_drop_pages(st);
     pthread_mutex_lock(&pool_lock);
     struct size_class *c = class_for(st->size);
-    if (c && c->nfree == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
-        struct cio__stack *grown = realloc(c->free, cap * sizeof *grown);
-        if (grown) {
-            c->free = grown;
-            c->cap = cap;
-        }
-    }
-    /* Without room the stack is leaked: its addresses stay reserved. */
-    if (c && c->nfree < c->cap)
-        c->free[c->nfree++] = *st;
+    if (c && c->ndirty == DIRTY_BATCH)
+        trim(c);
+    if (c && c->ndirty < DIRTY_BATCH)
+        c->dirty[c->ndirty++] = *st;
+    else
+        cio__stack_drop_pages(st); /* leaked: its addresses stay reserved */
     pthread_mutex_unlock(&pool_lock);
 }

@@ -62,10 +62,15 @@ static int select_set(void *state, int fd, int old_events, int new_events)
     return 0;
 }
 
-/* After EBADF: reports every watched fd that is no longer open. */
-static int report_bad_fds(select_state_t *st, cio__fired_t *fired, int cap)
+/* After EBADF: reports every watched fd that is no longer open as an
+ * error and rebuilds the sets without them, for a second, zero-timeout
+ * select that serves the healthy fds in the same iteration. */
+static int report_bad_fds(select_state_t *st, cio__fired_t *fired, int cap,
+                          fd_set *readable, fd_set *writable)
 {
     int count = 0;
+    *readable = st->readers;
+    *writable = st->writers;
     for (int fd = 0; fd <= st->max_fd && count < cap; fd++) {
         if (!FD_ISSET(fd, &st->readers) && !FD_ISSET(fd, &st->writers))
             continue;
@@ -73,6 +78,8 @@ static int report_bad_fds(select_state_t *st, cio__fired_t *fired, int cap)
             fired[count].fd = fd;
             fired[count].events = CIO_ERROR;
             count++;
+            FD_CLR(fd, readable);
+            FD_CLR(fd, writable);
         }
     }
     return count;
@@ -89,10 +96,17 @@ static int select_poll(void *state, int timeout_ms, cio__fired_t *fired,
         tv.tv_usec = (timeout_ms % 1000) * 1000;
         tvp = &tv;
     }
-    int n = select(st->max_fd + 1, &readable, &writable, NULL, tvp);
-    if (n < 0)
-        return errno == EBADF ? report_bad_fds(st, fired, cap) : -errno;
     int count = 0;
+    int n = select(st->max_fd + 1, &readable, &writable, NULL, tvp);
+    if (n < 0 && errno == EBADF) {
+        count = report_bad_fds(st, fired, cap, &readable, &writable);
+        struct timeval zero = {0, 0};
+        n = select(st->max_fd + 1, &readable, &writable, NULL, &zero);
+        if (n < 0)
+            return count;
+    } else if (n < 0) {
+        return -errno;
+    }
     for (int fd = 0; fd <= st->max_fd && count < cap && n > 0; fd++) {
         int events = (FD_ISSET(fd, &readable) ? CIO_READABLE : 0) |
                      (FD_ISSET(fd, &writable) ? CIO_WRITABLE : 0);

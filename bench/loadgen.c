@@ -1,0 +1,314 @@
+/* A ping-pong load generator for echo servers: C connections over epoll,
+ * each sending a message of S bytes, waiting for the whole reply,
+ * verifying it byte for byte (optionally upper-cased), and repeating, for
+ * a duration or a number of round trips. Prints one line:
+ *
+ *   RESULT rtt_per_s=N p50_us=N p99_us=N errors=N conns=C size=S rtts=N secs=T
+ *
+ *   bench_loadgen -p PORT [-h HOST] [-c CONNS] [-s SIZE] [-t SECONDS |
+ *                 -n COUNT] [-u]
+ * Exit status 0 when every reply matched and no connection failed.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+    HIST_US = 1000000, /* 1 us buckets up to 1 s; one overflow bucket */
+    PATTERN = 26,      /* messages are slices of a repeating alphabet */
+};
+
+/* One client connection. */
+typedef struct conn {
+    int fd;           /* the socket, -1 once failed */
+    int offset;       /* where this message starts in the pattern */
+    size_t sent;      /* bytes of the current message sent */
+    size_t received;  /* bytes of the current reply received */
+    int64_t start_ns; /* when the current message was first sent */
+    int want_out;     /* EPOLLOUT is asked (a send was partial) */
+    int busy;         /* a message is in flight (counted in active) */
+} conn_t;
+
+/* The run's settings and counters. */
+typedef struct run {
+    size_t size;      /* message size */
+    int upper;        /* -u: replies are upper-cased */
+    char *message;    /* pattern of size + PATTERN bytes */
+    char *expected;   /* the same, as the reply should be */
+    int epfd;         /* epoll instance */
+    long long limit;  /* -n: round trips to issue, 0 = by time */
+    long long issued; /* messages started */
+    long long done;   /* replies completed and verified */
+    long long errors; /* mismatches and failed connections */
+    int64_t stop_ns;  /* -t: no new message after this */
+    int active;       /* connections with a message in flight */
+    uint32_t *hist;   /* latency histogram in us */
+} run_t;
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void usage(const char *prog)
+{
+    fprintf(stderr,
+            "usage: %s -p PORT [-h HOST] [-c CONNS] [-s SIZE] "
+            "[-t SECONDS | -n COUNT] [-u]\n"
+            "  -h HOST     server address (default 127.0.0.1)\n"
+            "  -p PORT     server port\n"
+            "  -c CONNS    concurrent connections (default 1)\n"
+            "  -s SIZE     message size in bytes (default 64)\n"
+            "  -t SECONDS  run time (default 5)\n"
+            "  -n COUNT    total round trips instead of a run time\n"
+            "  -u          expect upper-cased replies (select_echo)\n",
+            prog);
+    exit(2);
+}
+
+static void conn_fail(run_t *run, conn_t *c, const char *why)
+{
+    fprintf(stderr, "connection fd %d: %s\n", c->fd, why);
+    epoll_ctl(run->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    c->fd = -1;
+    run->errors++;
+    if (c->busy)
+        run->active--;
+    c->busy = 0;
+}
+
+static void set_out(run_t *run, conn_t *c, int want)
+{
+    if (c->want_out == want)
+        return;
+    struct epoll_event ev = {.events = EPOLLIN | (want ? EPOLLOUT : 0),
+                             .data.ptr = c};
+    epoll_ctl(run->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+    c->want_out = want;
+}
+
+static void conn_send(run_t *run, conn_t *c)
+{
+    while (c->sent < run->size) {
+        ssize_t n = send(c->fd, run->message + c->offset + c->sent,
+                         run->size - c->sent, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                break;
+            conn_fail(run, c, strerror(errno));
+            return;
+        }
+        c->sent += (size_t)n;
+    }
+    set_out(run, c, c->sent < run->size);
+}
+
+/* Starts the next message if the run goes on; else the conn goes idle. */
+static void conn_next(run_t *run, conn_t *c, long long id)
+{
+    if ((run->limit > 0 && run->issued >= run->limit) ||
+        (run->limit == 0 && now_ns() >= run->stop_ns)) {
+        run->active--;
+        c->busy = 0;
+        return;
+    }
+    run->issued++;
+    c->offset = (int)((id + run->issued) % PATTERN);
+    c->sent = 0;
+    c->received = 0;
+    c->start_ns = now_ns();
+    conn_send(run, c);
+}
+
+static void conn_recv(run_t *run, conn_t *c, long long id, char *buf,
+                      size_t cap)
+{
+    ssize_t n = recv(c->fd, buf, cap, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0) {
+        conn_fail(run, c, n == 0 ? "closed by the server" : strerror(errno));
+        return;
+    }
+    if (!c->busy || c->received + (size_t)n > c->sent ||
+        memcmp(buf, run->expected + c->offset + c->received, (size_t)n)) {
+        conn_fail(run, c, "reply does not match");
+        return;
+    }
+    c->received += (size_t)n;
+    if (c->received < run->size)
+        return;
+    int64_t us = (now_ns() - c->start_ns) / 1000;
+    run->hist[us < HIST_US ? us : HIST_US]++;
+    run->done++;
+    conn_next(run, c, id);
+}
+
+static double percentile(const run_t *run, double p)
+{
+    if (run->done == 0)
+        return 0;
+    long long rank = (long long)(p * (double)(run->done - 1)), seen = 0;
+    for (int us = 0; us <= HIST_US; us++) {
+        seen += (long long)run->hist[us];
+        if (seen > rank)
+            return us;
+    }
+    return HIST_US;
+}
+
+static int connect_to(const char *host, const char *port)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
+    int rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0) {
+        fprintf(stderr, "%s:%s: %s\n", host, port, gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) < 0) {
+        perror("connect");
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd >= 0) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    }
+    return fd;
+}
+
+int main(int argc, char **argv)
+{
+    const char *host = "127.0.0.1", *port = NULL;
+    int conns = 1, opt;
+    double secs = 5;
+    run_t run = {.size = 64};
+    while ((opt = getopt(argc, argv, "h:p:c:s:t:n:u")) != -1) {
+        switch (opt) {
+        case 'h':
+            host = optarg;
+            break;
+        case 'p':
+            port = optarg;
+            break;
+        case 'c':
+            conns = atoi(optarg);
+            break;
+        case 's':
+            run.size = (size_t)atol(optarg);
+            break;
+        case 't':
+            secs = atof(optarg);
+            break;
+        case 'n':
+            run.limit = atoll(optarg);
+            break;
+        case 'u':
+            run.upper = 1;
+            break;
+        default:
+            usage(argv[0]);
+        }
+    }
+    if (port == NULL || conns <= 0 || run.size == 0 || secs <= 0 ||
+        run.limit < 0 || optind != argc)
+        usage(argv[0]);
+
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max; /* 1000 connections need the room */
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    run.message = malloc(run.size + PATTERN);
+    run.expected = malloc(run.size + PATTERN);
+    run.hist = calloc(HIST_US + 1, sizeof(*run.hist));
+    conn_t *cs = calloc((size_t)conns, sizeof(*cs));
+    size_t bufcap = run.size < 65536 ? run.size : 65536;
+    char *buf = malloc(bufcap);
+    struct epoll_event *events = calloc((size_t)conns, sizeof(*events));
+    if (!run.message || !run.expected || !run.hist || !cs || !buf || !events) {
+        fprintf(stderr, "out of memory\n");
+        return 1;
+    }
+    for (size_t i = 0; i < run.size + PATTERN; i++) {
+        run.message[i] = (char)('a' + i % PATTERN);
+        run.expected[i] =
+            run.upper ? (char)toupper(run.message[i]) : run.message[i];
+    }
+    run.epfd = epoll_create1(EPOLL_CLOEXEC);
+    for (int i = 0; i < conns; i++) {
+        cs[i].fd = connect_to(host, port);
+        if (cs[i].fd < 0) {
+            fprintf(stderr, "connection %d of %d failed\n", i + 1, conns);
+            run.errors++;
+            continue;
+        }
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &cs[i]};
+        epoll_ctl(run.epfd, EPOLL_CTL_ADD, cs[i].fd, &ev);
+    }
+    int64_t start = now_ns();
+    run.stop_ns = start + (int64_t)(secs * 1e9);
+    for (int i = 0; i < conns; i++)
+        if (cs[i].fd >= 0) {
+            run.active++;
+            cs[i].busy = 1;
+            conn_next(&run, &cs[i], i);
+        }
+    while (run.active > 0) {
+        int n = epoll_wait(run.epfd, events, conns, 1000);
+        if (n < 0 && errno != EINTR) {
+            perror("epoll_wait");
+            return 1;
+        }
+        if (n == 0 && now_ns() > run.stop_ns + 5 * 1000000000LL) {
+            fprintf(stderr, "%d replies never came\n", run.active);
+            run.errors += run.active;
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            conn_t *c = events[i].data.ptr;
+            long long id = c - cs;
+            if (c->fd >= 0 && (events[i].events & EPOLLOUT))
+                conn_send(&run, c);
+            if (c->fd >= 0 &&
+                (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+                conn_recv(&run, c, id, buf, bufcap);
+        }
+    }
+    double elapsed = (double)(now_ns() - start) / 1e9;
+    printf("RESULT rtt_per_s=%.0f p50_us=%.0f p99_us=%.0f errors=%lld "
+           "conns=%d size=%zu rtts=%lld secs=%.2f\n",
+           (double)run.done / elapsed, percentile(&run, 0.50),
+           percentile(&run, 0.99), run.errors, conns, run.size, run.done,
+           elapsed);
+    for (int i = 0; i < conns; i++)
+        if (cs[i].fd >= 0)
+            close(cs[i].fd);
+    close(run.epfd);
+    free(run.message);
+    free(run.expected);
+    free(run.hist);
+    free(cs);
+    free(buf);
+    free(events);
+    return run.errors == 0 && run.done > 0 ? 0 : 1;
+}

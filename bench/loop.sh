@@ -1,0 +1,122 @@
+#!/bin/sh
+# The loop benchmark: selectors_echo on each backend against the hand-
+# written epoll baseline (bench_epoll_echo), in the same run, at 1, 100 and
+# 1000 connections. Each point is the median of RUNS interleaved runs of
+# bench_loadgen for SECS seconds. Server CPU time per round trip comes from
+# the utime+stime delta of /proc/PID/stat around each run. PIN=1 runs the
+# servers on CPU 0 and the load generator on CPU 1 (taskset); by default
+# the scheduler places them (pinning slows the 1-connection case, where
+# every round trip is a cross-CPU wake-up).
+#
+#   sh bench/loop.sh            (after make; CIO_BIN defaults to build/bin)
+#   SECS=3 RUNS=3 SIZE=64 CONNS="1 100 1000" PIN=0 sh bench/loop.sh
+#
+# Prints one line per point:
+#   RESULT bench=loop server=NAME conns=N size=S rtt_per_s=N cpu_us_per_rtt=X
+#          p50_us=N p99_us=N errors=N cpu_vs_baseline=R
+set -u
+bin=${CIO_BIN:-$PWD/build/bin}
+secs=${SECS:-3}
+runs=${RUNS:-3}
+size=${SIZE:-64}
+conns_list=${CONNS:-1 100 1000}
+hz=$(getconf CLK_TCK)
+ulimit -n 4096 2>/dev/null || true
+tmp=$(mktemp -d)
+pids=""
+cleanup() {
+    for p in $pids; do kill "$p" 2>/dev/null; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+pin_server= pin_load=
+if [ "${PIN:-0}" = 1 ] && command -v taskset >/dev/null 2>&1 &&
+    [ "$(nproc)" -ge 2 ]; then
+    pin_server="taskset -c 0"
+    pin_load="taskset -c 1"
+fi
+
+servers="baseline epoll poll select"
+start() { # label
+    case $1 in
+    baseline) $pin_server "$bin/bench_epoll_echo" -p 0 >"$tmp/$1.out" & ;;
+    *) $pin_server "$bin/selectors_echo" -p 0 -b "$1" >"$tmp/$1.out" & ;;
+    esac
+    pid=$!
+    pids="$pids $pid"
+    echo "$pid" >"$tmp/$1.pid"
+    for _ in $(seq 100); do
+        grep -q '^listening on' "$tmp/$1.out" && break
+        sleep 0.1
+    done
+    sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/$1.out" \
+        >"$tmp/$1.port"
+    [ -s "$tmp/$1.port" ] || { echo "FAIL: $1 did not start"; exit 1; }
+}
+
+cpu_ticks() { # pid -> utime+stime (fields 14, 15; comm has no spaces here)
+    awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
+for s in $servers; do start "$s"; done
+echo "# loadgen: $secs s per run, $runs runs, $size-byte messages," \
+    "pinning: ${pin_server:-none}"
+
+for conns in $conns_list; do
+    for run in $(seq "$runs"); do
+        for s in $servers; do
+            pid=$(cat "$tmp/$s.pid")
+            port=$(cat "$tmp/$s.port")
+            before=$(cpu_ticks "$pid")
+            line=$($pin_load "$bin/bench_loadgen" -p "$port" -c "$conns" \
+                -s "$size" -t "$secs" 2>>"$tmp/loadgen.err")
+            after=$(cpu_ticks "$pid")
+            echo "$line" | awk -v s="$s" -v c="$conns" -v d=$((after - before)) \
+                -v hz="$hz" '{
+                    for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+                    cpu = v["rtts"] > 0 ? d / hz * 1e6 / v["rtts"] : 0
+                    printf "%s %s %s %.3f %s %s %s\n", s, c, v["rtt_per_s"], cpu,
+                           v["p50_us"], v["p99_us"], v["errors"]
+                }' >>"$tmp/samples"
+        done
+    done
+done
+
+# Medians per (server, conns), then the ratio to the baseline's CPU/rtt.
+sort -k2,2n -s "$tmp/samples" | awk -v size="$size" '
+function median(list, n,   a, i, j, t) {
+    n = split(list, a, " ")
+    for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) {
+        t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+    return a[int((n + 1) / 2)]
+}
+{
+    k = $1 " " $2
+    if (!(k in rtt)) order[++nk] = k
+    rtt[k] = rtt[k] " " $3; cpu[k] = cpu[k] " " $4
+    p50[k] = p50[k] " " $5; p99[k] = p99[k] " " $6; err[k] += $7
+}
+END {
+    for (i = 1; i <= nk; i++) {
+        k = order[i]; split(k, sc, " ")
+        m_cpu[k] = median(cpu[k])
+        if (sc[1] == "baseline") base[sc[2]] = m_cpu[k]
+    }
+    for (i = 1; i <= nk; i++) {
+        k = order[i]; split(k, sc, " ")
+        name = sc[1] == "baseline" ? "epoll_echo" : "selectors_echo/" sc[1]
+        ratio = base[sc[2]] > 0 ? m_cpu[k] / base[sc[2]] : 0
+        printf "RESULT bench=loop server=%s conns=%s size=%s rtt_per_s=%s " \
+               "cpu_us_per_rtt=%.2f p50_us=%s p99_us=%s errors=%d " \
+               "cpu_vs_baseline=%.2f\n", name, sc[2], size, median(rtt[k]),
+               m_cpu[k], median(p50[k]), median(p99[k]), err[k], ratio
+    }
+}'
+
+for s in $servers; do
+    pid=$(cat "$tmp/$s.pid")
+    kill -TERM "$pid"
+    wait "$pid" || echo "FAIL: $s exited with status $? on SIGTERM"
+done
+pids=""

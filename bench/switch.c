@@ -1,0 +1,246 @@
+/* Context switch benchmark: corio against ucontext (swapcontext) in the
+ * same process, medians of several repetitions.
+ *
+ *   bench_switch [-q]     -q: fewer iterations (a quick check)
+ *
+ * Prints one-way switch times, create+run+free times, RSS per suspended
+ * coroutine at 1M coroutines (plain and shrunk), and a closing line
+ *   RESULT switch_ns=.. ucontext_switch_ns=.. create_ns=.. rss_per_coro_bytes=..
+ *          shrunk_bytes_per_coro=.. */
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "corio.h"
+
+#define REPS 7
+#define MILLION 1000000
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return v[n / 2];
+}
+
+static void die(const char *what, int err)
+{
+    fprintf(stderr, "bench_switch: %s: %s\n", what, cio_strerror(err));
+    exit(1);
+}
+
+/* ---- corio ---- */
+
+static void *bouncer(void *arg)
+{
+    for (;;)
+        arg = cio_coro_yield(arg);
+    return NULL;
+}
+
+/* Same, with an inexact float operation per round: the MXCSR sticky flags
+ * differ between the two sides on every switch. */
+static volatile double fp_sink = 1.0;
+static void *fp_bouncer(void *arg)
+{
+    for (;;) {
+        fp_sink = fp_sink / 3.0;
+        arg = cio_coro_yield(arg);
+    }
+    return NULL;
+}
+
+static double corio_switch_ns(cio_coro_fn fn, long rounds)
+{
+    cio_coro_t *co;
+    int rc = cio_coro_create(&co, fn, NULL, 0);
+    if (rc)
+        die("create", rc);
+    cio_coro_switch(co, NULL, NULL);
+    double t0 = now_ns();
+    for (long i = 0; i < rounds; i++)
+        cio_coro_switch(co, (void *)i, NULL);
+    double t1 = now_ns();
+    cio_coro_free(co);
+    return (t1 - t0) / (2.0 * (double)rounds);
+}
+
+static void *returner(void *arg)
+{
+    return arg;
+}
+
+static double corio_create_ns(long rounds)
+{
+    double t0 = now_ns();
+    for (long i = 0; i < rounds; i++) {
+        cio_coro_t *co;
+        int rc = cio_coro_create(&co, returner, (void *)i, 0);
+        if (rc)
+            die("create", rc);
+        cio_coro_switch(co, NULL, NULL);
+        cio_coro_free(co);
+    }
+    return (now_ns() - t0) / (double)rounds;
+}
+
+/* ---- ucontext ---- */
+
+static ucontext_t uc_main, uc_co;
+static char *uc_stack;
+
+static void uc_bouncer(void)
+{
+    for (;;)
+        swapcontext(&uc_co, &uc_main);
+}
+
+static double uc_switch_ns(long rounds)
+{
+    getcontext(&uc_co);
+    uc_co.uc_stack.ss_sp = uc_stack;
+    uc_co.uc_stack.ss_size = CIO_CORO_STACK_DEFAULT;
+    uc_co.uc_link = &uc_main;
+    makecontext(&uc_co, uc_bouncer, 0);
+    swapcontext(&uc_main, &uc_co);
+    double t0 = now_ns();
+    for (long i = 0; i < rounds; i++)
+        swapcontext(&uc_main, &uc_co);
+    return (now_ns() - t0) / (2.0 * (double)rounds);
+}
+
+static void uc_returner(void)
+{
+}
+
+static double uc_create_ns(long rounds)
+{
+    double t0 = now_ns();
+    for (long i = 0; i < rounds; i++) {
+        getcontext(&uc_co);
+        uc_co.uc_stack.ss_sp = uc_stack;
+        uc_co.uc_stack.ss_size = CIO_CORO_STACK_DEFAULT;
+        uc_co.uc_link = &uc_main;
+        makecontext(&uc_co, uc_returner, 0);
+        swapcontext(&uc_main, &uc_co);
+    }
+    return (now_ns() - t0) / (double)rounds;
+}
+
+/* ---- memory at scale ---- */
+
+static long rss_bytes(void)
+{
+    long pages = 0, rss = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f || fscanf(f, "%ld %ld", &pages, &rss) != 2)
+        rss = 0;
+    if (f)
+        fclose(f);
+    return rss * sysconf(_SC_PAGESIZE);
+}
+
+static void *sleeper(void *arg)
+{
+    cio_coro_yield(arg);
+    return arg;
+}
+
+static void memory_at_scale(long n, long *per_coro, long *shrunk)
+{
+    cio_coro_t **all = malloc((size_t)n * sizeof *all);
+    if (!all)
+        die("malloc", -12);
+    long before = rss_bytes();
+    for (long i = 0; i < n; i++) {
+        int rc = cio_coro_create(&all[i], sleeper, NULL, 0);
+        if (rc)
+            die("create", rc);
+        cio_coro_switch(all[i], NULL, NULL);
+    }
+    long suspended = rss_bytes();
+    for (long i = 0; i < n; i++) {
+        int rc = cio_coro_shrink(all[i]);
+        if (rc)
+            die("shrink", rc);
+    }
+    long small = rss_bytes();
+    /* The array of pointers is ours, not the coroutines'. */
+    long array = n * (long)sizeof *all;
+    *per_coro = (suspended - before - array) / n;
+    *shrunk = (small - before - array) / n;
+    for (long i = 0; i < n; i++) {
+        cio_coro_switch(all[i], NULL, NULL); /* restores, runs to the end */
+        cio_coro_free(all[i]);
+    }
+    free(all);
+}
+
+static void pin(void)
+{
+    int cpu = sched_getcpu();
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu < 0 ? 0 : cpu, &set);
+    sched_setaffinity(0, sizeof set, &set);
+}
+
+int main(int argc, char **argv)
+{
+    int quick = argc > 1 && strcmp(argv[1], "-q") == 0;
+    long rounds = quick ? 200000 : 5000000;
+    long uc_rounds = quick ? 20000 : 300000;
+    long creates = quick ? 200000 : 3000000;
+    long scale = quick ? 100000 : MILLION;
+    double sw[REPS], swfp[REPS], uc[REPS], cr[REPS], uccr[REPS];
+
+    pin();
+    uc_stack = malloc(CIO_CORO_STACK_DEFAULT);
+    cio_coro_current();
+    corio_switch_ns(bouncer, rounds / 10); /* warm up */
+    for (int r = 0; r < REPS; r++) {
+        sw[r] = corio_switch_ns(bouncer, rounds);
+        swfp[r] = corio_switch_ns(fp_bouncer, rounds);
+        uc[r] = uc_switch_ns(uc_rounds);
+        cr[r] = corio_create_ns(creates);
+        uccr[r] = uc_create_ns(uc_rounds);
+    }
+    double m_sw = median(sw, REPS), m_fp = median(swfp, REPS);
+    double m_uc = median(uc, REPS), m_cr = median(cr, REPS);
+    double m_uccr = median(uccr, REPS);
+    printf("one-way switch, corio:              %8.2f ns\n", m_sw);
+    printf("one-way switch, corio, FP flags set: %7.2f ns (incl. a division)\n",
+           m_fp);
+    printf("one-way switch, ucontext:           %8.2f ns\n", m_uc);
+    printf("ratio ucontext/corio:               %8.1fx\n", m_uc / m_sw);
+    printf("create+run+free, corio (pooled):    %8.2f ns\n", m_cr);
+    printf("create+run+free, ucontext:          %8.2f ns\n", m_uccr);
+
+    long per_coro, shrunk;
+    memory_at_scale(scale, &per_coro, &shrunk);
+    printf("RSS per suspended coroutine (%ld):  %6ld bytes\n", scale,
+           per_coro);
+    printf("RSS per shrunk coroutine (%ld):     %6ld bytes\n", scale, shrunk);
+    printf("RESULT switch_ns=%.2f ucontext_switch_ns=%.2f create_ns=%.2f "
+           "rss_per_coro_bytes=%ld shrunk_bytes_per_coro=%ld\n",
+           m_sw, m_uc, m_cr, per_coro, shrunk);
+    free(uc_stack);
+    return 0;
+}

@@ -1,0 +1,23 @@
+/* One million coroutines suspended at once (vm.max_map_count is 65530, so
+ * this only works with stacks carved from shared regions).
+ * CIO_TEST_TIMEOUT=180 */
+#include "coro_scale.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+int main(void)
+{
+#ifdef UNDER_ASAN
+    /* ASan's shadow of a million stacks doubles the memory (8+ GiB). */
+    CHECK_SKIP("1M coroutines do not fit under ASan; coro_many covers 100k");
+#endif
+    scale_run(1000000, 1);
+    printf("coro_million: ok\n");
+    return 0;
+}

@@ -1,0 +1,69 @@
+#!/bin/sh
+# The load generator against both echo servers and the epoll baseline on
+# the backend named by CIO_BACKEND: fixed round-trip counts at 1, 100 and
+# 1000 connections, every reply verified (upper-cased for select_echo), and
+# a reply that does not match must be reported as an error.
+# CIO_TEST_ALL_BACKENDS CIO_TEST_TIMEOUT=90
+set -u
+bin=${CIO_BIN:-$PWD/build/bin}
+backend=${CIO_BACKEND:-epoll}
+ulimit -n 4096 2>/dev/null || true
+tmp=$(mktemp -d)
+pid=
+cleanup() {
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+start() { # program args...
+    "$@" -p 0 >"$tmp/out" 2>"$tmp/err" &
+    pid=$!
+    for _ in $(seq 100); do
+        grep -q '^listening on 127.0.0.1:' "$tmp/out" && break
+        sleep 0.1
+    done
+    port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/out")
+    [ -n "$port" ] || fail "$1 printed no listening line"
+}
+
+stop() {
+    kill -TERM "$pid"
+    wait "$pid" || fail "server exited with status $? on SIGTERM"
+    pid=
+}
+
+load() { # expect-status args...
+    want=$1
+    shift
+    "$bin/bench_loadgen" -p "$port" "$@" >"$tmp/load" 2>"$tmp/load.err"
+    rc=$?
+    cat "$tmp/load"
+    [ "$rc" = "$want" ] || { cat "$tmp/load.err"; fail "loadgen $* exited $rc"; }
+    grep -q '^RESULT rtt_per_s=[0-9]* p50_us=[0-9]* p99_us=[0-9]* errors=' \
+        "$tmp/load" || fail "no RESULT line"
+}
+
+for server in select_echo selectors_echo epoll_echo; do
+    upper=
+    case $server in
+    select_echo) upper=-u; start "$bin/$server" -b "$backend" ;;
+    selectors_echo) start "$bin/$server" -b "$backend" ;;
+    epoll_echo) start "$bin/bench_epoll_echo" ;;
+    esac
+    load 0 -c 1 -n 2000 -s 64 $upper
+    grep -q ' errors=0 ' "$tmp/load" || fail "errors reported"
+    grep -q ' rtts=2000 ' "$tmp/load" || fail "not every round trip done"
+    load 0 -c 100 -n 20000 -s 1000 $upper
+    load 0 -c 1000 -n 20000 -s 16 $upper
+    load 0 -c 4 -n 40 -s 200000 $upper
+    # The wrong expectation must be caught as an error.
+    if [ "$server" = select_echo ]; then
+        load 1 -c 2 -n 10 -s 64
+    else
+        load 1 -c 2 -n 10 -s 64 -u
+    fi
+    stop
+done
+echo ok
