@@ -193,7 +193,7 @@ static ssize_t hooked_writev(int fd, const struct iovec *iov, int cnt,
         if (is_socket(kind)) {
             struct msghdr m = {.msg_iov = (struct iovec *)iov,
                                .msg_iovlen = (size_t)(cnt < 0 ? 0 : cnt)};
-            if (cnt < 0)
+            if (cnt < 0 || cnt > IOV_MAX)
                 return CIO__REAL(writev)(fd, iov, cnt); /* EINVAL */
             ssize_t r = sock_sendmsg(fd, &m, flags, kind);
             if (!stale(fd, r))
@@ -211,7 +211,7 @@ static ssize_t hooked_writev(int fd, const struct iovec *iov, int cnt,
 /* read/readv on any fd, in a task. */
 static ssize_t hooked_readv(int fd, const struct iovec *iov, int cnt)
 {
-    if (cio__fd_kind(fd) == CIO__FD_STREAM && cnt >= 0) {
+    if (cio__fd_kind(fd) == CIO__FD_STREAM && cnt >= 0 && cnt <= IOV_MAX) {
         struct msghdr m = {.msg_iov = (struct iovec *)iov,
                            .msg_iovlen = (size_t)cnt};
         ssize_t r = sock_recvmsg(fd, &m, 0, CIO__FD_STREAM);
