@@ -61,11 +61,11 @@ static bool expired(int64_t deadline)
 
 static int hooked_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
 {
+    if (timeout_ms != 0 && cio_cancelled())
+        return cio__fail(ECANCELED);
     int r = CIO__REAL(poll)(fds, n, 0);
     if (r != 0 || timeout_ms == 0)
         return r;
-    if (cio_cancelled())
-        return cio__fail(ECANCELED);
     int64_t deadline = deadline_of_ms(timeout_ms);
     for (;;) {
         int rc = wait_pollfds(fds, n, deadline);
@@ -157,11 +157,12 @@ static void select_remaining(struct timeval *tv, int64_t deadline)
 
 static int hooked_select(int nfds, struct selsets *s, struct timeval *tv)
 {
-    int r = select_probe(nfds, s);
-    if (r != 0 || (tv && tv->tv_sec == 0 && tv->tv_usec == 0))
-        return r;
-    if (cio_cancelled())
+    bool zero = tv && tv->tv_sec == 0 && tv->tv_usec == 0;
+    if (!zero && cio_cancelled())
         return cio__fail(ECANCELED);
+    int r = select_probe(nfds, s);
+    if (r != 0 || zero)
+        return r;
     int64_t deadline = -1;
     if (tv != NULL)
         deadline = cio_deadline_in((int64_t)tv->tv_sec * 1000 +
@@ -207,11 +208,11 @@ int epoll_wait(int epfd, struct epoll_event *events, int max, int timeout_ms)
 {
     if (!cio__hook_active())
         return CIO__REAL(epoll_wait)(epfd, events, max, timeout_ms);
+    if (timeout_ms != 0 && cio_cancelled())
+        return cio__fail(ECANCELED);
     int r = CIO__REAL(epoll_wait)(epfd, events, max, 0);
     if (r != 0 || timeout_ms == 0)
         return r;
-    if (cio_cancelled())
-        return cio__fail(ECANCELED);
     int64_t deadline = deadline_of_ms(timeout_ms);
     for (;;) {
         int rc = cio_wait_readable(epfd, deadline);

@@ -5,6 +5,7 @@
  * CIO_TEST_ALL_BACKENDS */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -466,8 +467,35 @@ static void switched_off(void)
     close(sv[1]);
 }
 
+/* ---- another thread while the hub runs: the real calls ---- */
+
+static void *thread_read(void *arg)
+{
+    int fd = *(int *)arg;
+    char buf[8];
+    CHECK(!cio_hook_enabled());
+    CHECK(cio_self() == NULL);
+    CHECK_EQ(read(fd, buf, sizeof(buf)), 6); /* blocks this thread only */
+    CHECK_EQ(usleep(1000), 0);
+    return NULL;
+}
+
+static void other_thread(void)
+{
+    int sv[2];
+    stream_pair(sv);
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, thread_read, &sv[0]) == 0);
+    usleep(20000); /* cooperative here; the thread sits in its read */
+    CHECK_EQ(write(sv[1], "thread", 6), 6);
+    CHECK(pthread_join(th, NULL) == 0);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 static void *main_task(void *arg)
 {
+    other_thread();
     each_call_waits();
     big_writes();
     waitall();
