@@ -61,13 +61,14 @@ static void *idle(void *arg)
 static int run_child(void *(*fn)(void *), int guards, char *out, size_t cap,
                      uint64_t *id)
 {
-    int fds[2];
-    CHECK(pipe(fds) == 0);
+    int fds[2], idp[2]; /* stderr, and the coroutine's id */
+    CHECK(pipe(fds) == 0 && pipe(idp) == 0);
     pid_t pid = fork();
     CHECK(pid >= 0);
     if (pid == 0) {
         dup2(fds[1], 2);
         close(fds[0]);
+        close(idp[0]);
         if (!guards)
             setenv("CIO_CORO_GUARD_PAGES", "0", 1);
         /* The first stack of a region always has a guard: take it. */
@@ -76,13 +77,15 @@ static int run_child(void *(*fn)(void *), int guards, char *out, size_t cap,
         CHECK_EQ(cio_coro_switch(first, NULL, NULL), 0);
         CHECK_EQ(cio_coro_create(&co, fn, NULL, STACK), 0);
         uint64_t my_id = cio_coro_id(co);
-        CHECK(write(fds[1], &my_id, sizeof my_id) == sizeof my_id);
+        CHECK(write(idp[1], &my_id, sizeof my_id) == sizeof my_id);
         cio_coro_switch(co, NULL, NULL);
         _exit(0); /* not reached if the overflow is caught */
     }
     close(fds[1]);
+    close(idp[1]);
     size_t len = 0;
-    CHECK(read(fds[0], id, sizeof *id) == sizeof *id);
+    CHECK(read(idp[0], id, sizeof *id) == sizeof *id);
+    close(idp[0]);
     for (ssize_t n;
          len + 1 < cap && (n = read(fds[0], out + len, cap - 1 - len)) > 0;)
         len += (size_t)n;

@@ -102,6 +102,12 @@ void cio_dump(FILE *out);
 /* Number of live tasks on this thread's hub. */
 size_t cio_task_count(void);
 
+/* Counts a wake source the hub cannot see (a signal watch, posts from
+ * another thread that will wake a task): while the count is above zero the
+ * hub keeps waiting for events and never reports a deadlock. */
+void cio_hub_ref(void);
+void cio_hub_unref(void);
+
 /* Makes tasks that wait at least ms milliseconds give their stacks back
  * while they wait (cio_coro_shrink); 0 turns it off (the default). For
  * servers holding many idle sessions. */

@@ -22,14 +22,16 @@ typedef enum {
  * gets its return value in *result (may be NULL). fn must not touch corio.
  * If the task is killed or its deadline passes, returns -ECANCELED or
  * -ETIMEDOUT at once; fn still runs to its end and its result is dropped
- * (arg must stay valid: allocate it when that matters).
- * Returns 0 or -errno. */
+ * (arg must stay valid: allocate it when that matters). Outside a task
+ * fn runs at once on the calling thread. Returns 0 or -errno. */
 int cio_offload(cio_offload_kind kind, long (*fn)(void *arg), void *arg,
                 long *result, int64_t deadline_ms);
 
 /* getaddrinfo(3) on the DNS pool. Returns 0 or a negative errno: -ENOENT
  * (no such name), -EAGAIN (temporary failure), -ENOMEM, -EINVAL (bad
- * arguments or family), -ETIMEDOUT, -ECANCELED, or the errno of EAI_SYSTEM. */
+ * arguments or family), -ETIMEDOUT, -ECANCELED, or the errno of EAI_SYSTEM
+ * (-EIO for a non-recoverable resolver failure). Numeric addresses are
+ * answered at once without the pool. */
 int cio_getaddrinfo(const char *node, const char *service,
                     const struct addrinfo *hints, struct addrinfo **res,
                     int64_t deadline_ms);

@@ -19,8 +19,9 @@ static void uc_entry(void)
 void *cio__switch(cio__ctx *from, cio__ctx *to, void *value)
 {
     char probe;
-    /* swapcontext keeps its registers in the ucontext, not below us. */
-    from->sp_hint = &probe - 1024;
+    /* swapcontext keeps the registers in the ucontext: only its own small
+     * frame lies below ours. */
+    from->sp_hint = (char *)((uintptr_t)&probe - 256);
     uc_value = value;
     if (swapcontext(&from->uc, &to->uc) != 0)
         abort();

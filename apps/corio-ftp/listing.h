@@ -1,0 +1,36 @@
+/* Directory listings: MLSD facts (RFC 3659) and the free-form LIST output
+ * of Unix-like and DOS-like servers, parsed into one entry per name. */
+#ifndef CORIO_FTP_LISTING_H
+#define CORIO_FTP_LISTING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What a listing says about one name. */
+typedef struct ftp_entry {
+    char *name;      /* the name in its directory (malloc'd) */
+    char type;       /* 'f' file, 'd' directory, 'l' link, '?' other */
+    int64_t size;    /* bytes, -1 if not given */
+    int64_t mtime;   /* seconds since the epoch (UTC), -1 if not given */
+    bool exact_time; /* mtime came from MLSD (to the second), not LIST */
+} ftp_entry;
+
+/* The entries of one directory. */
+typedef struct ftp_listing {
+    ftp_entry *v; /* entries, in server order */
+    size_t n;     /* how many */
+    size_t cap;   /* allocated */
+} ftp_listing;
+
+/* Parses a whole MLSD or LIST body; "." and ".." and names with a '/' are
+ * left out. Returns 0 or -ENOMEM. */
+int listing_parse(const char *text, size_t len, bool is_mlsd, ftp_listing *out);
+
+/* Frees every entry. */
+void listing_free(ftp_listing *l);
+
+/* The entry called name, or NULL. */
+const ftp_entry *listing_find(const ftp_listing *l, const char *name);
+
+#endif

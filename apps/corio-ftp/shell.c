@@ -1,0 +1,718 @@
+/* The interactive shell of shell.h. Lines come from stdin through the file
+ * offload pool, so the loop stays free while the user thinks. */
+#include "shell.h"
+
+#include "listing.h"
+#include "mirror.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_ARGS 64
+
+/* The shell's state between commands. */
+typedef struct shell {
+    ftp_opts opts;    /* transfer options; passive/verbose toggle them */
+    ftp_conn *c;      /* the shell's own connection */
+    ftp_site site;    /* server and login of c */
+    bool connected;   /* c is open */
+    bool logged_in;   /* USER/PASS accepted */
+    bool interactive; /* stdin is a terminal: prompt */
+    bool quit;        /* bye was given */
+    int failures;     /* commands that failed */
+} shell;
+
+typedef int (*shell_fn)(shell *sh, int argc, char **argv);
+
+/* One command of the table. */
+typedef struct shell_cmd {
+    const char *name; /* what the user types (prefixes work) */
+    shell_fn fn;      /* what it does */
+    bool needs_login; /* refused with "Not connected." before open/user */
+    const char *help; /* one line for help */
+} shell_cmd;
+
+/* A line read on the offload pool. */
+typedef struct line_read {
+    char buf[4096]; /* the line */
+    long len;       /* its length, -1 at end of input */
+} line_read;
+
+static long read_line_run(void *arg)
+{
+    line_read *lr = arg;
+    if (!fgets(lr->buf, sizeof lr->buf, stdin))
+        return -1;
+    return (long)strlen(lr->buf);
+}
+
+/* Prints prompt (on a terminal) and reads a line; false at end of input. */
+static bool read_line(shell *sh, const char *prompt, char *out, size_t outlen)
+{
+    if (sh->interactive && prompt) {
+        fputs(prompt, stdout);
+        fflush(stdout);
+    }
+    line_read *lr = malloc(sizeof *lr);
+    long len = -1;
+    if (!lr || cio_offload(CIO_OFFLOAD_FILE, read_line_run, lr, &len, -1) < 0)
+        len = -1;
+    if (len >= 0) {
+        while (len > 0 &&
+               (lr->buf[len - 1] == '\n' || lr->buf[len - 1] == '\r'))
+            lr->buf[--len] = '\0';
+        snprintf(out, outlen, "%s", lr->buf);
+    }
+    free(lr);
+    return len >= 0;
+}
+
+/* Splits a line into words; "double" or 'single' quotes keep spaces. */
+static int split_words(char *line, char **argv, int max)
+{
+    int argc = 0;
+    char *r = line, *w = line;
+    while (*r && argc < max) {
+        while (isspace((unsigned char)*r))
+            r++;
+        if (!*r)
+            break;
+        argv[argc++] = w;
+        char quote = 0;
+        while (*r && (quote || !isspace((unsigned char)*r))) {
+            if (!quote && (*r == '"' || *r == '\''))
+                quote = *r++;
+            else if (quote && *r == quote)
+                quote = 0, r++;
+            else
+                *w++ = *r++;
+        }
+        if (*r)
+            r++;
+        *w++ = '\0';
+    }
+    return argc;
+}
+
+static void say(shell *sh)
+{
+    if (sh->c->reply[0])
+        printf("%s\n", sh->c->reply);
+}
+
+static int fail_reply(shell *sh, int rc)
+{
+    if (rc == -EPROTO && sh->c->reply[0])
+        printf("%s\n", sh->c->reply);
+    else
+        printf("%s\n", ftp_strerror(sh->c, rc));
+    if (sh->c->fd < 0 && sh->connected) {
+        printf("Connection closed.\n");
+        sh->connected = sh->logged_in = false;
+    }
+    return -1;
+}
+
+/* ---- connecting ---- */
+
+static int do_login(shell *sh)
+{
+    char err[512];
+    if (site_resolve_login(&sh->site, sh->interactive, err, sizeof err) < 0) {
+        printf("%s\n", err);
+        return -1;
+    }
+    int rc = ftp_login(sh->c, sh->site.user, sh->site.pass);
+    say(sh);
+    if (rc < 0) {
+        if (sh->c->fd < 0)
+            sh->connected = false;
+        printf("Login failed.\n");
+        return -1;
+    }
+    sh->logged_in = true;
+    ftp_binary(sh->c);
+    return 0;
+}
+
+static int cmd_open(shell *sh, int argc, char **argv)
+{
+    if (argc < 2) {
+        printf("usage: open host [port]\n");
+        return -1;
+    }
+    ftp_url u;
+    char text[600], err[256];
+    const char *t = argv[1];
+    size_t colons = 0;
+    for (const char *p = t; *p; p++)
+        colons += *p == ':';
+    if (strstr(t, "://"))
+        snprintf(text, sizeof text, "%s", t);
+    else if (colons > 1 && t[0] != '[')
+        snprintf(text, sizeof text, "ftp://[%s]", t); /* bare IPv6 */
+    else
+        snprintf(text, sizeof text, "ftp://%s", t);
+    if (url_parse(text, &u, err, sizeof err) < 0) {
+        printf("%s: %s\n", t, err);
+        return -1;
+    }
+    if (argc > 2)
+        u.site.port = (uint16_t)atoi(argv[2]);
+    if (sh->connected)
+        ftp_quit(sh->c);
+    sh->connected = sh->logged_in = false;
+    sh->site = u.site;
+    ftp_init(sh->c, sh->opts.timeout_ms, sh->opts.active, sh->opts.verbose);
+    int rc = ftp_open(sh->c, sh->site.host, sh->site.port);
+    if (rc < 0) {
+        printf("ftp: connect to %s port %u: %s\n", sh->site.host, sh->site.port,
+               ftp_strerror(sh->c, rc));
+        return -1;
+    }
+    sh->connected = true;
+    printf("Connected to %s.\n", sh->site.host);
+    say(sh);
+    if (!sh->site.have_user) {
+        /* ~/.netrc may know this host: the classic auto-login */
+        ftp_site probe = sh->site;
+        if (site_resolve_login(&probe, false, err, sizeof err) == 0 &&
+            strcmp(probe.user, "anonymous") != 0)
+            sh->site = probe;
+    }
+    if (!sh->site.have_user && sh->interactive) {
+        char name[128], prompt[300];
+        snprintf(prompt, sizeof prompt, "Name (%s): ", sh->site.host);
+        if (!read_line(sh, prompt, name, sizeof name))
+            return -1;
+        if (name[0]) {
+            snprintf(sh->site.user, sizeof sh->site.user, "%s", name);
+            sh->site.have_user = true;
+        }
+    }
+    if (!sh->site.have_user && !sh->interactive)
+        return 0; /* a script logs in with `user` */
+    return do_login(sh);
+}
+
+static int cmd_user(shell *sh, int argc, char **argv)
+{
+    if (argc < 2) {
+        printf("usage: user name [password]\n");
+        return -1;
+    }
+    if (!sh->connected) {
+        printf("Not connected.\n");
+        return -1;
+    }
+    snprintf(sh->site.user, sizeof sh->site.user, "%s", argv[1]);
+    sh->site.have_user = true;
+    sh->site.have_pass = argc > 2;
+    snprintf(sh->site.pass, sizeof sh->site.pass, "%s",
+             argc > 2 ? argv[2] : "");
+    return do_login(sh);
+}
+
+static int cmd_close(shell *sh, int argc, char **argv)
+{
+    if (sh->connected) {
+        ftp_quit(sh->c);
+        say(sh);
+    }
+    sh->connected = sh->logged_in = false;
+    return 0;
+}
+
+static int cmd_bye(shell *sh, int argc, char **argv)
+{
+    cmd_close(sh, argc, argv);
+    sh->quit = true;
+    return 0;
+}
+
+/* ---- browsing ---- */
+
+static int cmd_ls(shell *sh, int argc, char **argv)
+{
+    char *text;
+    size_t len;
+    bool is_mlsd;
+    const char *path = argc > 1 ? argv[argc - 1] : "";
+    if (path[0] == '-')
+        path = ""; /* "ls -l": LIST is long already */
+    int rc = ftp_fetch_listing(sh->c, path, true, &text, &len, &is_mlsd);
+    if (rc < 0)
+        return fail_reply(sh, rc);
+    fwrite(text, 1, len, stdout);
+    free(text);
+    return 0;
+}
+
+static int simple(shell *sh, const char *verb, const char *arg)
+{
+    int code = ftp_cmd(sh->c, "%s %s", verb, arg);
+    if (code < 0)
+        return fail_reply(sh, code);
+    say(sh);
+    return code / 100 == 2 ? 0 : -1;
+}
+
+static int cmd_cd(shell *sh, int argc, char **argv)
+{
+    if (argc < 2) {
+        printf("usage: cd remote-directory\n");
+        return -1;
+    }
+    return simple(sh, "CWD", argv[1]);
+}
+
+static int cmd_cdup(shell *sh, int argc, char **argv)
+{
+    int code = ftp_cmd(sh->c, "CDUP");
+    if (code < 0)
+        return fail_reply(sh, code);
+    say(sh);
+    return code / 100 == 2 ? 0 : -1;
+}
+
+static int cmd_pwd(shell *sh, int argc, char **argv)
+{
+    char dir[4096];
+    int rc = ftp_pwd(sh->c, dir, sizeof dir);
+    if (rc < 0)
+        return fail_reply(sh, rc);
+    say(sh);
+    return 0;
+}
+
+static int one_arg(shell *sh, int argc, char **argv, const char *verb,
+                   const char *what)
+{
+    if (argc < 2) {
+        printf("usage: %s %s\n", argv[0], what);
+        return -1;
+    }
+    return simple(sh, verb, argv[1]);
+}
+
+static int cmd_mkdir(shell *sh, int argc, char **argv)
+{
+    return one_arg(sh, argc, argv, "MKD", "directory-name");
+}
+
+static int cmd_rmdir(shell *sh, int argc, char **argv)
+{
+    return one_arg(sh, argc, argv, "RMD", "directory-name");
+}
+
+static int cmd_delete(shell *sh, int argc, char **argv)
+{
+    return one_arg(sh, argc, argv, "DELE", "remote-file");
+}
+
+static int cmd_size(shell *sh, int argc, char **argv)
+{
+    return one_arg(sh, argc, argv, "SIZE", "remote-file");
+}
+
+static int cmd_rename(shell *sh, int argc, char **argv)
+{
+    if (argc < 3) {
+        printf("usage: rename from to\n");
+        return -1;
+    }
+    int code = ftp_cmd(sh->c, "RNFR %s", argv[1]);
+    if (code < 0)
+        return fail_reply(sh, code);
+    say(sh);
+    if (code != 350)
+        return -1;
+    return simple(sh, "RNTO", argv[2]);
+}
+
+static int cmd_lcd(shell *sh, int argc, char **argv)
+{
+    const char *dir = argc > 1 ? argv[1] : getenv("HOME");
+    if (!dir || chdir(dir) < 0) {
+        printf("local: %s: %s\n", dir ? dir : "(no HOME)", strerror(errno));
+        return -1;
+    }
+    char cwd[4096];
+    printf("Local directory now %s\n", getcwd(cwd, sizeof cwd) ? cwd : dir);
+    return 0;
+}
+
+/* ---- transfers ---- */
+
+/* Runs jobs: one on the shell's connection, several through an engine of
+ * workers that log in on their own connections (remote paths absolute). */
+static int run_jobs(shell *sh, xfer_job **jobs, int n)
+{
+    progress_t *pg = progress_new(progress_auto_mode(sh->opts.quiet));
+    int failed = 0;
+    if (!pg)
+        return -1;
+    progress_start(pg);
+    if (n == 1) {
+        char err[1024];
+        progress_expect(pg, 1, jobs[0]->size);
+        if (xfer_run(sh->c, jobs[0], &sh->opts, pg, err, sizeof err) < 0) {
+            progress_error(pg, "%s: %s",
+                           jobs[0]->kind == XFER_GET ? jobs[0]->remote
+                                                     : jobs[0]->local,
+                           err);
+            failed++;
+        }
+        xfer_job_free(jobs[0]);
+    } else {
+        xfer_engine e;
+        if (xfer_engine_start(&e, &sh->opts, pg) < 0) {
+            for (int i = 0; i < n; i++)
+                xfer_job_free(jobs[i]);
+            failed = n;
+        } else {
+            for (int i = 0; i < n; i++)
+                xfer_engine_submit(&e, jobs[i]);
+            failed = xfer_engine_finish(&e);
+        }
+    }
+    progress_finish(pg);
+    progress_free(pg);
+    if (sh->c->fd < 0 && sh->connected) {
+        printf("Connection closed.\n");
+        sh->connected = sh->logged_in = false;
+    }
+    return failed ? -1 : 0;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+static int cmd_get(shell *sh, int argc, char **argv)
+{
+    if (argc < 2) {
+        printf("usage: get remote-file [local-file]\n");
+        return -1;
+    }
+    xfer_job *job =
+        xfer_job_new(XFER_GET, &sh->site, argv[1],
+                     argc > 2 ? argv[2] : base_name(argv[1]), -1, -1);
+    return job ? run_jobs(sh, &job, 1) : -1;
+}
+
+static int cmd_put(shell *sh, int argc, char **argv)
+{
+    if (argc < 2) {
+        printf("usage: put local-file [remote-file]\n");
+        return -1;
+    }
+    xfer_job *job =
+        xfer_job_new(XFER_PUT, &sh->site,
+                     argc > 2 ? argv[2] : base_name(argv[1]), argv[1], -1, -1);
+    return job ? run_jobs(sh, &job, 1) : -1;
+}
+
+/* The shell's remote directory, so workers on fresh connections find the
+ * same files. */
+static int remote_cwd(shell *sh, char *out, size_t outlen)
+{
+    int rc = ftp_pwd(sh->c, out, outlen);
+    return rc < 0 ? fail_reply(sh, rc) : 0;
+}
+
+static int add_job(xfer_job ***jobs, int *n, int *cap, xfer_job *job)
+{
+    if (!job)
+        return -1;
+    if (*n == *cap) {
+        int ncap = *cap ? *cap * 2 : 16;
+        xfer_job **grown = realloc(*jobs, (size_t)ncap * sizeof *grown);
+        if (!grown) {
+            xfer_job_free(job);
+            return -1;
+        }
+        *jobs = grown;
+        *cap = ncap;
+    }
+    (*jobs)[(*n)++] = job;
+    return 0;
+}
+
+static int cmd_mget(shell *sh, int argc, char **argv)
+{
+    if (argc < 2) {
+        printf("usage: mget remote-files...\n");
+        return -1;
+    }
+    char cwd[4096];
+    if (remote_cwd(sh, cwd, sizeof cwd) < 0)
+        return -1;
+    xfer_job **jobs = NULL;
+    int n = 0, cap = 0, rc = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *pattern = base_name(argv[i]);
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%.*s", (int)(pattern - argv[i]), argv[i]);
+        char *text, *absdir = dir[0] == '/' ? strdup(dir) : path_join(cwd, dir);
+        size_t len;
+        bool is_mlsd;
+        if (!absdir)
+            break;
+        int lrc =
+            ftp_fetch_listing(sh->c, absdir, false, &text, &len, &is_mlsd);
+        if (lrc < 0) {
+            free(absdir);
+            rc = fail_reply(sh, lrc);
+            if (!sh->connected)
+                break;
+            continue;
+        }
+        ftp_listing l = {0};
+        listing_parse(text, len, is_mlsd, &l);
+        free(text);
+        int matched = 0;
+        for (size_t k = 0; k < l.n; k++) {
+            if (l.v[k].type == 'd' || fnmatch(pattern, l.v[k].name, 0))
+                continue;
+            char *remote = path_join(absdir, l.v[k].name);
+            if (remote &&
+                add_job(&jobs, &n, &cap,
+                        xfer_job_new(XFER_GET, &sh->site, remote, l.v[k].name,
+                                     l.v[k].size, -1)) == 0)
+                matched++;
+            free(remote);
+        }
+        listing_free(&l);
+        free(absdir);
+        if (!matched) {
+            printf("%s: no match\n", argv[i]);
+            rc = -1;
+        }
+    }
+    if (n > 0 && run_jobs(sh, jobs, n) < 0)
+        rc = -1;
+    free(jobs);
+    return rc;
+}
+
+static int cmd_mput(shell *sh, int argc, char **argv)
+{
+    if (argc < 2) {
+        printf("usage: mput local-files...\n");
+        return -1;
+    }
+    char cwd[4096];
+    if (remote_cwd(sh, cwd, sizeof cwd) < 0)
+        return -1;
+    xfer_job **jobs = NULL;
+    int n = 0, cap = 0, rc = 0;
+    for (int i = 1; i < argc; i++) {
+        glob_t g;
+        if (glob(argv[i], 0, NULL, &g) != 0) {
+            printf("%s: no match\n", argv[i]);
+            rc = -1;
+            continue;
+        }
+        for (size_t k = 0; k < g.gl_pathc; k++) {
+            struct stat st;
+            if (stat(g.gl_pathv[k], &st) < 0 || !S_ISREG(st.st_mode))
+                continue;
+            char *remote = path_join(cwd, base_name(g.gl_pathv[k]));
+            if (remote)
+                add_job(&jobs, &n, &cap,
+                        xfer_job_new(XFER_PUT, &sh->site, remote, g.gl_pathv[k],
+                                     st.st_size, -1));
+            free(remote);
+        }
+        globfree(&g);
+    }
+    if (n > 0 && run_jobs(sh, jobs, n) < 0)
+        rc = -1;
+    free(jobs);
+    return rc;
+}
+
+/* ---- settings ---- */
+
+static int cmd_passive(shell *sh, int argc, char **argv)
+{
+    sh->opts.active = !sh->opts.active;
+    sh->c->active = sh->opts.active;
+    printf("Passive mode %s.\n", sh->opts.active ? "off" : "on");
+    return 0;
+}
+
+static int cmd_verbose(shell *sh, int argc, char **argv)
+{
+    sh->opts.verbose = !sh->opts.verbose;
+    sh->c->verbose = sh->opts.verbose;
+    printf("Verbose mode %s.\n", sh->opts.verbose ? "on" : "off");
+    return 0;
+}
+
+static int cmd_binary(shell *sh, int argc, char **argv)
+{
+    if (argc > 1 && strcasecmp(argv[1], "binary") && strcasecmp(argv[1], "i"))
+        printf("Only binary transfers are supported; using binary.\n");
+    else if (!strcasecmp(argv[0], "ascii"))
+        printf("Only binary transfers are supported; using binary.\n");
+    printf("Using binary mode to transfer files.\n");
+    return 0;
+}
+
+static int cmd_noop(shell *sh, int argc, char **argv)
+{
+    printf("(%s has no effect here)\n", argv[0]);
+    return 0;
+}
+
+static int cmd_status(shell *sh, int argc, char **argv)
+{
+    if (sh->connected)
+        printf("Connected to %s port %u%s%s.\n", sh->site.host, sh->site.port,
+               sh->logged_in ? " as " : "", sh->logged_in ? sh->site.user : "");
+    else
+        printf("Not connected.\n");
+    printf("Mode: %s; transfers at once: %d; verbose: %s.\n",
+           sh->opts.active ? "active" : "passive", sh->opts.jobs,
+           sh->opts.verbose ? "on" : "off");
+    return 0;
+}
+
+static int cmd_help(shell *sh, int argc, char **argv);
+
+static const shell_cmd commands[] = {
+    {"open", cmd_open, false, "open host [port]: connect (and log in)"},
+    {"user", cmd_user, false, "user name [password]: log in"},
+    {"ls", cmd_ls, true, "ls [path]: list a remote directory"},
+    {"dir", cmd_ls, true, "dir [path]: same as ls"},
+    {"cd", cmd_cd, true, "cd dir: change the remote directory"},
+    {"cdup", cmd_cdup, true, "cdup: go to the parent directory"},
+    {"pwd", cmd_pwd, true, "pwd: show the remote directory"},
+    {"lcd", cmd_lcd, false, "lcd [dir]: change the local directory"},
+    {"get", cmd_get, true, "get remote [local]: download a file"},
+    {"recv", cmd_get, true, "recv remote [local]: same as get"},
+    {"put", cmd_put, true, "put local [remote]: upload a file"},
+    {"send", cmd_put, true, "send local [remote]: same as put"},
+    {"mget", cmd_mget, true, "mget pattern...: download matching files"},
+    {"mput", cmd_mput, true, "mput pattern...: upload matching files"},
+    {"mkdir", cmd_mkdir, true, "mkdir dir: make a remote directory"},
+    {"rmdir", cmd_rmdir, true, "rmdir dir: remove a remote directory"},
+    {"delete", cmd_delete, true, "delete file: remove a remote file"},
+    {"rm", cmd_delete, true, "rm file: same as delete"},
+    {"rename", cmd_rename, true, "rename from to: rename a remote file"},
+    {"size", cmd_size, true, "size file: show a remote file's size"},
+    {"passive", cmd_passive, false, "passive: toggle passive mode"},
+    {"verbose", cmd_verbose, false, "verbose: toggle showing the dialogue"},
+    {"binary", cmd_binary, false, "binary: binary mode (always on)"},
+    {"ascii", cmd_binary, false, "ascii: (binary is always used)"},
+    {"type", cmd_binary, false, "type [binary]: binary mode"},
+    {"prompt", cmd_noop, false, "prompt: (mget/mput never ask)"},
+    {"hash", cmd_noop, false, "hash: (progress bars show instead)"},
+    {"status", cmd_status, false, "status: show the connection"},
+    {"close", cmd_close, false, "close: end the connection"},
+    {"disconnect", cmd_close, false, "disconnect: same as close"},
+    {"bye", cmd_bye, false, "bye: leave"},
+    {"quit", cmd_bye, false, "quit: leave"},
+    {"exit", cmd_bye, false, "exit: leave"},
+    {"help", cmd_help, false, "help [command]: this list"},
+    {"?", cmd_help, false, "?: same as help"},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof *commands)
+
+/* An exact name, else a unique prefix ("del" for delete); NULL when
+ * unknown, *ambiguous set when several match. */
+static const shell_cmd *find_command(const char *word, bool *ambiguous)
+{
+    const shell_cmd *found = NULL;
+    size_t len = strlen(word);
+    *ambiguous = false;
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (!strcasecmp(commands[i].name, word))
+            return &commands[i];
+        if (!strncasecmp(commands[i].name, word, len)) {
+            if (found && found->fn != commands[i].fn)
+                *ambiguous = true;
+            found = &commands[i];
+        }
+    }
+    return *ambiguous ? NULL : found;
+}
+
+static int cmd_help(shell *sh, int argc, char **argv)
+{
+    bool ambiguous;
+    for (int i = 1; i < argc; i++) {
+        const shell_cmd *cmd = find_command(argv[i], &ambiguous);
+        printf("%s\n", cmd ? cmd->help : "?Invalid help command");
+    }
+    if (argc < 2)
+        for (size_t i = 0; i < NCOMMANDS; i++)
+            printf("  %s\n", commands[i].help);
+    return 0;
+}
+
+static void run_line(shell *sh, char *line)
+{
+    char *argv[MAX_ARGS];
+    int argc = split_words(line, argv, MAX_ARGS);
+    if (argc == 0)
+        return;
+    bool ambiguous;
+    const shell_cmd *cmd = find_command(argv[0], &ambiguous);
+    int rc;
+    if (!cmd) {
+        printf(ambiguous ? "?Ambiguous command.\n" : "?Invalid command.\n");
+        rc = -1;
+    } else if (cmd->needs_login && !sh->connected) {
+        printf("Not connected.\n");
+        rc = -1;
+    } else {
+        rc = cmd->fn(sh, argc, argv);
+    }
+    if (rc < 0)
+        sh->failures++;
+    fflush(stdout);
+}
+
+int shell_main(const char *target, const ftp_opts *o)
+{
+    shell sh = {0};
+    sh.opts = *o;
+    sh.opts.jobs = o->jobs;
+    sh.interactive = isatty(STDIN_FILENO);
+    sh.c = malloc(sizeof *sh.c);
+    char *line = malloc(4096);
+    if (!sh.c || !line) {
+        free(sh.c);
+        free(line);
+        return 1;
+    }
+    ftp_init(sh.c, o->timeout_ms, o->active, o->verbose);
+    if (target) {
+        char *argv[2] = {"open", (char *)target};
+        if (cmd_open(&sh, 2, argv) < 0)
+            sh.failures++;
+        fflush(stdout);
+    }
+    while (!sh.quit && read_line(&sh, "ftp> ", line, 4096))
+        run_line(&sh, line);
+    if (sh.connected)
+        ftp_quit(sh.c);
+    memset(sh.site.pass, 0, sizeof sh.site.pass);
+    free(sh.c);
+    free(line);
+    return sh.failures ? 1 : 0;
+}

@@ -1,0 +1,98 @@
+#!/bin/sh
+# echo_server with 1 and 2 worker threads under the same load, in the same
+# run: round trips per second (bench_loadgen) and the server's CPU time per
+# round trip (utime + stime from /proc/PID/stat around the load). Runs
+# alternate between the two so that noise hits both; each figure is the
+# median of RUNS. Prints RESULT lines.
+#
+#   sh bench/workers.sh            (after make; CONNS, SIZE, SECS, RUNS,
+#                                   WORKERS="1 2" override the defaults)
+set -u
+BIN=${CIO_BIN:-$PWD/build/bin}
+CONNS=${CONNS:-64}
+SIZE=${SIZE:-64}
+SECS=${SECS:-3}
+RUNS=${RUNS:-3}
+WORKERS=${WORKERS:-"1 2"}
+server=$BIN/echo_server
+loadgen=$BIN/bench_loadgen
+for p in "$server" "$loadgen"; do
+    [ -x "$p" ] || { echo "workers.sh: $p is missing (make first)" >&2; exit 1; }
+done
+tmp=$(mktemp -d) || exit 1
+pid=""
+cleanup() {
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+hz=$(getconf CLK_TCK)
+
+# utime + stime of a process, in clock ticks (fields 14 and 15; the name in
+# field 2 has no spaces for our programs).
+cpu_ticks() {
+    awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# One measurement: writes "rtt_per_s cpu_ns_per_rtt" to $tmp/last.
+measure() { # workers
+    "$server" -p 0 -w "$1" >"$tmp/server.log" 2>&1 &
+    pid=$!
+    port=""
+    i=0
+    while [ -z "$port" ] && [ $i -lt 100 ]; do
+        port=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' \
+            "$tmp/server.log" | head -n 1)
+        [ -z "$port" ] && sleep 0.05
+        i=$((i + 1))
+    done
+    if [ -z "$port" ]; then
+        echo "workers.sh: echo_server -w $1 did not start" >&2
+        cat "$tmp/server.log" >&2
+        exit 1
+    fi
+    before=$(cpu_ticks "$pid")
+    out=$("$loadgen" -p "$port" -c "$CONNS" -s "$SIZE" -t "$SECS")
+    rc=$?
+    after=$(cpu_ticks "$pid")
+    kill -TERM "$pid"
+    wait "$pid"
+    pid=""
+    if [ $rc -ne 0 ]; then
+        echo "workers.sh: the load generator failed: $out" >&2
+        exit 1
+    fi
+    rtts=$(echo "$out" | sed -n 's/.*rtts=\([0-9]*\).*/\1/p')
+    rate=$(echo "$out" | sed -n 's/.*rtt_per_s=\([0-9.]*\).*/\1/p')
+    awk -v r="$rate" -v n="$rtts" -v t=$((after - before)) -v hz="$hz" \
+        'BEGIN { printf "%.0f %.0f\n", r, t * 1e9 / hz / n }' >"$tmp/last"
+}
+
+median() { # values...
+    printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+run=1
+while [ $run -le "$RUNS" ]; do
+    for w in $WORKERS; do
+        measure "$w"
+        set -- $(cat "$tmp/last")
+        echo "run $run: -w $w: $1 round trips/s, $2 ns server CPU per round trip"
+        echo "$1" >>"$tmp/rate.$w"
+        echo "$2" >>"$tmp/cpu.$w"
+    done
+    run=$((run + 1))
+done
+
+for w in $WORKERS; do
+    rate=$(median $(cat "$tmp/rate.$w"))
+    cpu=$(median $(cat "$tmp/cpu.$w"))
+    echo "RESULT bench=workers workers=$w conns=$CONNS size=$SIZE secs=$SECS rtt_per_s=$rate cpu_ns_per_rtt=$cpu runs=$RUNS"
+done
+set -- $WORKERS
+if [ $# -ge 2 ]; then
+    r1=$(median $(cat "$tmp/rate.$1")) r2=$(median $(cat "$tmp/rate.$2"))
+    c1=$(median $(cat "$tmp/cpu.$1")) c2=$(median $(cat "$tmp/cpu.$2"))
+    awk -v a="$1" -v b="$2" -v r1="$r1" -v r2="$r2" -v c1="$c1" -v c2="$c2" \
+        'BEGIN { printf "RESULT bench=workers compare=w%s/w%s throughput_ratio=%.2f cpu_per_rtt_ratio=%.2f\n", b, a, r2 / r1, c2 / c1 }'
+fi

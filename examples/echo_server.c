@@ -1,0 +1,211 @@
+/* An echo server in the automatic gear: a task per connection, written as
+ * straight-line blocking code; the hub turns every wait into a switch.
+ *
+ *   echo_server [-p PORT] [-b select|poll|epoll] [-w N] [-v]
+ *
+ * Prints "listening on 127.0.0.1:PORT" when ready (-p 0 picks a port) and
+ * exits 0 on SIGINT or SIGTERM once every connection is closed. With -w N,
+ * N worker threads each run a hub and accept on their own SO_REUSEPORT
+ * socket (one shared socket where the kernel lacks it). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "corio.h"
+
+enum {
+    ECHO_BUF = 4096, /* bytes read at a time, on the task's stack */
+};
+
+/* Settings from the command line. */
+typedef struct options {
+    int port;            /* -p */
+    const char *backend; /* -b */
+    int verbose;         /* -v */
+    int workers;         /* -w: worker threads, 0 = one hub, this thread */
+} options_t;
+
+static options_t opts = {.port = 9999};
+
+static void handle_conn(int fd, void *data)
+{
+    (void)data;
+    char buf[ECHO_BUF];
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (opts.verbose) {
+        struct sockaddr_in peer;
+        socklen_t len = sizeof peer;
+        if (getpeername(fd, (struct sockaddr *)&peer, &len) == 0)
+            printf("connection from %s:%d on fd %d\n",
+                   inet_ntoa(peer.sin_addr), ntohs(peer.sin_port), fd);
+    }
+    for (;;) {
+        ssize_t n = cio_read(fd, buf, sizeof buf, -1);
+        if (n <= 0)
+            break;
+        if (cio_write_all(fd, buf, (size_t)n, -1) < 0)
+            break;
+    }
+    if (opts.verbose)
+        printf("closing fd %d\n", fd);
+    cio_close(fd);
+}
+
+static void on_signal(cio_loop_t *loop, int signum, void *data)
+{
+    (void)loop, (void)signum;
+    cio_event_set(data);
+}
+
+/* Serves on listen_fd until SIGINT or SIGTERM. */
+static int serve(int listen_fd)
+{
+    cio_event_t *stop;
+    cio_server_t *srv;
+    int rc = cio_event_new(&stop);
+    if (rc < 0)
+        return rc;
+    cio_loop_t *loop = cio_hub_loop();
+    if ((rc = cio_loop_signal(loop, SIGINT, on_signal, stop)) < 0 ||
+        (rc = cio_loop_signal(loop, SIGTERM, on_signal, stop)) < 0 ||
+        (rc = cio_server_start(&srv, listen_fd, handle_conn, NULL, 0)) < 0) {
+        cio_event_free(stop);
+        return rc;
+    }
+    printf("listening on 127.0.0.1:%d\n", cio_socket_port(listen_fd));
+    fflush(stdout);
+    rc = cio_event_wait(stop, -1);
+    /* Connections are killed at once: their reads return -ECANCELED and
+     * each handler closes its socket. */
+    cio_server_stop(srv, 0);
+    cio_server_free(srv);
+    cio_loop_signal_stop(loop, SIGINT);
+    cio_loop_signal_stop(loop, SIGTERM);
+    cio_event_free(stop);
+    return rc;
+}
+
+static void *main_task(void *arg)
+{
+    (void)arg;
+    int fd = cio_tcp_listen("127.0.0.1", (uint16_t)opts.port, 0);
+    if (fd < 0) {
+        fprintf(stderr, "listen on 127.0.0.1:%d: %s\n", opts.port,
+                strerror(-fd));
+        return (void *)1;
+    }
+    int rc = serve(fd);
+    if (rc < 0) {
+        fprintf(stderr, "echo_server: %s\n", strerror(-rc));
+        return (void *)1;
+    }
+    return NULL;
+}
+
+/* -w N: each worker serves its own listening socket until the group stops
+ * (SIGINT or SIGTERM, caught once for all of them). */
+static void *worker_task(void *arg)
+{
+    (void)arg;
+    int rc = cio_workers_serve(handle_conn, NULL, 0);
+    if (rc < 0)
+        fprintf(stderr, "echo_server: worker %d: %s\n", cio_workers_index(),
+                strerror(-rc));
+    return NULL;
+}
+
+static int run_workers(void)
+{
+    cio_run_opts ro = {.backend = opts.backend};
+    cio_workers_opts wo = {.threads = (unsigned)opts.workers,
+                           .catch_signals = true,
+                           .stop_grace_ms = 1000,
+                           .run = &ro};
+    cio_workers_t *g;
+    int rc = cio_workers_new(&g, &wo);
+    if (rc < 0) {
+        fprintf(stderr, "echo_server: %s\n", strerror(-rc));
+        return 1;
+    }
+    int port = cio_workers_listen(g, "127.0.0.1", (uint16_t)opts.port, 0);
+    if (port < 0) {
+        fprintf(stderr, "listen on 127.0.0.1:%d: %s\n", opts.port,
+                strerror(-port));
+        cio_workers_free(g);
+        return 1;
+    }
+    rc = cio_workers_start(g, worker_task, NULL);
+    if (rc == 0) {
+        printf("listening on 127.0.0.1:%d (%d workers, %s)\n", port,
+               opts.workers,
+               cio_workers_reuseport(g) ? "SO_REUSEPORT" : "one socket");
+        rc = cio_workers_wait(g);
+    }
+    cio_workers_free(g);
+    if (rc < 0) {
+        fprintf(stderr, "echo_server: %s\n", strerror(-rc));
+        return 1;
+    }
+    return 0;
+}
+
+static void usage(const char *prog)
+{
+    fprintf(stderr, "usage: %s [-p PORT] [-b select|poll|epoll] [-w N] [-v]\n",
+            prog);
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    int opt;
+    while ((opt = getopt(argc, argv, "p:b:w:vh")) != -1) {
+        switch (opt) {
+        case 'p': {
+            char *end;
+            long p = strtol(optarg, &end, 10);
+            if (*end || !*optarg || p < 0 || p > 65535)
+                usage(argv[0]);
+            opts.port = (int)p;
+            break;
+        }
+        case 'b':
+            opts.backend = optarg;
+            break;
+        case 'v':
+            opts.verbose = 1;
+            break;
+        case 'w': {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (*end || !*optarg || n < 1 || n > 1024)
+                usage(argv[0]);
+            opts.workers = (int)n;
+            break;
+        }
+        default:
+            usage(argv[0]);
+        }
+    }
+    if (optind != argc)
+        usage(argv[0]);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (opts.workers > 0)
+        return run_workers();
+    cio_run_opts ro = {.backend = opts.backend, .dump_on_sigquit = true};
+    void *result = NULL;
+    int rc = cio_run_ex(&ro, main_task, NULL, &result);
+    if (rc < 0) {
+        fprintf(stderr, "echo_server: %s\n", strerror(-rc));
+        return 1;
+    }
+    return result ? 1 : 0;
+}

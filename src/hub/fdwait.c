@@ -1,0 +1,313 @@
+/* Waiting for fd readiness, Go netpoll style. Each fd has a small state in
+ * a table indexed by fd: its readers and writers and what the loop watches.
+ * An fd is registered with the (level-triggered) loop on its first wait and
+ * its interest changes lazily: kept while waiters come back quickly, dropped
+ * only when an event fires that nobody waits for. A ping-pong connection
+ * therefore costs no epoll_ctl in steady state.
+ *
+ * cio_close wakes the waiters with -EBADF and unregisters before closing,
+ * so no event for a reused fd number reaches a stale waiter. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "hub/fdwait.h"
+
+#define FD_PAGE 256 /* fd states per page; pages never move */
+
+static void fd_event_cb(cio_loop_t *loop, int fd, int events, void *data);
+
+struct cio__fd *cio__fd_get(struct cio__hub *hub, int fd)
+{
+    if (fd < 0)
+        return NULL;
+    size_t page = (size_t)fd / FD_PAGE;
+    if (page >= hub->fd_npages) {
+        size_t n = hub->fd_npages ? hub->fd_npages : 4;
+        while (n <= page)
+            n *= 2;
+        struct cio__fd **pages =
+            realloc(hub->fd_pages, n * sizeof *pages);
+        if (!pages)
+            return NULL;
+        for (size_t i = hub->fd_npages; i < n; i++)
+            pages[i] = NULL;
+        hub->fd_pages = pages;
+        hub->fd_npages = n;
+    }
+    if (!hub->fd_pages[page]) {
+        hub->fd_pages[page] = calloc(FD_PAGE, sizeof(struct cio__fd));
+        if (!hub->fd_pages[page])
+            return NULL;
+    }
+    return &hub->fd_pages[page][(size_t)fd % FD_PAGE];
+}
+
+/* The state of fd if the table has a page for it (no allocation). */
+static struct cio__fd *fd_peek(struct cio__hub *hub, int fd)
+{
+    if (!hub || fd < 0 || (size_t)fd / FD_PAGE >= hub->fd_npages)
+        return NULL;
+    struct cio__fd *page = hub->fd_pages[(size_t)fd / FD_PAGE];
+    return page ? &page[(size_t)fd % FD_PAGE] : NULL;
+}
+
+static size_t wake_queue(struct cio__hub *hub, struct cio__waitq *q, int rc)
+{
+    size_t n = 0;
+    struct cio__waiter *w;
+    while ((w = cio__waitq_pop(q)) != NULL) {
+        hub->fd_waiters--;
+        cio__wake(w->task, rc);
+        n++;
+    }
+    return n;
+}
+
+static int set_interest(struct cio__hub *hub, int fd, struct cio__fd *f,
+                        int interest)
+{
+    if (f->registered && f->interest == interest)
+        return 0;
+    int rc;
+    if (!f->registered) {
+        rc = cio_loop_register(hub->loop, fd, interest, fd_event_cb, hub);
+        if (rc == -EEXIST) /* registered behind our back: take it over */
+            rc = cio_loop_modify(hub->loop, fd, interest);
+        if (rc < 0)
+            return rc;
+        f->registered = 1;
+    } else {
+        rc = cio_loop_modify(hub->loop, fd, interest);
+        if (rc < 0)
+            return rc;
+    }
+    f->interest = (uint8_t)interest;
+    return 0;
+}
+
+static void forget(struct cio__hub *hub, int fd, struct cio__fd *f)
+{
+    if (f->registered)
+        cio_loop_unregister(hub->loop, fd);
+    f->registered = 0;
+    f->interest = 0;
+    f->drained = 0;
+    f->notsock = 0;
+}
+
+static void fd_event_cb(cio_loop_t *loop, int fd, int events, void *data)
+{
+    struct cio__hub *hub = data;
+    struct cio__fd *f = fd_peek(hub, fd);
+    (void)loop;
+    if (!f)
+        return;
+    int err = events & CIO_ERROR;
+    int drop = 0;
+    if ((events & CIO_READABLE) || err) {
+        f->drained = 0;
+        if (wake_queue(hub, &f->readers, 0) == 0)
+            drop |= CIO_READABLE;
+    }
+    if ((events & CIO_WRITABLE) || err) {
+        if (wake_queue(hub, &f->writers, 0) == 0)
+            drop |= CIO_WRITABLE;
+    }
+    if (err && !f->readers.head && !f->writers.head) {
+        /* An error or hang-up stays reported whatever we ask: step out
+         * until somebody waits again. */
+        forget(hub, fd, f);
+        return;
+    }
+    if (drop & f->interest)
+        set_interest(hub, fd, f, f->interest & ~drop);
+}
+
+int cio__fd_wait_many(struct cio__hub *hub, cio_task_t *t,
+                      struct cio__fdreq *reqs, size_t n, int64_t deadline_ms)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n; i++)
+        reqs[i].w_read.q = reqs[i].w_write.q = NULL;
+    for (size_t i = 0; i < n; i++) {
+        struct cio__fdreq *r = &reqs[i];
+        if (r->fd < 0 || !r->events)
+            continue;
+        struct cio__fd *f = cio__fd_get(hub, r->fd);
+        if (!f) {
+            rc = -ENOMEM;
+            break;
+        }
+        rc = set_interest(hub, r->fd, f,
+                          f->interest | (r->events & CIO_READABLE) |
+                              (r->events & CIO_WRITABLE));
+        if (rc == -EPERM) { /* regular files: always ready */
+            rc = 1;
+            break;
+        }
+        if (rc < 0)
+            break;
+        if (r->events & CIO_READABLE) {
+            cio__waitq_push(&f->readers, &r->w_read, t);
+            hub->fd_waiters++;
+        }
+        if (r->events & CIO_WRITABLE) {
+            cio__waitq_push(&f->writers, &r->w_write, t);
+            hub->fd_waiters++;
+        }
+    }
+    if (rc == 0) {
+        long what = n == 1 ? reqs[0].fd : (long)n;
+        const char *name = "poll of fds";
+        if (n == 1)
+            name = reqs[0].events == CIO_WRITABLE ? "fd write" : "fd read";
+        rc = cio__block(t, deadline_ms, name, what);
+    } else if (rc == 1) {
+        rc = 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct cio__fdreq *r = &reqs[i];
+        if (r->w_read.q) {
+            cio__waitq_remove(&r->w_read);
+            hub->fd_waiters--;
+        }
+        if (r->w_write.q) {
+            cio__waitq_remove(&r->w_write);
+            hub->fd_waiters--;
+        }
+    }
+    return rc;
+}
+
+int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,
+                 int64_t deadline_ms)
+{
+    struct cio__fdreq r = {.fd = fd, .events = events};
+    return cio__fd_wait_many(hub, t, &r, 1, deadline_ms);
+}
+
+void cio__fd_fresh(int fd)
+{
+    struct cio__hub *hub = cio__hub_get();
+    struct cio__fd *f = fd_peek(hub, fd);
+    if (!f)
+        return;
+    /* The number was closed without cio_close: whoever waited on the old
+     * file waits in vain; tell them. */
+    wake_queue(hub, &f->readers, -EBADF);
+    wake_queue(hub, &f->writers, -EBADF);
+    forget(hub, fd, f);
+}
+
+int cio_close(int fd)
+{
+    if (fd < 0)
+        return -EBADF;
+    cio__fd_fresh(fd);
+    if (close(fd) < 0 && errno != EINTR)
+        return -errno;
+    return 0;
+}
+
+void cio__fd_drop_idle(struct cio__hub *hub)
+{
+    for (size_t p = 0; p < hub->fd_npages; p++) {
+        struct cio__fd *page = hub->fd_pages[p];
+        if (!page)
+            continue;
+        for (size_t i = 0; i < FD_PAGE; i++) {
+            struct cio__fd *f = &page[i];
+            if (f->registered && !f->readers.head && !f->writers.head)
+                forget(hub, (int)(p * FD_PAGE + i), f);
+        }
+    }
+}
+
+void cio__fd_table_free(struct cio__hub *hub)
+{
+    for (size_t p = 0; p < hub->fd_npages; p++) {
+        struct cio__fd *page = hub->fd_pages[p];
+        if (!page)
+            continue;
+        for (size_t i = 0; i < FD_PAGE; i++)
+            if (page[i].registered)
+                cio_loop_unregister(hub->loop, (int)(p * FD_PAGE + i));
+        free(page);
+    }
+    free(hub->fd_pages);
+    hub->fd_pages = NULL;
+    hub->fd_npages = 0;
+}
+
+int cio_wait_readable(int fd, int64_t deadline_ms)
+{
+    cio_task_t *t;
+    int rc = cio__enter(&t);
+    if (rc < 0)
+        return rc;
+    if (cio__expired(t->hub, deadline_ms)) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        return poll(&p, 1, 0) > 0 ? 0 : -ETIMEDOUT;
+    }
+    return cio__fd_wait(t->hub, t, fd, CIO_READABLE, deadline_ms);
+}
+
+int cio_wait_writable(int fd, int64_t deadline_ms)
+{
+    cio_task_t *t;
+    int rc = cio__enter(&t);
+    if (rc < 0)
+        return rc;
+    if (cio__expired(t->hub, deadline_ms)) {
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        return poll(&p, 1, 0) > 0 ? 0 : -ETIMEDOUT;
+    }
+    return cio__fd_wait(t->hub, t, fd, CIO_WRITABLE, deadline_ms);
+}
+
+int cio_poll(struct pollfd *fds, unsigned long nfds, int64_t deadline_ms)
+{
+    cio_task_t *t;
+    int rc = cio__enter(&t);
+    if (rc < 0)
+        return rc;
+    struct cio__fdreq small[8];
+    struct cio__fdreq *reqs = small;
+    if (nfds > 8) {
+        reqs = calloc(nfds, sizeof *reqs);
+        if (!reqs)
+            return -ENOMEM;
+    }
+    for (;;) {
+        /* The kernel says what is ready now, with poll(2)'s own rules. */
+        int n = poll(fds, nfds, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n != 0) {
+            rc = n < 0 ? -errno : n;
+            break;
+        }
+        if (cio__expired(t->hub, deadline_ms)) {
+            rc = 0;
+            break;
+        }
+        for (unsigned long i = 0; i < nfds; i++) {
+            reqs[i].fd = fds[i].fd;
+            reqs[i].events =
+                ((fds[i].events & (POLLIN | POLLPRI)) ? CIO_READABLE : 0) |
+                ((fds[i].events & POLLOUT) ? CIO_WRITABLE : 0);
+        }
+        rc = cio__fd_wait_many(t->hub, t, reqs, nfds, deadline_ms);
+        if (rc == -ETIMEDOUT) {
+            rc = 0;
+            break;
+        }
+        if (rc < 0)
+            break;
+    }
+    if (reqs != small)
+        free(reqs);
+    return rc;
+}

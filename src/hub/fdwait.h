@@ -1,0 +1,40 @@
+/* Private: per-fd state and readiness waits (fdwait.c), used by the
+ * cooperative IO calls. */
+#ifndef CORIO_HUB_FDWAIT_H
+#define CORIO_HUB_FDWAIT_H
+
+#include <stdint.h>
+
+#include "hub/hub_internal.h"
+
+/* What the hub knows about one fd. */
+struct cio__fd {
+    struct cio__waitq readers; /* tasks waiting until it is readable */
+    struct cio__waitq writers; /* tasks waiting until it is writable */
+    uint8_t registered;        /* known to the loop */
+    uint8_t interest;          /* CIO_READABLE | CIO_WRITABLE asked */
+    uint8_t drained;           /* the last read came up short: wait first */
+    uint8_t notsock;           /* not a socket: read/write, not recv/send */
+};
+
+/* One fd of a multi-fd wait (cio_poll). */
+struct cio__fdreq {
+    int fd;                      /* the fd; < 0 is skipped */
+    int events;                  /* CIO_READABLE | CIO_WRITABLE */
+    struct cio__waiter w_read;   /* node among the fd's readers */
+    struct cio__waiter w_write;  /* node among the fd's writers */
+};
+
+/* The state of fd, allocated on first use; NULL for fd < 0 or no memory. */
+struct cio__fd *cio__fd_get(struct cio__hub *hub, int fd);
+
+/* Waits until fd has one of events, or the deadline: 0 or -errno. An fd
+ * the loop cannot watch (a regular file) counts as ready. */
+int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,
+                 int64_t deadline_ms);
+
+/* Waits until one of the n requests is ready. */
+int cio__fd_wait_many(struct cio__hub *hub, cio_task_t *t,
+                      struct cio__fdreq *reqs, size_t n, int64_t deadline_ms);
+
+#endif

@@ -1,0 +1,314 @@
+/* The hub: one per thread, the coroutine that called cio_run. It runs the
+ * ready tasks in FIFO order, then one iteration of the event loop (without
+ * blocking while tasks are ready), whose callbacks make more tasks ready.
+ * When every task waits and nothing the hub knows of can wake one (no fd
+ * wait, no deadline, no offload job, no external reference) and the loop
+ * itself has nothing left, the run ends with -EDEADLK and a report. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hub/hub_internal.h"
+
+void cio__task_switch(struct cio__hub *hub, cio_task_t *t);
+void cio__task_unlink(cio_task_t *t);
+void cio__task_destroy(cio_task_t *t);
+void cio__shrink_idle(struct cio__hub *hub);
+void cio__shrink_clear(struct cio__hub *hub);
+
+static _Thread_local struct cio__hub *tls_hub;
+/* cio_hub_set_shrink_after called outside a run: used by the next run. */
+static _Thread_local int64_t tls_shrink_default;
+
+struct cio__hub *cio__hub_get(void)
+{
+    return tls_hub;
+}
+
+cio_task_t *cio__self(void)
+{
+    struct cio__hub *hub = tls_hub;
+    if (!hub || !hub->current)
+        return NULL;
+    /* A coroutine a task created by hand is not the task. */
+    if (hub->current->coro != cio_coro_current())
+        return NULL;
+    return hub->current;
+}
+
+cio_loop_t *cio_hub_loop(void)
+{
+    return tls_hub ? tls_hub->loop : NULL;
+}
+
+int64_t cio_now(void)
+{
+    if (tls_hub)
+        return cio_loop_now(tls_hub->loop);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t cio_deadline_in(int64_t ms)
+{
+    return ms < 0 ? -1 : cio_now() + ms;
+}
+
+size_t cio_task_count(void)
+{
+    return tls_hub ? tls_hub->live : 0;
+}
+
+/* ---- keeping the loop waiting for things it cannot see ---- */
+
+/* Offload jobs and external sources end in posts or signals, which do not
+ * keep a loop alive: hold a loop reference while there are any. */
+static void keepalive_update(struct cio__hub *hub)
+{
+    bool need = hub->inflight > 0 || hub->refs > 0;
+    if (need && !hub->loop_ref)
+        cio_loop_ref(hub->loop);
+    else if (!need && hub->loop_ref)
+        cio_loop_unref(hub->loop);
+    hub->loop_ref = need;
+}
+
+void cio__hub_inflight(struct cio__hub *hub, int delta)
+{
+    hub->inflight += (size_t)(ptrdiff_t)delta;
+    keepalive_update(hub);
+}
+
+void cio_hub_ref(void)
+{
+    if (tls_hub) {
+        tls_hub->refs++;
+        keepalive_update(tls_hub);
+    }
+}
+
+void cio_hub_unref(void)
+{
+    if (tls_hub && tls_hub->refs > 0) {
+        tls_hub->refs--;
+        keepalive_update(tls_hub);
+    }
+}
+
+/* ---- shrinking the stacks of tasks that wait long ---- */
+
+static void shrink_cb(cio_timer_t *timer)
+{
+    cio__shrink_idle(timer->data);
+}
+
+static void shrink_timer_update(struct cio__hub *hub)
+{
+    if (hub->shrink_after_ms <= 0) {
+        cio_timer_stop(&hub->shrink_timer);
+        cio__shrink_clear(hub);
+        return;
+    }
+    int64_t period = hub->shrink_after_ms / 2;
+    if (period < 10)
+        period = 10;
+    cio_timer_start(hub->loop, &hub->shrink_timer, period, period);
+}
+
+void cio_hub_set_shrink_after(int64_t ms)
+{
+    if (ms < 0)
+        ms = 0;
+    if (!tls_hub) {
+        tls_shrink_default = ms;
+        return;
+    }
+    tls_hub->shrink_after_ms = ms;
+    shrink_timer_update(tls_hub);
+}
+
+/* ---- the debugging listing ---- */
+
+static const char *state_name(int state)
+{
+    switch (state) {
+    case CIO__READY:
+        return "ready";
+    case CIO__RUNNING:
+        return "running";
+    case CIO__WAITING:
+        return "waiting";
+    default:
+        return "done";
+    }
+}
+
+void cio_dump(FILE *out)
+{
+    struct cio__hub *hub = tls_hub;
+    if (!hub) {
+        fprintf(out, "corio: no hub on this thread\n");
+        return;
+    }
+    int64_t now = cio_loop_now(hub->loop);
+    fprintf(out,
+            "corio: %zu tasks (backend %s; fd waits %zu, deadlines %zu, "
+            "offload jobs %zu, references %zu)\n",
+            hub->live, cio_loop_backend(hub->loop), hub->fd_waiters,
+            hub->timers, hub->inflight, hub->refs);
+    for (cio_task_t *t = hub->all; t; t = t->all_next) {
+        const char *name = cio_coro_name(t->coro);
+        fprintf(out, "  task %llu %-12s %-8s",
+                (unsigned long long)cio_coro_id(t->coro),
+                name && *name ? name : "-", state_name(t->state));
+        if (t->state == CIO__WAITING) {
+            fprintf(out, " on %s", t->wait_what ? t->wait_what : "?");
+            if (t->wait_arg)
+                fprintf(out, " %ld", t->wait_arg);
+            fprintf(out, " for %lld ms",
+                    (long long)(now - t->wait_since));
+            if (t->timer_armed)
+                fprintf(out, ", deadline in %lld ms",
+                        (long long)(t->timer.deadline_ms - now));
+        }
+        if (t->killed)
+            fprintf(out, " (killed)");
+        fputc('\n', out);
+    }
+    fflush(out);
+}
+
+static void sigquit_cb(cio_loop_t *loop, int signum, void *data)
+{
+    (void)loop, (void)signum, (void)data;
+    cio_dump(stderr);
+}
+
+/* ---- the run ---- */
+
+/* Runs the tasks ready now; those that become ready meanwhile wait for the
+ * next round, after the loop has had a look at IO. */
+static void run_ready(struct cio__hub *hub)
+{
+    cio_task_t *last = hub->runq_tail;
+    while (hub->runq_head) {
+        cio_task_t *t = hub->runq_head;
+        hub->runq_head = t->run_next;
+        if (!hub->runq_head)
+            hub->runq_tail = NULL;
+        t->run_next = NULL;
+        cio__task_switch(hub, t);
+        if (t == last)
+            break;
+    }
+}
+
+/* True when no task can ever be woken again. */
+static bool deadlocked(struct cio__hub *hub)
+{
+    if (hub->runq_head || hub->fd_waiters || hub->timers || hub->inflight ||
+        hub->refs)
+        return false;
+    /* Our own idle registrations and timers must not hide it; then ask the
+     * loop whether anything the program registered itself remains. */
+    cio__fd_drop_idle(hub);
+    bool shrinking = cio_timer_active(&hub->shrink_timer);
+    cio_timer_stop(&hub->shrink_timer);
+    int rc = cio_loop_run(hub->loop, CIO_RUN_NOWAIT);
+    if (shrinking)
+        shrink_timer_update(hub);
+    return rc == 0 && !hub->runq_head;
+}
+
+static int hub_loop(struct cio__hub *hub)
+{
+    for (;;) {
+        run_ready(hub);
+        if (hub->live == 0 && hub->inflight == 0)
+            return 0;
+        if (hub->live > 0 && deadlocked(hub)) {
+            fprintf(stderr, "corio: deadlock: every task waits and nothing "
+                            "can wake one\n");
+            cio_dump(stderr);
+            return -EDEADLK;
+        }
+        int rc = cio_loop_run(hub->loop, hub->runq_head ? CIO_RUN_NOWAIT
+                                                        : CIO_RUN_ONCE);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+static void hub_teardown(struct cio__hub *hub)
+{
+    /* Tasks left behind by a deadlock or a loop error: drop their stacks. */
+    for (cio_task_t *t = hub->all; t; t = t->all_next)
+        cio__task_unlink(t);
+    while (hub->all) {
+        cio_task_t *t = hub->all;
+        hub->all = t->all_next;
+        cio__task_destroy(t);
+    }
+    cio_timer_stop(&hub->shrink_timer);
+    if (hub->sigquit)
+        cio_loop_signal_stop(hub->loop, SIGQUIT);
+    cio__fd_table_free(hub);
+}
+
+int cio_run_ex(const cio_run_opts *opts, cio_task_fn main_fn, void *arg,
+               void **result)
+{
+    static const cio_run_opts defaults;
+    if (!opts)
+        opts = &defaults;
+    if (result)
+        *result = NULL;
+    if (!main_fn)
+        return -EINVAL;
+    if (tls_hub)
+        return -EBUSY;
+    struct cio__hub *hub = calloc(1, sizeof *hub);
+    if (!hub)
+        return -ENOMEM;
+    int rc = cio_loop_new(&hub->loop, opts->backend);
+    if (rc < 0) {
+        free(hub);
+        return rc;
+    }
+    cio_loop_set_data(hub->loop, hub);
+    hub->coro = cio_coro_current();
+    hub->stack_size = opts->stack_size;
+    cio_timer_init(&hub->shrink_timer, shrink_cb, hub);
+    tls_hub = hub;
+    if (tls_shrink_default > 0)
+        cio_hub_set_shrink_after(tls_shrink_default);
+    if (opts->dump_on_sigquit &&
+        cio_loop_signal(hub->loop, SIGQUIT, sigquit_cb, hub) == 0)
+        hub->sigquit = true;
+
+    cio_task_t *main_task;
+    rc = cio_spawn(&main_task, main_fn, arg);
+    if (rc == 0) {
+        cio_task_set_name(main_task, "main");
+        rc = hub_loop(hub);
+        if (rc == 0 && result)
+            *result = main_task->result;
+        if (main_task->state == CIO__DONE)
+            cio_task_free(main_task);
+        else
+            main_task->detached = true; /* freed by the teardown */
+    }
+    hub_teardown(hub);
+    tls_hub = NULL;
+    cio_loop_free(hub->loop);
+    free(hub);
+    return rc;
+}
+
+int cio_run(cio_task_fn main_fn, void *arg, void **result)
+{
+    return cio_run_ex(NULL, main_fn, arg, result);
+}

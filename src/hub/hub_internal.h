@@ -1,0 +1,144 @@
+/* Private to the hub: the task and hub structures and the one wait
+ * primitive every blocking call is built on.
+ *
+ * A blocking call links waiter nodes into the queues of what it waits for
+ * (an fd's readers, a queue's getters, a task's joiners...), then calls
+ * cio__block, which arms the deadline and switches to the hub. The first
+ * trigger to call cio__wake on the task wins: it sets the result code and
+ * makes the task ready; later triggers find it no longer waiting and do
+ * nothing. When the task runs again it unlinks whatever nodes are left. */
+#ifndef CORIO_HUB_INTERNAL_H
+#define CORIO_HUB_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "corio/coro.h"
+#include "corio/hub.h"
+#include "corio/loop.h"
+
+struct cio__hub;
+struct cio__waitq;
+
+/* One registration of a waiting task in one wait queue. */
+struct cio__waiter {
+    cio_task_t *task;          /* the task that waits */
+    struct cio__waitq *q;      /* queue it is linked in, NULL once unlinked */
+    struct cio__waiter *prev;  /* neighbours in q */
+    struct cio__waiter *next;
+    struct cio__waiter *tnext; /* the task's other linked nodes */
+    void *value;               /* item handed over (queues) */
+};
+
+/* A FIFO of waiter nodes. */
+struct cio__waitq {
+    struct cio__waiter *head; /* oldest waiter */
+    struct cio__waiter *tail; /* newest waiter */
+};
+
+enum cio__task_state {
+    CIO__READY,   /* in the run queue */
+    CIO__RUNNING, /* the current task */
+    CIO__WAITING, /* suspended in cio__block */
+    CIO__DONE     /* its function returned */
+};
+
+struct cio_task {
+    cio_coro_t *coro;          /* runs fn(arg) */
+    struct cio__hub *hub;      /* hub that schedules it */
+    cio_task_fn fn;            /* the task's function */
+    void *arg;                 /* its argument */
+    void *result;              /* fn's return value once done */
+    int state;                 /* enum cio__task_state */
+    int status;                /* 0, or -ECANCELED if it ended killed */
+    int wake_rc;               /* result code of the trigger that woke it */
+    bool killed;               /* cio_kill was called */
+    bool interrupt;            /* an -EINTR is pending for the next wait */
+    bool detached;             /* freed by the hub when it ends */
+    bool timer_armed;          /* the deadline timer is running */
+    bool idle_listed;          /* linked in the hub's shrink list */
+    bool shrunk;               /* shrink attempted during this wait */
+    cio_task_t *run_next;      /* next in the run queue */
+    cio_task_t *all_prev;      /* neighbours in the hub's live list */
+    cio_task_t *all_next;
+    cio_task_t *idle_prev;     /* neighbours in the shrink list */
+    cio_task_t *idle_next;
+    cio_timer_t timer;         /* deadline of the current wait */
+    const char *wait_what;     /* what it waits on, for cio_dump */
+    long wait_arg;             /* an fd or a count shown with wait_what */
+    int64_t wait_since;        /* when the current wait began */
+    struct cio__waitq joiners; /* tasks in cio_join on this one */
+    struct cio__waiter *nodes; /* its nodes linked in wait queues */
+};
+
+struct cio__fd;
+
+struct cio__hub {
+    cio_loop_t *loop;           /* the loop the hub runs */
+    cio_coro_t *coro;           /* coroutine that runs the loop */
+    cio_task_t *current;        /* running task, NULL while in the hub */
+    cio_task_t *runq_head;      /* ready tasks, FIFO */
+    cio_task_t *runq_tail;
+    cio_task_t *all;            /* live tasks (for cio_dump) */
+    size_t live;                /* tasks whose function has not returned */
+    size_t stack_size;          /* stack size for new tasks */
+    size_t fd_waiters;          /* waiter nodes linked on fds */
+    size_t timers;              /* deadline timers armed by tasks */
+    size_t inflight;            /* offload jobs not completed yet */
+    size_t refs;                /* external wake sources (cio_hub_ref) */
+    bool loop_ref;              /* holds a loop reference (inflight, refs) */
+    struct cio__fd **fd_pages;  /* per-fd state, in pages that never move */
+    size_t fd_npages;           /* entries in fd_pages */
+    int64_t shrink_after_ms;    /* 0 = never shrink waiting stacks */
+    cio_task_t *idle_head;      /* waiting tasks, oldest wait first */
+    cio_task_t *idle_tail;
+    cio_timer_t shrink_timer;   /* periodic scan of the shrink list */
+    bool sigquit;               /* SIGQUIT prints cio_dump */
+};
+
+/* This thread's hub, NULL outside cio_run. */
+struct cio__hub *cio__hub_get(void);
+
+/* The running task of this thread's hub, or NULL (hub context, no hub). */
+cio_task_t *cio__self(void);
+
+/* Entry check of every blocking call: 0 with *out set, or -EPERM (not in a
+ * task), -ECANCELED (killed) or -EINTR (a pending interrupt, consumed). */
+int cio__enter(cio_task_t **out);
+
+/* True if deadline_ms has passed (0 always has; -1 never does). */
+bool cio__expired(struct cio__hub *hub, int64_t deadline_ms);
+
+/* Suspends the running task until a trigger calls cio__wake, or the
+ * deadline passes (-ETIMEDOUT), or it is killed (-ECANCELED) or
+ * interrupted (-EINTR). what/arg describe the wait for cio_dump. */
+int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what,
+               long arg);
+
+/* Wakes a waiting task with rc; false (and nothing done) if it is not
+ * waiting or another trigger already woke it. */
+bool cio__wake(cio_task_t *t, int rc);
+
+/* Changes the count of offload jobs in flight (keeps the loop waiting). */
+void cio__hub_inflight(struct cio__hub *hub, int delta);
+
+/* Wait queues. */
+void cio__waitq_push(struct cio__waitq *q, struct cio__waiter *w,
+                     cio_task_t *t);
+void cio__waitq_remove(struct cio__waiter *w);
+struct cio__waiter *cio__waitq_pop(struct cio__waitq *q);
+/* Wakes the oldest waiter that can still be woken, handing it value;
+ * false if none could be. */
+bool cio__waitq_wake_one(struct cio__waitq *q, int rc, void *value);
+/* Wakes every waiter with rc. */
+void cio__waitq_wake_all(struct cio__waitq *q, int rc);
+
+/* Drops the hub's fd state (io.c): at the end of cio_run. */
+void cio__fd_table_free(struct cio__hub *hub);
+/* Unregisters fds nobody waits on (io.c): before a deadlock check. */
+void cio__fd_drop_idle(struct cio__hub *hub);
+/* Forgets stale state of an fd number just returned by the kernel. */
+void cio__fd_fresh(int fd);
+
+#endif

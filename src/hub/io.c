@@ -1,0 +1,331 @@
+/* Cooperative syscalls: try the call; on EAGAIN wait for readiness on the
+ * hub; retry. Sockets use recv/send with MSG_DONTWAIT (and MSG_NOSIGNAL, so
+ * a peer that went away is -EPIPE, not a signal), which needs no fcntl;
+ * other fds are switched to O_NONBLOCK on use.
+ *
+ * A read that comes back short on a socket marks the fd drained: the next
+ * read waits for readiness first instead of paying for a read that would
+ * only say EAGAIN (the loop is level-triggered, so nothing is missed). */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "corio/io.h"
+#include "hub/fdwait.h"
+
+int cio_set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0)
+        return -errno;
+    if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -errno;
+    return 0;
+}
+
+/* Common start of every call: the task and the fd's state. */
+static int io_begin(int fd, cio_task_t **t, struct cio__fd **f)
+{
+    int rc = cio__enter(t);
+    if (rc < 0)
+        return rc;
+    if (fd < 0)
+        return -EBADF;
+    *f = cio__fd_get((*t)->hub, fd);
+    return *f ? 0 : -ENOMEM;
+}
+
+/* errno after a failed call: 0 to retry at once, 1 to wait, else -errno. */
+static int io_again(int err)
+{
+    if (err == EINTR)
+        return 0;
+    if (err == EAGAIN || err == EWOULDBLOCK)
+        return 1;
+    return -err;
+}
+
+/* A read-side call on fd: sock() for sockets, plain() for the rest. */
+enum io_dir { IO_IN, IO_OUT };
+
+struct io_op {
+    int fd;
+    enum io_dir dir;
+    void *buf;                 /* read/write/recv/send buffer */
+    size_t n;
+    const struct iovec *iov;   /* readv/writev */
+    int iovcnt;
+    int flags;                 /* recv/send flags */
+    struct sockaddr *from;     /* recvfrom */
+    socklen_t *fromlen;
+    const struct sockaddr *to; /* sendto */
+    socklen_t tolen;
+    int kind;                  /* 0 read/write, 1 vector, 2 recv/send, 3 to/from */
+};
+
+static ssize_t op_sock(const struct io_op *op)
+{
+    int fl = op->flags | MSG_DONTWAIT | (op->dir == IO_OUT ? MSG_NOSIGNAL : 0);
+    switch (op->kind) {
+    case 1: {
+        struct msghdr m = {.msg_iov = (struct iovec *)op->iov,
+                           .msg_iovlen = (size_t)op->iovcnt};
+        return op->dir == IO_IN ? recvmsg(op->fd, &m, fl)
+                                : sendmsg(op->fd, &m, fl);
+    }
+    case 3:
+        return op->dir == IO_IN
+                   ? recvfrom(op->fd, op->buf, op->n, fl, op->from,
+                              op->fromlen)
+                   : sendto(op->fd, op->buf, op->n, fl, op->to, op->tolen);
+    default:
+        return op->dir == IO_IN ? recv(op->fd, op->buf, op->n, fl)
+                                : send(op->fd, op->buf, op->n, fl);
+    }
+}
+
+static ssize_t op_plain(const struct io_op *op)
+{
+    int rc = cio_set_nonblock(op->fd);
+    if (rc < 0) {
+        errno = -rc;
+        return -1;
+    }
+    if (op->kind == 1)
+        return op->dir == IO_IN ? readv(op->fd, op->iov, op->iovcnt)
+                                : writev(op->fd, op->iov, op->iovcnt);
+    return op->dir == IO_IN ? read(op->fd, op->buf, op->n)
+                            : write(op->fd, op->buf, op->n);
+}
+
+static size_t op_len(const struct io_op *op)
+{
+    if (op->kind != 1)
+        return op->n;
+    size_t n = 0;
+    for (int i = 0; i < op->iovcnt; i++)
+        n += op->iov[i].iov_len;
+    return n;
+}
+
+static ssize_t io_run(struct io_op *op, int64_t deadline_ms)
+{
+    cio_task_t *t;
+    struct cio__fd *f;
+    int rc = io_begin(op->fd, &t, &f);
+    if (rc < 0)
+        return rc;
+    /* recv/send flags and addresses only make sense on sockets. */
+    bool sock_only = op->kind >= 2;
+    int events = op->dir == IO_IN ? CIO_READABLE : CIO_WRITABLE;
+    for (;;) {
+        bool skip = op->dir == IO_IN && f->drained && op->kind != 3 &&
+                    !cio__expired(t->hub, deadline_ms);
+        if (!skip) {
+            ssize_t r = f->notsock && !sock_only ? op_plain(op) : op_sock(op);
+            if (r >= 0) {
+                if (op->dir == IO_IN && !f->notsock && r > 0 &&
+                    (size_t)r < op_len(op))
+                    f->drained = 1;
+                return r;
+            }
+            if (errno == ENOTSOCK && !sock_only && !f->notsock) {
+                f->notsock = 1;
+                continue;
+            }
+            rc = io_again(errno);
+            if (rc == 0)
+                continue;
+            if (rc < 0)
+                return rc;
+        }
+        rc = cio__fd_wait(t->hub, t, op->fd, events, deadline_ms);
+        if (rc < 0)
+            return rc;
+        f->drained = 0;
+    }
+}
+
+ssize_t cio_read(int fd, void *buf, size_t n, int64_t deadline_ms)
+{
+    struct io_op op = {.fd = fd, .dir = IO_IN, .buf = buf, .n = n};
+    return io_run(&op, deadline_ms);
+}
+
+ssize_t cio_write(int fd, const void *buf, size_t n, int64_t deadline_ms)
+{
+    struct io_op op = {.fd = fd, .dir = IO_OUT, .buf = (void *)buf, .n = n};
+    return io_run(&op, deadline_ms);
+}
+
+ssize_t cio_readv(int fd, const struct iovec *iov, int iovcnt,
+                  int64_t deadline_ms)
+{
+    struct io_op op = {
+        .fd = fd, .dir = IO_IN, .iov = iov, .iovcnt = iovcnt, .kind = 1};
+    return io_run(&op, deadline_ms);
+}
+
+ssize_t cio_writev(int fd, const struct iovec *iov, int iovcnt,
+                   int64_t deadline_ms)
+{
+    struct io_op op = {
+        .fd = fd, .dir = IO_OUT, .iov = iov, .iovcnt = iovcnt, .kind = 1};
+    return io_run(&op, deadline_ms);
+}
+
+ssize_t cio_recv(int fd, void *buf, size_t n, int flags, int64_t deadline_ms)
+{
+    struct io_op op = {
+        .fd = fd, .dir = IO_IN, .buf = buf, .n = n, .flags = flags, .kind = 2};
+    return io_run(&op, deadline_ms);
+}
+
+ssize_t cio_send(int fd, const void *buf, size_t n, int flags,
+                 int64_t deadline_ms)
+{
+    struct io_op op = {.fd = fd,
+                       .dir = IO_OUT,
+                       .buf = (void *)buf,
+                       .n = n,
+                       .flags = flags,
+                       .kind = 2};
+    return io_run(&op, deadline_ms);
+}
+
+ssize_t cio_recvfrom(int fd, void *buf, size_t n, int flags,
+                     struct sockaddr *from, socklen_t *fromlen,
+                     int64_t deadline_ms)
+{
+    struct io_op op = {.fd = fd,
+                       .dir = IO_IN,
+                       .buf = buf,
+                       .n = n,
+                       .flags = flags,
+                       .from = from,
+                       .fromlen = fromlen,
+                       .kind = 3};
+    return io_run(&op, deadline_ms);
+}
+
+ssize_t cio_sendto(int fd, const void *buf, size_t n, int flags,
+                   const struct sockaddr *to, socklen_t tolen,
+                   int64_t deadline_ms)
+{
+    struct io_op op = {.fd = fd,
+                       .dir = IO_OUT,
+                       .buf = (void *)buf,
+                       .n = n,
+                       .flags = flags,
+                       .to = to,
+                       .tolen = tolen,
+                       .kind = 3};
+    return io_run(&op, deadline_ms);
+}
+
+ssize_t cio_read_full(int fd, void *buf, size_t n, int64_t deadline_ms)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = cio_read(fd, (char *)buf + done, n - done, deadline_ms);
+        if (r < 0)
+            return r;
+        if (r == 0)
+            break;
+        done += (size_t)r;
+    }
+    return (ssize_t)done;
+}
+
+ssize_t cio_write_all(int fd, const void *buf, size_t n, int64_t deadline_ms)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r =
+            cio_write(fd, (const char *)buf + done, n - done, deadline_ms);
+        if (r < 0)
+            return r;
+        done += (size_t)r;
+    }
+    return (ssize_t)n;
+}
+
+int cio_accept(int fd, struct sockaddr *addr, socklen_t *addrlen,
+               int64_t deadline_ms)
+{
+    cio_task_t *t;
+    struct cio__fd *f;
+    int rc = io_begin(fd, &t, &f);
+    if (rc < 0)
+        return rc;
+    if ((rc = cio_set_nonblock(fd)) < 0)
+        return rc;
+    for (;;) {
+        int c = accept4(fd, addr, addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (c >= 0) {
+            cio__fd_fresh(c);
+            return c;
+        }
+        if (errno == ECONNABORTED)
+            continue;
+        rc = io_again(errno);
+        if (rc == 0)
+            continue;
+        if (rc < 0)
+            return rc;
+        rc = cio__fd_wait(t->hub, t, fd, CIO_READABLE, deadline_ms);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+int cio_connect(int fd, const struct sockaddr *addr, socklen_t addrlen,
+                int64_t deadline_ms)
+{
+    cio_task_t *t;
+    struct cio__fd *f;
+    int rc = io_begin(fd, &t, &f);
+    if (rc < 0)
+        return rc;
+    if ((rc = cio_set_nonblock(fd)) < 0)
+        return rc;
+    if (connect(fd, addr, addrlen) == 0)
+        return 0;
+    if (errno != EINPROGRESS && errno != EINTR)
+        return -errno;
+    rc = cio__fd_wait(t->hub, t, fd, CIO_WRITABLE, deadline_ms);
+    if (rc < 0)
+        return rc;
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        return -errno;
+    return -err;
+}
+
+ssize_t cio_sendfile(int out_fd, int in_fd, off_t *offset, size_t count,
+                     int64_t deadline_ms)
+{
+    cio_task_t *t;
+    struct cio__fd *f;
+    int rc = io_begin(out_fd, &t, &f);
+    if (rc < 0)
+        return rc;
+    if ((rc = cio_set_nonblock(out_fd)) < 0)
+        return rc;
+    for (;;) {
+        ssize_t r = sendfile(out_fd, in_fd, offset, count);
+        if (r >= 0)
+            return r;
+        rc = io_again(errno);
+        if (rc == 0)
+            continue;
+        if (rc < 0)
+            return rc;
+        rc = cio__fd_wait(t->hub, t, out_fd, CIO_WRITABLE, deadline_ms);
+        if (rc < 0)
+            return rc;
+    }
+}

@@ -1,0 +1,208 @@
+/* The stream server: an accept loop in its own task and a task per
+ * connection, optionally bounded; stopping closes the listener, lets the
+ * handlers finish until a deadline and kills the rest. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "corio/io.h"
+#include "corio/sync.h"
+#include "hub/hub_internal.h"
+
+struct conn {
+    cio_server_t *srv;  /* the server that accepted it */
+    int fd;             /* handed to the handler, which closes it */
+    cio_task_t *task;   /* the handler task (detached) */
+    struct conn *prev;  /* neighbours among the running handlers */
+    struct conn *next;
+};
+
+struct cio_server {
+    int listen_fd;           /* closed by cio_server_stop */
+    cio_conn_fn handler;     /* runs per connection */
+    void *data;              /* handler's argument */
+    cio_sem_t *slots;        /* bounds handlers (max_conns), or NULL */
+    cio_task_t *acceptor;    /* the accept loop, NULL once it ended */
+    struct conn *conns;      /* running handlers */
+    size_t nconns;           /* how many */
+    bool stopping;           /* cio_server_stop was called */
+    bool freed;              /* free once acceptor and handlers are gone */
+    struct cio__waitq idle;  /* cio_server_stop waiting for the end */
+};
+
+static bool server_idle(const cio_server_t *srv)
+{
+    return !srv->acceptor && srv->nconns == 0;
+}
+
+/* Called when a task of the server ends. */
+static void server_check(cio_server_t *srv)
+{
+    if (!server_idle(srv))
+        return;
+    cio__waitq_wake_all(&srv->idle, 0);
+    if (srv->freed) {
+        cio_sem_free(srv->slots);
+        free(srv);
+    }
+}
+
+static void *conn_main(void *arg)
+{
+    struct conn *c = arg;
+    cio_server_t *srv = c->srv;
+    srv->handler(c->fd, srv->data);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv->nconns--;
+    free(c);
+    if (srv->slots)
+        cio_sem_release(srv->slots);
+    server_check(srv);
+    return NULL;
+}
+
+/* Starts a handler for fd; 0 or -errno (fd is then closed). */
+static int start_conn(cio_server_t *srv, int fd)
+{
+    struct conn *c = calloc(1, sizeof *c);
+    int rc = c ? cio_spawn(&c->task, conn_main, c) : -ENOMEM;
+    if (rc < 0) {
+        free(c);
+        cio_close(fd);
+        return rc;
+    }
+    cio_task_set_name(c->task, "conn");
+    cio_task_detach(c->task);
+    c->srv = srv;
+    c->fd = fd;
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->nconns++;
+    return 0;
+}
+
+static void *accept_main(void *arg)
+{
+    cio_server_t *srv = arg;
+    while (!srv->stopping) {
+        if (srv->slots && cio_sem_acquire(srv->slots, -1) < 0)
+            break;
+        int fd = cio_accept(srv->listen_fd, NULL, NULL, -1);
+        if (fd < 0 || start_conn(srv, fd) < 0) {
+            if (srv->slots)
+                cio_sem_release(srv->slots);
+        }
+        if (fd >= 0)
+            continue;
+        if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS ||
+            fd == -ENOMEM) {
+            /* Out of descriptors: give the handlers time to close some. */
+            if (cio_sleep(100) < 0)
+                break;
+            continue;
+        }
+        break; /* -EBADF or -ECANCELED from a stop, or a real error */
+    }
+    srv->acceptor = NULL;
+    server_check(srv);
+    return NULL;
+}
+
+int cio_server_start(cio_server_t **out, int listen_fd, cio_conn_fn handler,
+                     void *data, size_t max_conns)
+{
+    if (!out || listen_fd < 0 || !handler)
+        return -EINVAL;
+    *out = NULL;
+    cio_server_t *srv = calloc(1, sizeof *srv);
+    if (!srv)
+        return -ENOMEM;
+    srv->listen_fd = listen_fd;
+    srv->handler = handler;
+    srv->data = data;
+    int rc = 0;
+    if (max_conns > 0)
+        rc = cio_sem_new(&srv->slots, max_conns);
+    if (rc == 0)
+        rc = cio_spawn(&srv->acceptor, accept_main, srv);
+    if (rc < 0) {
+        cio_sem_free(srv->slots);
+        free(srv);
+        return rc;
+    }
+    cio_task_set_name(srv->acceptor, "acceptor");
+    cio_task_detach(srv->acceptor);
+    *out = srv;
+    return 0;
+}
+
+static void kill_all(cio_server_t *srv)
+{
+    if (srv->acceptor)
+        cio_kill(srv->acceptor);
+    for (struct conn *c = srv->conns; c; c = c->next)
+        cio_kill(c->task);
+}
+
+/* Waits until the server has no task left; 0 or -errno. */
+static int wait_idle(cio_server_t *srv, int64_t deadline_ms)
+{
+    cio_task_t *t;
+    int rc = cio__enter(&t);
+    if (rc < 0)
+        return rc;
+    while (!server_idle(srv)) {
+        struct cio__waiter w;
+        cio__waitq_push(&srv->idle, &w, t);
+        rc = cio__block(t, deadline_ms, "server stop", (long)srv->nconns);
+        cio__waitq_remove(&w);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int cio_server_stop(cio_server_t *srv, int64_t deadline_ms)
+{
+    if (!srv)
+        return -EINVAL;
+    if (!srv->stopping) {
+        srv->stopping = true;
+        if (srv->acceptor)
+            cio_kill(srv->acceptor);
+        cio_close(srv->listen_fd);
+        srv->listen_fd = -1;
+    }
+    int rc = wait_idle(srv, deadline_ms);
+    if (rc == -ETIMEDOUT) {
+        kill_all(srv);
+        rc = wait_idle(srv, -1);
+    }
+    if (rc < 0) /* we cannot wait (killed, not a task): stop them anyway */
+        kill_all(srv);
+    return rc;
+}
+
+void cio_server_free(cio_server_t *srv)
+{
+    if (!srv)
+        return;
+    if (!srv->stopping) {
+        srv->stopping = true;
+        cio_close(srv->listen_fd);
+        srv->listen_fd = -1;
+    }
+    if (server_idle(srv)) {
+        cio_sem_free(srv->slots);
+        free(srv);
+        return;
+    }
+    kill_all(srv);
+    srv->freed = true; /* the last task to end frees it */
+}

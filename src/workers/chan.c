@@ -1,0 +1,272 @@
+/* The cross-thread channel: a mutex-guarded ring of pointers. Receiving
+ * tasks park on a hub event; a sender wakes them with one cio_loop_post per
+ * park (not per item), so a busy receiver that never parks costs senders
+ * only the mutex. Plain-thread receivers wait on a condition variable. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "corio/hub.h"
+#include "corio/loop.h"
+#include "corio/sync.h"
+#include "corio/workers.h"
+#include "workers-int.h"
+
+/* A parked task with no deadline re-checks after this long, so that the hub
+ * always has a timer and never mistakes the wait for a deadlock. */
+#define CHAN_PARK_SLICE_MS (3600 * 1000)
+
+struct cio_chan {
+    pthread_mutex_t mu;    /* guards everything below */
+    pthread_cond_t cond;   /* plain-thread receivers wait here */
+    void **ring;           /* items, ring[(head + i) % size] */
+    size_t size;           /* slots in ring */
+    size_t head;           /* index of the oldest item */
+    size_t len;            /* items queued */
+    size_t limit;          /* capacity, 0 = unbounded */
+    bool closed;           /* no more sends */
+    cio_loop_t *loop;      /* hub loop of the receiving tasks, NULL if none
+                              has received yet */
+    cio_event_t *ev;       /* parked tasks wait on it (a hub object of loop) */
+    unsigned task_waiters; /* tasks parked on ev */
+    unsigned thread_waiters; /* threads waiting on cond */
+    bool wake_pending;       /* a wake post to loop is queued */
+    unsigned refs;           /* 1 for the owner + 1 per queued wake post */
+};
+
+int64_t cio__mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int cio_chan_new(cio_chan_t **out, size_t capacity)
+{
+    cio_chan_t *ch = calloc(1, sizeof(*ch));
+    if (!ch)
+        return -ENOMEM;
+    ch->limit = capacity;
+    ch->size = capacity ? capacity : 16;
+    ch->ring = malloc(ch->size * sizeof(void *));
+    pthread_condattr_t attr;
+    if (!ch->ring || pthread_condattr_init(&attr) != 0) {
+        free(ch->ring);
+        free(ch);
+        return -ENOMEM;
+    }
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&ch->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_mutex_init(&ch->mu, NULL);
+    ch->refs = 1;
+    *out = ch;
+    return 0;
+}
+
+static void chan_destroy(cio_chan_t *ch)
+{
+    if (ch->ev)
+        cio_event_free(ch->ev);
+    pthread_cond_destroy(&ch->cond);
+    pthread_mutex_destroy(&ch->mu);
+    free(ch->ring);
+    free(ch);
+}
+
+/* Drops a reference taken under the lock; frees the channel on the last. */
+static void chan_unref_locked(cio_chan_t *ch)
+{
+    bool last = --ch->refs == 0;
+    pthread_mutex_unlock(&ch->mu);
+    if (last)
+        chan_destroy(ch);
+}
+
+void cio_chan_free(cio_chan_t *ch)
+{
+    if (!ch)
+        return;
+    pthread_mutex_lock(&ch->mu);
+    chan_unref_locked(ch);
+}
+
+/* Runs on the receivers' hub thread: wakes every parked task. */
+static void chan_wake(cio_loop_t *loop, void *data)
+{
+    (void)loop;
+    cio_chan_t *ch = data;
+    pthread_mutex_lock(&ch->mu);
+    ch->wake_pending = false;
+    if (ch->refs > 1)
+        cio_event_set(ch->ev);
+    chan_unref_locked(ch);
+}
+
+/* Called with the lock held after the queue or closed flag changed: wakes
+ * waiting threads, and waiting tasks through one post. Unlocks. */
+static void chan_notify_unlock(cio_chan_t *ch)
+{
+    if (ch->thread_waiters)
+        pthread_cond_broadcast(&ch->cond);
+    if (!ch->task_waiters || ch->wake_pending) {
+        pthread_mutex_unlock(&ch->mu);
+        return;
+    }
+    if (cio_hub_loop() == ch->loop) {
+        /* Sent from the receivers' own hub: no post needed, they cannot
+         * run until this task switches away. */
+        cio_event_set(ch->ev);
+        pthread_mutex_unlock(&ch->mu);
+        return;
+    }
+    ch->wake_pending = true;
+    ch->refs++;
+    cio_loop_t *loop = ch->loop;
+    pthread_mutex_unlock(&ch->mu);
+    if (cio_loop_post(loop, chan_wake, ch) < 0) {
+        /* Out of memory: the item stays queued and a parked task finds it
+         * at its next check. */
+        pthread_mutex_lock(&ch->mu);
+        ch->wake_pending = false;
+        chan_unref_locked(ch);
+    }
+}
+
+static int chan_grow(cio_chan_t *ch)
+{
+    size_t size = ch->size * 2;
+    void **ring = malloc(size * sizeof(void *));
+    if (!ring)
+        return -ENOMEM;
+    for (size_t i = 0; i < ch->len; i++)
+        ring[i] = ch->ring[(ch->head + i) % ch->size];
+    free(ch->ring);
+    ch->ring = ring;
+    ch->size = size;
+    ch->head = 0;
+    return 0;
+}
+
+int cio_chan_send(cio_chan_t *ch, void *item)
+{
+    pthread_mutex_lock(&ch->mu);
+    int r = 0;
+    if (ch->closed)
+        r = -EPIPE;
+    else if (ch->limit && ch->len == ch->limit)
+        r = -EAGAIN;
+    else if (ch->len == ch->size)
+        r = chan_grow(ch);
+    if (r < 0) {
+        pthread_mutex_unlock(&ch->mu);
+        return r;
+    }
+    ch->ring[(ch->head + ch->len) % ch->size] = item;
+    ch->len++;
+    chan_notify_unlock(ch);
+    return 0;
+}
+
+void cio_chan_close(cio_chan_t *ch)
+{
+    pthread_mutex_lock(&ch->mu);
+    ch->closed = true;
+    chan_notify_unlock(ch);
+}
+
+size_t cio_chan_len(cio_chan_t *ch)
+{
+    pthread_mutex_lock(&ch->mu);
+    size_t len = ch->len;
+    pthread_mutex_unlock(&ch->mu);
+    return len;
+}
+
+/* With the lock held: takes the oldest item, or says why not. */
+static int chan_take(cio_chan_t *ch, void **item)
+{
+    if (ch->len == 0)
+        return ch->closed ? -EPIPE : -EAGAIN;
+    *item = ch->ring[ch->head];
+    ch->head = (ch->head + 1) % ch->size;
+    ch->len--;
+    return 0;
+}
+
+static int chan_recv_thread(cio_chan_t *ch, void **item, int64_t deadline_ms)
+{
+    struct timespec ts = {.tv_sec = deadline_ms / 1000,
+                          .tv_nsec = (deadline_ms % 1000) * 1000000};
+    pthread_mutex_lock(&ch->mu);
+    int r;
+    while ((r = chan_take(ch, item)) == -EAGAIN) {
+        if (deadline_ms == 0) {
+            r = -ETIMEDOUT;
+            break;
+        }
+        ch->thread_waiters++;
+        int w = deadline_ms < 0
+                    ? pthread_cond_wait(&ch->cond, &ch->mu)
+                    : pthread_cond_timedwait(&ch->cond, &ch->mu, &ts);
+        ch->thread_waiters--;
+        if (w == ETIMEDOUT) {
+            r = chan_take(ch, item);
+            if (r == -EAGAIN)
+                r = -ETIMEDOUT;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&ch->mu);
+    return r;
+}
+
+/* With the lock held: makes the calling hub the receiving one. */
+static int chan_bind_hub(cio_chan_t *ch)
+{
+    cio_loop_t *loop = cio_hub_loop();
+    if (ch->loop == loop)
+        return 0;
+    if (ch->loop)
+        return -EXDEV;
+    int r = cio_event_new(&ch->ev);
+    if (r < 0)
+        return r;
+    ch->loop = loop;
+    return 0;
+}
+
+int cio_chan_recv(cio_chan_t *ch, void **item, int64_t deadline_ms)
+{
+    if (!cio_self())
+        return chan_recv_thread(ch, item, deadline_ms);
+    pthread_mutex_lock(&ch->mu);
+    int r;
+    while ((r = chan_take(ch, item)) == -EAGAIN) {
+        r = deadline_ms == 0 ? -ETIMEDOUT : chan_bind_hub(ch);
+        if (r < 0)
+            break;
+        ch->task_waiters++;
+        pthread_mutex_unlock(&ch->mu);
+        /* Clearing is safe: a wake for this park can only run once this
+         * task has switched to the hub, which happens inside the wait. */
+        cio_event_clear(ch->ev);
+        int64_t slice = deadline_ms;
+        if (slice < 0)
+            slice = cio_deadline_in(CHAN_PARK_SLICE_MS);
+        int w = cio_event_wait(ch->ev, slice);
+        pthread_mutex_lock(&ch->mu);
+        ch->task_waiters--;
+        if (w == -ETIMEDOUT && deadline_ms < 0)
+            continue;
+        if (w < 0) {
+            r = chan_take(ch, item);
+            if (r == -EAGAIN || w != -ETIMEDOUT)
+                r = r == 0 ? 0 : w;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&ch->mu);
+    return r;
+}

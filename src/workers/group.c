@@ -1,0 +1,320 @@
+/* Worker groups: N threads, each running cio_run with its own loop and hub.
+ * A worker's first task is a dispatcher that receives spawn requests on the
+ * worker's inbox channel; closing the inbox is the stop (the wake reaches
+ * the worker through cio_loop_post). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "corio/hub.h"
+#include "corio/io.h"
+#include "corio/sync.h"
+#include "corio/workers.h"
+#include "workers-int.h"
+
+static _Thread_local cio__worker *current_worker;
+
+cio__worker *cio__worker_current(void)
+{
+    return current_worker;
+}
+
+int cio_workers_new(cio_workers_t **out, const cio_workers_opts *opts)
+{
+    cio_workers_opts none = {0};
+    if (!opts)
+        opts = &none;
+    cio_workers_t *g = calloc(1, sizeof(*g));
+    if (!g)
+        return -ENOMEM;
+    g->processes = opts->processes;
+    g->threads = opts->threads;
+    if (g->threads == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        g->threads = g->processes ? 1 : (cpus > 0 ? (unsigned)cpus : 1);
+    }
+    if (g->threads > 4096 || g->processes > 4096) {
+        free(g);
+        return -EINVAL;
+    }
+    g->catch_signals = opts->catch_signals;
+    g->shared_listener = opts->shared_listener;
+    g->grace_ms =
+        opts->stop_grace_ms > 0 ? opts->stop_grace_ms : CIO__WORKERS_GRACE_MS;
+    if (opts->run)
+        g->run = *opts->run;
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->cond, NULL);
+    g->workers = calloc(g->threads, sizeof(*g->workers));
+    if (!g->workers) {
+        cio_workers_free(g);
+        return -ENOMEM;
+    }
+    for (unsigned i = 0; i < g->threads; i++) {
+        cio__worker *w = &g->workers[i];
+        w->group = g;
+        w->local = i;
+        w->remotes.prev = w->remotes.next = &w->remotes;
+        if (cio_chan_new(&w->inbox, 0) < 0) {
+            cio_workers_free(g);
+            return -ENOMEM;
+        }
+    }
+    *out = g;
+    return 0;
+}
+
+void cio_workers_free(cio_workers_t *g)
+{
+    if (!g)
+        return;
+    if (g->state == CIO__G_STARTED && !current_worker) {
+        cio_workers_stop(g);
+        cio_workers_wait(g);
+    }
+    if (g->workers) {
+        for (unsigned i = 0; i < g->threads; i++) {
+            cio__worker *w = &g->workers[i];
+            if (!w->inbox)
+                continue;
+            /* Spawn requests never run are released with their handles. */
+            void *req;
+            while (cio_chan_recv(w->inbox, &req, 0) == 0)
+                cio__remote_start(NULL, req);
+            cio_chan_free(w->inbox);
+        }
+    }
+    for (unsigned i = 0; i < g->nlisten; i++)
+        if (g->listen_fds[i] >= 0)
+            close(g->listen_fds[i]);
+    cio__signals_restore(g);
+    free(g->listen_fds);
+    free(g->workers);
+    free(g->pids);
+    free(g->born_ms);
+    free(g->restart_ms);
+    free(g->fast_deaths);
+    pthread_cond_destroy(&g->cond);
+    pthread_mutex_destroy(&g->mu);
+    free(g);
+}
+
+unsigned cio_workers_count(const cio_workers_t *g)
+{
+    return g->threads * (g->processes ? g->processes : 1);
+}
+
+int cio_workers_signal(const cio_workers_t *g)
+{
+    return atomic_load(&((cio_workers_t *)g)->stop_signal);
+}
+
+cio_workers_t *cio_workers_self(void)
+{
+    return current_worker ? current_worker->group : NULL;
+}
+
+int cio_workers_index(void)
+{
+    cio__worker *w = current_worker;
+    return w ? (int)(w->group->index_base + w->local) : -1;
+}
+
+bool cio_workers_stopping(void)
+{
+    cio__worker *w = current_worker;
+    return w && atomic_load(&w->stopping);
+}
+
+int cio_workers_wait_stop(int64_t deadline_ms)
+{
+    cio__worker *w = current_worker;
+    if (!w || !w->stop_ev)
+        return -EPERM;
+    return cio_event_wait(w->stop_ev, deadline_ms);
+}
+
+/* Ends the worker's tasks after a stop: its main task and the remote tasks
+ * get until stop_deadline, then are killed. */
+static void worker_wind_down(cio__worker *w)
+{
+    if (w->main_task) {
+        if (cio_join(w->main_task, w->stop_deadline) == -ETIMEDOUT) {
+            cio_kill(w->main_task);
+            cio_join(w->main_task, -1);
+        }
+        cio_task_free(w->main_task);
+        w->main_task = NULL;
+    }
+    if (cio_waitgroup_wait(w->remote_wg, w->stop_deadline) == -ETIMEDOUT) {
+        cio__remote_kill_all(w);
+        cio_waitgroup_wait(w->remote_wg, -1);
+    }
+}
+
+/* The worker's first task: starts the group's function, then serves spawn
+ * requests until the inbox is closed. */
+static void *worker_root(void *arg)
+{
+    cio__worker *w = arg;
+    cio_workers_t *g = w->group;
+    if (cio_event_new(&w->stop_ev) < 0 ||
+        cio_waitgroup_new(&w->remote_wg) < 0) {
+        w->rc = -ENOMEM;
+        cio_workers_stop(g);
+    } else if (g->fn && cio_spawn(&w->main_task, g->fn, g->arg) < 0) {
+        w->rc = -ENOMEM;
+        cio_workers_stop(g);
+    } else if (w->main_task) {
+        cio_task_set_name(w->main_task, "worker-main");
+    }
+    void *req;
+    int r;
+    while ((r = cio_chan_recv(w->inbox, &req, -1)) != -EPIPE) {
+        if (r == 0 && w->remote_wg)
+            cio__remote_start(w, req);
+        else if (r == 0)
+            cio__remote_start(NULL, req);
+    }
+    w->stop_deadline = cio_deadline_in(g->grace_ms);
+    atomic_store(&w->stopping, true);
+    if (w->stop_ev) {
+        cio_event_set(w->stop_ev);
+        worker_wind_down(w);
+        cio_event_free(w->stop_ev);
+        w->stop_ev = NULL;
+    }
+    if (w->remote_wg)
+        cio_waitgroup_free(w->remote_wg);
+    w->remote_wg = NULL;
+    return NULL;
+}
+
+static void *worker_thread(void *arg)
+{
+    cio__worker *w = arg;
+    cio_workers_t *g = w->group;
+    current_worker = w;
+    int r = cio_run_ex(&g->run, worker_root, w, NULL);
+    if (r < 0 && w->rc == 0)
+        w->rc = r;
+    current_worker = NULL;
+    /* Started and stopped together: one worker ending ends them all. */
+    cio_workers_stop(g);
+    return NULL;
+}
+
+int cio__workers_start_threads(cio_workers_t *g)
+{
+    for (unsigned i = 0; i < g->threads; i++) {
+        cio__worker *w = &g->workers[i];
+        int r = pthread_create(&w->thread, NULL, worker_thread, w);
+        if (r != 0) {
+            cio_workers_stop(g);
+            cio__workers_join_threads(g);
+            return -r;
+        }
+        w->thread_started = true;
+    }
+    return 0;
+}
+
+int cio__workers_join_threads(cio_workers_t *g)
+{
+    int rc = 0;
+    for (unsigned i = 0; i < g->threads; i++) {
+        cio__worker *w = &g->workers[i];
+        if (!w->thread_started)
+            continue;
+        pthread_join(w->thread, NULL);
+        w->thread_started = false;
+        if (w->rc < 0 && rc == 0)
+            rc = w->rc;
+    }
+    return rc;
+}
+
+int cio_workers_start(cio_workers_t *g, cio_task_fn fn, void *arg)
+{
+    if (g->state != CIO__G_NEW)
+        return -EBUSY;
+    if (current_worker || cio_hub_loop())
+        return -EBUSY;
+    g->fn = fn;
+    g->arg = arg;
+    g->starter = pthread_self();
+    int r;
+    if (g->processes) {
+        r = cio__proc_start(g);
+    } else {
+        r = cio__signals_start(g);
+        if (r == 0) {
+            r = cio__workers_start_threads(g);
+            if (r < 0)
+                cio__signals_end(g);
+        }
+    }
+    if (r < 0) {
+        cio__signals_restore(g);
+        return r;
+    }
+    g->state = CIO__G_STARTED;
+    return 0;
+}
+
+void cio_workers_stop(cio_workers_t *g)
+{
+    if (atomic_exchange(&g->stopping, true))
+        return;
+    if (g->processes) {
+        cio__proc_stop(g);
+        return;
+    }
+    for (unsigned i = 0; i < g->threads; i++)
+        cio_chan_close(g->workers[i].inbox);
+}
+
+int cio_workers_wait(cio_workers_t *g)
+{
+    if (g->state != CIO__G_STARTED)
+        return g->state == CIO__G_WAITED ? 0 : -EINVAL;
+    if (current_worker)
+        return -EDEADLK; /* a worker cannot wait for itself */
+    int rc;
+    if (g->processes) {
+        rc = cio__proc_wait(g);
+    } else {
+        rc = cio__workers_join_threads(g);
+        cio__signals_end(g);
+    }
+    cio__signals_restore(g);
+    g->state = CIO__G_WAITED;
+    return rc;
+}
+
+int cio_workers_serve(cio_conn_fn handler, void *data, size_t max_conns)
+{
+    cio__worker *w = current_worker;
+    if (!w)
+        return -EPERM;
+    int fd = cio_workers_listener();
+    if (fd < 0)
+        return fd;
+    cio_server_t *srv;
+    int r = cio_server_start(&srv, fd, handler, data, max_conns);
+    if (r < 0) {
+        close(fd);
+        return r;
+    }
+    cio_workers_wait_stop(-1);
+    /* Handlers are killed a little before this task would be, so that the
+     * server's own stop finishes first. */
+    int64_t grace = w->group->grace_ms;
+    int64_t margin = grace / 4 < 250 ? grace / 4 : 250;
+    int64_t deadline =
+        atomic_load(&w->stopping) ? w->stop_deadline : cio_deadline_in(grace);
+    r = cio_server_stop(srv, deadline - margin);
+    cio_server_free(srv);
+    return r;
+}

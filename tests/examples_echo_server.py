@@ -1,0 +1,116 @@
+"""echo_server: a task per connection. Many clients at once, large and
+pipelined messages, a client that leaves mid-stream, -p 0, bad flags, and
+a clean exit (status 0) on SIGTERM and SIGINT with connections open.
+CIO_TEST_ALL_BACKENDS"""
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+BIN = os.path.join(os.environ.get("CIO_BIN", "build/bin"), "echo_server")
+
+
+def start(*args):
+    p = subprocess.Popen([BIN, "-p", "0", *args], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    ready, _, _ = select.select([p.stdout], [], [], 10)
+    assert ready, "no listening line"
+    line = p.stdout.readline().strip()
+    assert line.startswith("listening on 127.0.0.1:"), line
+    return p, int(line.rsplit(":", 1)[1])
+
+
+def recv_exact(s, n):
+    data = b""
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        assert chunk, "early EOF"
+        data += chunk
+    return data
+
+
+def check_many(port):
+    clients = [socket.create_connection(("127.0.0.1", port), timeout=10)
+               for _ in range(50)]
+    for rnd in range(5):
+        for i, c in enumerate(clients):
+            c.sendall(b"hello %d %d\n" % (i, rnd))
+        for i, c in enumerate(clients):
+            msg = b"hello %d %d\n" % (i, rnd)
+            assert recv_exact(c, len(msg)) == msg
+    big = bytes(range(256)) * 4096  # 1 MiB, more than any buffer
+    c = clients[0]
+    got = bytearray()
+    c.setblocking(False)
+    sent = 0
+    deadline = time.time() + 20
+    while len(got) < len(big):
+        assert time.time() < deadline, "big echo stalled"
+        r, w, _ = select.select([c], [c] if sent < len(big) else [], [], 1)
+        if w:
+            try:
+                sent += c.send(big[sent:sent + 65536])
+            except BlockingIOError:
+                pass
+        if r:
+            try:
+                got += c.recv(65536)
+            except BlockingIOError:
+                pass
+    assert bytes(got) == big
+    c.setblocking(True)
+    # a client that sends and leaves without reading
+    rude = socket.create_connection(("127.0.0.1", port), timeout=10)
+    rude.sendall(b"x" * 100000)
+    rude.close()
+    return clients
+
+
+def main():
+    if not os.access(BIN, os.X_OK):
+        print("FAIL: %s missing" % BIN)
+        return 1
+    backend = os.environ.get("CIO_BACKEND", "epoll")
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        p, port = start("-b", backend)
+        clients = check_many(port)
+        p.send_signal(sig)
+        rc = p.wait(timeout=10)
+        err = p.stderr.read()
+        assert rc == 0, "exit %d after %s: %s" % (rc, sig, err)
+        for c in clients:  # the server closed every connection
+            c.settimeout(5)
+            assert c.recv(1) == b""
+            c.close()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            raise AssertionError("still listening after exit")
+        except ConnectionRefusedError:
+            pass
+    # -v logs connections
+    p, port = start("-v")
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    c.sendall(b"v")
+    assert recv_exact(c, 1) == b"v"
+    c.close()
+    time.sleep(0.2)
+    p.send_signal(signal.SIGTERM)
+    out = p.stdout.read()
+    assert p.wait(timeout=10) == 0
+    assert "connection from 127.0.0.1" in out and "closing fd" in out, out
+    # bad flags
+    for args in (["-p", "x"], ["-p", "70000"], ["-z"], ["extra"]):
+        r = subprocess.run([BIN, *args], capture_output=True, timeout=10)
+        assert r.returncode == 2, (args, r.returncode)
+    r = subprocess.run([BIN, "-p", "0", "-b", "nosuch"], capture_output=True,
+                       timeout=10)
+    assert r.returncode == 1, r.returncode
+    print("ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

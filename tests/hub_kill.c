@@ -1,0 +1,204 @@
+/* cio_kill of a task blocked in each kind of wait: the wait returns
+ * -ECANCELED, so does every later blocking call, and the task's status says
+ * it was killed. cio_interrupt gives one -EINTR and the task goes on.
+ * CIO_TEST_ALL_BACKENDS */
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "corio.h"
+
+enum kind {
+    K_SLEEP, K_JOIN, K_QGET, K_QPUT, K_EVENT, K_SEM, K_LOCK, K_WG,
+    K_POOL_SPAWN, K_POOL_JOIN, K_READ, K_WRITE, K_ACCEPT, K_POLL,
+    K_OFFLOAD, K_SLEEP_DEADLINE, K_COUNT
+};
+
+static const char *names[K_COUNT] = {
+    "sleep", "join", "queue get", "queue put", "event", "semaphore", "lock",
+    "waitgroup", "pool spawn", "pool join", "read", "write", "accept", "poll",
+    "offload", "sleep with deadline"};
+
+/* Things to wait on, set up by main_task. */
+static cio_task_t *forever;
+static cio_queue_t *empty_q, *full_q;
+static cio_event_t *ev;
+static cio_sem_t *sem;
+static cio_lock_t *lock;
+static cio_waitgroup_t *wg;
+static cio_pool_t *pool;
+static int sp[2];      /* socket pair: nothing is ever sent on it */
+static int full_fd;    /* a socket whose send buffer is full */
+static int listen_fd;
+static int results[K_COUNT], after[K_COUNT];
+
+static void *sleep_forever(void *arg)
+{
+    (void)arg;
+    cio_sleep(-1);
+    return NULL;
+}
+
+static long slow_job(void *arg)
+{
+    (void)arg;
+    usleep(200 * 1000);
+    return 5;
+}
+
+static void *victim(void *arg)
+{
+    int k = (int)(intptr_t)arg;
+    void *item;
+    char buf[64] = {0};
+    struct pollfd pfd = {.fd = sp[0], .events = POLLIN};
+    int rc = 0;
+    switch (k) {
+    case K_SLEEP: rc = cio_sleep(-1); break;
+    case K_SLEEP_DEADLINE: rc = cio_sleep(10000); break;
+    case K_JOIN: rc = cio_join(forever, -1); break;
+    case K_QGET: rc = cio_queue_get(empty_q, &item, -1); break;
+    case K_QPUT: rc = cio_queue_put(full_q, buf, -1); break;
+    case K_EVENT: rc = cio_event_wait(ev, -1); break;
+    case K_SEM: rc = cio_sem_acquire(sem, -1); break;
+    case K_LOCK: rc = cio_lock_acquire(lock, -1); break;
+    case K_WG: rc = cio_waitgroup_wait(wg, -1); break;
+    case K_POOL_SPAWN:
+        rc = cio_pool_spawn(pool, NULL, sleep_forever, NULL, -1);
+        break;
+    case K_POOL_JOIN: rc = cio_pool_join(pool, -1); break;
+    case K_READ: rc = (int)cio_read(sp[0], buf, sizeof buf, -1); break;
+    case K_WRITE: rc = (int)cio_write(full_fd, buf, sizeof buf, -1); break;
+    case K_ACCEPT: rc = cio_accept(listen_fd, NULL, NULL, -1); break;
+    case K_POLL: rc = cio_poll(&pfd, 1, -1); break;
+    case K_OFFLOAD:
+        rc = cio_offload(CIO_OFFLOAD_FILE, slow_job, NULL, NULL, -1);
+        break;
+    }
+    results[k] = rc;
+    CHECK(cio_cancelled());
+    /* every later blocking call is cancelled too */
+    after[k] = cio_sleep(1);
+    CHECK_EQ(cio_read(sp[0], buf, 1, 0), -ECANCELED);
+    CHECK_EQ(cio_queue_get(empty_q, &item, 0), -ECANCELED);
+    return (void *)(intptr_t)k;
+}
+
+static void *interrupted(void *arg)
+{
+    (void)arg;
+    void *item;
+    CHECK_EQ(cio_queue_get(empty_q, &item, -1), -EINTR);
+    CHECK_EQ(cio_sleep(1), 0); /* only one call was interrupted */
+    CHECK(!cio_cancelled());
+    return (void *)1;
+}
+
+static void fill(int fd)
+{
+    char chunk[4096] = {0};
+    while (send(fd, chunk, sizeof chunk, MSG_DONTWAIT) > 0)
+        ;
+}
+
+static void *main_task(void *arg)
+{
+    (void)arg;
+    CHECK_EQ(cio_spawn(&forever, sleep_forever, NULL), 0);
+    CHECK_EQ(cio_queue_new(&empty_q, 0), 0);
+    CHECK_EQ(cio_queue_new(&full_q, 1), 0);
+    CHECK_EQ(cio_queue_put(full_q, NULL, 0), 0);
+    CHECK_EQ(cio_event_new(&ev), 0);
+    CHECK_EQ(cio_sem_new(&sem, 0), 0);
+    CHECK_EQ(cio_lock_new(&lock), 0);
+    CHECK_EQ(cio_lock_acquire(lock, -1), 0);
+    CHECK_EQ(cio_waitgroup_new(&wg), 0);
+    cio_waitgroup_add(wg, 1);
+    CHECK_EQ(cio_pool_new(&pool, 1), 0);
+    cio_task_t *occupant;
+    CHECK_EQ(cio_pool_spawn(pool, &occupant, sleep_forever, NULL, -1), 0);
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    int fp[2];
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fp), 0);
+    full_fd = fp[0];
+    fill(full_fd);
+    listen_fd = cio_tcp_listen("127.0.0.1", 0, 0);
+    CHECK(listen_fd >= 0);
+
+    for (int k = 0; k < K_COUNT; k++) {
+        cio_task_t *t;
+        results[k] = after[k] = 12345;
+        CHECK_EQ(cio_spawn(&t, victim, (void *)(intptr_t)k), 0);
+        CHECK_EQ(cio_sleep(5), 0); /* it runs and blocks */
+        CHECK(!cio_task_done(t));
+        CHECK_EQ(cio_kill(t), 0);
+        CHECK_EQ(cio_kill(t), 0); /* twice is harmless */
+        CHECK_EQ(cio_join(t, cio_deadline_in(5000)), 0);
+        if (results[k] != -ECANCELED || after[k] != -ECANCELED) {
+            fprintf(stderr, "kill during %s: %d then %d\n", names[k],
+                    results[k], after[k]);
+            exit(1);
+        }
+        CHECK_EQ(cio_task_status(t), -ECANCELED);
+        CHECK_EQ((intptr_t)cio_task_result(t), k);
+        cio_task_free(t);
+    }
+
+    /* a killed task that has not run yet still runs, cancelled */
+    cio_task_t *t;
+    CHECK_EQ(cio_spawn(&t, victim, (void *)K_SLEEP), 0);
+    CHECK_EQ(cio_kill(t), 0);
+    CHECK_EQ(cio_join(t, -1), 0);
+    CHECK_EQ(results[K_SLEEP], -ECANCELED);
+    cio_task_free(t);
+
+    /* interrupt of a waiting task, and of one that is not waiting yet */
+    CHECK_EQ(cio_spawn(&t, interrupted, NULL), 0);
+    CHECK_EQ(cio_sleep(2), 0);
+    CHECK_EQ(cio_interrupt(t), 0);
+    CHECK_EQ(cio_join(t, -1), 0);
+    CHECK_EQ(cio_task_status(t), 0);
+    cio_task_free(t);
+    CHECK_EQ(cio_spawn(&t, interrupted, NULL), 0);
+    CHECK_EQ(cio_interrupt(t), 0);
+    CHECK_EQ(cio_join(t, -1), 0);
+    cio_task_free(t);
+
+    /* the things waited on still work after the kills */
+    CHECK_EQ(cio_queue_put(empty_q, (void *)9, 0), 0);
+    void *item;
+    CHECK_EQ(cio_queue_get(empty_q, &item, 0), 0);
+    CHECK_EQ((intptr_t)item, 9);
+    CHECK_EQ(cio_lock_release(lock), 0);
+    CHECK_EQ(cio_lock_acquire(lock, 0), 0);
+    CHECK_EQ(cio_lock_release(lock), 0);
+
+    CHECK_EQ(cio_kill(forever), 0);
+    CHECK_EQ(cio_kill(occupant), 0);
+    CHECK_EQ(cio_join(forever, -1), 0);
+    CHECK_EQ(cio_pool_join(pool, -1), 0);
+    cio_task_free(forever);
+    cio_task_free(occupant);
+    cio_pool_free(pool);
+    cio_queue_free(empty_q);
+    cio_queue_free(full_q);
+    cio_event_free(ev);
+    cio_sem_free(sem);
+    cio_lock_free(lock);
+    cio_waitgroup_free(wg);
+    cio_close(sp[0]);
+    cio_close(sp[1]);
+    cio_close(fp[0]);
+    cio_close(fp[1]);
+    cio_close(listen_fd);
+    return NULL;
+}
+
+int main(void)
+{
+    CHECK_EQ(cio_run(main_task, NULL, NULL), 0);
+    return 0;
+}

@@ -1,0 +1,114 @@
+/* cio_hub_set_shrink_after: tasks that wait long give their stacks back
+ * (the resident memory drops) and find their stack contents intact when
+ * they resume. Also the cio_dump listing and its SIGQUIT trigger.
+ * CIO_TEST_ALL_BACKENDS */
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "corio.h"
+
+enum { TASKS = 2000, DEEP = 32 * 1024 };
+
+static long rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long size = 0, resident = 0;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &size, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* Dirties DEEP bytes of stack, then returns: those pages are dead weight
+ * while the task waits afterwards. */
+static __attribute__((noinline)) int deep(int seed)
+{
+    volatile char buf[DEEP];
+    for (size_t i = 0; i < sizeof buf; i += 512)
+        buf[i] = (char)(seed + (int)i);
+    return buf[seed % 512];
+}
+
+static int intact;
+
+static void *napper(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    char pattern[300];
+    deep(id);
+    for (size_t i = 0; i < sizeof pattern; i++)
+        pattern[i] = (char)(id * 31 + (int)i);
+    CHECK_EQ(cio_sleep(1000), 0);
+    for (size_t i = 0; i < sizeof pattern; i++)
+        CHECK_EQ(pattern[i], (char)(id * 31 + (int)i));
+    CHECK(cio_self() != NULL);
+    intact++;
+    return NULL;
+}
+
+static void *main_task(void *arg)
+{
+    (void)arg;
+    cio_hub_set_shrink_after(300);
+    int64_t start = cio_now();
+    for (intptr_t i = 0; i < TASKS; i++)
+        CHECK_EQ(cio_spawn(NULL, napper, (void *)i), 0);
+    CHECK_EQ(cio_sleep(30), 0); /* all wait, none shrunk yet */
+    long before = rss_kib();
+    bool early = cio_now() - start < 250;
+    CHECK_EQ(cio_sleep(600), 0); /* now they have been shrunk */
+    long after = rss_kib();
+    fprintf(stderr, "resident: %ld KiB waiting, %ld KiB shrunk\n", before,
+            after);
+    if (early) /* a loaded machine may have been too slow to look */
+        CHECK(before - after > TASKS * (DEEP / 1024) / 2);
+
+    /* the listing names the tasks and what they wait on */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    CHECK(mem != NULL);
+    cio_task_set_name(cio_self(), "lister");
+    cio_dump(mem);
+    fclose(mem);
+    CHECK(strstr(text, "lister") != NULL);
+    CHECK(strstr(text, "running") != NULL);
+    CHECK(strstr(text, "waiting  on sleep") != NULL);
+    free(text);
+
+    /* SIGQUIT prints the same listing */
+    char tmpl[] = "/tmp/cio_dump_XXXXXX";
+    int fd = mkstemp(tmpl);
+    CHECK(fd >= 0);
+    unlink(tmpl);
+    int saved = dup(2);
+    dup2(fd, 2);
+    raise(SIGQUIT);
+    CHECK_EQ(cio_sleep(50), 0);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char report[256] = {0};
+    CHECK(pread(fd, report, sizeof report - 1, 0) > 0);
+    close(fd);
+    CHECK(strstr(report, "corio: ") != NULL);
+    CHECK(strstr(report, "task") != NULL);
+
+    cio_hub_set_shrink_after(0);
+    return NULL;
+}
+
+int main(void)
+{
+    cio_run_opts opts = {.dump_on_sigquit = true};
+    CHECK_EQ(cio_run_ex(&opts, main_task, NULL, NULL), 0);
+    CHECK_EQ(intact, TASKS);
+    return 0;
+}

@@ -1,0 +1,154 @@
+/* Tasks spawned on another worker and joined from here: from the main
+ * thread, from a task on one worker across to the others, many at once,
+ * with deadlines, and killed by the stop when they outlive the grace.
+ * CIO_TEST_TIMEOUT=60 */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "check.h"
+#include "corio.h"
+#include "workers_net.h"
+
+#define WORKERS 3
+#define MANY 2000
+
+static atomic_int detached_runs;
+static atomic_int main_runs;
+
+/* Returns the index of the worker it runs on, after a cooperative sleep. */
+static void *where_am_i(void *arg)
+{
+    CHECK(cio_workers_self() != NULL);
+    CHECK_EQ(cio_sleep((intptr_t)arg), 0);
+    return (void *)(intptr_t)cio_workers_index();
+}
+
+static void *add_one(void *arg)
+{
+    atomic_fetch_add((atomic_int *)arg, 1);
+    return arg;
+}
+
+static void *count_detached(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&detached_runs, 1);
+    return NULL;
+}
+
+static void *sleeper(void *arg)
+{
+    (void)arg;
+    int r = cio_sleep(60000); /* outlives the grace: killed by the stop */
+    return (void *)(intptr_t)r;
+}
+
+/* Each worker's main task: records that it ran and waits for the stop. */
+static void *worker_main(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&main_runs, 1);
+    CHECK(!cio_workers_stopping());
+    CHECK_EQ(cio_workers_wait_stop(-1), 0);
+    CHECK(cio_workers_stopping());
+    return NULL;
+}
+
+/* Runs on worker 0: spawns on the others and joins from this hub. */
+static void *coordinator(void *arg)
+{
+    cio_workers_t *g = arg;
+    CHECK_EQ(cio_workers_index(), 0);
+    cio_remote_t *rt[WORKERS];
+    for (unsigned i = 0; i < WORKERS; i++)
+        CHECK_EQ(cio_workers_spawn(g, i, &rt[i], where_am_i, (void *)5), 0);
+    for (unsigned i = 0; i < WORKERS; i++) {
+        void *res;
+        CHECK_EQ(cio_remote_join(rt[i], &res, cio_deadline_in(10000)), 0);
+        CHECK_EQ((intptr_t)res, i);
+        cio_remote_free(rt[i]);
+    }
+    /* Many small tasks on worker 1, joined in order from here. */
+    static cio_remote_t *many[MANY];
+    atomic_int counter = 0;
+    for (int i = 0; i < MANY; i++)
+        CHECK_EQ(cio_workers_spawn(g, 1, &many[i], add_one, &counter), 0);
+    for (int i = 0; i < MANY; i++) {
+        void *res;
+        CHECK_EQ(cio_remote_join(many[i], &res, cio_deadline_in(10000)), 0);
+        CHECK(res == &counter);
+        cio_remote_free(many[i]);
+    }
+    CHECK_EQ(atomic_load(&counter), MANY);
+    return (void *)1;
+}
+
+int main(void)
+{
+    cio_workers_t *g;
+    cio_workers_opts o = {.threads = WORKERS, .stop_grace_ms = 200};
+    CHECK_EQ(cio_workers_new(&g, &o), 0);
+    CHECK_EQ(cio_workers_count(g), WORKERS);
+    CHECK_EQ(cio_workers_index(), -1);
+    CHECK(cio_workers_self() == NULL);
+    CHECK_EQ(cio_workers_listener(), -EPERM);
+    cio_remote_t *rt;
+    CHECK_EQ(cio_workers_spawn(g, WORKERS, &rt, where_am_i, NULL), -EINVAL);
+    CHECK_EQ(cio_workers_start(g, worker_main, NULL), 0);
+    CHECK_EQ(cio_workers_start(g, worker_main, NULL), -EBUSY);
+
+    /* From this plain thread to every worker. */
+    for (unsigned i = 0; i < WORKERS; i++) {
+        CHECK_EQ(cio_workers_spawn(g, i, &rt, where_am_i, (void *)1), 0);
+        void *res;
+        CHECK_EQ(cio_remote_join(rt, &res, wn_now_ms() + 10000), 0);
+        CHECK_EQ((intptr_t)res, i);
+        /* Joining again gives the same answer. */
+        CHECK_EQ(cio_remote_join(rt, &res, 0), 0);
+        CHECK_EQ((intptr_t)res, i);
+        cio_remote_free(rt);
+    }
+
+    /* From a task on worker 0 across to the others. */
+    CHECK_EQ(cio_workers_spawn(g, 0, &rt, coordinator, g), 0);
+    void *res;
+    CHECK_EQ(cio_remote_join(rt, &res, wn_now_ms() + 30000), 0);
+    CHECK_EQ((intptr_t)res, 1);
+    cio_remote_free(rt);
+
+    /* Detached ones run too. */
+    for (int i = 0; i < 100; i++)
+        CHECK_EQ(cio_workers_spawn(g, (unsigned)i % WORKERS, NULL,
+                                   count_detached, NULL),
+                 0);
+    int64_t until = wn_now_ms() + 10000;
+    while (atomic_load(&detached_runs) < 100 && wn_now_ms() < until)
+        wn_sleep_ms(5);
+    CHECK_EQ(atomic_load(&detached_runs), 100);
+    CHECK_EQ(atomic_load(&main_runs), WORKERS);
+
+    /* A join that times out, then the stop kills the task after the
+     * grace, and the join reports it. */
+    cio_remote_t *slow, *never_joined;
+    CHECK_EQ(cio_workers_spawn(g, 2, &slow, sleeper, NULL), 0);
+    CHECK_EQ(cio_workers_spawn(g, 1, &never_joined, sleeper, NULL), 0);
+    CHECK_EQ(cio_remote_join(slow, NULL, wn_now_ms() + 50), -ETIMEDOUT);
+    int64_t t0 = wn_now_ms();
+    cio_workers_stop(g);
+    cio_workers_stop(g); /* twice is harmless */
+    CHECK_EQ(cio_workers_spawn(g, 0, &rt, where_am_i, NULL), -EPIPE);
+    CHECK_EQ(cio_workers_wait(g), 0);
+    int64_t took = wn_now_ms() - t0;
+    printf("stop took %lld ms\n", (long long)took);
+    CHECK(took < 5000);
+    CHECK_EQ(cio_remote_join(slow, &res, 0), -ECANCELED);
+    CHECK_EQ((intptr_t)res, -ECANCELED);
+    cio_remote_free(slow);
+    cio_remote_free(never_joined);
+    cio_workers_free(g);
+    puts("ok");
+    return 0;
+}
