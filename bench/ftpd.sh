@@ -170,7 +170,7 @@ transfer() {
         bytes=$(field bytes "$out")
         errors=$(field errors "$out")
         cpu=$(awk -v t=$((after - before)) -v hz="$HZ" -v b="$bytes" \
-            'BEGIN {printf "%.2f", b > 0 ? t / hz / (b / 1073741824) : 0}')
+            'BEGIN {v = (b > 0) ? t / hz / (b / 1073741824) : 0; printf "%.2f", v}')
         echo "$(field mbps "$out") $(field p99_ms "$out") $cpu ${errors:-1}" >>"$work/m"
     done
     mbps=$(cut -d' ' -f1 "$work/m" | median)
