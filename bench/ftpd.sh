@@ -216,12 +216,17 @@ for srv in $SERVERS; do
     transfer stor_100x10m stor 100 "$RUNS" -s $((10 << 20))
     transfer stor_500x10m stor 500 1 -s $((10 << 20))
     : >"$work/s"
+    : >"$work/sc"
     for r in $(seq "$RUNS"); do
         sleep 1
+        before=$(cpu_ticks)
         out=$("$LOAD" sessions -p "$port" -n 50 -t 5)
+        after=$(cpu_ticks)
         echo "$(field per_sec "$out")" >>"$work/s"
+        awk -v t=$((after - before)) -v hz="$HZ" -v n="$(field sessions "$out")" \
+            'BEGIN {v = (n > 0) ? 1000 * t / hz / n : 0; printf "%.3f\n", v}' >>"$work/sc"
     done
-    echo "RESULT server=$srv test=sessions clients=50 per_sec=$(median <"$work/s") runs=$RUNS"
+    echo "RESULT server=$srv test=sessions clients=50 per_sec=$(median <"$work/s") cpu_ms_per_session=$(median <"$work/sc") runs=$RUNS"
     : >"$work/c"
     for r in $(seq "$RUNS"); do
         sleep 1

@@ -283,7 +283,12 @@ static void *idle_client(void *arg)
 {
     struct conn c = {.fd = -1};
     int64_t dl = cio_deadline_in(120000);
-    if (login(&c, dl) == 0) {
+    int rc = cio_sem_acquire(st.logins, dl);
+    if (rc == 0) {
+        rc = login(&c, dl);
+        cio_sem_release(st.logins);
+    }
+    if (rc == 0) {
         st.ready++;
         cio_sleep((int64_t)o.seconds * 1000);
         cmd(&c, "QUIT", NULL, 0, cio_deadline_in(10000));
