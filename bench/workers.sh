@@ -6,7 +6,8 @@
 # median of RUNS. Prints RESULT lines.
 #
 #   sh bench/workers.sh            (after make; CONNS, SIZE, SECS, RUNS,
-#                                   WORKERS="1 2" override the defaults)
+#                                   WORKERS="1 2" override the defaults;
+#                                   0 in WORKERS is the server without -w)
 set -u
 BIN=${CIO_BIN:-$PWD/build/bin}
 CONNS=${CONNS:-64}
@@ -36,13 +37,20 @@ cpu_ticks() {
 
 # One measurement: writes "rtt_per_s cpu_ns_per_rtt" to $tmp/last.
 measure() { # workers
-    "$server" -p 0 -w "$1" >"$tmp/server.log" 2>&1 &
+    # A fresh log each time: the redirection happens in the background
+    # child, so an old log could otherwise still be read here.
+    rm -f "$tmp/server.log"
+    if [ "$1" = 0 ]; then # 0: the plain one-hub server, for reference
+        "$server" -p 0 >"$tmp/server.log" 2>&1 &
+    else
+        "$server" -p 0 -w "$1" >"$tmp/server.log" 2>&1 &
+    fi
     pid=$!
     port=""
     i=0
     while [ -z "$port" ] && [ $i -lt 100 ]; do
         port=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' \
-            "$tmp/server.log" | head -n 1)
+            "$tmp/server.log" 2>/dev/null | head -n 1)
         [ -z "$port" ] && sleep 0.05
         i=$((i + 1))
     done

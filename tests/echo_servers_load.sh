@@ -21,7 +21,7 @@ start() { # program args...
     "$@" -p 0 >"$tmp/out" 2>"$tmp/err" &
     pid=$!
     for _ in $(seq 100); do
-        grep -q '^listening on 127.0.0.1:' "$tmp/out" && break
+        grep -qs '^listening on 127.0.0.1:' "$tmp/out" && break
         sleep 0.1
     done
     port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/out")
@@ -55,8 +55,8 @@ for server in select_echo selectors_echo epoll_echo; do
     load 0 -c 1 -n 2000 -s 64 $upper
     grep -q ' errors=0 ' "$tmp/load" || fail "errors reported"
     grep -q ' rtts=2000 ' "$tmp/load" || fail "not every round trip done"
-    load 0 -c 100 -n 20000 -s 1000 $upper
-    load 0 -c 1000 -n 20000 -s 16 $upper
+    load 0 -c 100 -n 10000 -s 1000 $upper
+    load 0 -c 1000 -n 5000 -s 16 $upper
     load 0 -c 4 -n 40 -s 200000 $upper
     # The wrong expectation must be caught as an error.
     if [ "$server" = select_echo ]; then

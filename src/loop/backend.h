@@ -1,5 +1,5 @@
 /* The backend contract: a backend only tracks interest and, when polled,
- * fills an array of fired (fd, events). Every dispatch rule (generations,
+ * fills an array of fired (fd, events). Every dispatch rule (stale reports,
  * masking by current interest, error reporting) lives once in loop.c. */
 #ifndef CIO_LOOP_BACKEND_H
 #define CIO_LOOP_BACKEND_H
@@ -8,9 +8,8 @@
 
 /* One readiness report, as filled by a backend's poll. */
 typedef struct cio__fired {
-    int fd;       /* the descriptor that fired */
-    int events;   /* CIO_READABLE | CIO_WRITABLE | CIO_ERROR */
-    uint32_t gen; /* registration generation, stamped by the loop */
+    int fd;     /* the descriptor that fired */
+    int events; /* CIO_READABLE | CIO_WRITABLE | CIO_ERROR */
 } cio__fired_t;
 
 /* The small table of operations each backend implements. */

@@ -13,7 +13,8 @@
 typedef struct cio__io_slot {
     cio_io_cb cb;     /* NULL when the slot is free */
     void *data;       /* the user's pointer */
-    uint32_t gen;     /* bumped at every register and unregister */
+    uint64_t since;   /* loop->iteration when registered: reports from
+                         that iteration's poll predate it and are dropped */
     uint8_t events;   /* current interest (CIO_READABLE | CIO_WRITABLE) */
     uint8_t internal; /* the loop's own fd (posts, signals): keeps no life */
 } cio__io_slot_t;
@@ -35,11 +36,12 @@ struct cio_loop {
     cio__fired_t *fired;   /* reports of the current iteration */
     int fired_cap;         /* entries in fired */
 
-    int64_t now_ms;  /* cached monotonic time, updated once per iteration */
-    int stop;        /* set by cio_loop_stop */
-    int running;     /* inside cio_loop_run (it is not reentrant) */
-    int refs;        /* cio_loop_ref count: keeps the loop alive */
-    void *user_data; /* cio_loop_set_data */
+    uint64_t iteration; /* polls so far; bumped right after each poll */
+    int64_t now_ms;     /* cached monotonic time, updated once per iteration */
+    int stop;           /* set by cio_loop_stop */
+    int running;        /* inside cio_loop_run (it is not reentrant) */
+    int refs;           /* cio_loop_ref count: keeps the loop alive */
+    void *user_data;    /* cio_loop_set_data */
 
     cio_timer_t **heap; /* timer min-heap on (deadline_ms, seq) */
     size_t heap_len;    /* active timers */

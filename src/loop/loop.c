@@ -6,8 +6,10 @@
  *   2. backend poll, which fills loop->fired;
  *   3. the cached clock is read once;
  *   4. IO callbacks, in the order reported (posts and signals arrive here
- *      through their own fds); each report is checked against the slot's
- *      generation and current interest right before its callback;
+ *      through their own fds); right before its callback, each report is
+ *      checked against the slot: still registered, not re-registered since
+ *      the poll (the slot's registration iteration acts as a generation),
+ *      and masked by the current interest;
  *   5. timers due at the cached time, in (deadline, start order) order.
  */
 #include <errno.h>
@@ -135,7 +137,7 @@ static int do_register(cio_loop_t *loop, int fd, int events, cio_io_cb cb,
     cio__io_slot_t *slot = &loop->slots[fd];
     slot->cb = cb;
     slot->data = data;
-    slot->gen++;
+    slot->since = loop->iteration;
     slot->events = (uint8_t)events;
     slot->internal = (uint8_t)internal;
     if (events != 0 && !internal)
@@ -157,14 +159,16 @@ int cio__loop_register_internal(cio_loop_t *loop, int fd, cio_io_cb cb,
 
 int cio_loop_modify(cio_loop_t *loop, int fd, int events)
 {
-    if (fd < 0 || fd >= loop->slots_cap || loop->slots[fd].cb == NULL)
+    if ((unsigned)fd >= (unsigned)loop->slots_cap)
+        return -ENOENT;
+    cio__io_slot_t *slot = &loop->slots[fd];
+    if (slot->events == events && slot->cb != NULL)
+        return 0; /* the hub changes interest lazily: keep this free */
+    if (slot->cb == NULL)
         return -ENOENT;
     if (events & ~(CIO_READABLE | CIO_WRITABLE))
         return -EINVAL;
-    cio__io_slot_t *slot = &loop->slots[fd];
     int old = slot->events;
-    if (old == events)
-        return 0; /* the hub changes interest lazily: keep this free */
     int rc = loop->ops->set(loop->backend, fd, old, events);
     if (rc < 0)
         return rc;
@@ -188,7 +192,6 @@ int cio_loop_unregister(cio_loop_t *loop, int fd)
     slot->cb = NULL;
     slot->data = NULL;
     slot->events = 0;
-    slot->gen++; /* reports fired before now are stale */
     return 0;
 }
 
@@ -233,8 +236,9 @@ static void dispatch(cio_loop_t *loop, int nfired)
         if (f.fd >= loop->slots_cap)
             continue;
         cio__io_slot_t *slot = &loop->slots[f.fd];
-        if (slot->gen != f.gen || slot->cb == NULL || slot->events == 0)
-            continue;
+        if (slot->cb == NULL || slot->since == loop->iteration ||
+            slot->events == 0)
+            continue; /* unregistered, or registered after this poll */
         int events = f.events;
         if (events & CIO_ERROR)
             events |= slot->events; /* so the reader or writer sees it */
@@ -262,10 +266,9 @@ static int iterate(cio_loop_t *loop, int timeout_ms)
         n = 0;
     if (n < 0)
         return n;
-    for (int i = 0; i < n; i++) {
-        int fd = loop->fired[i].fd;
-        loop->fired[i].gen = fd < loop->slots_cap ? loop->slots[fd].gen : 0;
-    }
+    /* Registrations made from now on (by callbacks) postdate this poll:
+     * its reports for their fd number belong to an older registration. */
+    loop->iteration++;
     dispatch(loop, n);
     cio__timers_run(loop);
     return 0;
