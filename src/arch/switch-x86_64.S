@@ -54,16 +54,9 @@ cio__switch_status:
     stmxcsr (%rsp)
     fnstcw  4(%rsp)
     movq    %rsp, (%rdi)
-    movl    (%rsp), %r8d
-    movzwl  4(%rsp), %r9d
+    movq    %rsp, %r8
     movq    %rsi, %rsp
-    xorl    (%rsp), %r8d
-    testl   $0xffc0, %r8d
-    jnz     .Lload_mxcsr
-.Lmxcsr_done:
-    cmpw    4(%rsp), %r9w
-    jne     .Lload_fcw
-.Lfcw_done:
+    /* Registers first: their loads overlap the slow FPU stores above. */
     movq    8(%rsp), %r15
     movq    16(%rsp), %r14
     movq    24(%rsp), %r13
@@ -72,6 +65,15 @@ cio__switch_status:
     movq    48(%rsp), %rbp
     movq    56(%rsp), %rsi
     movq    64(%rsp), %rcx
+    movl    (%r8), %eax
+    xorl    (%rsp), %eax
+    testl   $0xffc0, %eax
+    jnz     .Lload_mxcsr
+.Lmxcsr_done:
+    movzwl  4(%r8), %eax
+    cmpw    4(%rsp), %ax
+    jne     .Lload_fcw
+.Lfcw_done:
     leaq    72(%rsp), %rsp
     testq   %rsi, %rsi
     jnz     .Lstore

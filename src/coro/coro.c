@@ -271,8 +271,9 @@ int cio_coro_create(cio_coro_t **out, cio_coro_fn fn, void *arg,
     if (!out || !fn)
         return -EINVAL;
     struct cio__thread *t = thread_get();
-    size_t size =
-        cio__stack_round(stack_size ? stack_size : CIO_CORO_STACK_DEFAULT);
+    /* The default is a multiple of every page size (4, 16 or 64 KiB). */
+    size_t size = stack_size ? cio__stack_round(stack_size)
+                             : CIO_CORO_STACK_DEFAULT;
     if (!size)
         return -ENOMEM;
     cio_coro_t *co = pool_take(t, size);
