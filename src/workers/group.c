@@ -244,6 +244,7 @@ int cio_workers_start(cio_workers_t *g, cio_task_fn fn, void *arg)
     g->fn = fn;
     g->arg = arg;
     g->starter = pthread_self();
+    g->state = CIO__G_STARTED; /* before any worker can look at it */
     int r;
     if (g->processes) {
         r = cio__proc_start(g);
@@ -256,10 +257,10 @@ int cio_workers_start(cio_workers_t *g, cio_task_fn fn, void *arg)
         }
     }
     if (r < 0) {
+        g->state = CIO__G_NEW;
         cio__signals_restore(g);
         return r;
     }
-    g->state = CIO__G_STARTED;
     return 0;
 }
 
@@ -277,10 +278,10 @@ void cio_workers_stop(cio_workers_t *g)
 
 int cio_workers_wait(cio_workers_t *g)
 {
-    if (g->state != CIO__G_STARTED)
-        return g->state == CIO__G_WAITED ? 0 : -EINVAL;
     if (current_worker)
         return -EDEADLK; /* a worker cannot wait for itself */
+    if (g->state != CIO__G_STARTED)
+        return g->state == CIO__G_WAITED ? 0 : -EINVAL;
     int rc;
     if (g->processes) {
         rc = cio__proc_wait(g);
