@@ -20,7 +20,10 @@
  * The resume address is popped and jumped to: a `ret` would mispredict on
  * every switch, the return stack buffer expecting our caller. MXCSR and the
  * control word are reloaded only when their control bits differ, since
- * ldmxcsr is slow and the sticky exception flags differ all the time. */
+ * ldmxcsr is slow and the sticky exception flags differ all the time.
+ * A new coroutine's frame holds MXCSR 0x80000000 (a reserved bit, never
+ * stored by stmxcsr): it inherits the control words of whoever first
+ * switches to it, like a called function. */
     .text
     .globl  cio__switch_value
     .hidden cio__switch_value
@@ -79,9 +82,13 @@ cio__switch_status:
     xorl    %eax, %eax
     jmp     *%rcx
 .Lload_mxcsr:
+    testl   $0x80000000, (%rsp)
+    jnz     .Lfcw_done
     ldmxcsr (%rsp)
     jmp     .Lmxcsr_done
 .Lload_fcw:
+    testl   $0x80000000, (%rsp)
+    jnz     .Lfcw_done
     fldcw   4(%rsp)
     jmp     .Lfcw_done
     .cfi_endproc

@@ -45,7 +45,7 @@ struct cio__thread {
     uint64_t next_id, id_limit;      /* ids left in this thread's block */
     void *altstack;                  /* signal stack we installed, or NULL */
     cio_coro_t *came_from;           /* who switched last (ASan bounds) */
-    void *scratch; /* receives values nobody asked for */
+    void *scratch;                   /* receives values nobody asked for */
     int ready;                       /* 1 once initialised */
 };
 
@@ -309,7 +309,10 @@ int cio_coro_create(cio_coro_t **out, cio_coro_fn fn, void *arg,
     return 0;
 }
 
-int cio_coro_switch(cio_coro_t *to, void *value, void **received)
+/* Every case of cio_coro_switch: first use on this thread, coroutines that
+ * never ran or finished, canaries, shrunk stacks, bad input. */
+static __attribute__((noinline)) int switch_slow(cio_coro_t *to, void *value,
+                                                 void **received)
 {
     struct cio__thread *t = thread_get();
     cio_coro_t *from = tls_current;
@@ -342,7 +345,26 @@ int cio_coro_switch(cio_coro_t *to, void *value, void **received)
 #endif
 }
 
-void *cio_coro_yield(void *value)
+/* The fast path: a suspended coroutine of this thread, nothing to check
+ * or restore; jumps into the switch, which returns to our caller. */
+int cio_coro_switch(cio_coro_t *to, void *value, void **received)
+{
+    cio_coro_t *from = tls_current;
+#if TAIL_SWITCH
+    if (__builtin_expect(from && to && to->state == CIO__CORO_SUSPENDED &&
+                             to->thread == from->thread && to != from &&
+                             from->stack.guarded && !to->saved,
+                         1)) {
+        tls_current = to;
+        return cio__switch_status(&from->ctx.sp, to->ctx.sp, value,
+                                  received ? received : &from->thread->scratch);
+    }
+#endif
+    (void)from;
+    return switch_slow(to, value, received);
+}
+
+static __attribute__((noinline)) void *yield_slow(void *value)
 {
     thread_get();
     cio_coro_t *from = tls_current;
@@ -355,6 +377,21 @@ void *cio_coro_yield(void *value)
 #else
     return transfer(from, to, value);
 #endif
+}
+
+void *cio_coro_yield(void *value)
+{
+#if TAIL_SWITCH
+    cio_coro_t *from = tls_current;
+    if (__builtin_expect(from && !from->is_root && from->stack.guarded, 1)) {
+        cio_coro_t *to = from->parent;
+        if (__builtin_expect(to->state != CIO__CORO_DONE && !to->saved, 1)) {
+            tls_current = to;
+            return cio__switch_value(&from->ctx.sp, to->ctx.sp, value, NULL);
+        }
+    }
+#endif
+    return yield_slow(value);
 }
 
 cio_coro_t *cio_coro_current(void)

@@ -23,12 +23,14 @@ typedef struct cio__ctx {
  * the context saved at resume_sp. Back in a context that passed received ==
  * NULL, returns the value of the switch that resumed it; otherwise stores
  * that value in *received and returns 0 (see src/arch/switch-*.S). */
-__attribute__((visibility("hidden"))) void *
-cio__switch_value(void **save_sp, void *resume_sp, void *value,
-                  void **received);
-__attribute__((visibility("hidden"))) int
-cio__switch_status(void **save_sp, void *resume_sp, void *value,
-                   void **received);
+__attribute__((visibility("hidden"))) void *cio__switch_value(void **save_sp,
+                                                              void *resume_sp,
+                                                              void *value,
+                                                              void **received);
+__attribute__((visibility("hidden"))) int cio__switch_status(void **save_sp,
+                                                             void *resume_sp,
+                                                             void *value,
+                                                             void **received);
 
 static inline void *cio__switch(cio__ctx *from, cio__ctx *to, void *value)
 {
