@@ -61,10 +61,13 @@ static long guard_budget = -1;      /* per-stack guard pages allowed */
 
 static size_t page_size(void)
 {
-    static size_t page;
-    if (!page)
-        page = (size_t)sysconf(_SC_PAGESIZE);
-    return page;
+    static atomic_size_t page; /* cached; racing writers store the same */
+    size_t size = atomic_load_explicit(&page, memory_order_relaxed);
+    if (!size) {
+        size = (size_t)sysconf(_SC_PAGESIZE);
+        atomic_store_explicit(&page, size, memory_order_relaxed);
+    }
+    return size;
 }
 
 size_t cio__stack_round(size_t size)
