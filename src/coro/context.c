@@ -16,8 +16,9 @@ static void uc_entry(void)
     cio__coro_start(cio__coro_running(), uc_value);
 }
 
-void *cio__switch(cio__ctx *from, cio__ctx *to, void *value)
+void *cio__switch(cio__ctx *from, cio__ctx *to, void *value, int shared_fpu)
 {
+    (void)shared_fpu; /* swapcontext always saves the FPU environment */
     char probe;
     /* swapcontext keeps the registers in the ucontext: only its own small
      * frame lies below ours. */
