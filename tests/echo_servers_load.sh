@@ -56,7 +56,11 @@ for server in select_echo selectors_echo epoll_echo; do
     grep -q ' errors=0 ' "$tmp/load" || fail "errors reported"
     grep -q ' rtts=2000 ' "$tmp/load" || fail "not every round trip done"
     load 0 -c 100 -n 10000 -s 1000 $upper
-    load 0 -c 1000 -n 5000 -s 16 $upper
+    # select takes fds below 1024: leave room for the previous run's
+    # connections, which the server may not have closed yet.
+    many=1000
+    [ "$backend" = select ] && many=900
+    load 0 -c $many -n 5000 -s 16 $upper
     load 0 -c 4 -n 40 -s 200000 $upper
     # The wrong expectation must be caught as an error.
     if [ "$server" = select_echo ]; then
