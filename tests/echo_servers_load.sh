@@ -18,13 +18,14 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 start() { # program args...
-    "$@" -p 0 >"$tmp/out" 2>"$tmp/err" &
+    out="$tmp/$(basename "$1").out" # one file per server: no stale line
+    "$@" -p 0 >"$out" 2>"$tmp/err" &
     pid=$!
     for _ in $(seq 100); do
-        grep -qs '^listening on 127.0.0.1:' "$tmp/out" && break
+        grep -qs '^listening on 127.0.0.1:' "$out" && break
         sleep 0.1
     done
-    port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/out")
+    port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$out")
     [ -n "$port" ] || fail "$1 printed no listening line"
 }
 
