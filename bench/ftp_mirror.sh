@@ -121,7 +121,8 @@ run_lftp() {
     rm -rf "$work/out"
     t0=$(now)
     lftp -u "$USER_NAME,$PASSWORD" -p "$port" -e "set ftp:ssl-allow no; \
-set net:max-retries 1; set cmd:fail-exit yes; \
+set net:max-retries 5; set net:reconnect-interval-base 1; \
+set cmd:fail-exit yes; \
 mirror --parallel=$JOBS /tree $work/out; quit" 127.0.0.1 >/dev/null
     t1=$(now)
     check_copy "$work/out"

@@ -6,7 +6,9 @@
 # median of RUNS. Prints RESULT lines.
 #
 #   sh bench/workers.sh            (after make; CONNS, SIZE, SECS, RUNS,
-#                                   WORKERS="1 2" override the defaults)
+#                                   WORKERS="1 2" override the defaults;
+#                                   0 in WORKERS is the server without -w;
+#                                   PIN=1 pins each worker to a CPU: -a)
 set -u
 BIN=${CIO_BIN:-$PWD/build/bin}
 CONNS=${CONNS:-64}
@@ -14,6 +16,9 @@ SIZE=${SIZE:-64}
 SECS=${SECS:-3}
 RUNS=${RUNS:-3}
 WORKERS=${WORKERS:-"1 2"}
+PIN=${PIN:-0}
+pin_flag=""
+[ "$PIN" = 1 ] && pin_flag=-a
 server=$BIN/echo_server
 loadgen=$BIN/bench_loadgen
 for p in "$server" "$loadgen"; do
@@ -36,13 +41,20 @@ cpu_ticks() {
 
 # One measurement: writes "rtt_per_s cpu_ns_per_rtt" to $tmp/last.
 measure() { # workers
-    "$server" -p 0 -w "$1" >"$tmp/server.log" 2>&1 &
+    # A fresh log each time: the redirection happens in the background
+    # child, so an old log could otherwise still be read here.
+    rm -f "$tmp/server.log"
+    if [ "$1" = 0 ]; then # 0: the plain one-hub server, for reference
+        "$server" -p 0 >"$tmp/server.log" 2>&1 &
+    else
+        "$server" -p 0 -w "$1" $pin_flag >"$tmp/server.log" 2>&1 &
+    fi
     pid=$!
     port=""
     i=0
     while [ -z "$port" ] && [ $i -lt 100 ]; do
         port=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' \
-            "$tmp/server.log" | head -n 1)
+            "$tmp/server.log" 2>/dev/null | head -n 1)
         [ -z "$port" ] && sleep 0.05
         i=$((i + 1))
     done
@@ -77,7 +89,7 @@ while [ $run -le "$RUNS" ]; do
     for w in $WORKERS; do
         measure "$w"
         set -- $(cat "$tmp/last")
-        echo "run $run: -w $w: $1 round trips/s, $2 ns server CPU per round trip"
+        echo "run $run: -w $w $pin_flag: $1 round trips/s, $2 ns server CPU per round trip"
         echo "$1" >>"$tmp/rate.$w"
         echo "$2" >>"$tmp/cpu.$w"
     done
@@ -87,7 +99,7 @@ done
 for w in $WORKERS; do
     rate=$(median $(cat "$tmp/rate.$w"))
     cpu=$(median $(cat "$tmp/cpu.$w"))
-    echo "RESULT bench=workers workers=$w conns=$CONNS size=$SIZE secs=$SECS rtt_per_s=$rate cpu_ns_per_rtt=$cpu runs=$RUNS"
+    echo "RESULT bench=workers workers=$w conns=$CONNS size=$SIZE secs=$SECS rtt_per_s=$rate cpu_ns_per_rtt=$cpu runs=$RUNS pinned=$PIN"
 done
 set -- $WORKERS
 if [ $# -ge 2 ]; then

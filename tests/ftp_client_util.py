@@ -1,4 +1,4 @@
-"""Shared helpers for the corio-ftp client tests: FTP servers on loopback
+"""What the corio-ftp client tests share: FTP servers on loopback
 (pyftpdlib through /usr/bin/python3, or corio-ftpd), file trees with
 checksums, and a way to run the client with a time limit.
 

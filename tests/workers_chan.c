@@ -1,6 +1,6 @@
 /* The cross-thread channel: many threads posting into one hub with nothing
  * lost and each sender's order kept; bounded capacity, close, deadlines,
- * kills, plain-thread receivers and a receiver on a second hub.
+ * kills, plain-thread receivers, and hubs taking turns at receiving.
  * CIO_TEST_TIMEOUT=60 CIO_TEST_ALL_BACKENDS */
 #include <errno.h>
 #include <pthread.h>
@@ -182,9 +182,11 @@ static void *basics_main(void *arg)
 
 struct pair {
     cio_chan_t *to_thread; /* a task sends, a plain thread receives */
-    cio_chan_t *to_hub;    /* the thread replies to the task */
-    cio_chan_t *bound;     /* bound to the first hub, tried by a second */
-    atomic_int xdev;       /* the second hub's result */
+    cio_chan_t *to_hub;    /* replies to the first hub's task */
+    cio_chan_t *bound;     /* a task of the first hub waits on it */
+    cio_chan_t *go;        /* tells the second hub to receive again */
+    atomic_int xdev;       /* the second hub's result while one waits */
+    atomic_int later;      /* the item it receives once none waits */
 };
 
 static void *echo_thread(void *arg)
@@ -212,12 +214,14 @@ static void *second_hub_main(void *arg)
 {
     struct pair *p = arg;
     void *item;
-    atomic_store(&p->xdev,
-                 cio_chan_recv(p->bound, &item, 0) == -ETIMEDOUT
-                     ? cio_chan_recv(p->bound, &item, cio_deadline_in(10))
-                     : -1);
+    /* A task of the first hub waits on `bound`: this hub cannot. */
+    atomic_store(&p->xdev, cio_chan_recv(p->bound, &item, cio_deadline_in(10)));
     /* Sends from a task of another hub reach the first hub. */
     CHECK_EQ(cio_chan_send(p->to_hub, (void *)-1), 0);
+    /* Once nothing waits there, this hub may receive from it. */
+    CHECK_EQ(cio_chan_recv(p->go, &item, cio_deadline_in(10000)), 0);
+    CHECK_EQ(cio_chan_recv(p->bound, &item, cio_deadline_in(10000)), 0);
+    atomic_store(&p->later, (int)(intptr_t)item);
     return NULL;
 }
 
@@ -242,13 +246,22 @@ static void *pair_main(void *arg)
     pthread_join(th, NULL);
 
     void *item;
-    CHECK_EQ(cio_chan_recv(p->bound, &item, 0), -ETIMEDOUT); /* not bound */
-    CHECK_EQ(cio_chan_recv(p->bound, &item, cio_deadline_in(1)), -ETIMEDOUT);
+    CHECK_EQ(cio_chan_recv(p->bound, &item, 0), -ETIMEDOUT);
+    cio_task_t *parked;
+    CHECK_EQ(cio_spawn(&parked, parked_task, p->bound), 0);
+    cio_sleep(5);
     CHECK_EQ(pthread_create(&hub2, NULL, second_hub_thread, p), 0);
     CHECK_EQ(cio_chan_recv(p->to_hub, &item, cio_deadline_in(10000)), 0);
     CHECK_EQ((intptr_t)item, -1);
-    pthread_join(hub2, NULL);
     CHECK_EQ(atomic_load(&p->xdev), -EXDEV);
+    CHECK_EQ(cio_chan_send(p->bound, (void *)7), 0);
+    CHECK_EQ(cio_join(parked, cio_deadline_in(10000)), 0);
+    CHECK_EQ((intptr_t)cio_task_result(parked), 0);
+    cio_task_free(parked);
+    CHECK_EQ(cio_chan_send(p->bound, (void *)42), 0);
+    CHECK_EQ(cio_chan_send(p->go, NULL), 0);
+    pthread_join(hub2, NULL);
+    CHECK_EQ(atomic_load(&p->later), 42);
     return NULL;
 }
 
@@ -260,10 +273,12 @@ int main(void)
     CHECK_EQ(cio_chan_new(&p.to_thread, 0), 0);
     CHECK_EQ(cio_chan_new(&p.to_hub, 0), 0);
     CHECK_EQ(cio_chan_new(&p.bound, 0), 0);
+    CHECK_EQ(cio_chan_new(&p.go, 0), 0);
     CHECK_EQ(cio_run(pair_main, &p, NULL), 0);
     cio_chan_free(p.to_thread);
     cio_chan_free(p.to_hub);
     cio_chan_free(p.bound);
+    cio_chan_free(p.go);
     puts("ok");
     return 0;
 }

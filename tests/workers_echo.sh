@@ -27,7 +27,7 @@ pid=$!
 port=""
 for i in $(seq 1 100); do
     port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
-        "$tmp/server.log" | head -n 1)
+        "$tmp/server.log" 2>/dev/null | head -n 1)
     [ -n "$port" ] && break
     sleep 0.05
 done

@@ -183,10 +183,11 @@ static int total_line(char *out, size_t outlen, progress_t *p, double bps)
     unsigned files = p->files_expected > p->files_done + p->files_failed
                          ? p->files_expected
                          : p->files_done + p->files_failed;
-    return snprintf(
-        out, outlen, "total: %u/%u files%s%.0u%s %s of %s  %s/s  ETA %s",
-        p->files_done, files, p->files_failed ? ", " : "", p->files_failed,
-        p->files_failed ? " failed" : "", done, all, rate, eta);
+    char failed[32] = "";
+    if (p->files_failed)
+        snprintf(failed, sizeof failed, ", %u failed", p->files_failed);
+    return snprintf(out, outlen, "total: %u/%u files%s  %s of %s  %s/s  ETA %s",
+                    p->files_done, files, failed, done, all, rate, eta);
 }
 
 /* Redraws the terminal: pending lines first, then the bars and total. */

@@ -121,6 +121,8 @@ static int fail_reply(shell *sh, int rc)
     return -1;
 }
 
+static int simple(shell *sh, const char *verb, const char *arg);
+
 /* ---- connecting ---- */
 
 static int do_login(shell *sh)
@@ -200,7 +202,10 @@ static int cmd_open(shell *sh, int argc, char **argv)
     }
     if (!sh->site.have_user && !sh->interactive)
         return 0; /* a script logs in with `user` */
-    return do_login(sh);
+    rc = do_login(sh);
+    if (rc == 0 && u.path[0]) /* ftp://host/dir: start there */
+        rc = simple(sh, "CWD", u.path);
+    return rc;
 }
 
 static int cmd_user(shell *sh, int argc, char **argv)

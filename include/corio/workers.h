@@ -40,9 +40,10 @@ extern "C" {
 /* ---- cross-thread channel ---- */
 
 /* A FIFO of pointers. Senders may be any thread and never block; receivers
- * are tasks of one hub (the hub of the first task that receives), woken
- * through cio_loop_post, or plain threads, which block on a condition
- * variable. Items are delivered in the order each sender sent them. */
+ * are tasks, woken through cio_loop_post, of one hub at a time (while one
+ * waits, a task of another hub gets -EXDEV), or plain threads, which block
+ * on a condition variable. Items are delivered in the order each sender
+ * sent them. */
 typedef struct cio_chan cio_chan_t;
 
 /* Creates a channel holding at most capacity items (0 = unbounded).
@@ -60,7 +61,7 @@ int cio_chan_send(cio_chan_t *ch, void *item);
 /* Receives the oldest item into *item, waiting until the deadline (see
  * hub.h; from a plain thread, milliseconds on CLOCK_MONOTONIC, the clock of
  * cio_now). Returns 0, -EPIPE once closed and drained, -ETIMEDOUT,
- * -ECANCELED, -EINTR, -EXDEV from a task of a second hub, or -ENOMEM. */
+ * -ECANCELED, -EINTR, -EXDEV while a task of another hub waits, -ENOMEM. */
 int cio_chan_recv(cio_chan_t *ch, void **item, int64_t deadline_ms);
 
 /* Any thread: refuses further sends and wakes every receiver; they drain
@@ -88,6 +89,8 @@ typedef struct cio_workers_opts {
                                 are killed; 0 = 5000 */
     const cio_run_opts *run; /* each worker's cio_run_ex options (copied);
                                 NULL = defaults */
+    bool pin_cpus;           /* pin worker i to the i-th CPU (modulo their
+                                count) this process may run on */
 } cio_workers_opts;
 
 /* Creates a stopped group. Returns 0, -EINVAL or -ENOMEM. */
@@ -175,7 +178,7 @@ int cio_workers_spawn(cio_workers_t *g, unsigned index, cio_remote_t **out,
                       cio_task_fn fn, void *arg);
 
 /* Waits for a remote task to end; *result (may be NULL) gets its return
- * value. Joins from tasks must all come from one hub. Returns 0 (also when
+ * value. Tasks of two hubs cannot wait at the same time. Returns 0 (also when
  * joined before), -ETIMEDOUT, -ECANCELED, -EINTR, or the task's status:
  * -ECANCELED if it was killed, an error if it could not be started. */
 int cio_remote_join(cio_remote_t *rt, void **result, int64_t deadline_ms);

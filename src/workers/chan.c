@@ -222,17 +222,21 @@ static int chan_recv_thread(cio_chan_t *ch, void **item, int64_t deadline_ms)
     return r;
 }
 
-/* With the lock held: makes the calling hub the receiving one. */
+/* With the lock held: makes the calling hub the receiving one. Another hub
+ * may take over once no task of the previous one is parked and no wake is
+ * on its way there (the event itself belongs to no hub). */
 static int chan_bind_hub(cio_chan_t *ch)
 {
     cio_loop_t *loop = cio_hub_loop();
     if (ch->loop == loop)
         return 0;
-    if (ch->loop)
+    if (ch->task_waiters || ch->wake_pending)
         return -EXDEV;
-    int r = cio_event_new(&ch->ev);
-    if (r < 0)
-        return r;
+    if (!ch->ev) {
+        int r = cio_event_new(&ch->ev);
+        if (r < 0)
+            return r;
+    }
     ch->loop = loop;
     return 0;
 }

@@ -1,0 +1,185 @@
+/* Login and the session's lifetime: USER, PASS, ACCT, REIN, QUIT. The
+ * password check runs crypt(3) on the offload pool: it takes tens of
+ * milliseconds and must not stall every other session. */
+#include "commands.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One password check, shared by the session task and a pool thread; the
+ * last of the two to let go frees it (the task may be killed while the
+ * thread still hashes). */
+struct login_check {
+    atomic_int refs;      /* 2 at start: the task and the thread */
+    struct userdb *db;    /* a reference of its own */
+    char *name;           /* USER argument */
+    char *password;       /* PASS argument, wiped before free */
+    struct ftp_user user; /* filled on success */
+    int rc;               /* userdb_check's result */
+};
+
+static void check_put(struct login_check *c)
+{
+    if (atomic_fetch_sub(&c->refs, 1) != 1)
+        return;
+    explicit_bzero(c->password, strlen(c->password));
+    free(c->password);
+    free(c->name);
+    ftp_user_release(&c->user);
+    userdb_free(c->db);
+    free(c);
+}
+
+static long check_run(void *arg)
+{
+    struct login_check *c = arg;
+    c->rc = userdb_check(c->db, c->name, c->password, &c->user);
+    long rc = c->rc;
+    check_put(c);
+    return rc;
+}
+
+static struct login_check *check_new(struct ftp_session *s, const char *pass)
+{
+    struct login_check *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->name = strdup(s->username);
+    c->password = strdup(pass);
+    if (!c->name || !c->password) {
+        free(c->name);
+        free(c->password);
+        free(c);
+        return NULL;
+    }
+    atomic_init(&c->refs, 2);
+    c->db = userdb_ref(s->srv->users);
+    return c;
+}
+
+void cmd_user(struct ftp_session *s, char *arg)
+{
+    if (s->state == FTP_LOGGED_IN)
+        session_logout(s); /* a new USER starts over, as REIN does */
+    free(s->username);
+    if (!(s->username = strdup(arg))) {
+        reply(s, 451, "Out of memory.");
+        return;
+    }
+    s->state = FTP_NEED_PASS;
+    if (!strcmp(arg, "anonymous") || !strcmp(arg, "ftp"))
+        reply(s, 331, "Anonymous login: send your e-mail as password.");
+    else
+        reply(s, 331, "Please specify the password.");
+}
+
+/* Opens the user's root and enters it; 0 or -errno. */
+static int enter_root(struct ftp_session *s, struct ftp_user *u)
+{
+    const char *root = u->root && *u->root ? u->root : s->srv->cfg->root;
+    int rc = vfs_open_root(&s->vfs, root);
+    if (rc < 0) {
+        log_event(s->srv, s, "cannot open root %s: %s", root, cio_strerror(rc));
+        return rc;
+    }
+    s->vfs_open = true;
+    if (!(s->cwd = strdup("/")))
+        return -ENOMEM;
+    return 0;
+}
+
+static void login_failed(struct ftp_session *s)
+{
+    s->failures++;
+    log_event(s->srv, s, "login failed for '%s' (%d)", s->username,
+              s->failures);
+    free(s->username);
+    s->username = NULL;
+    s->state = FTP_NEED_USER;
+    cio_sleep(s->srv->cfg->login_delay_ms);
+    if (s->failures >= s->srv->cfg->max_login_failures) {
+        reply(s, 421, "Too many failed logins; closing.");
+        s->quit = true;
+    } else {
+        reply(s, 530, "Login incorrect.");
+    }
+}
+
+void cmd_pass(struct ftp_session *s, char *arg)
+{
+    if (s->state == FTP_LOGGED_IN) {
+        reply(s, 230, "Already logged in.");
+        return;
+    }
+    if (s->state != FTP_NEED_PASS) {
+        reply(s, 503, "Login with USER first.");
+        return;
+    }
+    struct login_check *c = check_new(s, arg);
+    explicit_bzero(arg, strlen(arg));
+    if (!c) {
+        reply(s, 451, "Out of memory.");
+        return;
+    }
+    long rc = -EIO;
+    int orc = cio_offload(CIO_OFFLOAD_FILE, check_run, c, &rc, ctl_deadline(s));
+    if (orc < 0) {
+        /* Killed or timed out: the thread still owns its reference. */
+        check_put(c);
+        s->quit = true;
+        return;
+    }
+    if (rc < 0) {
+        check_put(c);
+        login_failed(s);
+        return;
+    }
+    struct ftp_user *u = malloc(sizeof(*u));
+    if (u) {
+        *u = c->user;
+        memset(&c->user, 0, sizeof(c->user)); /* moved */
+    }
+    check_put(c);
+    if (!u || enter_root(s, u) < 0) {
+        if (u) {
+            ftp_user_release(u);
+            free(u);
+        }
+        session_logout(s);
+        reply(s, 550, "Cannot open the home directory.");
+        return;
+    }
+    s->user = u;
+    s->state = FTP_LOGGED_IN;
+    s->failures = 0;
+    log_event(s->srv, s, "login ok%s", u->anonymous ? " (anonymous)" : "");
+    reply(s, 230, "Login successful.");
+}
+
+void cmd_acct(struct ftp_session *s, char *arg)
+{
+    if (s->state == FTP_LOGGED_IN)
+        reply(s, 202, "ACCT not needed.");
+    else
+        reply(s, 503, "Login with USER and PASS first.");
+}
+
+void cmd_rein(struct ftp_session *s, char *arg)
+{
+    if (s->xfer)
+        transfer_wait(s);
+    if (s->state == FTP_LOGGED_IN)
+        log_event(s->srv, s, "logout (REIN)");
+    session_logout(s);
+    reply(s, 220, "Ready for a new user.");
+}
+
+void cmd_quit(struct ftp_session *s, char *arg)
+{
+    if (s->xfer)
+        transfer_wait(s);
+    reply(s, 221, "Goodbye.");
+    s->quit = true;
+}

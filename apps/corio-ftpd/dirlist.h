@@ -1,0 +1,32 @@
+/* Directory walks for listings, shared by the data connection (LIST, NLST,
+ * MLSD) and the control connection (MLST, STAT path). */
+#ifndef FTPD_DIRLIST_H
+#define FTPD_DIRLIST_H
+
+#include <dirent.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "vfs.h"
+
+#define DIRLIST_LINE_MAX (VFS_PATH_MAX + 512) /* longest formatted line */
+
+enum dirlist_kind { DIRLIST_LIST, DIRLIST_NLST, DIRLIST_MLSD, DIRLIST_MLST };
+
+struct dirlist {
+    const struct vfs *vfs;  /* the user's jail */
+    enum dirlist_kind kind; /* line format */
+    bool all;               /* LIST -a: dot files too */
+    unsigned may;           /* LISTING_MAY_* for the MLSx perm fact */
+    /* Receives each line (no line end); a negative return stops the walk. */
+    int (*emit)(void *ctx, const char *line, size_t len);
+    void *ctx; /* for emit */
+};
+
+/* One line for vpath itself (a file given to LIST, or MLST). 0 or -errno. */
+int dirlist_entry(const struct dirlist *d, const char *vpath);
+
+/* One line per entry of dir (temporary upload files left out). */
+int dirlist_dir(const struct dirlist *d, DIR *dir);
+
+#endif

@@ -1,0 +1,201 @@
+/* corio-ftpd's core: the server, its sessions and the pieces each file of
+ * the core provides to the others. */
+#ifndef FTPD_FTPD_H
+#define FTPD_FTPD_H
+
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <corio.h>
+
+#include "auth.h"
+#include "config.h"
+#include "vfs.h"
+
+#define FTPD_VERSION "0.1.0"
+#define FTPD_LINE_MAX 4096 /* longest command line, CRLF included */
+
+/* An IPv4 or IPv6 socket address. */
+typedef union {
+    struct sockaddr sa;      /* the family */
+    struct sockaddr_in in;   /* AF_INET */
+    struct sockaddr_in6 in6; /* AF_INET6 */
+} ftpd_addr;
+
+/* One client address and how many sessions it has open. */
+struct ftpd_ipcount {
+    struct in6_addr addr;      /* client address, IPv4 mapped */
+    int count;                 /* sessions open from it */
+    struct ftpd_ipcount *next; /* bucket chain */
+};
+
+#define FTPD_IP_BUCKETS 256
+
+struct ftpd_log; /* log.c */
+
+struct ftpd_server {
+    struct ftpd_config *cfg;      /* current settings (replaced by SIGHUP) */
+    struct userdb *users;         /* current users (replaced by SIGHUP) */
+    struct ftpd_log *log;         /* event and transfer logs */
+    struct ftp_session *sessions; /* every live session, newest first */
+    int n_sessions;               /* length of sessions */
+    struct ftpd_ipcount *ips[FTPD_IP_BUCKETS]; /* sessions per address */
+    int pasv_next;    /* next passive port to try in the range */
+    bool stopping;    /* SIGTERM: finish transfers, take no more */
+    uint64_t next_id; /* session ids for the log */
+};
+
+/* Control connection states. */
+enum ftp_state {
+    FTP_NEED_USER, /* before USER (and after REIN) */
+    FTP_NEED_PASS, /* USER given, PASS expected */
+    FTP_LOGGED_IN  /* ready for everything */
+};
+
+struct transfer;
+
+struct ftp_session {
+    struct ftpd_server *srv;  /* the server */
+    struct ftp_session *prev; /* server's session list */
+    struct ftp_session *next; /* server's session list */
+    cio_task_t *task;         /* the task reading the control connection */
+    uint64_t id;              /* number in the log */
+    int ctl;                  /* control connection */
+    ftpd_addr peer;           /* client's address */
+    ftpd_addr local;          /* our end of the control connection */
+    enum ftp_state state;     /* login progress */
+    bool ascii;               /* TYPE A (else TYPE I) */
+    bool epsv_all;            /* EPSV ALL: only EPSV from now on */
+    bool quit;                /* leave after this reply */
+    bool discarding;          /* skipping the rest of a too-long line */
+    bool ip_counted;          /* counted in srv->ips */
+    int failures;             /* failed logins */
+    char *username;           /* USER argument, then the logged-in user */
+    struct ftp_user *user;    /* rights and root once logged in */
+    struct vfs vfs;           /* the user's root */
+    bool vfs_open;            /* vfs holds a root */
+    char *cwd;                /* working directory, virtual */
+    char *rename_from;        /* RNFR path waiting for RNTO */
+    off_t rest;               /* REST marker for the next transfer */
+    int pasv_fd;              /* passive listener, -1 = none */
+    ftpd_addr port_addr;      /* PORT/EPRT target */
+    bool port_set;            /* port_addr is valid */
+    struct transfer *xfer;    /* running transfer, or NULL */
+    cio_task_t *xfer_task;    /* its task */
+    cio_lock_t *wlock;        /* orders replies from two tasks */
+    char *inbuf;              /* unread control bytes (only while used) */
+    size_t inlen;             /* bytes in inbuf */
+    uint64_t bytes_in;        /* bytes uploaded in this session */
+    uint64_t bytes_out;       /* bytes downloaded in this session */
+    char peer_str[48];        /* client address as text for the log */
+};
+
+/* ---- session.c ---- */
+
+/* Runs a session on an accepted control connection; closes fd. */
+void session_run(struct ftpd_server *srv, int fd);
+
+/* Sends one reply line "CODE text". 0 or -errno (the session then ends). */
+int reply(struct ftp_session *s, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Sends a prepared multi-line reply (text with CRLFs). */
+int reply_raw(struct ftp_session *s, const char *text, size_t len);
+
+/* Deadline for a control write. */
+int64_t ctl_deadline(struct ftp_session *s);
+
+/* Resolves arg against cwd into out (PATH_MAX); on error replies (501/550)
+ * and returns -1. */
+int session_path(struct ftp_session *s, const char *arg, char *out);
+
+/* Whether the logged-in user may do perm (FTP_PERM_*) on vpath; on
+ * refusal replies 550 and returns false. */
+bool session_may(struct ftp_session *s, unsigned perm, const char *vpath);
+
+/* Ends the login: drops user, root, cwd and pending state (REIN). */
+void session_logout(struct ftp_session *s);
+
+/* ---- commands: each handles one verb; arg is "" when absent ---- */
+
+typedef void (*ftp_cmd_fn)(struct ftp_session *s, char *arg);
+
+struct ftp_command {
+    const char *name; /* verb, upper case */
+    ftp_cmd_fn fn;    /* handler */
+    unsigned flags;   /* CMD_* */
+    const char *help; /* syntax for HELP */
+};
+
+enum {
+    CMD_AUTH = 1,  /* needs a login */
+    CMD_ARG = 2,   /* needs an argument */
+    CMD_NOARG = 4, /* takes none */
+};
+
+const struct ftp_command *commands_find(const char *name);
+void commands_help(struct ftp_session *s, const char *arg);
+
+/* Reply text for -errno from a file operation ("No such file" ...). */
+const char *ftp_strerror(int err);
+/* The usual 550 for a failed file operation. */
+void reply_fs_error(struct ftp_session *s, int err, const char *vpath);
+
+/* ---- data.c ---- */
+
+/* Opens a passive listener; fills *port. 0 or -errno. */
+int data_listen(struct ftp_session *s, int *port);
+/* PORT / EPRT argument into s->port_addr; 0 or the reply code to send. */
+int data_parse_port(struct ftp_session *s, const char *arg);
+int data_parse_eprt(struct ftp_session *s, const char *arg);
+/* Establishes the data connection (accept or connect). fd or -errno. */
+int data_open(struct ftp_session *s, int64_t deadline_ms);
+/* Forgets PASV/PORT state. */
+void data_reset(struct ftp_session *s);
+/* Address as text without the port; for v4-mapped, the IPv4 form. */
+void addr_to_str(const ftpd_addr *a, char *out, size_t len);
+/* True if a and b are the same host (v4-mapped == v4). */
+bool addr_same_host(const ftpd_addr *a, const ftpd_addr *b);
+
+/* ---- transfer.c ---- */
+
+enum xfer_kind { X_RETR, X_STOR, X_APPE, X_STOU, X_LIST, X_NLST, X_MLSD };
+
+/* Starts a transfer for a verb. The handler has already checked rights;
+ * vpath is the resolved path. Replies itself. */
+void transfer_begin(struct ftp_session *s, enum xfer_kind kind,
+                    const char *vpath, const char *list_opts);
+/* ABOR: stops the running transfer at once; true if there was one. */
+bool transfer_abort(struct ftp_session *s);
+/* Waits for the running transfer to end (and frees it). */
+void transfer_wait(struct ftp_session *s);
+/* Cleans up a transfer that has ended by itself. */
+void transfer_reap(struct ftp_session *s);
+/* Bytes moved so far by the running transfer (for STAT). */
+off_t transfer_progress(struct ftp_session *s, const char **what);
+
+/* ---- log.c ---- */
+
+int log_open(struct ftpd_server *srv, char *err, size_t errlen);
+void log_close(struct ftpd_server *srv);
+/* One event line: "time [id] addr user: text". s may be NULL. */
+void log_event(struct ftpd_server *srv, struct ftp_session *s, const char *fmt,
+               ...) __attribute__((format(printf, 3, 4)));
+/* One xferlog line for a finished or failed transfer. */
+void log_transfer(struct ftp_session *s, const char *vpath, off_t bytes,
+                  int64_t ms, bool upload, bool ascii, bool complete);
+
+/* ---- server (main.c) ---- */
+
+/* Counts a new session; false (and not counted) if a limit refuses it,
+ * with the reason in *why. */
+bool server_admit(struct ftpd_server *srv, struct ftp_session *s,
+                  const char **why);
+void server_release(struct ftpd_server *srv, struct ftp_session *s);
+
+#endif

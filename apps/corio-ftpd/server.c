@@ -1,0 +1,78 @@
+/* Server-wide bookkeeping: session limits (total and per client address)
+ * and the accept handler that turns a connection into a session. */
+#include "ftpd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static struct in6_addr peer_v6(const struct ftp_session *s)
+{
+    struct in6_addr v6;
+    if (s->peer.sa.sa_family == AF_INET6)
+        return s->peer.in6.sin6_addr;
+    memset(&v6, 0, sizeof(v6));
+    v6.s6_addr[10] = v6.s6_addr[11] = 0xff;
+    memcpy(&v6.s6_addr[12], &s->peer.in.sin_addr, 4);
+    return v6;
+}
+
+static unsigned bucket_of(const struct in6_addr *a)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (int i = 0; i < 16; i++)
+        h = (h ^ a->s6_addr[i]) * 16777619u;
+    return h % FTPD_IP_BUCKETS;
+}
+
+static struct ftpd_ipcount **find_ip(struct ftpd_server *srv,
+                                     const struct in6_addr *a)
+{
+    struct ftpd_ipcount **p = &srv->ips[bucket_of(a)];
+    while (*p && memcmp(&(*p)->addr, a, sizeof(*a)) != 0)
+        p = &(*p)->next;
+    return p;
+}
+
+bool server_admit(struct ftpd_server *srv, struct ftp_session *s,
+                  const char **why)
+{
+    const struct ftpd_config *cfg = srv->cfg;
+    if (srv->stopping) {
+        *why = "Server shutting down.";
+        return false;
+    }
+    if (srv->n_sessions > cfg->max_sessions) {
+        *why = "Too many users; try again later.";
+        return false;
+    }
+    struct in6_addr a = peer_v6(s);
+    struct ftpd_ipcount **p = find_ip(srv, &a);
+    if (*p && cfg->max_per_ip && (*p)->count >= cfg->max_per_ip) {
+        *why = "Too many connections from your address.";
+        return false;
+    }
+    if (!*p) {
+        if (!(*p = calloc(1, sizeof(**p)))) {
+            *why = "Out of memory.";
+            return false;
+        }
+        (*p)->addr = a;
+    }
+    (*p)->count++;
+    s->ip_counted = true;
+    return true;
+}
+
+void server_release(struct ftpd_server *srv, struct ftp_session *s)
+{
+    if (!s->ip_counted)
+        return;
+    struct in6_addr a = peer_v6(s);
+    struct ftpd_ipcount **p = find_ip(srv, &a);
+    if (*p && --(*p)->count == 0) {
+        struct ftpd_ipcount *gone = *p;
+        *p = gone->next;
+        free(gone);
+    }
+    s->ip_counted = false;
+}

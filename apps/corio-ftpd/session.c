@@ -1,0 +1,333 @@
+/* One task per control connection: read command lines (Telnet bytes
+ * stripped, 4 KiB at most), dispatch them through the state machine and
+ * send replies. A running transfer has its own task, so ABOR and STAT are
+ * read and answered while data moves. */
+#include "ftpd.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { TELNET_IAC = 255, TELNET_WILL = 251, TELNET_DONT = 254 };
+
+int64_t ctl_deadline(struct ftp_session *s)
+{
+    return cio_deadline_in(s->srv->cfg->idle_timeout_ms);
+}
+
+int reply_raw(struct ftp_session *s, const char *text, size_t len)
+{
+    int rc = 0;
+    if (s->wlock && (rc = cio_lock_acquire(s->wlock, ctl_deadline(s))) < 0)
+        goto out;
+    ssize_t n = cio_write_all(s->ctl, text, len, ctl_deadline(s));
+    rc = n < 0 ? (int)n : 0;
+    if (s->wlock)
+        cio_lock_release(s->wlock);
+out:
+    if (rc < 0)
+        s->quit = true; /* the client cannot hear us: end the session */
+    return rc;
+}
+
+int reply(struct ftp_session *s, int code, const char *fmt, ...)
+{
+    char buf[512], *text = buf;
+    va_list ap;
+    int head = snprintf(buf, sizeof(buf), "%03d ", code);
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + head, sizeof(buf) - (size_t)head - 2, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -EINVAL;
+    if ((size_t)(head + n + 2) >= sizeof(buf)) {
+        /* Long replies (paths near PATH_MAX) are rare: allocate them. */
+        if (!(text = malloc((size_t)(head + n + 3))))
+            return -ENOMEM;
+        memcpy(text, buf, (size_t)head);
+        va_start(ap, fmt);
+        vsnprintf(text + head, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    /* A reply line must not be split by a CR or LF from a file name. */
+    for (int i = head; i < head + n; i++)
+        if (text[i] == '\r' || text[i] == '\n')
+            text[i] = ' ';
+    memcpy(text + head + n, "\r\n", 2);
+    int rc = reply_raw(s, text, (size_t)(head + n + 2));
+    if (text != buf)
+        free(text);
+    return rc;
+}
+
+int session_path(struct ftp_session *s, const char *arg, char *out)
+{
+    int rc = vfs_resolve(s->cwd, arg, out, VFS_PATH_MAX);
+    if (rc == -ENAMETOOLONG)
+        reply(s, 550, "File name too long.");
+    else if (rc < 0)
+        reply(s, 501, "Invalid file name.");
+    return rc < 0 ? -1 : 0;
+}
+
+bool session_may(struct ftp_session *s, unsigned perm, const char *vpath)
+{
+    if (s->user && ftp_user_allows(s->user, perm, vpath))
+        return true;
+    reply(s, 550, "Permission denied.");
+    return false;
+}
+
+void session_logout(struct ftp_session *s)
+{
+    if (s->xfer)
+        transfer_abort(s);
+    data_reset(s);
+    if (s->vfs_open)
+        vfs_close(&s->vfs);
+    s->vfs_open = false;
+    if (s->user) {
+        ftp_user_release(s->user);
+        free(s->user);
+        s->user = NULL;
+    }
+    free(s->username);
+    free(s->cwd);
+    free(s->rename_from);
+    s->username = s->cwd = s->rename_from = NULL;
+    s->state = FTP_NEED_USER;
+    s->ascii = false;
+    s->epsv_all = false;
+    s->rest = 0;
+}
+
+/* Removes Telnet commands (IAC IP, IAC DM, option negotiation) in place and
+ * the line end; returns the new length. */
+static size_t strip_telnet(char *line, size_t len)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)line[i];
+        if (c == TELNET_IAC && i + 1 < len) {
+            unsigned char c2 = (unsigned char)line[++i];
+            if (c2 == TELNET_IAC)
+                line[o++] = (char)c2;
+            else if (c2 >= TELNET_WILL && c2 <= TELNET_DONT)
+                i++; /* skip the option byte */
+            continue;
+        }
+        if (c == TELNET_IAC)
+            continue;
+        line[o++] = (char)c;
+    }
+    while (o && (line[o - 1] == '\n' || line[o - 1] == '\r'))
+        o--;
+    return o;
+}
+
+/* Waits for a complete line in s->inbuf. Returns its length (the line
+ * starts at inbuf and ends with '\n'), or -errno. The buffer exists only
+ * while it holds bytes, so an idle session costs little. */
+static ssize_t read_line(struct ftp_session *s)
+{
+    for (;;) {
+        char *nl = s->inlen ? memchr(s->inbuf, '\n', s->inlen) : NULL;
+        if (nl && s->discarding) {
+            s->discarding = false;
+            size_t n = (size_t)(nl - s->inbuf) + 1;
+            memmove(s->inbuf, nl + 1, s->inlen - n);
+            s->inlen -= n;
+            continue;
+        }
+        if (nl)
+            return nl - s->inbuf + 1;
+        if (s->inlen == FTPD_LINE_MAX) {
+            s->inlen = 0;
+            if (!s->discarding) {
+                s->discarding = true;
+                reply(s, 500, "Command line too long.");
+                if (s->quit)
+                    return -EPIPE;
+            }
+        }
+        if (s->inlen == 0) {
+            free(s->inbuf);
+            s->inbuf = NULL;
+        }
+        /* While a transfer runs, wake each second to notice its end, so
+         * that the idle limit counts from there. */
+        int64_t dl = s->xfer ? cio_deadline_in(1000) : ctl_deadline(s);
+        int rc = cio_wait_readable(s->ctl, dl);
+        if (rc < 0)
+            return rc;
+        if (!s->inbuf && !(s->inbuf = malloc(FTPD_LINE_MAX)))
+            return -ENOMEM;
+        ssize_t n = cio_read(s->ctl, s->inbuf + s->inlen,
+                             FTPD_LINE_MAX - s->inlen, cio_deadline_in(1000));
+        if (n == 0)
+            return -EPIPE;
+        if (n < 0 && n != -EAGAIN && n != -ETIMEDOUT)
+            return n;
+        if (n > 0)
+            s->inlen += (size_t)n;
+    }
+}
+
+/* Commands answered at once while a transfer runs; others wait for it. */
+static bool during_transfer(const char *verb)
+{
+    return !strcmp(verb, "ABOR") || !strcmp(verb, "STAT") ||
+           !strcmp(verb, "NOOP");
+}
+
+static void dispatch(struct ftp_session *s, char *line, size_t len)
+{
+    char verb[8];
+    size_t v = 0;
+    while (v < len && line[v] != ' ') {
+        if (v == sizeof(verb) - 1 || !isalpha((unsigned char)line[v])) {
+            reply(s, 500, "Unknown command.");
+            return;
+        }
+        verb[v] = (char)toupper((unsigned char)line[v]);
+        v++;
+    }
+    verb[v] = '\0';
+    char *arg = v < len ? line + v + 1 : line + len;
+    size_t arglen = (size_t)(line + len - arg);
+    arg[arglen] = '\0';
+    if (v == 0) {
+        reply(s, 500, "Empty command.");
+        return;
+    }
+    const struct ftp_command *cmd = commands_find(verb);
+    if (!cmd) {
+        reply(s, 500, "Unknown command.");
+        return;
+    }
+    if (memchr(arg, '\0', arglen)) {
+        reply(s, 501, "NUL byte in argument.");
+        return;
+    }
+    if (s->xfer && !during_transfer(verb))
+        transfer_wait(s);
+    if ((cmd->flags & CMD_AUTH) && s->state != FTP_LOGGED_IN) {
+        reply(s, 530, "Please login with USER and PASS.");
+        return;
+    }
+    if ((cmd->flags & CMD_ARG) && !*arg) {
+        reply(s, 501, "%s needs an argument.", verb);
+        return;
+    }
+    if ((cmd->flags & CMD_NOARG) && *arg) {
+        reply(s, 501, "%s takes no argument.", verb);
+        return;
+    }
+    if (s->rename_from && strcmp(verb, "RNTO") != 0) {
+        free(s->rename_from);
+        s->rename_from = NULL;
+    }
+    cmd->fn(s, arg);
+}
+
+static void session_init(struct ftp_session *s, struct ftpd_server *srv, int fd)
+{
+    s->srv = srv;
+    s->ctl = fd;
+    s->task = cio_self();
+    s->pasv_fd = -1;
+    s->vfs.root_fd = -1;
+    s->id = ++srv->next_id;
+    socklen_t len = sizeof(s->peer);
+    getpeername(fd, &s->peer.sa, &len);
+    len = sizeof(s->local);
+    getsockname(fd, &s->local.sa, &len);
+    addr_to_str(&s->peer, s->peer_str, sizeof(s->peer_str));
+    int one = 1;
+    /* Urgent bytes (ABOR sent with MSG_OOB) stay in the command stream. */
+    setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one));
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    s->next = srv->sessions;
+    if (srv->sessions)
+        srv->sessions->prev = s;
+    srv->sessions = s;
+    srv->n_sessions++;
+}
+
+static void session_free(struct ftp_session *s)
+{
+    struct ftpd_server *srv = s->srv;
+    session_logout(s);
+    if (s->wlock)
+        cio_lock_free(s->wlock);
+    free(s->inbuf);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        srv->sessions = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    srv->n_sessions--;
+    server_release(srv, s);
+    cio_close(s->ctl);
+    free(s);
+}
+
+static void command_loop(struct ftp_session *s)
+{
+    struct ftpd_server *srv = s->srv;
+    while (!s->quit) {
+        if (s->xfer && cio_task_done(s->xfer_task))
+            transfer_reap(s);
+        if (srv->stopping && !s->xfer) {
+            reply(s, 421, "Server shutting down.");
+            return;
+        }
+        ssize_t n = read_line(s);
+        if (n == -EINTR || (n == -ETIMEDOUT && s->xfer))
+            continue;
+        if (n == -ETIMEDOUT) {
+            log_event(srv, s, "idle timeout");
+            reply(s, 421, "Timeout: closing control connection.");
+            return;
+        }
+        if (n < 0)
+            return;
+        if (s->xfer && cio_task_done(s->xfer_task))
+            transfer_reap(s);
+        size_t len = strip_telnet(s->inbuf, (size_t)n);
+        dispatch(s, s->inbuf, len);
+        /* dispatch may have freed nothing: the line is still at inbuf. */
+        memmove(s->inbuf, s->inbuf + n, s->inlen - (size_t)n);
+        s->inlen -= (size_t)n;
+    }
+}
+
+void session_run(struct ftpd_server *srv, int fd)
+{
+    struct ftp_session *s = calloc(1, sizeof(*s));
+    if (!s) {
+        cio_close(fd);
+        return;
+    }
+    session_init(s, srv, fd);
+    const char *why = NULL;
+    if (!server_admit(srv, s, &why)) {
+        log_event(srv, s, "refused: %s", why);
+        reply(s, 421, "%s", why);
+    } else {
+        log_event(srv, s, "connect");
+        const char *banner = srv->cfg->banner;
+        if (reply(s, 220, "%s", banner ? banner : "corio-ftpd ready.") == 0)
+            command_loop(s);
+        log_event(srv, s, "disconnect (in %llu, out %llu bytes)",
+                  (unsigned long long)s->bytes_in,
+                  (unsigned long long)s->bytes_out);
+    }
+    session_free(s);
+}

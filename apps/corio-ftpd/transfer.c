@@ -1,0 +1,642 @@
+/* Transfers, each in a task of its own so that the session keeps reading
+ * the control connection (ABOR, STAT) while data moves.
+ *
+ * Downloads go out with sendfile(2) (no copy through user space) unless
+ * ASCII mode needs LF -> CRLF. Uploads are read in large blocks; a plain
+ * STOR writes a hidden temporary file next to the target and renames it
+ * onto the name only once the data connection has ended cleanly, so an
+ * interrupted or failed upload never leaves a truncated file behind. APPE
+ * and REST+STOR write the file in place (that is what resuming means) and
+ * on ENOSPC give the file back its old length. */
+#include "ftpd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dirlist.h"
+
+#define SEND_CHUNK (4u << 20)  /* sendfile bytes per call */
+#define RECV_BUF (256u << 10)  /* upload block */
+#define ASCII_BUF (64u << 10)  /* ASCII conversion block */
+#define FAIR_SHARE (16u << 20) /* bytes moved before yielding to others */
+
+enum phase {
+    PH_CONNECT, /* establishing the data connection */
+    PH_MOVE,    /* moving bytes: ABOR may stop it */
+    PH_FINISH   /* committing and replying: ABOR waits */
+};
+
+struct transfer {
+    struct ftp_session *s; /* owner, unless orphan */
+    enum xfer_kind kind;   /* the verb */
+    enum phase phase;      /* what the task is doing */
+    bool ascii;            /* TYPE A conversion */
+    bool in_place;         /* APPE / REST+STOR / STOU write the file itself */
+    bool created;          /* STOU made this file: remove it on failure */
+    bool local_error;      /* the error came from the disk, not the network */
+    bool orphan;           /* the session is gone: free yourself at the end */
+    int file_fd;           /* the file, -1 for listings */
+    int data_fd;           /* the data connection, -1 until open */
+    DIR *dir;              /* directory being listed */
+    char *vpath;           /* the file or directory, virtual */
+    char *tmp_vpath;       /* STOR's temporary file */
+    char *opts;            /* LIST options ("-la") */
+    off_t offset;          /* file position the transfer starts at */
+    off_t orig_size;       /* in place: the size before, for rollback */
+    off_t fpos;            /* uploads: file position reached */
+    off_t bytes;           /* bytes on the data connection so far */
+    int64_t data_ms;       /* data connection stall limit */
+    int64_t start_ms;      /* when it started (xferlog) */
+    struct vfs *vfs;       /* the session's jail */
+    unsigned may;          /* the user's rights, for the MLSD perm fact */
+};
+
+static void xfer_free(struct transfer *x)
+{
+    if (x->file_fd >= 0)
+        close(x->file_fd);
+    if (x->data_fd >= 0)
+        cio_close(x->data_fd);
+    if (x->dir)
+        closedir(x->dir);
+    free(x->vpath);
+    free(x->tmp_vpath);
+    free(x->opts);
+    free(x);
+}
+
+static int64_t data_deadline(struct transfer *x)
+{
+    return cio_deadline_in(x->data_ms);
+}
+
+static void fair_yield(size_t *since, size_t n)
+{
+    if ((*since += n) >= FAIR_SHARE) {
+        *since = 0;
+        cio_sleep(0);
+    }
+}
+
+static int send_binary(struct transfer *x)
+{
+    off_t off = x->offset;
+    size_t since = 0;
+    for (;;) {
+        ssize_t n = cio_sendfile(x->data_fd, x->file_fd, &off, SEND_CHUNK,
+                                 data_deadline(x));
+        if (n <= 0)
+            return (int)n;
+        x->bytes += n;
+        fair_yield(&since, (size_t)n);
+    }
+}
+
+static int send_ascii(struct transfer *x)
+{
+    char *in = malloc(ASCII_BUF), *out = malloc(2 * ASCII_BUF);
+    off_t off = x->offset;
+    size_t since = 0;
+    int rc = -ENOMEM;
+    while (in && out) {
+        ssize_t n = pread(x->file_fd, in, ASCII_BUF, off);
+        if (n <= 0) {
+            rc = n < 0 ? -errno : 0;
+            x->local_error = n < 0;
+            break;
+        }
+        off += n;
+        size_t o = 0;
+        for (ssize_t i = 0; i < n; i++) {
+            if (in[i] == '\n')
+                out[o++] = '\r';
+            out[o++] = in[i];
+        }
+        ssize_t w = cio_write_all(x->data_fd, out, o, data_deadline(x));
+        if (w < 0) {
+            rc = (int)w;
+            break;
+        }
+        x->bytes += (off_t)o;
+        fair_yield(&since, o);
+    }
+    free(in);
+    free(out);
+    return rc;
+}
+
+static int write_file(struct transfer *x, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = pwrite(x->file_fd, buf, len, x->fpos);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            x->local_error = true;
+            return -errno;
+        }
+        buf += n;
+        len -= (size_t)n;
+        x->fpos += n;
+    }
+    return 0;
+}
+
+/* CRLF -> LF; a CR at the end of a block waits for the next one. */
+static size_t crlf_to_lf(const char *in, size_t n, char *out, bool *cr)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (*cr && in[i] != '\n')
+            out[o++] = '\r';
+        *cr = in[i] == '\r';
+        if (!*cr)
+            out[o++] = in[i];
+    }
+    return o;
+}
+
+static int receive(struct transfer *x)
+{
+    char *buf = malloc(RECV_BUF), *out = x->ascii ? malloc(RECV_BUF) : NULL;
+    bool cr = false;
+    size_t since = 0;
+    int rc = -ENOMEM;
+    x->fpos = x->offset;
+    while (buf && (out || !x->ascii)) {
+        ssize_t n = cio_read(x->data_fd, buf, RECV_BUF, data_deadline(x));
+        if (n <= 0) {
+            rc = (int)n;
+            if (n == 0 && cr)
+                rc = write_file(x, "\r", 1);
+            break;
+        }
+        x->bytes += n;
+        size_t len = (size_t)n;
+        const char *data = buf;
+        if (x->ascii) {
+            len = crlf_to_lf(buf, len, out, &cr);
+            data = out;
+        }
+        if ((rc = write_file(x, data, len)) < 0)
+            break;
+        fair_yield(&since, (size_t)n);
+    }
+    free(buf);
+    free(out);
+    return rc;
+}
+
+/* Listing lines gather in a block that goes out when full. */
+struct list_out {
+    struct transfer *x; /* the transfer */
+    char *buf;          /* LIST_BUF bytes */
+    size_t len;         /* bytes waiting */
+};
+
+#define LIST_BUF (64u << 10)
+
+static int list_flush(struct list_out *o)
+{
+    ssize_t w =
+        cio_write_all(o->x->data_fd, o->buf, o->len, data_deadline(o->x));
+    if (w < 0)
+        return (int)w;
+    o->x->bytes += (off_t)o->len;
+    o->len = 0;
+    return 0;
+}
+
+static int list_emit(void *ctx, const char *line, size_t len)
+{
+    struct list_out *o = ctx;
+    int rc;
+    if (o->len + len + 2 > LIST_BUF && (rc = list_flush(o)) < 0)
+        return rc;
+    memcpy(o->buf + o->len, line, len);
+    memcpy(o->buf + o->len + len, "\r\n", 2);
+    o->len += len + 2;
+    return 0;
+}
+
+static int send_list(struct transfer *x)
+{
+    static const enum dirlist_kind kinds[] = {[X_LIST] = DIRLIST_LIST,
+                                              [X_NLST] = DIRLIST_NLST,
+                                              [X_MLSD] = DIRLIST_MLSD};
+    struct list_out o = {.x = x, .buf = malloc(LIST_BUF)};
+    struct dirlist d = {
+        .vfs = x->vfs,
+        .kind = kinds[x->kind],
+        .all = x->opts && strchr(x->opts, 'a'),
+        .may = x->may,
+        .emit = list_emit,
+        .ctx = &o,
+    };
+    if (!o.buf)
+        return -ENOMEM;
+    int rc = x->dir ? dirlist_dir(&d, x->dir) : dirlist_entry(&d, x->vpath);
+    if (rc == 0 && o.len)
+        rc = list_flush(&o);
+    free(o.buf);
+    return rc;
+}
+
+static int move(struct transfer *x)
+{
+    switch (x->kind) {
+    case X_RETR:
+        return x->ascii ? send_ascii(x) : send_binary(x);
+    case X_LIST:
+    case X_NLST:
+    case X_MLSD:
+        return send_list(x);
+    default:
+        return receive(x);
+    }
+}
+
+/* True if the client has closed the control connection: an upload whose
+ * client vanished is an interrupted one, even if its data ended cleanly. */
+static bool control_gone(struct ftp_session *s)
+{
+    struct pollfd p = {.fd = s->ctl, .events = POLLRDHUP};
+    return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+static int sync_fd(int fd)
+{
+    int rc = cio_file_fsync(fd);
+    return rc == -EINVAL || rc == -EROFS ? 0 : rc; /* not syncable: fine */
+}
+
+/* Makes a finished upload visible under its name. */
+static int commit_upload(struct transfer *x, enum ftpd_fsync policy)
+{
+    int rc = 0;
+    if (x->in_place && x->kind == X_STOR && ftruncate(x->file_fd, x->fpos) < 0)
+        rc = -errno;
+    if (rc == 0 && policy != FTPD_FSYNC_NONE)
+        rc = sync_fd(x->file_fd);
+    if (rc == 0 && x->tmp_vpath)
+        rc = vfs_rename(x->vfs, x->tmp_vpath, x->vpath);
+    if (rc == 0 && policy == FTPD_FSYNC_FULL) {
+        char name[NAME_MAX + 1];
+        int dfd = vfs_open_parent(x->vfs, x->vpath, name);
+        if (dfd >= 0) {
+            int d = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (d >= 0) {
+                rc = sync_fd(d);
+                close(d);
+            }
+            close(dfd);
+        }
+    }
+    if (rc < 0)
+        x->local_error = true;
+    return rc;
+}
+
+/* Leaves no partial file: removes the temporary or new file, or gives an
+ * in-place file back its old size when the disk filled up. */
+static void discard_upload(struct transfer *x, int rc)
+{
+    if (x->tmp_vpath)
+        vfs_unlink(x->vfs, x->tmp_vpath);
+    else if (x->created)
+        vfs_unlink(x->vfs, x->vpath);
+    else if (x->in_place && x->local_error &&
+             (rc == -ENOSPC || rc == -EDQUOT || rc == -EFBIG))
+        if (ftruncate(x->file_fd, x->orig_size) < 0)
+            return;
+}
+
+static void final_reply(struct transfer *x, int rc)
+{
+    struct ftp_session *s = x->s;
+    if (rc == 0)
+        reply(s, 226, "Transfer complete.");
+    else if (x->phase == PH_CONNECT)
+        reply(s, 425, "Cannot open data connection: %s.", cio_strerror(rc));
+    else if (!x->local_error)
+        reply(s, 426, "Connection closed; transfer aborted.");
+    else if (rc == -ENOSPC)
+        reply(s, 452, "Insufficient storage space; upload discarded.");
+    else if (rc == -EDQUOT || rc == -EFBIG)
+        reply(s, 552, "Exceeded storage allocation; upload discarded.");
+    else
+        reply(s, 451, "Local error: %s.", cio_strerror(rc));
+}
+
+static void finish(struct transfer *x, int rc)
+{
+    bool upload = x->kind == X_STOR || x->kind == X_APPE || x->kind == X_STOU;
+    bool quiet = x->orphan || cio_cancelled();
+    struct ftp_session *s = x->s;
+    x->phase = rc < 0 && x->data_fd < 0 ? PH_CONNECT : PH_FINISH;
+    if (upload && rc == 0 && (quiet || control_gone(s)))
+        rc = -ECONNRESET;
+    if (upload && rc == 0)
+        rc = commit_upload(x, s->srv->cfg->fsync);
+    if (upload && rc < 0)
+        discard_upload(x, rc);
+    if (x->data_fd >= 0) {
+        if (rc < 0) {
+            /* Reset rather than flush what the client no longer reads. */
+            struct linger lg = {1, 0};
+            setsockopt(x->data_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        }
+        cio_close(x->data_fd);
+        x->data_fd = -1;
+    }
+    if (x->orphan)
+        return;
+    if (upload)
+        s->bytes_in += (uint64_t)x->bytes;
+    else if (x->kind == X_RETR)
+        s->bytes_out += (uint64_t)x->bytes;
+    if (x->kind == X_RETR || upload)
+        log_transfer(s, x->vpath, x->bytes, cio_now() - x->start_ms, upload,
+                     x->ascii, rc == 0);
+    if (!quiet)
+        final_reply(x, rc);
+}
+
+static void *xfer_main(void *arg)
+{
+    struct transfer *x = arg;
+    if (x->orphan) { /* the session ended before this task first ran */
+        xfer_free(x);
+        return NULL;
+    }
+    int fd = data_open(x->s, data_deadline(x));
+    int rc = fd;
+    if (fd >= 0 && !x->orphan) {
+        x->data_fd = fd;
+        x->phase = PH_MOVE;
+        rc = move(x);
+    } else if (fd >= 0) {
+        cio_close(fd);
+    }
+    finish(x, rc);
+    if (x->orphan)
+        xfer_free(x);
+    return NULL;
+}
+
+/* ---- starting: open the file or directory, then hand over to a task ---- */
+
+static int refuse_overwrite(struct ftp_session *s, const char *vpath)
+{
+    struct stat st;
+    if (!s->user->anonymous || vfs_lstat(&s->vfs, vpath, &st) == -ENOENT)
+        return 0;
+    reply(s, 553, "%s: anonymous users may not replace files.", vpath);
+    return -1;
+}
+
+static int open_retr(struct ftp_session *s, struct transfer *x, off_t rest)
+{
+    struct stat st;
+    x->file_fd = vfs_open(&s->vfs, x->vpath, O_RDONLY, 0);
+    if (x->file_fd < 0) {
+        reply_fs_error(s, x->file_fd, x->vpath);
+        return -1;
+    }
+    if (fstat(x->file_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        reply(s, 550, "%s: not a regular file.", x->vpath);
+        return -1;
+    }
+    if (rest > st.st_size) {
+        reply(s, 554, "Restart offset %lld is beyond the end of the file.",
+              (long long)rest);
+        return -1;
+    }
+    x->offset = rest;
+    reply(s, 150, "Opening %s mode data connection for %s (%lld bytes).",
+          x->ascii ? "ASCII" : "BINARY", x->vpath, (long long)st.st_size);
+    return 0;
+}
+
+/* REST+STOR and APPE: open the existing file and write from an offset. */
+static int open_in_place(struct ftp_session *s, struct transfer *x, off_t rest)
+{
+    struct stat st;
+    int flags = O_WRONLY | (x->kind == X_APPE ? O_CREAT : 0);
+    x->file_fd = vfs_open(&s->vfs, x->vpath, flags, 0666);
+    if (x->file_fd < 0) {
+        if (x->file_fd == -ENOENT)
+            reply(s, 554, "Restart offset %lld is beyond the end of the file.",
+                  (long long)rest);
+        else
+            reply_fs_error(s, x->file_fd, x->vpath);
+        return -1;
+    }
+    if (fstat(x->file_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        reply(s, 550, "%s: not a regular file.", x->vpath);
+        return -1;
+    }
+    if (x->kind == X_STOR && rest > st.st_size) {
+        reply(s, 554, "Restart offset %lld is beyond the end of the file.",
+              (long long)rest);
+        return -1;
+    }
+    x->in_place = true;
+    x->orig_size = st.st_size;
+    x->offset = x->kind == X_APPE ? st.st_size : rest;
+    return 0;
+}
+
+static int open_stor(struct ftp_session *s, struct transfer *x, off_t rest)
+{
+    char tmp[VFS_PATH_MAX];
+    struct stat st;
+    if (refuse_overwrite(s, x->vpath) < 0)
+        return -1;
+    if (x->kind == X_APPE || rest > 0) {
+        if (open_in_place(s, x, rest) < 0)
+            return -1;
+    } else {
+        if (vfs_stat(&s->vfs, x->vpath, &st) == 0 && !S_ISREG(st.st_mode)) {
+            reply(s, 550, "%s: not a regular file.", x->vpath);
+            return -1;
+        }
+        x->file_fd = vfs_mktemp(&s->vfs, x->vpath, tmp, sizeof(tmp));
+        if (x->file_fd < 0) {
+            reply_fs_error(s, x->file_fd, x->vpath);
+            return -1;
+        }
+        if (!(x->tmp_vpath = strdup(tmp))) {
+            vfs_unlink(&s->vfs, tmp);
+            reply(s, 451, "Out of memory.");
+            return -1;
+        }
+    }
+    reply(s, 150, "Ok to send data.");
+    return 0;
+}
+
+/* STOU: the argument (or "stou") if free, else NAME.1, NAME.2, ... */
+static int open_stou(struct ftp_session *s, struct transfer *x)
+{
+    size_t len = strlen(x->vpath);
+    char *name = malloc(len + 8);
+    if (!name) {
+        reply(s, 451, "Out of memory.");
+        return -1;
+    }
+    int fd = -EEXIST;
+    for (int i = 0; i < 1000 && fd == -EEXIST; i++) {
+        if (i == 0)
+            memcpy(name, x->vpath, len + 1);
+        else
+            snprintf(name, len + 8, "%s.%d", x->vpath, i);
+        fd = vfs_open(&s->vfs, name, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    }
+    if (fd < 0) {
+        reply_fs_error(s, fd, x->vpath);
+        free(name);
+        return -1;
+    }
+    free(x->vpath);
+    x->vpath = name;
+    x->file_fd = fd;
+    x->in_place = x->created = true;
+    const char *base = strrchr(name, '/');
+    reply(s, 150, "FILE: %s", base ? base + 1 : name);
+    return 0;
+}
+
+static int open_listing(struct ftp_session *s, struct transfer *x)
+{
+    int rc = vfs_opendir(&s->vfs, x->vpath, &x->dir);
+    if (rc == -ENOTDIR && x->kind != X_MLSD) {
+        struct stat st;
+        rc = vfs_lstat(&s->vfs, x->vpath, &st);
+    } else if (rc == -ENOTDIR) {
+        reply(s, 501, "%s: not a directory.", x->vpath);
+        return -1;
+    }
+    if (rc < 0) {
+        reply_fs_error(s, rc, x->vpath);
+        return -1;
+    }
+    reply(s, 150, "Here comes the directory listing.");
+    return 0;
+}
+
+void transfer_begin(struct ftp_session *s, enum xfer_kind kind,
+                    const char *vpath, const char *list_opts)
+{
+    off_t rest = s->rest;
+    s->rest = 0;
+    if (s->pasv_fd < 0 && !s->port_set) {
+        reply(s, 425, "Use PORT, PASV or EPSV first.");
+        return;
+    }
+    struct transfer *x = calloc(1, sizeof(*x));
+    if (!x || !(x->vpath = strdup(vpath)) ||
+        (list_opts && !(x->opts = strdup(list_opts)))) {
+        if (x)
+            xfer_free(x);
+        reply(s, 451, "Out of memory.");
+        return;
+    }
+    x->s = s;
+    x->kind = kind;
+    x->file_fd = x->data_fd = -1;
+    x->ascii = s->ascii && kind <= X_STOU;
+    x->vfs = &s->vfs;
+    x->may = s->user->perms;
+    x->data_ms = s->srv->cfg->data_timeout_ms;
+    x->start_ms = cio_now();
+    int rc;
+    switch (kind) {
+    case X_RETR:
+        rc = open_retr(s, x, rest);
+        break;
+    case X_STOU:
+        rc = open_stou(s, x);
+        break;
+    case X_STOR:
+    case X_APPE:
+        rc = open_stor(s, x, rest);
+        break;
+    default:
+        rc = open_listing(s, x);
+        break;
+    }
+    if (rc == 0 && !s->wlock && cio_lock_new(&s->wlock) < 0)
+        rc = -1;
+    cio_task_t *task = NULL;
+    if (rc == 0 && cio_spawn(&task, xfer_main, x) < 0)
+        rc = -1;
+    if (rc < 0) {
+        if (x->tmp_vpath || x->created)
+            discard_upload(x, -EIO);
+        xfer_free(x);
+        data_reset(s);
+        return;
+    }
+    cio_task_set_name(task, "ftpd-transfer");
+    s->xfer = x;
+    s->xfer_task = task;
+}
+
+/* Takes the transfer off the session once its task is done (or leaves it
+ * to free itself when this task can no longer wait). */
+static void release(struct ftp_session *s)
+{
+    struct transfer *x = s->xfer;
+    cio_task_t *task = s->xfer_task;
+    s->xfer = NULL;
+    s->xfer_task = NULL;
+    int rc;
+    while ((rc = cio_join(task, -1)) == -EINTR)
+        ;
+    if (rc == 0) {
+        cio_task_free(task);
+        xfer_free(x);
+    } else if (cio_task_done(task)) {
+        cio_task_detach(task);
+        xfer_free(x);
+    } else {
+        x->orphan = true;
+        cio_kill(task);
+        cio_task_detach(task);
+    }
+}
+
+bool transfer_abort(struct ftp_session *s)
+{
+    struct transfer *x = s->xfer;
+    bool running = !cio_task_done(s->xfer_task) && x->phase != PH_FINISH;
+    if (running)
+        cio_kill(s->xfer_task);
+    release(s);
+    return running;
+}
+
+void transfer_wait(struct ftp_session *s)
+{
+    release(s);
+}
+
+void transfer_reap(struct ftp_session *s)
+{
+    release(s);
+}
+
+off_t transfer_progress(struct ftp_session *s, const char **what)
+{
+    static const char *verbs[] = {"RETR", "STOR", "APPE", "STOU",
+                                  "LIST", "NLST", "MLSD"};
+    *what = verbs[s->xfer->kind];
+    return s->xfer->bytes;
+}

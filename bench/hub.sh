@@ -1,0 +1,139 @@
+#!/bin/sh
+# The hub benchmark, every peer in the same run:
+#  - echo_server (a task per connection) against the hand-written epoll
+#    server (bench_epoll_echo) and libuv (bench_uv_echo, when built with
+#    libuv) at 100, 1000 and 10000 connections: round trips per second and
+#    server CPU time per round trip (utime+stime delta of /proc/PID/stat),
+#    the median of RUNS interleaved runs of bench_loadgen for SECS seconds;
+#    and server memory per connection: the servers start afresh for each
+#    connection count, and the first run's VmRSS in its middle minus VmRSS
+#    just before it, divided by the connections;
+#  - spawn+join and queue ping-pong next to their thread-based baselines.
+#
+#   sh bench/hub.sh              (after make; CIO_BIN defaults to build/bin)
+#   SECS=3 RUNS=3 SIZE=64 CONNS="100 1000 10000" sh bench/hub.sh
+#
+# Prints RESULT lines:
+#   RESULT bench=hub_echo server=NAME conns=N size=S rtt_per_s=N
+#          cpu_us_per_rtt=X rss_bytes_per_conn=N errors=N cpu_vs_epoll=R
+set -u
+bin=${CIO_BIN:-$PWD/build/bin}
+secs=${SECS:-3}
+runs=${RUNS:-3}
+size=${SIZE:-64}
+conns_list=${CONNS:-100 1000 10000}
+hz=$(getconf CLK_TCK)
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+tmp=$(mktemp -d)
+pids=""
+cleanup() {
+    for p in $pids; do kill "$p" 2>/dev/null; done
+    [ -n "${KEEP:-}" ] && cp -r "$tmp" "$KEEP"; rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+"$bin/bench_spawn"
+"$bin/bench_queue"
+
+servers="epoll hub"
+"$bin/bench_uv_echo" -p 0 >/dev/null 2>&1 </dev/null &
+uvpid=$!
+sleep 0.2
+kill "$uvpid" 2>/dev/null
+wait "$uvpid"
+[ $? -ne 77 ] && servers="$servers libuv"
+
+start() { # label
+    case $1 in
+    epoll) "$bin/bench_epoll_echo" -p 0 >"$tmp/$1.out" & ;;
+    hub) "$bin/echo_server" -p 0 -b epoll >"$tmp/$1.out" & ;;
+    libuv) "$bin/bench_uv_echo" -p 0 >"$tmp/$1.out" & ;;
+    esac
+    pid=$!
+    pids="$pids $pid"
+    echo "$pid" >"$tmp/$1.pid"
+    for _ in $(seq 100); do
+        grep -q '^listening on' "$tmp/$1.out" && break
+        sleep 0.1
+    done
+    sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/$1.out" \
+        >"$tmp/$1.port"
+    [ -s "$tmp/$1.port" ] || { echo "FAIL: $1 did not start"; exit 1; }
+}
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+stop_all() {
+    for s in $servers; do
+        pid=$(cat "$tmp/$s.pid")
+        kill -TERM "$pid"
+        wait "$pid" || { echo "FAIL: $s exited with status $? on SIGTERM"; status=1; }
+    done
+    pids=""
+}
+
+echo "# loadgen: $secs s per run, $runs runs, $size-byte messages;" \
+    "servers: $servers"
+status=0
+for conns in $conns_list; do
+    for s in $servers; do start "$s"; done
+    for run in $(seq "$runs"); do
+        for s in $servers; do
+            pid=$(cat "$tmp/$s.pid")
+            port=$(cat "$tmp/$s.port")
+            rss0=$(rss_kib "$pid")
+            before=$(cpu_ticks "$pid")
+            "$bin/bench_loadgen" -p "$port" -c "$conns" -s "$size" \
+                -t "$secs" >"$tmp/line" 2>>"$tmp/loadgen.err" &
+            lg=$!
+            sleep "$(echo "$secs" | awk '{print $1 * 0.6}')"
+            rss1=$(rss_kib "$pid")
+            wait "$lg"
+            after=$(cpu_ticks "$pid")
+            mem=$(( (rss1 - rss0) * 1024 / conns ))
+            [ "$run" = 1 ] || mem=-
+            awk -v s="$s" -v c="$conns" -v d=$((after - before)) -v hz="$hz" \
+                -v mem="$mem" '{
+                    for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+                    cpu = v["rtts"] > 0 ? d / hz * 1e6 / v["rtts"] : 0
+                    printf "%s %s %s %.3f %s %s\n", s, c, v["rtt_per_s"], cpu,
+                           mem, v["errors"] == "" ? 1 : v["errors"]
+                }' "$tmp/line" >>"$tmp/samples"
+        done
+    done
+    stop_all
+done
+
+sort -k2,2n -s "$tmp/samples" | awk -v size="$size" '
+function median(list, n,   a, i, j, t) {
+    n = split(list, a, " ")
+    for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) {
+        t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+    return a[int((n + 1) / 2)]
+}
+{
+    k = $1 " " $2
+    if (!(k in rtt)) order[++nk] = k
+    rtt[k] = rtt[k] " " $3; cpu[k] = cpu[k] " " $4
+    if ($5 != "-") mem[k] = $5
+    err[k] += $6
+}
+END {
+    for (i = 1; i <= nk; i++) {
+        k = order[i]; split(k, sc, " ")
+        m_cpu[k] = median(cpu[k])
+        if (sc[1] == "epoll") base[sc[2]] = m_cpu[k]
+    }
+    for (i = 1; i <= nk; i++) {
+        k = order[i]; split(k, sc, " ")
+        name = sc[1] == "epoll" ? "epoll_echo" : sc[1] == "hub" ? \
+            "echo_server" : "uv_echo"
+        printf "RESULT bench=hub_echo server=%s conns=%s size=%s " \
+               "rtt_per_s=%s cpu_us_per_rtt=%.2f rss_bytes_per_conn=%s " \
+               "errors=%d cpu_vs_epoll=%.3f\n", name, sc[2], size,
+               median(rtt[k]), m_cpu[k], mem[k], err[k],
+               (base[sc[2]] > 0 ? m_cpu[k] / base[sc[2]] : 0)
+    }
+}'
+exit $status

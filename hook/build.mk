@@ -1,0 +1,24 @@
+# The hook library: blocking libc calls made in a task wait cooperatively.
+#   $(BUILD)/lib/libcorio_hook.a   link it: $(HOOK_LINK) after libcorio.a
+#   $(BUILD)/lib/libcorio_hook.so  LD_PRELOAD it (carries libcorio inside)
+# This is the first rule of the fragment on purpose: `all` stays the
+# default goal.
+all: $(BUILD)/lib/libcorio_hook.a $(BUILD)/lib/libcorio_hook.so
+
+HOOK_C   := $(sort $(wildcard hook/*.c))
+HOOK_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOOK_C))
+HOOK_A   := $(BUILD)/lib/libcorio_hook.a
+HOOK_SO  := $(BUILD)/lib/libcorio_hook.so
+
+# What a program (or test) adds to LDLIBS_<name> to run with the hooks:
+# every hook object (nothing references them by name: they replace libc's
+# functions), then libcorio again for what only the hooks use.
+HOOK_LINK = -Wl,--whole-archive $(HOOK_A) -Wl,--no-whole-archive $(LIB_A) -ldl
+
+$(HOOK_A): $(HOOK_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(HOOK_SO): $(HOOK_OBJ) $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,libcorio_hook.so $(LDFLAGS) -o $@ $^ -ldl $(LDLIBS)
