@@ -217,8 +217,10 @@ def main():
     want = min(hard, 4096)
     if soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-    # select serves fds below FD_SETSIZE (1024): 1000 clients fit in it.
-    count = min(1000, want - 100)
+    # select serves fds below FD_SETSIZE (1024): 1000 clients fit, but the
+    # previous cases' connections may not all be closed on the server's
+    # side yet when the new ones arrive, so leave select some room.
+    count = min(900 if BACKEND == "select" else 1000, want - 100)
     for name, sig in (("select_echo", signal.SIGTERM),
                       ("selectors_echo", signal.SIGINT)):
         start = time.monotonic()

@@ -1,0 +1,7 @@
+build-aarch64/obj/src/coro/overflow.o: src/coro/overflow.c \
+ src/coro/coro_int.h include/corio/coro.h src/coro/stack.h \
+ src/coro/switch.h
+src/coro/coro_int.h:
+include/corio/coro.h:
+src/coro/stack.h:
+src/coro/switch.h:

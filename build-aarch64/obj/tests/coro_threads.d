@@ -1,0 +1,17 @@
+build-aarch64/obj/tests/coro_threads.o: tests/coro_threads.c \
+ include/corio.h include/corio/coro.h include/corio/loop.h \
+ include/corio/hub.h include/corio/loop.h include/corio/io.h \
+ include/corio/sync.h include/corio/hub.h include/corio/offload.h \
+ include/corio/workers.h include/corio/io.h tests/check.h
+include/corio.h:
+include/corio/coro.h:
+include/corio/loop.h:
+include/corio/hub.h:
+include/corio/loop.h:
+include/corio/io.h:
+include/corio/sync.h:
+include/corio/hub.h:
+include/corio/offload.h:
+include/corio/workers.h:
+include/corio/io.h:
+tests/check.h:

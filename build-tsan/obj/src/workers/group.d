@@ -1,0 +1,12 @@
+build-tsan/obj/src/workers/group.o: src/workers/group.c \
+ include/corio/hub.h include/corio/loop.h include/corio/io.h \
+ include/corio/sync.h include/corio/hub.h include/corio/workers.h \
+ include/corio/io.h src/workers/workers-int.h
+include/corio/hub.h:
+include/corio/loop.h:
+include/corio/io.h:
+include/corio/sync.h:
+include/corio/hub.h:
+include/corio/workers.h:
+include/corio/io.h:
+src/workers/workers-int.h:

@@ -1,0 +1,18 @@
+build-tsan/obj/tests/workers_spawn.o: tests/workers_spawn.c tests/check.h \
+ include/corio.h include/corio/coro.h include/corio/loop.h \
+ include/corio/hub.h include/corio/loop.h include/corio/io.h \
+ include/corio/sync.h include/corio/hub.h include/corio/offload.h \
+ include/corio/workers.h include/corio/io.h tests/workers_net.h
+tests/check.h:
+include/corio.h:
+include/corio/coro.h:
+include/corio/loop.h:
+include/corio/hub.h:
+include/corio/loop.h:
+include/corio/io.h:
+include/corio/sync.h:
+include/corio/hub.h:
+include/corio/offload.h:
+include/corio/workers.h:
+include/corio/io.h:
+tests/workers_net.h:

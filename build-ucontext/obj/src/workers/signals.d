@@ -1,0 +1,11 @@
+build-ucontext/obj/src/workers/signals.o: src/workers/signals.c \
+ include/corio/workers.h include/corio/hub.h include/corio/loop.h \
+ include/corio/io.h src/workers/workers-int.h include/corio/hub.h \
+ include/corio/sync.h
+include/corio/workers.h:
+include/corio/hub.h:
+include/corio/loop.h:
+include/corio/io.h:
+src/workers/workers-int.h:
+include/corio/hub.h:
+include/corio/sync.h:
