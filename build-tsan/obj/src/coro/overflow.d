@@ -1,7 +1,0 @@
-build-tsan/obj/src/coro/overflow.o: src/coro/overflow.c \
- src/coro/coro_int.h include/corio/coro.h src/coro/stack.h \
- src/coro/switch.h
-src/coro/coro_int.h:
-include/corio/coro.h:
-src/coro/stack.h:
-src/coro/switch.h:

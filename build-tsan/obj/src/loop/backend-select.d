@@ -1,4 +1,0 @@
-build-tsan/obj/src/loop/backend-select.o: src/loop/backend-select.c \
- include/corio/loop.h src/loop/backend.h
-include/corio/loop.h:
-src/loop/backend.h:
