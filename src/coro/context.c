@@ -16,8 +16,9 @@ static void uc_entry(void)
     cio__coro_start(cio__coro_running(), uc_value);
 }
 
-void *cio__switch(cio__ctx *from, cio__ctx *to, void *value)
+void *cio__switch(cio__ctx *from, cio__ctx *to, void *value, int shared_fpu)
 {
+    (void)shared_fpu; /* swapcontext always saves the FPU environment */
     char probe;
     /* swapcontext keeps the registers in the ucontext: only its own small
      * frame lies below ours. */
@@ -52,7 +53,15 @@ __attribute__((visibility("hidden"))) void cio__trampoline(void);
 #if defined(__x86_64__)
 /* Frame popped by cio__switch_asm, lowest address first. */
 enum {
-    F_FPU, F_R15, F_R14, F_R13, F_R12, F_RBX, F_RBP, F_RECEIVED, F_RET,
+    F_FPU,
+    F_R15,
+    F_R14,
+    F_R13,
+    F_R12,
+    F_RBX,
+    F_RBP,
+    F_RECEIVED,
+    F_RET,
     F_WORDS
 };
 
@@ -61,11 +70,8 @@ void cio__ctx_init(cio__ctx *ctx, void *co, char *lo, size_t size)
     uintptr_t top = ((uintptr_t)(lo + size)) & ~(uintptr_t)15;
     /* After the pops rsp is top - 16: 16-byte aligned at the call. */
     uint64_t *f = (uint64_t *)(top - 16) - F_WORDS;
-    uint32_t mxcsr;
-    uint16_t fcw;
-    __asm__("stmxcsr %0" : "=m"(mxcsr));
-    __asm__("fnstcw %0" : "=m"(fcw));
-    f[F_FPU] = mxcsr | (uint64_t)fcw << 32;
+    /* Marker for "inherit the control words" (see switch-x86_64.S). */
+    f[F_FPU] = 0x80000000u;
     f[F_R15] = f[F_R14] = f[F_R13] = f[F_R12] = 0;
     f[F_RBX] = (uint64_t)(uintptr_t)co;
     f[F_RBP] = 0;

@@ -13,7 +13,7 @@ typedef struct cio__ctx {
     char *sp_hint; /* at or below the lowest live byte while suspended */
 } cio__ctx;
 __attribute__((visibility("hidden"))) void *
-cio__switch(cio__ctx *from, cio__ctx *to, void *value);
+cio__switch(cio__ctx *from, cio__ctx *to, void *value, int shared_fpu);
 #else
 typedef struct cio__ctx {
     void *sp; /* stack pointer, registers saved just above it */
@@ -23,15 +23,28 @@ typedef struct cio__ctx {
  * the context saved at resume_sp. Back in a context that passed received ==
  * NULL, returns the value of the switch that resumed it; otherwise stores
  * that value in *received and returns 0 (see src/arch/switch-*.S). */
-__attribute__((visibility("hidden"))) void *
-cio__switch_value(void **save_sp, void *resume_sp, void *value,
-                  void **received);
-__attribute__((visibility("hidden"))) int
-cio__switch_status(void **save_sp, void *resume_sp, void *value,
-                   void **received);
+__attribute__((visibility("hidden"))) void *cio__switch_value(void **save_sp,
+                                                              void *resume_sp,
+                                                              void *value,
+                                                              void **received);
+__attribute__((visibility("hidden"))) int cio__switch_status(void **save_sp,
+                                                             void *resume_sp,
+                                                             void *value,
+                                                             void **received);
 
-static inline void *cio__switch(cio__ctx *from, cio__ctx *to, void *value)
+/* The same, leaving the FPU control words alone (see switch-x86_64.S). */
+__attribute__((visibility("hidden"))) void *
+cio__switch_value_shared(void **save_sp, void *resume_sp, void *value,
+                         void **received);
+__attribute__((visibility("hidden"))) int
+cio__switch_status_shared(void **save_sp, void *resume_sp, void *value,
+                          void **received);
+
+static inline void *cio__switch(cio__ctx *from, cio__ctx *to, void *value,
+                                int shared_fpu)
 {
+    if (shared_fpu)
+        return cio__switch_value_shared(&from->sp, to->sp, value, NULL);
     return cio__switch_value(&from->sp, to->sp, value, NULL);
 }
 #endif
