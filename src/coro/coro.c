@@ -370,16 +370,22 @@ static __attribute__((noinline)) int switch_slow(cio_coro_t *to, void *value,
 #endif
 }
 
-/* The fast path: a suspended coroutine of this thread, nothing to check
- * or restore; jumps into the switch, which returns to our caller. */
+/* The fast path: a coroutine of this thread that is suspended or never
+ * ran, nothing to check or restore; jumps into the switch, which returns
+ * to our caller. */
 int cio_coro_switch(cio_coro_t *to, void *value, void **received)
 {
     cio_coro_t *from = tls_current;
 #if TAIL_SWITCH
-    if (__builtin_expect(from && to && to->state == CIO__CORO_SUSPENDED &&
-                             to->thread == from->thread && to != from &&
-                             from->stack.guarded && !to->saved,
+    if (__builtin_expect(from && to && to->thread == from->thread &&
+                             to != from && from->stack.guarded && !to->saved,
                          1)) {
+        if (UNLIKELY(to->state != CIO__CORO_SUSPENDED)) {
+            if (to->state == CIO__CORO_DONE)
+                return -ESRCH;
+            to->parent = from;
+            to->state = CIO__CORO_SUSPENDED;
+        }
         tls_current = to;
         return switch_status(from->thread, from, to, value, received);
     }
