@@ -60,6 +60,7 @@ TEST_BINS    := $(addprefix $(BUILD)/tests/,$(TESTS))
 -include $(sort $(wildcard */build*.mk apps/*/build*.mk))
 
 .PHONY: all lib programs tests test bench run install clean
+.DEFAULT_GOAL := all
 all: lib programs
 lib: $(LIB_A) $(LIB_SO)
 programs: $(PROGRAMS)

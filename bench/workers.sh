@@ -7,7 +7,8 @@
 #
 #   sh bench/workers.sh            (after make; CONNS, SIZE, SECS, RUNS,
 #                                   WORKERS="1 2" override the defaults;
-#                                   0 in WORKERS is the server without -w)
+#                                   0 in WORKERS is the server without -w;
+#                                   PIN=1 pins each worker to a CPU: -a)
 set -u
 BIN=${CIO_BIN:-$PWD/build/bin}
 CONNS=${CONNS:-64}
@@ -15,6 +16,9 @@ SIZE=${SIZE:-64}
 SECS=${SECS:-3}
 RUNS=${RUNS:-3}
 WORKERS=${WORKERS:-"1 2"}
+PIN=${PIN:-0}
+pin_flag=""
+[ "$PIN" = 1 ] && pin_flag=-a
 server=$BIN/echo_server
 loadgen=$BIN/bench_loadgen
 for p in "$server" "$loadgen"; do
@@ -43,7 +47,7 @@ measure() { # workers
     if [ "$1" = 0 ]; then # 0: the plain one-hub server, for reference
         "$server" -p 0 >"$tmp/server.log" 2>&1 &
     else
-        "$server" -p 0 -w "$1" >"$tmp/server.log" 2>&1 &
+        "$server" -p 0 -w "$1" $pin_flag >"$tmp/server.log" 2>&1 &
     fi
     pid=$!
     port=""
@@ -85,7 +89,7 @@ while [ $run -le "$RUNS" ]; do
     for w in $WORKERS; do
         measure "$w"
         set -- $(cat "$tmp/last")
-        echo "run $run: -w $w: $1 round trips/s, $2 ns server CPU per round trip"
+        echo "run $run: -w $w $pin_flag: $1 round trips/s, $2 ns server CPU per round trip"
         echo "$1" >>"$tmp/rate.$w"
         echo "$2" >>"$tmp/cpu.$w"
     done
@@ -95,7 +99,7 @@ done
 for w in $WORKERS; do
     rate=$(median $(cat "$tmp/rate.$w"))
     cpu=$(median $(cat "$tmp/cpu.$w"))
-    echo "RESULT bench=workers workers=$w conns=$CONNS size=$SIZE secs=$SECS rtt_per_s=$rate cpu_ns_per_rtt=$cpu runs=$RUNS"
+    echo "RESULT bench=workers workers=$w conns=$CONNS size=$SIZE secs=$SECS rtt_per_s=$rate cpu_ns_per_rtt=$cpu runs=$RUNS pinned=$PIN"
 done
 set -- $WORKERS
 if [ $# -ge 2 ]; then

@@ -1,12 +1,13 @@
 /* An echo server in the automatic gear: a task per connection, written as
  * straight-line blocking code; the hub turns every wait into a switch.
  *
- *   echo_server [-p PORT] [-b select|poll|epoll] [-w N] [-v]
+ *   echo_server [-p PORT] [-b select|poll|epoll] [-w N [-a]] [-v]
  *
  * Prints "listening on 127.0.0.1:PORT" when ready (-p 0 picks a port) and
  * exits 0 on SIGINT or SIGTERM once every connection is closed. With -w N,
  * N worker threads each run a hub and accept on their own SO_REUSEPORT
- * socket (one shared socket where the kernel lacks it). */
+ * socket (one shared socket where the kernel lacks it); -a pins each
+ * worker to its own CPU. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -31,6 +32,7 @@ typedef struct options {
     const char *backend; /* -b */
     int verbose;         /* -v */
     int workers;         /* -w: worker threads, 0 = one hub, this thread */
+    int pin;             /* -a: one CPU per worker */
 } options_t;
 
 static options_t opts = {.port = 9999};
@@ -129,7 +131,8 @@ static int run_workers(void)
     cio_workers_opts wo = {.threads = (unsigned)opts.workers,
                            .catch_signals = true,
                            .stop_grace_ms = 1000,
-                           .run = &ro};
+                           .run = &ro,
+                           .pin_cpus = opts.pin};
     cio_workers_t *g;
     int rc = cio_workers_new(&g, &wo);
     if (rc < 0) {
@@ -160,7 +163,7 @@ static int run_workers(void)
 
 static void usage(const char *prog)
 {
-    fprintf(stderr, "usage: %s [-p PORT] [-b select|poll|epoll] [-w N] [-v]\n",
+    fprintf(stderr, "usage: %s [-p PORT] [-b select|poll|epoll] [-w N [-a]] [-v]\n",
             prog);
     exit(2);
 }
@@ -168,7 +171,7 @@ static void usage(const char *prog)
 int main(int argc, char **argv)
 {
     int opt;
-    while ((opt = getopt(argc, argv, "p:b:w:vh")) != -1) {
+    while ((opt = getopt(argc, argv, "p:b:w:avh")) != -1) {
         switch (opt) {
         case 'p': {
             char *end;
@@ -183,6 +186,9 @@ int main(int argc, char **argv)
             break;
         case 'v':
             opts.verbose = 1;
+            break;
+        case 'a':
+            opts.pin = 1;
             break;
         case 'w': {
             char *end;

@@ -22,3 +22,11 @@ $(HOOK_A): $(HOOK_OBJ)
 $(HOOK_SO): $(HOOK_OBJ) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -shared -Wl,-soname,libcorio_hook.so $(LDFLAGS) -o $@ $^ -ldl $(LDLIBS)
+
+# `make install` also installs the hook library (its header is with the others).
+.PHONY: install-hook
+install: install-hook
+install-hook: $(HOOK_A) $(HOOK_SO)
+	install -d $(DESTDIR)$(PREFIX)/lib
+	install -m 644 $(HOOK_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(HOOK_SO) $(DESTDIR)$(PREFIX)/lib/

@@ -25,7 +25,7 @@ if ! make -s CROSS=$cross BUILD=$build SAN=0 $targets >"$log" 2>&1; then
     echo "FAIL: cross build"
     exit 1
 fi
-file "$build/tests/coro_basic" 2>/dev/null | grep -q aarch64 ||
+${cross}readelf -h "$build/tests/coro_basic" | grep -q AArch64 ||
     { echo "FAIL: $build/tests/coro_basic is not an aarch64 program"; exit 1; }
 status=0
 for t in $tests; do

@@ -51,6 +51,9 @@ static void *serve(void *arg)
 
 /* One connection: reads the greeting, checks one echo; returns the pid of
  * the worker that served it, or -1. */
+static int max_index = PROCS; /* workers in the group being tested */
+static int last_index;        /* index of the worker that served last */
+
 static int one_client(int port, int seq)
 {
     int fd = wn_connect(port, 10);
@@ -60,7 +63,7 @@ static int one_client(int port, int seq)
     int pid = -1, index = -1;
     if (wn_read_line(fd, line, sizeof(line)) < 0 ||
         sscanf(line, "%d %d", &pid, &index) != 2 || index < 0 ||
-        index >= PROCS) {
+        index >= max_index) {
         close(fd);
         return -1;
     }
@@ -71,7 +74,34 @@ static int one_client(int port, int seq)
         memcmp(msg, back, (size_t)len) != 0)
         pid = -1;
     close(fd);
+    last_index = index;
     return pid;
+}
+
+/* Processes with two worker threads each: indexes run over all of them. */
+static void test_threads_per_process(void)
+{
+    cio_workers_t *g;
+    cio_workers_opts o = {.processes = 2, .threads = 2, .stop_grace_ms = 300};
+    CHECK_EQ(cio_workers_new(&g, &o), 0);
+    CHECK_EQ(cio_workers_count(g), 4);
+    int port = cio_workers_listen(g, "127.0.0.1", 0, 0);
+    CHECK(port > 0);
+    CHECK_EQ(cio_workers_start(g, serve, NULL), 0);
+    max_index = 4;
+    int seen = 0;
+    for (int i = 0; i < 40; i++) {
+        int pid = one_client(port, i);
+        CHECK(pid == cio_workers_pid(g, 0) || pid == cio_workers_pid(g, 1));
+        /* Workers 0-1 live in process 0, 2-3 in process 1. */
+        CHECK_EQ(pid, cio_workers_pid(g, (unsigned)last_index / 2));
+        seen |= 1 << last_index;
+    }
+    printf("2 processes x 2 threads: workers seen 0x%x\n", seen);
+    cio_workers_stop(g);
+    CHECK_EQ(cio_workers_wait(g), 0);
+    CHECK_EQ(cio_workers_signal(g), 0);
+    cio_workers_free(g);
 }
 
 static void *use_offload(void *arg)
@@ -144,6 +174,7 @@ int main(void)
     CHECK_EQ(cio_workers_restarts(g), 1);
     cio_workers_free(g);
     CHECK(one_client(port, 0) < 0);
+    test_threads_per_process();
     puts("ok");
     return 0;
 }

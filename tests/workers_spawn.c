@@ -4,6 +4,7 @@
  * CIO_TEST_TIMEOUT=60 */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -86,6 +87,47 @@ static void *coordinator(void *arg)
     return (void *)1;
 }
 
+/* The only CPU the calling thread may run on, or -1 if not pinned. */
+static void *my_cpu(void *arg)
+{
+    (void)arg;
+    cpu_set_t set;
+    CHECK_EQ(pthread_getaffinity_np(pthread_self(), sizeof(set), &set), 0);
+    if (CPU_COUNT(&set) != 1)
+        return (void *)(intptr_t)-1;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+        if (CPU_ISSET(cpu, &set))
+            return (void *)(intptr_t)cpu;
+    return (void *)(intptr_t)-1;
+}
+
+/* pin_cpus: worker i runs on the i-th allowed CPU, modulo their count. */
+static void test_pinned(void)
+{
+    cpu_set_t allowed;
+    CHECK_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+    int cpus[CPU_SETSIZE], ncpus = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+        if (CPU_ISSET(cpu, &allowed))
+            cpus[ncpus++] = cpu;
+    CHECK(ncpus > 0);
+    cio_workers_t *g;
+    cio_workers_opts o = {.threads = WORKERS, .pin_cpus = true};
+    CHECK_EQ(cio_workers_new(&g, &o), 0);
+    CHECK_EQ(cio_workers_start(g, NULL, NULL), 0);
+    for (unsigned i = 0; i < WORKERS; i++) {
+        cio_remote_t *rt;
+        void *res;
+        CHECK_EQ(cio_workers_spawn(g, i, &rt, my_cpu, NULL), 0);
+        CHECK_EQ(cio_remote_join(rt, &res, wn_now_ms() + 10000), 0);
+        CHECK_EQ((intptr_t)res, cpus[i % (unsigned)ncpus]);
+        cio_remote_free(rt);
+    }
+    cio_workers_stop(g);
+    CHECK_EQ(cio_workers_wait(g), 0);
+    cio_workers_free(g);
+}
+
 int main(void)
 {
     cio_workers_t *g;
@@ -149,6 +191,7 @@ int main(void)
     cio_remote_free(slow);
     cio_remote_free(never_joined);
     cio_workers_free(g);
+    test_pinned();
     puts("ok");
     return 0;
 }

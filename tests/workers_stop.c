@@ -145,11 +145,35 @@ static void test_immediate_stop(void)
     cio_workers_free(g);
 }
 
+/* The last worker stops the group from inside; the others wait for it. */
+static void *stop_from_inside(void *arg)
+{
+    (void)arg;
+    if (cio_workers_index() == 3) {
+        CHECK_EQ(cio_sleep(20), 0);
+        cio_workers_stop(cio_workers_self());
+        CHECK_EQ(cio_workers_wait(cio_workers_self()), -EDEADLK);
+    }
+    CHECK_EQ(cio_workers_wait_stop(cio_deadline_in(10000)), 0);
+    return NULL;
+}
+
+static void test_stop_from_a_worker(void)
+{
+    cio_workers_t *g;
+    cio_workers_opts o = {.threads = 4};
+    CHECK_EQ(cio_workers_new(&g, &o), 0);
+    CHECK_EQ(cio_workers_start(g, stop_from_inside, NULL), 0);
+    CHECK_EQ(cio_workers_wait(g), 0);
+    cio_workers_free(g);
+}
+
 int main(void)
 {
     test_signal_with_open_connections();
     test_grace_kill();
     test_immediate_stop();
+    test_stop_from_a_worker();
     puts("ok");
     return 0;
 }

@@ -1,6 +1,7 @@
 #!/bin/sh
 # The threaded worker tests again, built with ThreadSanitizer into their own
-# build directory (build-tsan) and run there: any data race fails the test.
+# build directory (build-tsan) and run there on every backend: any data race
+# fails the test.
 # Process mode (fork after threads) is left out: TSan does not support it.
 # CIO_TEST_TIMEOUT=600
 set -u
@@ -33,17 +34,19 @@ fi
 TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=$PWD/tests/workers_tsan.supp"
 export TSAN_OPTIONS
 status=0
-for t in $tests; do
-    start=$(date +%s)
-    "./$build/tests/$t" >"$tmp/$t.log" 2>&1
-    rc=$?
-    secs=$(($(date +%s) - start))
-    if [ "$rc" -eq 0 ]; then
-        echo "tsan $t: ok (${secs}s)"
-    else
-        echo "tsan $t: FAILED with status $rc (${secs}s)"
-        tail -n 60 "$tmp/$t.log"
-        status=1
-    fi
+for backend in epoll poll select; do
+    for t in $tests; do
+        start=$(date +%s)
+        CIO_BACKEND=$backend "./$build/tests/$t" >"$tmp/$t.log" 2>&1
+        rc=$?
+        secs=$(($(date +%s) - start))
+        if [ "$rc" -eq 0 ]; then
+            echo "tsan $t[$backend]: ok (${secs}s)"
+        else
+            echo "tsan $t[$backend]: FAILED with status $rc (${secs}s)"
+            tail -n 60 "$tmp/$t.log"
+            status=1
+        fi
+    done
 done
 exit $status

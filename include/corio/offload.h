@@ -27,6 +27,9 @@ typedef enum {
 int cio_offload(cio_offload_kind kind, long (*fn)(void *arg), void *arg,
                 long *result, int64_t deadline_ms);
 
+/* <netdb.h> declares it only with POSIX features on; strict C11 users too. */
+struct addrinfo;
+
 /* getaddrinfo(3) on the DNS pool. Returns 0 or a negative errno: -ENOENT
  * (no such name), -EAGAIN (temporary failure), -ENOMEM, -EINVAL (bad
  * arguments or family), -ETIMEDOUT, -ECANCELED, or the errno of EAI_SYSTEM

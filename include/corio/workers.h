@@ -89,6 +89,8 @@ typedef struct cio_workers_opts {
                                 are killed; 0 = 5000 */
     const cio_run_opts *run; /* each worker's cio_run_ex options (copied);
                                 NULL = defaults */
+    bool pin_cpus;           /* pin worker i to the i-th CPU (modulo their
+                                count) this process may run on */
 } cio_workers_opts;
 
 /* Creates a stopped group. Returns 0, -EINVAL or -ENOMEM. */

@@ -18,7 +18,9 @@
  *   20 FPCR, 21 received.
  * FPCR is written only when it differs: msr fpcr can stall the FP pipes.
  * The resume is a `ret`: a `br x30` to a return address would fault on
- * systems that enforce branch target identification. */
+ * systems that enforce branch target identification.
+ * The *_shared names (threads whose coroutines share the FPU control words
+ * on x86-64) are the same code here: FPCR is always kept. */
     .text
     .globl  cio__switch_value
     .hidden cio__switch_value
@@ -26,9 +28,17 @@
     .globl  cio__switch_status
     .hidden cio__switch_status
     .type   cio__switch_status, %function
+    .globl  cio__switch_value_shared
+    .hidden cio__switch_value_shared
+    .type   cio__switch_value_shared, %function
+    .globl  cio__switch_status_shared
+    .hidden cio__switch_status_shared
+    .type   cio__switch_status_shared, %function
     .p2align 4
 cio__switch_value:
 cio__switch_status:
+cio__switch_value_shared:
+cio__switch_status_shared:
     .cfi_startproc
     sub     sp, sp, #176
     stp     x19, x20, [sp, #0]
@@ -74,6 +84,8 @@ cio__switch_status:
     .cfi_endproc
     .size   cio__switch_value, .-cio__switch_value
     .size   cio__switch_status, .-cio__switch_status
+    .size   cio__switch_value_shared, .-cio__switch_value_shared
+    .size   cio__switch_status_shared, .-cio__switch_status_shared
 
 /* First code a new coroutine runs: x19 holds the coroutine, x0 the value of
  * the first switch. cio__coro_start never returns. */

@@ -20,7 +20,17 @@
  * The resume address is popped and jumped to: a `ret` would mispredict on
  * every switch, the return stack buffer expecting our caller. MXCSR and the
  * control word are reloaded only when their control bits differ, since
- * ldmxcsr is slow and the sticky exception flags differ all the time. */
+ * ldmxcsr is slow and the sticky exception flags differ all the time.
+ * A new coroutine's frame holds MXCSR 0x80000000 (a reserved bit, never
+ * stored by stmxcsr): it inherits the control words of whoever first
+ * switches to it, like a called function.
+ *
+ * cio__switch_value_shared / cio__switch_status_shared are the same switch
+ * for threads whose coroutines share one set of FPU control words
+ * (cio_coro_set_fpu_private(false)): stmxcsr alone costs more than the
+ * rest of the switch on some CPUs (AMD Zen 3). They leave the control
+ * words alone and save the marker, so that frames from either kind of
+ * switch can be resumed by the other. */
     .text
     .globl  cio__switch_value
     .hidden cio__switch_value
@@ -51,16 +61,9 @@ cio__switch_status:
     stmxcsr (%rsp)
     fnstcw  4(%rsp)
     movq    %rsp, (%rdi)
-    movl    (%rsp), %r8d
-    movzwl  4(%rsp), %r9d
+    movq    %rsp, %r8
     movq    %rsi, %rsp
-    xorl    (%rsp), %r8d
-    testl   $0xffc0, %r8d
-    jnz     .Lload_mxcsr
-.Lmxcsr_done:
-    cmpw    4(%rsp), %r9w
-    jne     .Lload_fcw
-.Lfcw_done:
+    /* Registers first: their loads overlap the slow FPU stores above. */
     movq    8(%rsp), %r15
     movq    16(%rsp), %r14
     movq    24(%rsp), %r13
@@ -69,6 +72,15 @@ cio__switch_status:
     movq    48(%rsp), %rbp
     movq    56(%rsp), %rsi
     movq    64(%rsp), %rcx
+    movl    (%r8), %eax
+    xorl    (%rsp), %eax
+    testl   $0xffc0, %eax
+    jnz     .Lload_mxcsr
+.Lmxcsr_done:
+    movzwl  4(%r8), %eax
+    cmpw    4(%rsp), %ax
+    jne     .Lload_fcw
+.Lfcw_done:
     leaq    72(%rsp), %rsp
     testq   %rsi, %rsi
     jnz     .Lstore
@@ -79,14 +91,67 @@ cio__switch_status:
     xorl    %eax, %eax
     jmp     *%rcx
 .Lload_mxcsr:
+    testl   $0x80000000, (%rsp)
+    jnz     .Lfcw_done
     ldmxcsr (%rsp)
     jmp     .Lmxcsr_done
 .Lload_fcw:
+    testl   $0x80000000, (%rsp)
+    jnz     .Lfcw_done
     fldcw   4(%rsp)
     jmp     .Lfcw_done
     .cfi_endproc
     .size   cio__switch_value, .-cio__switch_value
     .size   cio__switch_status, .-cio__switch_status
+
+    .globl  cio__switch_value_shared
+    .hidden cio__switch_value_shared
+    .type   cio__switch_value_shared, @function
+    .globl  cio__switch_status_shared
+    .hidden cio__switch_status_shared
+    .type   cio__switch_status_shared, @function
+    .p2align 4
+cio__switch_value_shared:
+cio__switch_status_shared:
+    .cfi_startproc
+    pushq   %rcx
+    .cfi_adjust_cfa_offset 8
+    pushq   %rbp
+    .cfi_adjust_cfa_offset 8
+    pushq   %rbx
+    .cfi_adjust_cfa_offset 8
+    pushq   %r12
+    .cfi_adjust_cfa_offset 8
+    pushq   %r13
+    .cfi_adjust_cfa_offset 8
+    pushq   %r14
+    .cfi_adjust_cfa_offset 8
+    pushq   %r15
+    .cfi_adjust_cfa_offset 8
+    pushq   $-0x80000000    /* the "inherit" marker in the MXCSR word */
+    .cfi_adjust_cfa_offset 8
+    movq    %rsp, (%rdi)
+    movq    %rsi, %rsp
+    movq    8(%rsp), %r15
+    movq    16(%rsp), %r14
+    movq    24(%rsp), %r13
+    movq    32(%rsp), %r12
+    movq    40(%rsp), %rbx
+    movq    48(%rsp), %rbp
+    movq    56(%rsp), %rsi
+    movq    64(%rsp), %rcx
+    leaq    72(%rsp), %rsp
+    testq   %rsi, %rsi
+    jnz     .Lstore_shared
+    movq    %rdx, %rax
+    jmp     *%rcx
+.Lstore_shared:
+    movq    %rdx, (%rsi)
+    xorl    %eax, %eax
+    jmp     *%rcx
+    .cfi_endproc
+    .size   cio__switch_value_shared, .-cio__switch_value_shared
+    .size   cio__switch_status_shared, .-cio__switch_status_shared
 
 /* First code a new coroutine runs: rbx holds the coroutine, rax the value
  * of the first switch. cio__coro_start never returns. */

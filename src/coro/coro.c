@@ -45,8 +45,9 @@ struct cio__thread {
     uint64_t next_id, id_limit;      /* ids left in this thread's block */
     void *altstack;                  /* signal stack we installed, or NULL */
     cio_coro_t *came_from;           /* who switched last (ASan bounds) */
-    void *scratch; /* receives values nobody asked for */
+    void *scratch;                   /* receives values nobody asked for */
     int ready;                       /* 1 once initialised */
+    int shared_fpu; /* 1: switches leave the FPU control words alone */
 };
 
 static TLS struct cio__thread tls_thread;
@@ -79,6 +80,7 @@ static __attribute__((noinline)) struct cio__thread *thread_init(void)
     t->root.stack.guarded = 1; /* no canary to check on its switches */
     t->root.state = CIO__CORO_SUSPENDED;
     t->root.id = next_id(t);
+    t->pools[0].size = CIO_CORO_STACK_DEFAULT; /* fast paths use it */
     t->ready = 1;
     tls_current = &t->root;
     t->altstack = cio__overflow_thread_init();
@@ -174,10 +176,34 @@ static inline void *transfer(cio_coro_t *from, cio_coro_t *to, void *value)
 {
     prepare(from, to);
     asan_leave(from, to, false);
-    void *got = cio__switch(&from->ctx, &to->ctx, value);
+    void *got =
+        cio__switch(&from->ctx, &to->ctx, value, from->thread->shared_fpu);
     asan_arrive(from);
     return got;
 }
+
+#if TAIL_SWITCH
+/* The switch as a tail call, returning 0 to our caller's caller and storing
+ * the value passed back in *received. */
+static inline int switch_status(struct cio__thread *t, cio_coro_t *from,
+                                cio_coro_t *to, void *value, void **received)
+{
+    void **slot = received ? received : &t->scratch;
+    if (t->shared_fpu)
+        return cio__switch_status_shared(&from->ctx.sp, to->ctx.sp, value,
+                                         slot);
+    return cio__switch_status(&from->ctx.sp, to->ctx.sp, value, slot);
+}
+
+/* The same, returning the value passed back. */
+static inline void *switch_value(struct cio__thread *t, cio_coro_t *from,
+                                 cio_coro_t *to, void *value)
+{
+    if (t->shared_fpu)
+        return cio__switch_value_shared(&from->ctx.sp, to->ctx.sp, value, NULL);
+    return cio__switch_value(&from->ctx.sp, to->ctx.sp, value, NULL);
+}
+#endif
 
 /* The nearest ancestor still able to run (roots never finish). */
 static cio_coro_t *live_parent(cio_coro_t *co)
@@ -201,7 +227,7 @@ _Noreturn void cio__coro_start(void *arg, void *value)
         unshrink(to);
     tls_current = to;
     asan_leave(co, to, true);
-    cio__switch(&co->ctx, &to->ctx, result);
+    cio__switch(&co->ctx, &to->ctx, result, co->thread->shared_fpu);
     abort(); /* a finished coroutine is never resumed */
 }
 
@@ -232,7 +258,7 @@ static bool pool_put(struct cio__thread *t, cio_coro_t *co)
             p->count++;
             return true;
         }
-        if (!p->count && !spare)
+        if (!p->count && !spare && i > 0) /* 0 stays the default size */
             spare = p;
     }
     if (!spare)
@@ -265,14 +291,13 @@ static void thread_exit(void *arg)
     t->altstack = NULL;
 }
 
-int cio_coro_create(cio_coro_t **out, cio_coro_fn fn, void *arg,
-                    size_t stack_size)
+/* Finds or makes a coroutine with a stack of stack_size (0: default). */
+static __attribute__((noinline)) int
+make(cio_coro_t **out, struct cio__thread *t, size_t stack_size)
 {
-    if (!out || !fn)
-        return -EINVAL;
-    struct cio__thread *t = thread_get();
+    /* The default is a multiple of every page size (4, 16 or 64 KiB). */
     size_t size =
-        cio__stack_round(stack_size ? stack_size : CIO_CORO_STACK_DEFAULT);
+        stack_size ? cio__stack_round(stack_size) : CIO_CORO_STACK_DEFAULT;
     if (!size)
         return -ENOMEM;
     cio_coro_t *co = pool_take(t, size);
@@ -290,6 +315,26 @@ int cio_coro_create(cio_coro_t **out, cio_coro_fn fn, void *arg,
         co->asan_bottom = NULL;
         co->asan_size = 0;
 #endif
+    }
+    *out = co;
+    return 0;
+}
+
+int cio_coro_create(cio_coro_t **out, cio_coro_fn fn, void *arg,
+                    size_t stack_size)
+{
+    if (UNLIKELY(!out || !fn))
+        return -EINVAL;
+    struct cio__thread *t = &tls_thread;
+    struct pool *p = &t->pools[0]; /* default-size stacks (0 until ready) */
+    cio_coro_t *co = p->head;
+    if (__builtin_expect(stack_size == 0 && co != NULL, 1)) {
+        p->head = co->next_free;
+        p->count--;
+    } else {
+        int rc = make(&co, thread_get(), stack_size);
+        if (rc)
+            return rc;
     }
     co->thread = t;
     co->parent = NULL;
@@ -309,7 +354,10 @@ int cio_coro_create(cio_coro_t **out, cio_coro_fn fn, void *arg,
     return 0;
 }
 
-int cio_coro_switch(cio_coro_t *to, void *value, void **received)
+/* Every case of cio_coro_switch: first use on this thread, coroutines that
+ * never ran or finished, canaries, shrunk stacks, bad input. */
+static __attribute__((noinline)) int switch_slow(cio_coro_t *to, void *value,
+                                                 void **received)
 {
     struct cio__thread *t = thread_get();
     cio_coro_t *from = tls_current;
@@ -332,8 +380,7 @@ int cio_coro_switch(cio_coro_t *to, void *value, void **received)
     }
 #if TAIL_SWITCH
     prepare(from, to);
-    return cio__switch_status(&from->ctx.sp, to->ctx.sp, value,
-                              received ? received : &t->scratch);
+    return switch_status(t, from, to, value, received);
 #else
     void *got = transfer(from, to, value);
     if (received)
@@ -342,7 +389,31 @@ int cio_coro_switch(cio_coro_t *to, void *value, void **received)
 #endif
 }
 
-void *cio_coro_yield(void *value)
+/* The fast path: a coroutine of this thread that is suspended or never
+ * ran, nothing to check or restore; jumps into the switch, which returns
+ * to our caller. */
+int cio_coro_switch(cio_coro_t *to, void *value, void **received)
+{
+    cio_coro_t *from = tls_current;
+#if TAIL_SWITCH
+    if (__builtin_expect(from && to && to->thread == from->thread &&
+                             to != from && from->stack.guarded && !to->saved,
+                         1)) {
+        if (UNLIKELY(to->state != CIO__CORO_SUSPENDED)) {
+            if (to->state == CIO__CORO_DONE)
+                return -ESRCH;
+            to->parent = from;
+            to->state = CIO__CORO_SUSPENDED;
+        }
+        tls_current = to;
+        return switch_status(from->thread, from, to, value, received);
+    }
+#endif
+    (void)from;
+    return switch_slow(to, value, received);
+}
+
+static __attribute__((noinline)) void *yield_slow(void *value)
 {
     thread_get();
     cio_coro_t *from = tls_current;
@@ -351,10 +422,35 @@ void *cio_coro_yield(void *value)
     cio_coro_t *to = live_parent(from);
 #if TAIL_SWITCH
     prepare(from, to);
-    return cio__switch_value(&from->ctx.sp, to->ctx.sp, value, NULL);
+    return switch_value(from->thread, from, to, value);
 #else
     return transfer(from, to, value);
 #endif
+}
+
+void *cio_coro_yield(void *value)
+{
+#if TAIL_SWITCH
+    cio_coro_t *from = tls_current;
+    if (__builtin_expect(from && !from->is_root && from->stack.guarded, 1)) {
+        cio_coro_t *to = from->parent;
+        if (__builtin_expect(to->state != CIO__CORO_DONE && !to->saved, 1)) {
+            tls_current = to;
+            return switch_value(from->thread, from, to, value);
+        }
+    }
+#endif
+    return yield_slow(value);
+}
+
+void cio_coro_set_fpu_private(bool on)
+{
+    thread_get()->shared_fpu = !on;
+}
+
+bool cio_coro_fpu_private(void)
+{
+    return !thread_get()->shared_fpu;
 }
 
 cio_coro_t *cio_coro_current(void)
@@ -408,7 +504,7 @@ void *cio_coro_data(const cio_coro_t *co)
     return co ? co->data : NULL;
 }
 
-void cio_coro_free(cio_coro_t *co)
+static __attribute__((noinline)) void free_slow(cio_coro_t *co)
 {
     if (!co || co->is_root || co == tls_current)
         return;
@@ -430,6 +526,26 @@ void cio_coro_free(cio_coro_t *co)
     co->state = CIO__CORO_DONE;
     if (!pool_put(t, co))
         release(co);
+}
+
+void cio_coro_free(cio_coro_t *co)
+{
+#if !CIO_ASAN
+    /* The common case: a default-size, guarded, unnamed coroutine back to
+     * this thread's pool (a root's size is 0, never the default). */
+    struct pool *p = &tls_thread.pools[0];
+    if (__builtin_expect(co && co != tls_current && co->stack.size == p->size &&
+                             co->stack.guarded && !co->name && !co->saved &&
+                             p->count < POOL_MAX,
+                         1)) {
+        co->state = CIO__CORO_DONE;
+        co->next_free = p->head;
+        p->head = co;
+        p->count++;
+        return;
+    }
+#endif
+    free_slow(co);
 }
 
 int cio_coro_shrink(cio_coro_t *co)

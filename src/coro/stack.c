@@ -47,24 +47,27 @@ struct size_class {
     struct cio__stack *free; /* stacks given back, pages dropped */
     size_t nfree, cap;       /* entries used and allocated in free */
     struct cio__stack dirty[DIRTY_BATCH]; /* given back, pages not dropped */
-    size_t ndirty;           /* entries used in dirty */
-    char *region;            /* region being carved, or NULL */
-    size_t next, nslots;     /* next slot to carve, slots in region */
+    size_t ndirty;                        /* entries used in dirty */
+    char *region;                         /* region being carved, or NULL */
+    size_t next, nslots; /* next slot to carve, slots in region */
 };
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct size_class **classes; /* guarded by pool_lock */
-static size_t nclasses;            /* guarded by pool_lock */
-static atomic_uint guarded_count;  /* slots protected beyond region guards */
-static atomic_int warned;          /* the out-of-memory message was printed */
-static long guard_budget = -1;     /* per-stack guard pages allowed */
+static size_t nclasses;             /* guarded by pool_lock */
+static atomic_uint guarded_count;   /* slots protected beyond region guards */
+static atomic_int warned;           /* the out-of-memory message was printed */
+static long guard_budget = -1;      /* per-stack guard pages allowed */
 
 static size_t page_size(void)
 {
-    static size_t page;
-    if (!page)
-        page = (size_t)sysconf(_SC_PAGESIZE);
-    return page;
+    static atomic_size_t page; /* cached; racing writers store the same */
+    size_t size = atomic_load_explicit(&page, memory_order_relaxed);
+    if (!size) {
+        size = (size_t)sysconf(_SC_PAGESIZE);
+        atomic_store_explicit(&page, size, memory_order_relaxed);
+    }
+    return size;
 }
 
 size_t cio__stack_round(size_t size)

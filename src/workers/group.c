@@ -3,6 +3,7 @@
  * worker's inbox channel; closing the inbox is the stop (the wake reaches
  * the worker through cio_loop_post). */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,6 +41,7 @@ int cio_workers_new(cio_workers_t **out, const cio_workers_opts *opts)
     }
     g->catch_signals = opts->catch_signals;
     g->shared_listener = opts->shared_listener;
+    g->pin_cpus = opts->pin_cpus;
     g->grace_ms =
         opts->stop_grace_ms > 0 ? opts->stop_grace_ms : CIO__WORKERS_GRACE_MS;
     if (opts->run)
@@ -205,11 +207,38 @@ static void *worker_thread(void *arg)
     return NULL;
 }
 
+/* Sets attr to start the thread of worker `index` on one CPU: the
+ * index-th, modulo their count, of those the caller may run on. Set at
+ * creation, so that the thread's stack and hub are first touched there. */
+static void pin_attr(pthread_attr_t *attr, unsigned index)
+{
+    cpu_set_t allowed, one;
+    if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0)
+        return;
+    int count = CPU_COUNT(&allowed);
+    if (count <= 0)
+        return;
+    int skip = (int)(index % (unsigned)count);
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, &allowed) || skip-- > 0)
+            continue;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        pthread_attr_setaffinity_np(attr, sizeof(one), &one);
+        return;
+    }
+}
+
 int cio__workers_start_threads(cio_workers_t *g)
 {
     for (unsigned i = 0; i < g->threads; i++) {
         cio__worker *w = &g->workers[i];
-        int r = pthread_create(&w->thread, NULL, worker_thread, w);
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        if (g->pin_cpus)
+            pin_attr(&attr, g->index_base + i);
+        int r = pthread_create(&w->thread, &attr, worker_thread, w);
+        pthread_attr_destroy(&attr);
         if (r != 0) {
             cio_workers_stop(g);
             cio__workers_join_threads(g);
@@ -244,6 +273,7 @@ int cio_workers_start(cio_workers_t *g, cio_task_fn fn, void *arg)
     g->fn = fn;
     g->arg = arg;
     g->starter = pthread_self();
+    g->state = CIO__G_STARTED; /* before any worker can look at it */
     int r;
     if (g->processes) {
         r = cio__proc_start(g);
@@ -256,10 +286,10 @@ int cio_workers_start(cio_workers_t *g, cio_task_fn fn, void *arg)
         }
     }
     if (r < 0) {
+        g->state = CIO__G_NEW;
         cio__signals_restore(g);
         return r;
     }
-    g->state = CIO__G_STARTED;
     return 0;
 }
 
@@ -277,10 +307,10 @@ void cio_workers_stop(cio_workers_t *g)
 
 int cio_workers_wait(cio_workers_t *g)
 {
-    if (g->state != CIO__G_STARTED)
-        return g->state == CIO__G_WAITED ? 0 : -EINVAL;
     if (current_worker)
         return -EDEADLK; /* a worker cannot wait for itself */
+    if (g->state != CIO__G_STARTED)
+        return g->state == CIO__G_WAITED ? 0 : -EINVAL;
     int rc;
     if (g->processes) {
         rc = cio__proc_wait(g);

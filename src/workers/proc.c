@@ -40,6 +40,7 @@ static void child_main(cio_workers_t *parent, unsigned slot)
     cio_workers_opts opts = {.threads = parent->threads,
                              .catch_signals = true,
                              .stop_grace_ms = parent->grace_ms,
+                             .pin_cpus = parent->pin_cpus,
                              .run = &parent->run};
     cio_workers_t *g;
     if (cio_workers_new(&g, &opts) < 0)

@@ -44,6 +44,7 @@ struct cio_workers {
     unsigned index_base;    /* index of this process's first worker */
     bool catch_signals;     /* SIGINT/SIGTERM stop the group */
     bool shared_listener;   /* never use SO_REUSEPORT */
+    bool pin_cpus;          /* one CPU per worker thread */
     int64_t grace_ms;       /* stop grace */
     cio_run_opts run;       /* each worker's cio_run_ex options */
     cio_task_fn fn;         /* the function every worker runs */
