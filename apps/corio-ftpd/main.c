@@ -335,6 +335,11 @@ static void *main_task(void *arg)
     cio_server_stop(server, cio_deadline_in(srv->cfg->grace_ms));
     cio_server_free(server);
     log_event(srv, NULL, "stopped");
+    /* The loop's signal watches end with cio_run: a late second SIGTERM
+     * must not kill the process on its way out. */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
     return NULL;
 }
 
