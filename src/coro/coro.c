@@ -80,6 +80,7 @@ static __attribute__((noinline)) struct cio__thread *thread_init(void)
     t->root.stack.guarded = 1; /* no canary to check on its switches */
     t->root.state = CIO__CORO_SUSPENDED;
     t->root.id = next_id(t);
+    t->pools[0].size = CIO_CORO_STACK_DEFAULT; /* fast paths use it */
     t->ready = 1;
     tls_current = &t->root;
     t->altstack = cio__overflow_thread_init();
@@ -257,7 +258,7 @@ static bool pool_put(struct cio__thread *t, cio_coro_t *co)
             p->count++;
             return true;
         }
-        if (!p->count && !spare)
+        if (!p->count && !spare && i > 0) /* 0 stays the default size */
             spare = p;
     }
     if (!spare)
@@ -290,12 +291,10 @@ static void thread_exit(void *arg)
     t->altstack = NULL;
 }
 
-int cio_coro_create(cio_coro_t **out, cio_coro_fn fn, void *arg,
-                    size_t stack_size)
+/* Finds or makes a coroutine with a stack of stack_size (0: default). */
+static __attribute__((noinline)) int
+make(cio_coro_t **out, struct cio__thread *t, size_t stack_size)
 {
-    if (!out || !fn)
-        return -EINVAL;
-    struct cio__thread *t = thread_get();
     /* The default is a multiple of every page size (4, 16 or 64 KiB). */
     size_t size =
         stack_size ? cio__stack_round(stack_size) : CIO_CORO_STACK_DEFAULT;
@@ -316,6 +315,26 @@ int cio_coro_create(cio_coro_t **out, cio_coro_fn fn, void *arg,
         co->asan_bottom = NULL;
         co->asan_size = 0;
 #endif
+    }
+    *out = co;
+    return 0;
+}
+
+int cio_coro_create(cio_coro_t **out, cio_coro_fn fn, void *arg,
+                    size_t stack_size)
+{
+    if (UNLIKELY(!out || !fn))
+        return -EINVAL;
+    struct cio__thread *t = &tls_thread;
+    struct pool *p = &t->pools[0]; /* default-size stacks (0 until ready) */
+    cio_coro_t *co = p->head;
+    if (__builtin_expect(stack_size == 0 && co != NULL, 1)) {
+        p->head = co->next_free;
+        p->count--;
+    } else {
+        int rc = make(&co, thread_get(), stack_size);
+        if (rc)
+            return rc;
     }
     co->thread = t;
     co->parent = NULL;
@@ -485,7 +504,7 @@ void *cio_coro_data(const cio_coro_t *co)
     return co ? co->data : NULL;
 }
 
-void cio_coro_free(cio_coro_t *co)
+static __attribute__((noinline)) void free_slow(cio_coro_t *co)
 {
     if (!co || co->is_root || co == tls_current)
         return;
@@ -507,6 +526,26 @@ void cio_coro_free(cio_coro_t *co)
     co->state = CIO__CORO_DONE;
     if (!pool_put(t, co))
         release(co);
+}
+
+void cio_coro_free(cio_coro_t *co)
+{
+#if !CIO_ASAN
+    /* The common case: a default-size, guarded, unnamed coroutine back to
+     * this thread's pool (a root's size is 0, never the default). */
+    struct pool *p = &tls_thread.pools[0];
+    if (__builtin_expect(co && co != tls_current && co->stack.size == p->size &&
+                             co->stack.guarded && !co->name && !co->saved &&
+                             p->count < POOL_MAX,
+                         1)) {
+        co->state = CIO__CORO_DONE;
+        co->next_free = p->head;
+        p->head = co;
+        p->count++;
+        return;
+    }
+#endif
+    free_slow(co);
 }
 
 int cio_coro_shrink(cio_coro_t *co)

@@ -18,7 +18,9 @@ void cio__task_destroy(cio_task_t *t);
 void cio__shrink_idle(struct cio__hub *hub);
 void cio__shrink_clear(struct cio__hub *hub);
 
-static _Thread_local struct cio__hub *tls_hub;
+/* initial-exec: read on every blocking call, as the coroutine core does. */
+static _Thread_local __attribute__((tls_model("initial-exec"))) struct cio__hub
+    *tls_hub;
 /* cio_hub_set_shrink_after called outside a run: used by the next run. */
 static _Thread_local int64_t tls_shrink_default;
 

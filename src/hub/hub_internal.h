@@ -120,6 +120,9 @@ int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what,
  * waiting or another trigger already woke it. */
 bool cio__wake(cio_task_t *t, int rc);
 
+/* Prefetches what a task touches first when it runs again. */
+void cio__task_prefetch(const cio_task_t *t);
+
 /* Changes the count of offload jobs in flight (keeps the loop waiting). */
 void cio__hub_inflight(struct cio__hub *hub, int delta);
 

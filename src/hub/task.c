@@ -77,6 +77,22 @@ void cio__waitq_wake_all(struct cio__waitq *q, int rc)
 
 /* ---- the run queue and the wait primitive ---- */
 
+/* Warms the caches for a task that will run soon: with thousands of
+ * connections its stack is cold, and the first load after the switch would
+ * wait for memory. The saved stack pointer is the first word of a
+ * coroutine (src/coro/switch.h); this is only a hint, a prefetch never
+ * faults. */
+void cio__task_prefetch(const cio_task_t *t)
+{
+#ifndef CIO_USE_UCONTEXT
+    const char *sp = *(char *const *)(const void *)t->coro;
+    __builtin_prefetch(sp);
+    __builtin_prefetch(sp + 64);
+#else
+    (void)t;
+#endif
+}
+
 static void runq_push(struct cio__hub *hub, cio_task_t *t)
 {
     t->state = CIO__READY;
@@ -133,6 +149,7 @@ bool cio__wake(cio_task_t *t, int rc)
     disarm_timer(t);
     idle_unlink(t->hub, t);
     runq_push(t->hub, t);
+    __builtin_prefetch(t->coro); /* first step of cio__task_prefetch */
     return true;
 }
 
@@ -255,6 +272,8 @@ void cio__task_switch(struct cio__hub *hub, cio_task_t *t)
 {
     hub->current = t;
     t->state = CIO__RUNNING;
+    if (hub->runq_head) /* it runs while this one makes its system calls */
+        cio__task_prefetch(hub->runq_head);
     cio_coro_switch(t->coro, NULL, NULL);
     hub->current = NULL;
     if (t->state == CIO__DONE && t->detached) {
