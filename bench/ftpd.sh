@@ -13,6 +13,7 @@
 #   connect                  of 1000 simultaneous connects, greeted in 1 s
 #   idle_memory              server memory (PSS) growth per idle logged-in
 #                            session, 1000 -> 10000 (vsftpd: 100 -> 1000)
+# corio-ftpd-w2 is corio-ftpd with --workers 2 (vsftpd uses both cores too).
 # Medians of FTPD_BENCH_RUNS (default 3) where it is cheap; one run for the
 # 500-client lines and memory. FTPD_BENCH_SERVERS picks servers.
 set -u
@@ -20,7 +21,7 @@ BUILD=${BUILD:-build}
 BIN=${CIO_BIN:-$PWD/$BUILD/bin}
 LOAD="$BIN/bench_ftpload"
 RUNS=${FTPD_BENCH_RUNS:-3}
-SERVERS=${FTPD_BENCH_SERVERS:-"corio-ftpd vsftpd pyftpdlib"}
+SERVERS=${FTPD_BENCH_SERVERS:-"corio-ftpd corio-ftpd-w2 vsftpd pyftpdlib"}
 HZ=$(getconf CLK_TCK)
 [ -x "$LOAD" ] && [ -x "$BIN/corio-ftpd" ] || { echo "bench: build first" >&2; exit 1; }
 base=/dev/shm
@@ -54,10 +55,13 @@ wait_port() { # port
 
 start_server() { # name -> pid, port
     case $1 in
-    corio-ftpd)
+    corio-ftpd | corio-ftpd-w2)
+        workers=1
+        [ "$1" = corio-ftpd-w2 ] && workers=2
+        rm -f "$work/corio.out"
         "$BIN/corio-ftpd" --root "$root" --listen 127.0.0.1 -p 0 --anonymous \
             --anon-upload-dir /up --quiet --fsync none --max-per-ip 0 \
-            --max-sessions 20000 --pasv-ports 30000-39999 \
+            --max-sessions 20000 --pasv-ports 30000-39999 --workers $workers \
             >"$work/corio.out" 2>"$work/corio.err" &
         pid=$!
         for _ in $(seq 100); do
