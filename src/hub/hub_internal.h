@@ -1,7 +1,8 @@
 /* Private to the hub: the task and hub structures and the one wait
  * primitive every blocking call is built on.
  *
- * A blocking call links waiter nodes into the queues of what it waits for
+ * A blocking call links waiter nodes (kept in the task, never on its stack,
+ * which may be shrunk while it waits) into the queues of what it waits for
  * (an fd's readers, a queue's getters, a task's joiners...), then calls
  * cio__block, which arms the deadline and switches to the hub. The first
  * trigger to call cio__wake on the task wins: it sets the result code and
@@ -61,6 +62,9 @@ struct cio_task {
     bool shrunk;               /* shrink attempted during this wait */
     const char *wait_what;     /* what it waits on, for cio_dump */
     int64_t wait_since;        /* when the current wait began */
+    /* Nodes for the current wait. Not on the task's stack: a shrunk stack
+     * (cio_coro_shrink) reads as zeros until the task runs again. */
+    struct cio__waiter wnode[2];
     /* colder: */
     long wait_arg;             /* an fd or a count shown with wait_what */
     cio_task_fn fn;            /* the task's function */

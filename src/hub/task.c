@@ -354,10 +354,10 @@ int cio_join(cio_task_t *task, int64_t deadline_ms)
         return -EDEADLK;
     if (task->hub != t->hub)
         return -EINVAL;
-    struct cio__waiter w;
-    cio__waitq_push(&task->joiners, &w, t);
+    struct cio__waiter *w = &t->wnode[0];
+    cio__waitq_push(&task->joiners, w, t);
     rc = cio__block(t, deadline_ms, "join", (long)cio_coro_id(task->coro));
-    cio__waitq_remove(&w);
+    cio__waitq_remove(w);
     return rc;
 }
 
