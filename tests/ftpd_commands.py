@@ -284,7 +284,34 @@ def data_channel_commands(srv):
     r.cmd("QUIT")
 
 
+def ipv6():
+    try:
+        socket.socket(socket.AF_INET6).bind(("::1", 0))
+    except OSError:
+        print("no IPv6 loopback: IPv6 part skipped")
+        return
+    with Server(host="::1") as srv:
+        srv.write("six.txt", b"over IPv6")
+        f = srv.ftp()
+        got = io.BytesIO()
+        f.retrbinary("RETR six.txt", got.write)  # ftplib uses EPSV on IPv6
+        expect(got.getvalue() == b"over IPv6", "EPSV over IPv6")
+        f.set_pasv(False)  # EPRT |2|::1|port|
+        got = io.BytesIO()
+        f.retrbinary("RETR six.txt", got.write)
+        expect(got.getvalue() == b"over IPv6", "EPRT over IPv6")
+        f.quit()
+        r = srv.raw()
+        r.cmd("USER alice")
+        r.cmd("PASS wonder")
+        expect(r.cmd("PASV").startswith("425"), "PASV over IPv6")
+        expect(r.cmd("EPSV 1").startswith("522"), "EPSV 1 over IPv6")
+        expect(r.cmd("PORT 127,0,0,1,200,1").startswith("504"), "PORT v4")
+        r.cmd("QUIT")
+
+
 def main():
+    ipv6()
     with Server("--anonymous") as srv:
         login_and_state(srv)
         navigation(srv)

@@ -33,13 +33,14 @@ class Server:
     """A corio-ftpd on 127.0.0.1:<free port> serving a fresh directory."""
 
     def __init__(self, *args, root=None, users=(("alice", "wonder"),),
-                 wrap=None, login_delay=10):
+                 wrap=None, login_delay=10, host="127.0.0.1"):
+        self.host = host
         self.tmp = tempfile.mkdtemp(prefix="ftpdtest.")
         self.root = root or os.path.join(self.tmp, "root")
         os.makedirs(self.root, exist_ok=True)
         self.log = os.path.join(self.tmp, "events.log")
         self.xferlog = os.path.join(self.tmp, "xferlog")
-        cmd = [FTPD, "--root", self.root, "--listen", "127.0.0.1", "-p", "0",
+        cmd = [FTPD, "--root", self.root, "--listen", host, "-p", "0",
                "--log-file", self.log, "--xferlog", self.xferlog,
                "--login-delay", str(login_delay), "--fsync", "none"]
         for name, pw in users:
@@ -73,14 +74,14 @@ class Server:
 
     def ftp(self, user="alice", password="wonder", timeout=30):
         f = ftplib.FTP()
-        f.connect("127.0.0.1", self.port, timeout=timeout)
+        f.connect(self.host, self.port, timeout=timeout)
         if user:
             f.login(user, password)
         return f
 
     def raw(self, timeout=10):
         """A raw control connection, greeting already read."""
-        return Raw(self.port, timeout)
+        return Raw(self.port, timeout, self.host)
 
     def path(self, *parts):
         return os.path.join(self.root, *parts)
@@ -134,8 +135,8 @@ class Server:
 class Raw:
     """A control connection driven byte by byte."""
 
-    def __init__(self, port, timeout=10):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout)
+    def __init__(self, port, timeout=10, host="127.0.0.1"):
+        self.sock = socket.create_connection((host, port), timeout)
         self.buf = b""
         self.greeting = self.reply()
 

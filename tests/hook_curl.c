@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "corio.h"
+#include "hook_util.h"
 #include "corio/hook.h"
 
 #if !__has_include(<curl/curl.h>)
@@ -24,13 +25,6 @@ int main(void)
 
 #define FETCHES 100
 #define DELAY_MS 200
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* ---- the server: one task per connection, corio calls ---- */
 

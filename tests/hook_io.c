@@ -20,23 +20,11 @@
 #include "check.h"
 #include "corio.h"
 #include "corio/hook.h"
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
+#include "hook_util.h"
 
 static void stream_pair(int sv[2])
 {
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-}
-
-static void set_timeout(int fd, int opt, int ms)
-{
-    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-    CHECK(setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv)) == 0);
 }
 
 /* Fills fd's send buffer (and the peer's receive buffer) to the brim. */
@@ -46,33 +34,6 @@ static void fill(int fd)
     while (send(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
         ;
     CHECK(errno == EAGAIN);
-}
-
-/* ---- a task that counts while another waits: proof of cooperation ---- */
-
-static int ticks;
-static int ticking;
-
-static void *ticker(void *arg)
-{
-    while (ticking) {
-        ticks++;
-        cio_sleep(5);
-    }
-    return NULL;
-}
-
-static void ticker_start(void)
-{
-    ticks = 0;
-    ticking = 1;
-    CHECK(cio_spawn(NULL, ticker, NULL) == 0);
-}
-
-static int ticker_stop(void)
-{
-    ticking = 0;
-    return ticks;
 }
 
 /* ---- outside a task: the real calls ---- */
@@ -214,12 +175,10 @@ static void big_write(int rd, int wr)
         sum = sum * 31 + (unsigned char)data[i];
     }
     struct drain d = {rd, 0, 0};
-    cio_task_t *t;
-    CHECK(cio_spawn(&t, drainer, &d) == 0);
+    cio_task_t *t = spawn(drainer, &d);
     CHECK_EQ(write(wr, data, BIG), BIG);
     close(wr);
-    CHECK(cio_join(t, -1) == 0);
-    cio_task_free(t);
+    join(t);
     CHECK_EQ(d.got, BIG);
     CHECK_EQ(d.sum, sum);
     close(rd);
@@ -402,23 +361,20 @@ static void kill_and_interrupt(void)
     int sv[2];
     stream_pair(sv);
     struct victim v = {sv[0], 0, 0};
-    cio_task_t *t;
-    CHECK(cio_spawn(&t, victim_read, &v) == 0);
+    cio_task_t *t = spawn(victim_read, &v);
     cio_sleep(20);
     CHECK(cio_kill(t) == 0);
-    CHECK(cio_join(t, -1) == 0);
-    cio_task_free(t);
+    join(t);
     CHECK_EQ(v.err1, ECANCELED);
     CHECK_EQ(v.err2, ECANCELED); /* and every later blocking call */
 
     v = (struct victim){sv[0], 0, 0};
-    CHECK(cio_spawn(&t, victim_read, &v) == 0);
+    t = spawn(victim_read, &v);
     cio_sleep(20);
     CHECK(cio_interrupt(t) == 0);
     cio_sleep(20);
     CHECK_EQ(write(sv[1], "k", 1), 1);
-    CHECK(cio_join(t, -1) == 0);
-    cio_task_free(t);
+    join(t);
     CHECK_EQ(v.err1, EINTR);
     CHECK_EQ(v.err2, 0); /* interrupted once, then reads "k" */
     close(sv[0]);

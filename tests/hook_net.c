@@ -19,21 +19,9 @@
 
 #include "check.h"
 #include "corio.h"
+#include "hook_util.h"
 
 extern int __poll(struct pollfd *fds, nfds_t n, int timeout);
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void set_timeout(int fd, int opt, int ms)
-{
-    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-    CHECK(setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv)) == 0);
-}
 
 /* A blocking listening socket on 127.0.0.1, port 0; *sa gets its address. */
 static int listener(struct sockaddr_in *sa)
@@ -48,44 +36,6 @@ static int listener(struct sockaddr_in *sa)
     CHECK(listen(fd, 16) == 0);
     CHECK(getsockname(fd, (struct sockaddr *)sa, &len) == 0);
     return fd;
-}
-
-/* Runs fn as a task that the caller later joins; returns it. */
-static cio_task_t *spawn(cio_task_fn fn, void *arg)
-{
-    cio_task_t *t;
-    CHECK(cio_spawn(&t, fn, arg) == 0);
-    return t;
-}
-
-static void join(cio_task_t *t)
-{
-    CHECK(cio_join(t, -1) == 0);
-    cio_task_free(t);
-}
-
-static int ticks, ticking;
-
-static void *ticker(void *arg)
-{
-    while (ticking) {
-        ticks++;
-        cio_sleep(5);
-    }
-    return NULL;
-}
-
-static void ticker_start(void)
-{
-    ticks = 0;
-    ticking = 1;
-    CHECK(cio_spawn(NULL, ticker, NULL) == 0);
-}
-
-static int ticker_stop(void)
-{
-    ticking = 0;
-    return ticks;
 }
 
 /* ---- outside a task ---- */

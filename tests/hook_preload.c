@@ -17,6 +17,7 @@
 
 #include "check.h"
 #include "corio.h"
+#include "hook_util.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 int main(void)
@@ -26,13 +27,6 @@ int main(void)
 #else
 
 static bool (*hook_enabled)(void);
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static void *writer(void *arg)
 {

@@ -261,9 +261,12 @@ static int cmd_ls(shell *sh, int argc, char **argv)
     return 0;
 }
 
+/* Sends "verb arg" (or the verb alone when arg is NULL) and shows the
+ * reply; 0 on a 2xx reply. */
 static int simple(shell *sh, const char *verb, const char *arg)
 {
-    int code = ftp_cmd(sh->c, "%s %s", verb, arg);
+    int code =
+        arg ? ftp_cmd(sh->c, "%s %s", verb, arg) : ftp_cmd(sh->c, "%s", verb);
     if (code < 0)
         return fail_reply(sh, code);
     say(sh);
@@ -281,11 +284,7 @@ static int cmd_cd(shell *sh, int argc, char **argv)
 
 static int cmd_cdup(shell *sh, int argc, char **argv)
 {
-    int code = ftp_cmd(sh->c, "CDUP");
-    if (code < 0)
-        return fail_reply(sh, code);
-    say(sh);
-    return code / 100 == 2 ? 0 : -1;
+    return simple(sh, "CDUP", NULL);
 }
 
 static int cmd_pwd(shell *sh, int argc, char **argv)
@@ -436,116 +435,132 @@ static int remote_cwd(shell *sh, char *out, size_t outlen)
     return rc < 0 ? fail_reply(sh, rc) : 0;
 }
 
-static int add_job(xfer_job ***jobs, int *n, int *cap, xfer_job *job)
+/* The jobs mget or mput collects, run together at the end. */
+typedef struct job_list {
+    xfer_job **v; /* the jobs */
+    int n;        /* how many */
+    int cap;      /* room in v */
+} job_list;
+
+/* Adds job (NULL when making it failed); frees it if it cannot. */
+static int add_job(job_list *jobs, xfer_job *job)
 {
     if (!job)
         return -1;
-    if (*n == *cap) {
-        int ncap = *cap ? *cap * 2 : 16;
-        xfer_job **grown = realloc(*jobs, (size_t)ncap * sizeof *grown);
+    if (jobs->n == jobs->cap) {
+        int ncap = jobs->cap ? jobs->cap * 2 : 16;
+        xfer_job **grown = realloc(jobs->v, (size_t)ncap * sizeof *grown);
         if (!grown) {
             xfer_job_free(job);
             return -1;
         }
-        *jobs = grown;
-        *cap = ncap;
+        jobs->v = grown;
+        jobs->cap = ncap;
     }
-    (*jobs)[(*n)++] = job;
+    jobs->v[jobs->n++] = job;
     return 0;
+}
+
+/* Adds a job for each file of one mget argument ("dir/pattern", the
+ * pattern matched against the remote listing); -1 if none or on error. */
+static int mget_collect(shell *sh, const char *cwd, const char *arg,
+                        job_list *jobs)
+{
+    const char *pattern = base_name(arg);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%.*s", (int)(pattern - arg), arg);
+    char *absdir = dir[0] == '/' ? strdup(dir) : path_join(cwd, dir);
+    if (!absdir)
+        return -1;
+    char *text;
+    size_t len;
+    bool is_mlsd;
+    int rc = ftp_fetch_listing(sh->c, absdir, false, &text, &len, &is_mlsd);
+    if (rc < 0) {
+        free(absdir);
+        return fail_reply(sh, rc);
+    }
+    ftp_listing l = {0};
+    listing_parse(text, len, is_mlsd, &l);
+    free(text);
+    int matched = 0;
+    for (size_t k = 0; k < l.n; k++) {
+        if (l.v[k].type == 'd' || fnmatch(pattern, l.v[k].name, 0))
+            continue;
+        char *remote = path_join(absdir, l.v[k].name);
+        if (remote &&
+            add_job(jobs, xfer_job_new(XFER_GET, &sh->site, remote, l.v[k].name,
+                                       l.v[k].size, -1)) == 0)
+            matched++;
+        free(remote);
+    }
+    listing_free(&l);
+    free(absdir);
+    if (!matched) {
+        printf("%s: no match\n", arg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Adds a job for each regular file a local glob matches, uploaded into
+ * the remote cwd; -1 if the glob matches nothing. */
+static int mput_collect(shell *sh, const char *cwd, const char *arg,
+                        job_list *jobs)
+{
+    glob_t g;
+    if (glob(arg, 0, NULL, &g) != 0) {
+        printf("%s: no match\n", arg);
+        return -1;
+    }
+    for (size_t k = 0; k < g.gl_pathc; k++) {
+        struct stat st;
+        if (stat(g.gl_pathv[k], &st) < 0 || !S_ISREG(st.st_mode))
+            continue;
+        char *remote = path_join(cwd, base_name(g.gl_pathv[k]));
+        if (remote)
+            add_job(jobs, xfer_job_new(XFER_PUT, &sh->site, remote,
+                                       g.gl_pathv[k], st.st_size, -1));
+        free(remote);
+    }
+    globfree(&g);
+    return 0;
+}
+
+typedef int (*collect_fn)(shell *sh, const char *cwd, const char *arg,
+                          job_list *jobs);
+
+/* mget and mput: every argument adds its files, then all of them run as
+ * one batch; a lost connection stops the collecting. */
+static int multi_xfer(shell *sh, int argc, char **argv, const char *usage,
+                      collect_fn collect)
+{
+    if (argc < 2) {
+        printf("usage: %s\n", usage);
+        return -1;
+    }
+    char cwd[4096];
+    if (remote_cwd(sh, cwd, sizeof cwd) < 0)
+        return -1;
+    job_list jobs = {0};
+    int rc = 0;
+    for (int i = 1; i < argc && sh->connected; i++)
+        if (collect(sh, cwd, argv[i], &jobs) < 0)
+            rc = -1;
+    if (jobs.n > 0 && run_jobs(sh, jobs.v, jobs.n) < 0)
+        rc = -1;
+    free(jobs.v);
+    return rc;
 }
 
 static int cmd_mget(shell *sh, int argc, char **argv)
 {
-    if (argc < 2) {
-        printf("usage: mget remote-files...\n");
-        return -1;
-    }
-    char cwd[4096];
-    if (remote_cwd(sh, cwd, sizeof cwd) < 0)
-        return -1;
-    xfer_job **jobs = NULL;
-    int n = 0, cap = 0, rc = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *pattern = base_name(argv[i]);
-        char dir[4096];
-        snprintf(dir, sizeof dir, "%.*s", (int)(pattern - argv[i]), argv[i]);
-        char *text, *absdir = dir[0] == '/' ? strdup(dir) : path_join(cwd, dir);
-        size_t len;
-        bool is_mlsd;
-        if (!absdir)
-            break;
-        int lrc =
-            ftp_fetch_listing(sh->c, absdir, false, &text, &len, &is_mlsd);
-        if (lrc < 0) {
-            free(absdir);
-            rc = fail_reply(sh, lrc);
-            if (!sh->connected)
-                break;
-            continue;
-        }
-        ftp_listing l = {0};
-        listing_parse(text, len, is_mlsd, &l);
-        free(text);
-        int matched = 0;
-        for (size_t k = 0; k < l.n; k++) {
-            if (l.v[k].type == 'd' || fnmatch(pattern, l.v[k].name, 0))
-                continue;
-            char *remote = path_join(absdir, l.v[k].name);
-            if (remote &&
-                add_job(&jobs, &n, &cap,
-                        xfer_job_new(XFER_GET, &sh->site, remote, l.v[k].name,
-                                     l.v[k].size, -1)) == 0)
-                matched++;
-            free(remote);
-        }
-        listing_free(&l);
-        free(absdir);
-        if (!matched) {
-            printf("%s: no match\n", argv[i]);
-            rc = -1;
-        }
-    }
-    if (n > 0 && run_jobs(sh, jobs, n) < 0)
-        rc = -1;
-    free(jobs);
-    return rc;
+    return multi_xfer(sh, argc, argv, "mget remote-files...", mget_collect);
 }
 
 static int cmd_mput(shell *sh, int argc, char **argv)
 {
-    if (argc < 2) {
-        printf("usage: mput local-files...\n");
-        return -1;
-    }
-    char cwd[4096];
-    if (remote_cwd(sh, cwd, sizeof cwd) < 0)
-        return -1;
-    xfer_job **jobs = NULL;
-    int n = 0, cap = 0, rc = 0;
-    for (int i = 1; i < argc; i++) {
-        glob_t g;
-        if (glob(argv[i], 0, NULL, &g) != 0) {
-            printf("%s: no match\n", argv[i]);
-            rc = -1;
-            continue;
-        }
-        for (size_t k = 0; k < g.gl_pathc; k++) {
-            struct stat st;
-            if (stat(g.gl_pathv[k], &st) < 0 || !S_ISREG(st.st_mode))
-                continue;
-            char *remote = path_join(cwd, base_name(g.gl_pathv[k]));
-            if (remote)
-                add_job(&jobs, &n, &cap,
-                        xfer_job_new(XFER_PUT, &sh->site, remote, g.gl_pathv[k],
-                                     st.st_size, -1));
-            free(remote);
-        }
-        globfree(&g);
-    }
-    if (n > 0 && run_jobs(sh, jobs, n) < 0)
-        rc = -1;
-    free(jobs);
-    return rc;
+    return multi_xfer(sh, argc, argv, "mput local-files...", mput_collect);
 }
 
 /* ---- settings ---- */

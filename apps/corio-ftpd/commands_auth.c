@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* One password check, shared by the session task and a pool thread; the
  * last of the two to let go frees it (the task may be killed while the
@@ -59,6 +60,12 @@ static struct login_check *check_new(struct ftp_session *s, const char *pass)
     return c;
 }
 
+static bool is_anonymous_name(const struct ftp_session *s)
+{
+    return !strcasecmp(s->username, "anonymous") ||
+           !strcasecmp(s->username, "ftp");
+}
+
 void cmd_user(struct ftp_session *s, char *arg)
 {
     if (s->state == FTP_LOGGED_IN)
@@ -69,7 +76,7 @@ void cmd_user(struct ftp_session *s, char *arg)
         return;
     }
     s->state = FTP_NEED_PASS;
-    if (!strcmp(arg, "anonymous") || !strcmp(arg, "ftp"))
+    if (is_anonymous_name(s))
         reply(s, 331, "Anonymous login: send your e-mail as password.");
     else
         reply(s, 331, "Please specify the password.");
@@ -124,7 +131,12 @@ void cmd_pass(struct ftp_session *s, char *arg)
         return;
     }
     long rc = -EIO;
-    int orc = cio_offload(CIO_OFFLOAD_FILE, check_run, c, &rc, ctl_deadline(s));
+    int orc = 0;
+    if (is_anonymous_name(s) && s->srv->cfg->anonymous)
+        rc = check_run(c); /* no password hash: not worth a thread */
+    else
+        orc = cio_offload(CIO_OFFLOAD_FILE, check_run, c, &rc,
+                          ctl_deadline(s));
     if (orc < 0) {
         /* Killed or timed out: the thread still owns its reference. */
         check_put(c);

@@ -74,7 +74,8 @@ static const struct key keys[] = {
     {"umask", K_OCTAL, F(umask), 0, 0777, "OCTAL  for new files (default 022)"},
     {"shrink_after", K_MS, F(shrink_after_ms), 0, 3600000,
      "MS  idle sessions give their stacks back after (0 = never, default)"},
-    {"workers", K_INT, F(workers), 1, 1, "N  threads (only 1 for now)"},
+    {"workers", K_INT, F(workers), 1, 256,
+     "N  worker threads, each with its own loop (default 1)"},
 };
 
 void config_init(struct ftpd_config *c)

@@ -4,6 +4,7 @@
 #define FTPD_FTPD_H
 
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -38,16 +39,25 @@ struct ftpd_ipcount {
 
 struct ftpd_log; /* log.c */
 
+/* What every worker thread shares: the session counts behind the limits
+ * (a per-address limit must hold across threads) and the log ids. */
+struct ftpd_shared {
+    pthread_mutex_t lock;                      /* guards the counts */
+    int n_sessions;                            /* sessions, all workers */
+    struct ftpd_ipcount *ips[FTPD_IP_BUCKETS]; /* sessions per address */
+    atomic_uint_fast64_t next_id;              /* session ids for the log */
+};
+
+/* One per worker thread (just one without --workers). */
 struct ftpd_server {
     struct ftpd_config *cfg;      /* current settings (replaced by SIGHUP) */
     struct userdb *users;         /* current users (replaced by SIGHUP) */
     struct ftpd_log *log;         /* event and transfer logs */
-    struct ftp_session *sessions; /* every live session, newest first */
+    struct ftpd_shared *shared;   /* limits shared by every worker */
+    struct ftp_session *sessions; /* this worker's sessions, newest first */
     int n_sessions;               /* length of sessions */
-    struct ftpd_ipcount *ips[FTPD_IP_BUCKETS]; /* sessions per address */
-    int pasv_next;    /* next passive port to try in the range */
-    bool stopping;    /* SIGTERM: finish transfers, take no more */
-    uint64_t next_id; /* session ids for the log */
+    int pasv_next;                /* next passive port to try in the range */
+    bool stopping;                /* SIGTERM: finish transfers, take no more */
 };
 
 /* Control connection states. */
@@ -181,8 +191,10 @@ off_t transfer_progress(struct ftp_session *s, const char **what);
 
 /* ---- log.c ---- */
 
-int log_open(struct ftpd_server *srv, char *err, size_t errlen);
-void log_close(struct ftpd_server *srv);
+/* Opens the logs cfg names; NULL with a message in err. */
+struct ftpd_log *log_open(const struct ftpd_config *cfg, char *err,
+                          size_t errlen);
+void log_close(struct ftpd_log *l);
 /* One event line: "time [id] addr user: text". s may be NULL. */
 void log_event(struct ftpd_server *srv, struct ftp_session *s, const char *fmt,
                ...) __attribute__((format(printf, 3, 4)));

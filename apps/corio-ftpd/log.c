@@ -26,13 +26,13 @@ static int open_append(const char *path, char *err, size_t errlen)
     return fd;
 }
 
-int log_open(struct ftpd_server *srv, char *err, size_t errlen)
+struct ftpd_log *log_open(const struct ftpd_config *cfg, char *err,
+                          size_t errlen)
 {
-    const struct ftpd_config *cfg = srv->cfg;
     struct ftpd_log *l = calloc(1, sizeof(*l));
     if (!l) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return NULL;
     }
     l->events = l->xfer = -1;
     if (cfg->quiet)
@@ -43,19 +43,14 @@ int log_open(struct ftpd_server *srv, char *err, size_t errlen)
         goto fail;
     if (cfg->xferlog && (l->xfer = open_append(cfg->xferlog, err, errlen)) < 0)
         goto fail;
-    log_close(srv);
-    srv->log = l;
-    return 0;
+    return l;
 fail:
-    if (l->events > STDERR_FILENO)
-        close(l->events);
-    free(l);
-    return -1;
+    log_close(l);
+    return NULL;
 }
 
-void log_close(struct ftpd_server *srv)
+void log_close(struct ftpd_log *l)
 {
-    struct ftpd_log *l = srv->log;
     if (!l)
         return;
     if (l->events > STDERR_FILENO)
@@ -63,7 +58,6 @@ void log_close(struct ftpd_server *srv)
     if (l->xfer >= 0)
         close(l->xfer);
     free(l);
-    srv->log = NULL;
 }
 
 void log_event(struct ftpd_server *srv, struct ftp_session *s, const char *fmt,

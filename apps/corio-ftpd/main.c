@@ -8,6 +8,8 @@
  * without dropping a session. */
 #include "ftpd.h"
 
+#include <corio/workers.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,7 +32,8 @@
 struct app {
     int argc;                     /* the command line, for reloads */
     char **argv;                  /* idem */
-    struct ftpd_server srv;       /* the server */
+    struct ftpd_shared shared;    /* limits shared by every worker */
+    struct ftpd_server srv;       /* the server (workers copy it) */
     struct ftpd_config **retired; /* configs replaced by reloads */
     size_t n_retired;             /* entries in retired */
     volatile int term;            /* SIGTERM or SIGINT seen */
@@ -164,11 +167,13 @@ static struct userdb *build_users(const struct ftpd_config *c, char *err,
     return db;
 }
 
-/* A reload, run on a pool thread: hashing --user passwords is slow. */
+/* A reload: the new settings, users and logs, built off the loop (hashing
+ * --user passwords is slow), then swapped in. */
 struct reload {
     struct app *app;         /* argv */
     struct ftpd_config *cfg; /* the new config, or NULL */
-    struct userdb *users;    /* the new users, or NULL */
+    struct userdb *users;    /* the new users */
+    struct ftpd_log *log;    /* the new logs */
     char err[512];           /* why it failed */
 };
 
@@ -176,7 +181,9 @@ static long reload_run(void *arg)
 {
     struct reload *r = arg;
     r->cfg = build_config(r->app->argc, r->app->argv, r->err, sizeof(r->err));
-    if (r->cfg && !(r->users = build_users(r->cfg, r->err, sizeof(r->err)))) {
+    if (r->cfg && (!(r->users = build_users(r->cfg, r->err, sizeof(r->err))) ||
+                   !(r->log = log_open(r->cfg, r->err, sizeof(r->err))))) {
+        userdb_free(r->users);
         config_free(r->cfg);
         free(r->cfg);
         r->cfg = NULL;
@@ -184,39 +191,62 @@ static long reload_run(void *arg)
     return 0;
 }
 
-static void reload(struct app *app)
+/* Puts r's settings into srv, keeping the old config (sessions may hold its
+ * strings across a wait) and handing back the old log to close. */
+static struct ftpd_log *swap_in(struct app *app, struct ftpd_server *srv,
+                                struct reload *r)
 {
-    struct ftpd_server *srv = &app->srv;
-    struct reload *r = calloc(1, sizeof(*r));
-    struct ftpd_config **ret =
-        realloc(app->retired, (app->n_retired + 1) * sizeof(*ret));
-    if (!r || !ret) {
-        free(r);
-        log_event(srv, NULL, "reload failed: out of memory");
-        return;
-    }
-    app->retired = ret;
-    r->app = app;
-    if (cio_offload(CIO_OFFLOAD_FILE, reload_run, r, NULL, -1) < 0)
-        return; /* shutting down: the thread still owns r */
-    if (!r->cfg) {
-        log_event(srv, NULL, "reload failed, keeping the old settings: %s",
-                  r->err);
-        free(r);
-        return;
-    }
-    /* Sessions may hold the old config's strings across a wait: keep it. */
+    struct ftpd_log *old = srv->log;
     app->retired[app->n_retired++] = srv->cfg;
     srv->cfg = r->cfg;
     userdb_free(srv->users);
-    srv->users = r->users;
-    char err[256];
-    if (log_open(srv, err, sizeof(err)) < 0)
-        fprintf(stderr, "corio-ftpd: %s\n", err);
-    cio_hub_set_shrink_after(srv->cfg->shrink_after_ms);
-    log_event(srv, NULL, "reloaded: %zu users%s", userdb_count(srv->users),
-              srv->cfg->anonymous ? " and anonymous" : "");
+    srv->users = userdb_ref(r->users);
+    srv->log = r->log;
+    return old;
+}
+
+static bool reload_prepare(struct app *app, struct reload **out)
+{
+    struct reload *r = calloc(1, sizeof(*r));
+    struct ftpd_config **ret =
+        realloc(app->retired, (app->n_retired + 1) * sizeof(*ret));
+    if (ret)
+        app->retired = ret;
+    if (!r || !ret) {
+        free(r);
+        log_event(&app->srv, NULL, "reload failed: out of memory");
+        return false;
+    }
+    r->app = app;
+    *out = r;
+    return true;
+}
+
+static void reload_done(struct app *app, struct reload *r)
+{
+    log_event(&app->srv, NULL, "reloaded: %zu users%s",
+              userdb_count(app->srv.users),
+              app->srv.cfg->anonymous ? " and anonymous" : "");
+    userdb_free(r->users); /* each server took its own reference */
     free(r);
+}
+
+static void reload(struct app *app)
+{
+    struct reload *r;
+    if (!reload_prepare(app, &r))
+        return;
+    if (cio_offload(CIO_OFFLOAD_FILE, reload_run, r, NULL, -1) < 0)
+        return; /* shutting down: the thread still owns r */
+    if (!r->cfg) {
+        log_event(&app->srv, NULL,
+                  "reload failed, keeping the old settings: %s", r->err);
+        free(r);
+        return;
+    }
+    log_close(swap_in(app, &app->srv, r));
+    cio_hub_set_shrink_after(app->srv.cfg->shrink_after_ms);
+    reload_done(app, r);
 }
 
 static void on_signal(cio_loop_t *loop, int signum, void *data)
@@ -234,15 +264,8 @@ static void on_connection(int fd, void *data)
     session_run(data, fd);
 }
 
-static void print_listening(int fd)
+static void print_listening(const char *host, int port)
 {
-    ftpd_addr a;
-    socklen_t len = sizeof(a);
-    char host[64];
-    getsockname(fd, &a.sa, &len);
-    addr_to_str(&a, host, sizeof(host));
-    int port =
-        ntohs(a.sa.sa_family == AF_INET ? a.in.sin_port : a.in6.sin6_port);
     if (strchr(host, ':'))
         printf("listening on [%s]:%d\n", host, port);
     else
@@ -250,19 +273,27 @@ static void print_listening(int fd)
     fflush(stdout);
 }
 
-/* Graceful stop: idle sessions say 421 and leave at once; sessions with a
- * transfer leave when it ends; the grace period bounds the wait. */
-static void shutdown_server(struct app *app, cio_server_t *server)
+static void print_listening_fd(int fd)
 {
-    struct ftpd_server *srv = &app->srv;
+    ftpd_addr a;
+    socklen_t len = sizeof(a);
+    char host[64];
+    getsockname(fd, &a.sa, &len);
+    addr_to_str(&a, host, sizeof(host));
+    print_listening(host, ntohs(a.sa.sa_family == AF_INET ? a.in.sin_port
+                                                          : a.in6.sin6_port));
+}
+
+/* Graceful stop: idle sessions say 421 and leave at once; sessions with a
+ * transfer leave when it ends. */
+static void stop_sessions(struct ftpd_server *srv)
+{
     srv->stopping = true;
     log_event(srv, NULL, "stopping: %d sessions, %lld ms grace",
               srv->n_sessions, (long long)srv->cfg->grace_ms);
     for (struct ftp_session *s = srv->sessions; s; s = s->next)
         if (!s->xfer)
             cio_interrupt(s->task);
-    cio_server_stop(server, cio_deadline_in(srv->cfg->grace_ms));
-    cio_server_free(server);
 }
 
 static void *main_task(void *arg)
@@ -290,7 +321,7 @@ static void *main_task(void *arg)
         app->status = 1;
         return NULL;
     }
-    print_listening(lfd);
+    print_listening_fd(lfd);
     log_event(srv, NULL, "corio-ftpd %s serving %s", FTPD_VERSION,
               srv->cfg->root);
     while (!app->term) {
@@ -300,9 +331,144 @@ static void *main_task(void *arg)
             reload(app);
         }
     }
-    shutdown_server(app, server);
+    stop_sessions(srv);
+    cio_server_stop(server, cio_deadline_in(srv->cfg->grace_ms));
+    cio_server_free(server);
     log_event(srv, NULL, "stopped");
+    /* The loop's signal watches end with cio_run: a late second SIGTERM
+     * must not kill the process on its way out. */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
     return NULL;
+}
+
+/* ---- --workers N: a server per worker thread, limits shared ---- */
+
+static _Thread_local struct ftpd_server *tls_srv; /* this worker's server */
+
+static void *stop_watcher(void *arg)
+{
+    if (cio_workers_wait_stop(-1) == 0)
+        stop_sessions(arg);
+    return NULL;
+}
+
+static void *worker_main(void *arg)
+{
+    struct app *app = arg;
+    struct ftpd_server *srv = calloc(1, sizeof(*srv));
+    cio_task_t *watcher = NULL;
+    if (!srv)
+        return NULL;
+    srv->cfg = app->srv.cfg;
+    srv->users = userdb_ref(app->srv.users);
+    srv->log = app->srv.log;
+    srv->shared = &app->shared;
+    /* Spread the workers over the passive range. */
+    int span = srv->cfg->pasv_max - srv->cfg->pasv_min + 1;
+    srv->pasv_next = span * cio_workers_index() / (int)srv->cfg->workers;
+    tls_srv = srv;
+    cio_hub_set_shrink_after(srv->cfg->shrink_after_ms);
+    if (cio_spawn(&watcher, stop_watcher, srv) == 0) {
+        int rc = cio_workers_serve(on_connection, srv, 0);
+        if (rc < 0)
+            fprintf(stderr, "corio-ftpd: worker %d: %s\n", cio_workers_index(),
+                    cio_strerror(rc));
+        cio_kill(watcher);
+        cio_join(watcher, -1);
+        cio_task_free(watcher);
+    }
+    tls_srv = NULL;
+    userdb_free(srv->users);
+    free(srv);
+    return NULL;
+}
+
+static void *worker_update(void *arg)
+{
+    struct reload *r = arg;
+    struct ftpd_server *srv = tls_srv;
+    if (srv) {
+        srv->cfg = r->cfg;
+        userdb_free(srv->users);
+        srv->users = userdb_ref(r->users);
+        srv->log = r->log;
+        cio_hub_set_shrink_after(srv->cfg->shrink_after_ms);
+    }
+    return NULL;
+}
+
+/* On the main thread: builds the new settings, gives them to every worker
+ * (a task on each), then retires the old ones. */
+static void reload_workers(struct app *app, cio_workers_t *g)
+{
+    struct reload *r;
+    if (!reload_prepare(app, &r))
+        return;
+    reload_run(r);
+    if (!r->cfg) {
+        log_event(&app->srv, NULL,
+                  "reload failed, keeping the old settings: %s", r->err);
+        free(r);
+        return;
+    }
+    for (unsigned i = 0; i < cio_workers_count(g); i++) {
+        cio_remote_t *rt;
+        if (cio_workers_spawn(g, i, &rt, worker_update, r) == 0) {
+            cio_remote_join(rt, NULL, -1);
+            cio_remote_free(rt);
+        }
+    }
+    log_close(swap_in(app, &app->srv, r));
+    reload_done(app, r);
+}
+
+static int run_workers(struct app *app, const cio_run_opts *run)
+{
+    const struct ftpd_config *cfg = app->srv.cfg;
+    cio_workers_opts wo = {.threads = (unsigned)cfg->workers,
+                           .stop_grace_ms = cfg->grace_ms ? cfg->grace_ms : 1,
+                           .run = run};
+    cio_workers_t *g;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    /* Every thread started from here on inherits the mask; the signals
+     * are taken with sigwait below. */
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    int rc = cio_workers_new(&g, &wo);
+    if (rc < 0)
+        return rc;
+    int port = cio_workers_listen(g, cfg->listen, (uint16_t)cfg->port, 0);
+    if (port < 0) {
+        fprintf(stderr, "corio-ftpd: cannot listen on %s port %d: %s\n",
+                cfg->listen ? cfg->listen : "*", cfg->port, cio_strerror(port));
+        cio_workers_free(g);
+        return port;
+    }
+    if ((rc = cio_workers_start(g, worker_main, app)) < 0) {
+        cio_workers_free(g);
+        return rc;
+    }
+    print_listening(cfg->listen ? cfg->listen : "0.0.0.0", port);
+    log_event(&app->srv, NULL, "corio-ftpd %s serving %s with %d workers",
+              FTPD_VERSION, cfg->root, cfg->workers);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            break;
+        reload_workers(app, g);
+    }
+    cio_workers_stop(g);
+    rc = cio_workers_wait(g);
+    cio_workers_free(g);
+    log_event(&app->srv, NULL, "stopped");
+    return rc;
 }
 
 static void raise_fd_limit(void)
@@ -333,12 +499,14 @@ int main(int argc, char **argv)
     char err[512];
     app.argc = argc;
     app.argv = argv;
+    pthread_mutex_init(&app.shared.lock, NULL);
+    app.srv.shared = &app.shared;
     if (!(app.srv.cfg = build_config(argc, argv, err, sizeof(err)))) {
         fprintf(stderr, "corio-ftpd: %s\n(see corio-ftpd --help)\n", err);
         return 2;
     }
     if (!(app.srv.users = build_users(app.srv.cfg, err, sizeof(err))) ||
-        log_open(&app.srv, err, sizeof(err)) < 0) {
+        !(app.srv.log = log_open(app.srv.cfg, err, sizeof(err)))) {
         fprintf(stderr, "corio-ftpd: %s\n", err);
         return 2;
     }
@@ -349,12 +517,14 @@ int main(int argc, char **argv)
     umask((mode_t)app.srv.cfg->umask);
     raise_fd_limit();
     cio_run_opts opts = {.dump_on_sigquit = true, .stack_size = STACK_SIZE};
-    int rc = cio_run_ex(&opts, main_task, &app, NULL);
+    int rc = app.srv.cfg->workers > 1
+                 ? run_workers(&app, &opts)
+                 : cio_run_ex(&opts, main_task, &app, NULL);
     if (rc < 0) {
         fprintf(stderr, "corio-ftpd: %s\n", cio_strerror(rc));
         app.status = 1;
     }
-    log_close(&app.srv);
+    log_close(app.srv.log);
     userdb_free(app.srv.users);
     for (size_t i = 0; i < app.n_retired; i++) {
         config_free(app.retired[i]);
@@ -363,5 +533,6 @@ int main(int argc, char **argv)
     free(app.retired);
     config_free(app.srv.cfg);
     free(app.srv.cfg);
+    pthread_mutex_destroy(&app.shared.lock);
     return app.status;
 }

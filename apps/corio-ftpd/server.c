@@ -1,5 +1,5 @@
-/* Server-wide bookkeeping: session limits (total and per client address)
- * and the accept handler that turns a connection into a session. */
+/* Session limits, total and per client address, counted across every
+ * worker thread. */
 #include "ftpd.h"
 
 #include <stdlib.h>
@@ -24,29 +24,25 @@ static unsigned bucket_of(const struct in6_addr *a)
     return h % FTPD_IP_BUCKETS;
 }
 
-static struct ftpd_ipcount **find_ip(struct ftpd_server *srv,
+static struct ftpd_ipcount **find_ip(struct ftpd_shared *sh,
                                      const struct in6_addr *a)
 {
-    struct ftpd_ipcount **p = &srv->ips[bucket_of(a)];
+    struct ftpd_ipcount **p = &sh->ips[bucket_of(a)];
     while (*p && memcmp(&(*p)->addr, a, sizeof(*a)) != 0)
         p = &(*p)->next;
     return p;
 }
 
-bool server_admit(struct ftpd_server *srv, struct ftp_session *s,
-                  const char **why)
+/* Counts the session in the shared limits; false with *why if one is
+ * reached. Called with the lock held. */
+static bool admit_locked(struct ftpd_shared *sh, const struct ftpd_config *cfg,
+                         const struct in6_addr *a, const char **why)
 {
-    const struct ftpd_config *cfg = srv->cfg;
-    if (srv->stopping) {
-        *why = "Server shutting down.";
-        return false;
-    }
-    if (srv->n_sessions > cfg->max_sessions) {
+    if (sh->n_sessions >= cfg->max_sessions) {
         *why = "Too many users; try again later.";
         return false;
     }
-    struct in6_addr a = peer_v6(s);
-    struct ftpd_ipcount **p = find_ip(srv, &a);
+    struct ftpd_ipcount **p = find_ip(sh, a);
     if (*p && cfg->max_per_ip && (*p)->count >= cfg->max_per_ip) {
         *why = "Too many connections from your address.";
         return false;
@@ -56,11 +52,26 @@ bool server_admit(struct ftpd_server *srv, struct ftp_session *s,
             *why = "Out of memory.";
             return false;
         }
-        (*p)->addr = a;
+        (*p)->addr = *a;
     }
     (*p)->count++;
-    s->ip_counted = true;
+    sh->n_sessions++;
     return true;
+}
+
+bool server_admit(struct ftpd_server *srv, struct ftp_session *s,
+                  const char **why)
+{
+    if (srv->stopping) {
+        *why = "Server shutting down.";
+        return false;
+    }
+    struct in6_addr a = peer_v6(s);
+    pthread_mutex_lock(&srv->shared->lock);
+    bool ok = admit_locked(srv->shared, srv->cfg, &a, why);
+    pthread_mutex_unlock(&srv->shared->lock);
+    s->ip_counted = ok;
+    return ok;
 }
 
 void server_release(struct ftpd_server *srv, struct ftp_session *s)
@@ -68,11 +79,15 @@ void server_release(struct ftpd_server *srv, struct ftp_session *s)
     if (!s->ip_counted)
         return;
     struct in6_addr a = peer_v6(s);
-    struct ftpd_ipcount **p = find_ip(srv, &a);
+    struct ftpd_shared *sh = srv->shared;
+    pthread_mutex_lock(&sh->lock);
+    struct ftpd_ipcount **p = find_ip(sh, &a);
     if (*p && --(*p)->count == 0) {
         struct ftpd_ipcount *gone = *p;
         *p = gone->next;
         free(gone);
     }
+    sh->n_sessions--;
+    pthread_mutex_unlock(&sh->lock);
     s->ip_counted = false;
 }

@@ -242,7 +242,7 @@ static void session_init(struct ftp_session *s, struct ftpd_server *srv, int fd)
     s->task = cio_self();
     s->pasv_fd = -1;
     s->vfs.root_fd = -1;
-    s->id = ++srv->next_id;
+    s->id = atomic_fetch_add(&srv->shared->next_id, 1) + 1;
     socklen_t len = sizeof(s->peer);
     getpeername(fd, &s->peer.sa, &len);
     len = sizeof(s->local);

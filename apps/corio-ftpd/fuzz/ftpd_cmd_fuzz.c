@@ -71,6 +71,7 @@ int ftp_user_allows(const struct ftp_user *u, unsigned perm, const char *vpath)
 /* ---- the harness ---- */
 
 static struct userdb fuzz_db;
+static struct ftpd_shared fuzz_shared = {.lock = PTHREAD_MUTEX_INITIALIZER};
 static struct ftpd_config fuzz_cfg;
 static char fuzz_root[4096]; /* FTPD_FUZZ_ROOT (made by the script) */
 
@@ -179,6 +180,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&r, 0, sizeof(r));
     r.srv.cfg = &fuzz_cfg;
     r.srv.users = &fuzz_db;
+    r.srv.shared = &fuzz_shared;
     r.data = data;
     r.size = size;
     cio_run(client, &r, NULL);

@@ -1,0 +1,239 @@
+#!/bin/sh
+# corio-ftpd against vsftpd and pyftpdlib in the same run, each started here
+# with its own config on a loopback port, serving the same tmpfs directory
+# (so the disk is not what is measured) with anonymous access (no password
+# hashing anywhere) and a passive port range (bind(0) for every data
+# connection costs the kernel more than the whole FTP session).
+#
+# The load generator is bench_ftpload (C, on corio). Prints RESULT lines:
+#   retr_1g / stor_1g        single stream: MB/s, server CPU s per GiB
+#   retr_NxM / stor_NxM      N clients with 10 MiB each: aggregate MB/s,
+#                            p99 transfer time, server CPU s per GiB
+#   sessions                 login+LIST+QUIT per second, 50 clients
+#   connect                  of 1000 simultaneous connects, greeted in 1 s
+#   idle_memory              server memory growth per idle logged-in session
+# Medians of FTPD_BENCH_RUNS (default 3) where it is cheap; one run for the
+# 500-client lines and memory. FTPD_BENCH_SERVERS picks servers.
+set -u
+BUILD=${BUILD:-build}
+BIN=${CIO_BIN:-$PWD/$BUILD/bin}
+LOAD="$BIN/bench_ftpload"
+RUNS=${FTPD_BENCH_RUNS:-3}
+SERVERS=${FTPD_BENCH_SERVERS:-"corio-ftpd vsftpd pyftpdlib"}
+HZ=$(getconf CLK_TCK)
+[ -x "$LOAD" ] && [ -x "$BIN/corio-ftpd" ] || { echo "bench: build first" >&2; exit 1; }
+base=/dev/shm
+[ -d "$base" ] && [ -w "$base" ] || base=${TMPDIR:-/tmp}
+work=$(mktemp -d "$base/ftpbench.XXXXXX")
+pid=
+cleanup() {
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+root="$work/root"
+mkdir -p "$root/up"
+chmod 755 "$root"
+chmod 777 "$root/up"
+head -c $((1 << 30)) /dev/zero > "$root/big"
+head -c $((10 << 20)) /dev/urandom > "$root/f10m"
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_port() { # port
+    for _ in $(seq 100); do
+        python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $1), 1).close()" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+start_server() { # name -> pid, port
+    case $1 in
+    corio-ftpd)
+        "$BIN/corio-ftpd" --root "$root" --listen 127.0.0.1 -p 0 --anonymous \
+            --anon-upload-dir /up --quiet --fsync none --max-per-ip 0 \
+            --max-sessions 20000 --pasv-ports 30000-39999 \
+            >"$work/corio.out" 2>"$work/corio.err" &
+        pid=$!
+        for _ in $(seq 100); do
+            grep -q listening "$work/corio.out" && break
+            sleep 0.1
+        done
+        port=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$work/corio.out")
+        ;;
+    vsftpd)
+        port=$(free_port)
+        cat >"$work/vsftpd.conf" <<EOF
+listen=YES
+listen_ipv6=NO
+listen_address=127.0.0.1
+listen_port=$port
+background=NO
+anonymous_enable=YES
+local_enable=NO
+write_enable=YES
+anon_upload_enable=YES
+anon_root=$root
+no_anon_password=YES
+ftp_username=ftp
+pasv_enable=YES
+pasv_min_port=40000
+pasv_max_port=49999
+max_clients=20000
+max_per_ip=0
+xferlog_enable=NO
+seccomp_sandbox=NO
+isolate=NO
+isolate_network=NO
+secure_chroot_dir=/var/run/vsftpd/empty
+use_localtime=NO
+dirmessage_enable=NO
+EOF
+        mkdir -p /var/run/vsftpd/empty 2>/dev/null
+        /usr/sbin/vsftpd "$work/vsftpd.conf" >"$work/vsftpd.err" 2>&1 &
+        pid=$!
+        wait_port "$port" || port=
+        ;;
+    pyftpdlib)
+        port=$(free_port)
+        cat >"$work/pyftpd.py" <<EOF
+import logging
+from pyftpdlib.authorizers import DummyAuthorizer
+from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.servers import FTPServer
+logging.disable(logging.CRITICAL)
+a = DummyAuthorizer()
+a.add_anonymous("$root", perm="elradfmw")
+FTPHandler.authorizer = a
+FTPHandler.passive_ports = range(50000, 59999)
+s = FTPServer(("127.0.0.1", $port), FTPHandler)
+s.max_cons = 20000
+s.max_cons_per_ip = 0
+s.serve_forever()
+EOF
+        /usr/bin/python3 "$work/pyftpd.py" >"$work/pyftpd.err" 2>&1 &
+        pid=$!
+        wait_port "$port" || port=
+        ;;
+    esac
+    [ -n "$port" ]
+}
+
+stop_server() {
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    pid=
+    rm -rf "$root/up"/*
+}
+
+descendants() { # pid: the pid and all its descendants
+    echo "$1"
+    for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+        descendants "$c"
+    done
+}
+
+cpu_ticks() { # utime+stime of the server and of its reaped children
+    awk '{print $14 + $15 + $16 + $17}' /proc/"$pid"/stat
+}
+
+rss_kib() { # resident memory of the server and every process under it
+    total=0
+    for p in $(descendants "$pid"); do
+        r=$(awk '/^VmRSS/ {print $2}' /proc/"$p"/status 2>/dev/null)
+        total=$((total + ${r:-0}))
+    done
+    echo "$total"
+}
+
+median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+
+field() { # key line
+    echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+# transfer NAME MODE CLIENTS ARGS...: one RESULT line (median over runs)
+transfer() {
+    name=$1 mode=$2 n=$3 runs=$4
+    shift 4
+    : >"$work/m"
+    for r in $(seq "$runs"); do
+        sleep 1  # let the previous run's sockets settle
+        before=$(cpu_ticks)
+        out=$("$LOAD" "$mode" -p "$port" -n "$n" -x "up/$name-$r" "$@")
+        after=$(cpu_ticks)
+        [ "$mode" = stor ] && rm -f "$root/up/$name-$r"*
+        bytes=$(field bytes "$out")
+        errors=$(field errors "$out")
+        cpu=$(awk -v t=$((after - before)) -v hz="$HZ" -v b="$bytes" \
+            'BEGIN {v = (b > 0) ? t / hz / (b / 1073741824) : 0; printf "%.2f", v}')
+        echo "$(field mbps "$out") $(field p99_ms "$out") $cpu ${errors:-1}" >>"$work/m"
+    done
+    mbps=$(cut -d' ' -f1 "$work/m" | median)
+    p99=$(cut -d' ' -f2 "$work/m" | median)
+    cpu=$(cut -d' ' -f3 "$work/m" | median)
+    errs=$(awk '{s += $4} END {print s}' "$work/m")
+    echo "RESULT server=$srv test=$name clients=$n mbps=$mbps p99_ms=$p99 cpu_s_per_gib=$cpu errors=$errs runs=$runs"
+}
+
+idle_memory() {
+    lo=1000 hi=10000
+    [ "$srv" = vsftpd ] && lo=100 hi=1000  # two processes per session
+    "$LOAD" idle -p "$port" -n "$lo" -t 120 >"$work/idle1" 2>&1 &
+    l1=$!
+    for _ in $(seq 600); do grep -q ready "$work/idle1" && break; sleep 0.1; done
+    sleep 2
+    m1=$(rss_kib)
+    "$LOAD" idle -p "$port" -n $((hi - lo)) -t 120 >"$work/idle2" 2>&1 &
+    l2=$!
+    for _ in $(seq 1200); do grep -q ready "$work/idle2" && break; sleep 0.1; done
+    sleep 3  # past the stack shrink delay
+    m2=$(rss_kib)
+    kill "$l1" "$l2" 2>/dev/null
+    wait "$l1" "$l2" 2>/dev/null
+    per=$(awk -v a="$m1" -v b="$m2" -v n=$((hi - lo)) 'BEGIN {printf "%.1f", (b - a) / n}')
+    echo "RESULT server=$srv test=idle_memory from=$lo to=$hi kib_per_session=$per rss_from_kib=$m1 rss_to_kib=$m2 $(cat "$work/idle2" | head -n 1)"
+}
+
+for srv in $SERVERS; do
+    case $srv in
+    vsftpd) [ -x /usr/sbin/vsftpd ] || { echo "RESULT server=vsftpd skipped=not-installed"; continue; } ;;
+    pyftpdlib) /usr/bin/python3 -c 'import pyftpdlib' 2>/dev/null || { echo "RESULT server=pyftpdlib skipped=not-installed"; continue; } ;;
+    esac
+    if ! start_server "$srv"; then
+        echo "RESULT server=$srv skipped=did-not-start"
+        continue
+    fi
+    echo "# $srv on 127.0.0.1:$port (pid $pid)"
+    transfer retr_1g retr 1 "$RUNS" -f big
+    transfer stor_1g stor 1 "$RUNS" -s $((1 << 30))
+    transfer retr_100x10m retr 100 "$RUNS" -f f10m
+    transfer retr_500x10m retr 500 1 -f f10m
+    transfer stor_100x10m stor 100 "$RUNS" -s $((10 << 20))
+    transfer stor_500x10m stor 500 1 -s $((10 << 20))
+    : >"$work/s"
+    : >"$work/sc"
+    for r in $(seq "$RUNS"); do
+        sleep 1
+        before=$(cpu_ticks)
+        out=$("$LOAD" sessions -p "$port" -n 50 -t 5)
+        after=$(cpu_ticks)
+        echo "$(field per_sec "$out")" >>"$work/s"
+        awk -v t=$((after - before)) -v hz="$HZ" -v n="$(field sessions "$out")" \
+            'BEGIN {v = (n > 0) ? 1000 * t / hz / n : 0; printf "%.3f\n", v}' >>"$work/sc"
+    done
+    echo "RESULT server=$srv test=sessions clients=50 per_sec=$(median <"$work/s") cpu_ms_per_session=$(median <"$work/sc") runs=$RUNS"
+    : >"$work/c"
+    for r in $(seq "$RUNS"); do
+        sleep 1
+        out=$("$LOAD" connect -p "$port" -n 1000)
+        echo "$(field greeted "$out")" >>"$work/c"
+    done
+    echo "RESULT server=$srv test=connect clients=1000 greeted_1s=$(median <"$work/c") runs=$RUNS"
+    idle_memory
+    stop_server
+done

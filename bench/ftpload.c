@@ -1,0 +1,410 @@
+/* ftpload: an FTP load generator on corio, one task per client, fast
+ * enough not to be the bottleneck (a Python client tops out near 1-2 GB/s
+ * and hides the servers' differences).
+ *
+ *   bench_ftpload retr     -p PORT -n CLIENTS -f NAME   each downloads NAME
+ *   bench_ftpload stor     -p PORT -n CLIENTS -s BYTES  each uploads its file
+ *   bench_ftpload sessions -p PORT -n CLIENTS -t SECS   login+LIST+QUIT loops
+ *   bench_ftpload connect  -p PORT -n CLIENTS           greeted within 1 s?
+ *   bench_ftpload idle     -p PORT -n CLIENTS           hold logged-in sessions
+ *
+ * Prints one line of key=value pairs. Logs in as anonymous unless -u/-w. */
+#include <corio.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define BUF (256u << 10)
+
+struct opts {
+    const char *mode;   /* retr, stor, sessions, connect, idle */
+    int port;           /* server port on 127.0.0.1 */
+    int clients;        /* tasks */
+    const char *file;   /* retr: the file */
+    long long size;     /* stor: bytes per upload */
+    int seconds;        /* sessions: duration; idle: hold time */
+    const char *user;   /* login name */
+    const char *pass;   /* password */
+    const char *prefix; /* stor: name prefix */
+};
+
+static struct opts o = {.port = 21, .clients = 1, .seconds = 5,
+                        .user = "anonymous", .pass = "bench@example.org",
+                        .prefix = "up", .size = 10 << 20};
+
+/* Shared by every task of the run (one thread). */
+static struct {
+    long long bytes;    /* data bytes moved */
+    long long done;     /* transfers or sessions completed */
+    long long errors;   /* failures */
+    long long greeted;  /* connect mode: greetings within the window */
+    int64_t *times;     /* per-transfer durations, ms */
+    size_t ntimes;      /* entries in times */
+    int64_t stop_at;    /* sessions mode: end time */
+    char *zeros;        /* upload payload */
+    int ready;          /* sessions logged in */
+    cio_sem_t *logins;  /* bounds logins in progress (listen backlogs) */
+    cio_event_t *go;    /* set once every transfer client is logged in */
+    int64_t go_at;      /* when go was set */
+} st;
+
+/* Transfer clients log in a few at a time (a burst of connects overflows
+ * some servers' listen backlog, which is what `connect` measures), then
+ * all start their transfers together. */
+static void arrived(void)
+{
+    if (st.ready + st.errors == o.clients && !cio_event_is_set(st.go)) {
+        st.go_at = cio_now();
+        cio_event_set(st.go);
+    }
+}
+
+struct conn {
+    int fd;          /* control connection */
+    char buf[1024];  /* reply bytes read ahead */
+    size_t len;      /* bytes in buf */
+};
+
+static int dial(int port, int64_t deadline)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    int rc = cio_connect(fd, (struct sockaddr *)&a, sizeof(a), deadline);
+    if (rc < 0) {
+        cio_close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+/* Reads one whole reply; returns its code and copies the last line. */
+static int reply(struct conn *c, char *line, size_t linelen, int64_t dl)
+{
+    for (;;) {
+        char *nl = memchr(c->buf, '\n', c->len);
+        if (nl) {
+            size_t n = (size_t)(nl - c->buf) + 1;
+            bool last = n >= 4 && c->buf[3] == ' ';
+            int code = atoi(c->buf);
+            if (line && last) {
+                size_t k = n < linelen ? n : linelen - 1;
+                memcpy(line, c->buf, k);
+                line[k] = '\0';
+            }
+            memmove(c->buf, c->buf + n, c->len - n);
+            c->len -= n;
+            if (last)
+                return code;
+            continue;
+        }
+        if (c->len == sizeof(c->buf))
+            c->len = 0; /* an overlong line: drop it */
+        ssize_t r = cio_read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len,
+                             dl);
+        if (r <= 0)
+            return r < 0 ? (int)r : -EPIPE;
+        c->len += (size_t)r;
+    }
+}
+
+static int cmd(struct conn *c, const char *text, char *line, size_t linelen,
+               int64_t dl)
+{
+    char out[512];
+    int n = snprintf(out, sizeof(out), "%s\r\n", text);
+    if (cio_write_all(c->fd, out, (size_t)n, dl) < 0)
+        return -EPIPE;
+    return reply(c, line, linelen, dl);
+}
+
+static int login(struct conn *c, int64_t dl)
+{
+    char text[256];
+    if ((c->fd = dial(o.port, dl)) < 0)
+        return c->fd;
+    c->len = 0;
+    if (reply(c, NULL, 0, dl) != 220)
+        return -EPROTO;
+    snprintf(text, sizeof(text), "USER %s", o.user);
+    int code = cmd(c, text, NULL, 0, dl);
+    if (code == 331) {
+        snprintf(text, sizeof(text), "PASS %s", o.pass);
+        code = cmd(c, text, NULL, 0, dl);
+    }
+    if (code != 230)
+        return -EACCES;
+    return cmd(c, "TYPE I", NULL, 0, dl) == 200 ? 0 : -EPROTO;
+}
+
+/* EPSV and connect; returns the data fd. */
+static int open_data(struct conn *c, int64_t dl)
+{
+    char line[256];
+    if (cmd(c, "EPSV", line, sizeof(line), dl) != 229)
+        return -EPROTO;
+    char *p = strstr(line, "(|||");
+    if (!p)
+        return -EPROTO;
+    return dial(atoi(p + 4), dl);
+}
+
+static void record(int64_t ms)
+{
+    st.times[st.ntimes++] = ms;
+}
+
+/* One transfer command with its data connection; 0 or -errno. */
+static int transfer(struct conn *c, const char *text, bool upload,
+                    long long size, char *buf, int64_t dl)
+{
+    int dfd = open_data(c, dl);
+    if (dfd < 0)
+        return dfd;
+    char out[512];
+    int n = snprintf(out, sizeof(out), "%s\r\n", text);
+    int code = -EPIPE;
+    if (cio_write_all(c->fd, out, (size_t)n, dl) < 0 ||
+        (code = reply(c, NULL, 0, dl)) / 100 != 1) {
+        cio_close(dfd);
+        return code < 0 ? code : -EPROTO;
+    }
+    long long moved = 0;
+    if (upload) {
+        while (moved < size) {
+            size_t chunk = size - moved < BUF ? (size_t)(size - moved) : BUF;
+            ssize_t w = cio_write_all(dfd, st.zeros, chunk, dl);
+            if (w < 0)
+                break;
+            moved += w;
+        }
+    } else {
+        ssize_t r;
+        while ((r = cio_read(dfd, buf, BUF, dl)) > 0)
+            moved += r;
+    }
+    cio_close(dfd);
+    st.bytes += moved;
+    return reply(c, NULL, 0, dl) == 226 ? 0 : -EPROTO;
+}
+
+static void *xfer_client(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    struct conn c = {.fd = -1};
+    char *buf = malloc(BUF), name[300];
+    int64_t dl = cio_deadline_in(120000);
+    int rc = cio_sem_acquire(st.logins, dl);
+    if (rc == 0) {
+        rc = buf ? login(&c, dl) : -ENOMEM;
+        cio_sem_release(st.logins);
+    }
+    if (rc == 0) {
+        st.ready++;
+        arrived();
+        cio_event_wait(st.go, dl);
+        dl = cio_deadline_in(120000);
+        int64_t t0 = cio_now();
+        bool up = !strcmp(o.mode, "stor");
+        if (up)
+            snprintf(name, sizeof(name), "STOR %s-%d-%d", o.prefix, getpid(),
+                     id);
+        else
+            snprintf(name, sizeof(name), "RETR %s", o.file);
+        rc = transfer(&c, name, up, o.size, buf, dl);
+        record(cio_now() - t0);
+        cmd(&c, "QUIT", NULL, 0, dl);
+    }
+    if (rc < 0) {
+        st.errors++;
+        arrived();
+    } else {
+        st.done++;
+    }
+    if (c.fd >= 0)
+        cio_close(c.fd);
+    free(buf);
+    return NULL;
+}
+
+static void *session_client(void *arg)
+{
+    char *buf = malloc(BUF);
+    while (buf && cio_now() < st.stop_at) {
+        struct conn c = {.fd = -1};
+        int64_t dl = cio_deadline_in(30000);
+        int rc = login(&c, dl);
+        if (rc == 0)
+            rc = transfer(&c, "LIST", false, 0, buf, dl);
+        if (rc == 0)
+            rc = cmd(&c, "QUIT", NULL, 0, dl) == 221 ? 0 : -EPROTO;
+        if (c.fd >= 0)
+            cio_close(c.fd);
+        if (rc < 0)
+            st.errors++;
+        else
+            st.done++;
+    }
+    free(buf);
+    return NULL;
+}
+
+/* Connect mode: the deadline is shared, set before any task starts. */
+static int64_t window_end;
+
+static void *connect_client(void *arg)
+{
+    struct conn c = {.fd = -1};
+    if ((c.fd = dial(o.port, window_end)) >= 0 &&
+        reply(&c, NULL, 0, window_end) == 220)
+        st.greeted++;
+    else
+        st.errors++;
+    cio_sleep(200); /* keep them all open at once */
+    if (c.fd >= 0)
+        cio_close(c.fd);
+    return NULL;
+}
+
+static void *idle_client(void *arg)
+{
+    struct conn c = {.fd = -1};
+    int64_t dl = cio_deadline_in(120000);
+    int rc = cio_sem_acquire(st.logins, dl);
+    if (rc == 0) {
+        rc = login(&c, dl);
+        cio_sem_release(st.logins);
+    }
+    if (rc == 0) {
+        st.ready++;
+        cio_sleep((int64_t)o.seconds * 1000);
+        cmd(&c, "QUIT", NULL, 0, cio_deadline_in(10000));
+    } else {
+        st.errors++;
+    }
+    if (c.fd >= 0)
+        cio_close(c.fd);
+    return NULL;
+}
+
+static void *reporter(void *arg)
+{
+    /* idle mode: say when every session is in, for the script to measure */
+    while (st.ready + st.errors < o.clients)
+        cio_sleep(50);
+    printf("ready=%d errors=%lld\n", st.ready, st.errors);
+    fflush(stdout);
+    return NULL;
+}
+
+static int cmp_ms(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void *run(void *arg)
+{
+    cio_task_fn fn = !strcmp(o.mode, "sessions") ? session_client
+                     : !strcmp(o.mode, "connect") ? connect_client
+                     : !strcmp(o.mode, "idle")    ? idle_client
+                                                  : xfer_client;
+    cio_task_t **tasks = calloc((size_t)o.clients, sizeof(*tasks));
+    if (cio_sem_new(&st.logins, 32) < 0 || cio_event_new(&st.go) < 0)
+        return NULL;
+    int64_t t0 = cio_now();
+    st.stop_at = t0 + (int64_t)o.seconds * 1000;
+    window_end = t0 + 1000;
+    if (!strcmp(o.mode, "idle"))
+        cio_spawn(NULL, reporter, NULL);
+    for (int i = 0; tasks && i < o.clients; i++)
+        if (cio_spawn(&tasks[i], fn, (void *)(intptr_t)i) < 0)
+            st.errors++;
+    cio_joinall(tasks, (size_t)o.clients, -1);
+    if (st.go_at)
+        t0 = st.go_at; /* transfers: time from the common start */
+    double secs = (double)(cio_now() - t0) / 1000.0;
+    for (int i = 0; tasks && i < o.clients; i++)
+        if (tasks[i])
+            cio_task_free(tasks[i]);
+    free(tasks);
+    cio_sem_free(st.logins);
+    cio_event_free(st.go);
+    if (!strcmp(o.mode, "sessions")) {
+        printf("sessions=%lld seconds=%.2f per_sec=%.0f errors=%lld\n",
+               st.done, secs, (double)st.done / secs, st.errors);
+    } else if (!strcmp(o.mode, "connect")) {
+        printf("clients=%d greeted=%lld errors=%lld\n", o.clients,
+               st.greeted, st.errors);
+    } else if (strcmp(o.mode, "idle") != 0) {
+        qsort(st.times, st.ntimes, sizeof(*st.times), cmp_ms);
+        int64_t p99 = st.ntimes ? st.times[(st.ntimes * 99) / 100 -
+                                           (st.ntimes * 99 % 100 == 0 &&
+                                            st.ntimes > 1)]
+                                : 0;
+        printf("clients=%d bytes=%lld seconds=%.3f mbps=%.1f p99_ms=%lld "
+               "errors=%lld\n",
+               o.clients, st.bytes, secs, (double)st.bytes / 1e6 / secs,
+               (long long)p99, st.errors);
+    }
+    return NULL;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: bench_ftpload retr|stor|sessions|connect|idle "
+                    "-p PORT [-n CLIENTS] [-f FILE] [-s BYTES] [-t SECONDS] "
+                    "[-u USER -w PASS] [-x PREFIX]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        usage();
+    o.mode = argv[1];
+    int c;
+    optind = 2;
+    while ((c = getopt(argc, argv, "p:n:f:s:t:u:w:x:")) != -1) {
+        switch (c) {
+        case 'p': o.port = atoi(optarg); break;
+        case 'n': o.clients = atoi(optarg); break;
+        case 'f': o.file = optarg; break;
+        case 's': o.size = atoll(optarg); break;
+        case 't': o.seconds = atoi(optarg); break;
+        case 'u': o.user = optarg; break;
+        case 'w': o.pass = optarg; break;
+        case 'x': o.prefix = optarg; break;
+        default: usage();
+        }
+    }
+    if (o.clients < 1 || (!strcmp(o.mode, "retr") && !o.file))
+        usage();
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    st.times = calloc((size_t)o.clients + 1, sizeof(*st.times));
+    st.zeros = calloc(1, BUF);
+    if (!st.times || !st.zeros)
+        return 1;
+    cio_run_opts ro = {.stack_size = 32 * 1024, .dump_on_sigquit = true};
+    int rc = cio_run_ex(&ro, run, NULL, NULL);
+    free(st.times);
+    free(st.zeros);
+    return rc < 0 || st.errors ? 1 : 0;
+}
