@@ -72,6 +72,29 @@ static int echo(int epfd, int fd, pending_t *p, uint32_t events)
     return 0;
 }
 
+/* Accepts every pending connection, growing the table *pend (of *cap
+ * entries, indexed by fd) to hold it; -1 when out of memory. */
+static int accept_all(int epfd, int lfd, pending_t **pend, int *cap)
+{
+    int cfd, one = 1;
+    while ((cfd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+        while (cfd >= *cap) {
+            pending_t *grown =
+                realloc(*pend, (size_t)*cap * 2 * sizeof(**pend));
+            if (grown == NULL)
+                return -1;
+            memset(grown + *cap, 0, (size_t)*cap * sizeof(*grown));
+            *pend = grown;
+            *cap *= 2;
+        }
+        (*pend)[cfd].open = 1;
+        setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        struct epoll_event ev = {.events = EPOLLIN, .data.fd = cfd};
+        epoll_ctl(epfd, EPOLL_CTL_ADD, cfd, &ev);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int port = 9999, opt;
@@ -108,22 +131,8 @@ int main(int argc, char **argv)
         for (int i = 0; i < n; i++) {
             int fd = events[i].data.fd;
             if (fd == lfd) {
-                int cfd;
-                while ((cfd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
-                    while (cfd >= cap) {
-                        pend = realloc(pend, (size_t)cap * 2 * sizeof(*pend));
-                        if (pend == NULL)
-                            return 1;
-                        memset(pend + cap, 0, (size_t)cap * sizeof(*pend));
-                        cap *= 2;
-                    }
-                    pend[cfd].open = 1;
-                    setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one,
-                               sizeof(one));
-                    ev.events = EPOLLIN;
-                    ev.data.fd = cfd;
-                    epoll_ctl(epfd, EPOLL_CTL_ADD, cfd, &ev);
-                }
+                if (accept_all(epfd, lfd, &pend, &cap) < 0)
+                    return 1;
             } else if (echo(epfd, fd, &pend[fd], events[i].events) < 0) {
                 close(fd); /* also leaves the epoll set */
                 free(pend[fd].data);

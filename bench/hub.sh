@@ -15,7 +15,10 @@
 #
 # Prints RESULT lines:
 #   RESULT bench=hub_echo server=NAME conns=N size=S rtt_per_s=N
-#          cpu_us_per_rtt=X rss_bytes_per_conn=N errors=N cpu_vs_epoll=R
+#          cpu_us_per_rtt=X user_us_per_rtt=X rss_bytes_per_conn=N errors=N
+#          cpu_vs_epoll=R
+# (user_us_per_rtt is the part spent outside the kernel: the server's own
+# code, where the servers differ; the kernel's share is the same syscalls.)
 set -u
 bin=${CIO_BIN:-$PWD/build/bin}
 secs=${SECS:-3}
@@ -44,6 +47,7 @@ wait "$uvpid"
 [ $? -ne 77 ] && servers="$servers libuv"
 
 start() { # label
+    : >"$tmp/$1.out"
     case $1 in
     epoll) "$bin/bench_epoll_echo" -p 0 >"$tmp/$1.out" & ;;
     hub) "$bin/echo_server" -p 0 -b epoll >"$tmp/$1.out" & ;;
@@ -62,6 +66,7 @@ start() { # label
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+user_ticks() { awk '{print $14}' "/proc/$1/stat"; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 stop_all() {
@@ -84,6 +89,7 @@ for conns in $conns_list; do
             port=$(cat "$tmp/$s.port")
             rss0=$(rss_kib "$pid")
             before=$(cpu_ticks "$pid")
+            ubefore=$(user_ticks "$pid")
             "$bin/bench_loadgen" -p "$port" -c "$conns" -s "$size" \
                 -t "$secs" >"$tmp/line" 2>>"$tmp/loadgen.err" &
             lg=$!
@@ -91,14 +97,16 @@ for conns in $conns_list; do
             rss1=$(rss_kib "$pid")
             wait "$lg"
             after=$(cpu_ticks "$pid")
+            uafter=$(user_ticks "$pid")
             mem=$(( (rss1 - rss0) * 1024 / conns ))
             [ "$run" = 1 ] || mem=-
             awk -v s="$s" -v c="$conns" -v d=$((after - before)) -v hz="$hz" \
-                -v mem="$mem" '{
+                -v u=$((uafter - ubefore)) -v mem="$mem" '{
                     for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-                    cpu = v["rtts"] > 0 ? d / hz * 1e6 / v["rtts"] : 0
-                    printf "%s %s %s %.3f %s %s\n", s, c, v["rtt_per_s"], cpu,
-                           mem, v["errors"] == "" ? 1 : v["errors"]
+                    n = v["rtts"] > 0 ? v["rtts"] : 1
+                    printf "%s %s %s %.3f %s %s %.3f\n", s, c, v["rtt_per_s"],
+                           d / hz * 1e6 / n, mem,
+                           v["errors"] == "" ? 1 : v["errors"], u / hz * 1e6 / n
                 }' "$tmp/line" >>"$tmp/samples"
         done
     done
@@ -115,7 +123,7 @@ function median(list, n,   a, i, j, t) {
 {
     k = $1 " " $2
     if (!(k in rtt)) order[++nk] = k
-    rtt[k] = rtt[k] " " $3; cpu[k] = cpu[k] " " $4
+    rtt[k] = rtt[k] " " $3; cpu[k] = cpu[k] " " $4; usr[k] = usr[k] " " $7
     if ($5 != "-") mem[k] = $5
     err[k] += $6
 }
@@ -130,9 +138,10 @@ END {
         name = sc[1] == "epoll" ? "epoll_echo" : sc[1] == "hub" ? \
             "echo_server" : "uv_echo"
         printf "RESULT bench=hub_echo server=%s conns=%s size=%s " \
-               "rtt_per_s=%s cpu_us_per_rtt=%.2f rss_bytes_per_conn=%s " \
-               "errors=%d cpu_vs_epoll=%.3f\n", name, sc[2], size,
-               median(rtt[k]), m_cpu[k], mem[k], err[k],
+               "rtt_per_s=%s cpu_us_per_rtt=%.2f user_us_per_rtt=%.2f " \
+               "rss_bytes_per_conn=%s errors=%d cpu_vs_epoll=%.3f\n", name,
+               sc[2], size, median(rtt[k]), m_cpu[k], median(usr[k]), mem[k],
+               err[k],
                (base[sc[2]] > 0 ? m_cpu[k] / base[sc[2]] : 0)
     }
 }'

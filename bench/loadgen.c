@@ -119,11 +119,12 @@ static void conn_send(run_t *run, conn_t *c)
     set_out(run, c, c->sent < run->size);
 }
 
-/* Starts the next message if the run goes on; else the conn goes idle. */
-static void conn_next(run_t *run, conn_t *c, long long id)
+/* Starts the next message, timed from now, if the run goes on; else the
+ * conn goes idle. */
+static void conn_next(run_t *run, conn_t *c, long long id, int64_t now)
 {
     if ((run->limit > 0 && run->issued >= run->limit) ||
-        (run->limit == 0 && now_ns() >= run->stop_ns)) {
+        (run->limit == 0 && now >= run->stop_ns)) {
         run->active--;
         c->busy = 0;
         return;
@@ -132,7 +133,7 @@ static void conn_next(run_t *run, conn_t *c, long long id)
     c->offset = (int)((id + run->issued) % PATTERN);
     c->sent = 0;
     c->received = 0;
-    c->start_ns = now_ns();
+    c->start_ns = now;
     conn_send(run, c);
 }
 
@@ -154,10 +155,11 @@ static void conn_recv(run_t *run, conn_t *c, long long id, char *buf,
     c->received += (size_t)n;
     if (c->received < run->size)
         return;
-    int64_t us = (now_ns() - c->start_ns) / 1000;
+    int64_t now = now_ns(); /* one clock read per round trip */
+    int64_t us = (now - c->start_ns) / 1000;
     run->hist[us < HIST_US ? us : HIST_US]++;
     run->done++;
-    conn_next(run, c, id);
+    conn_next(run, c, id, now);
 }
 
 static double percentile(const run_t *run, double p)
@@ -271,7 +273,7 @@ int main(int argc, char **argv)
         if (cs[i].fd >= 0) {
             run.active++;
             cs[i].busy = 1;
-            conn_next(&run, &cs[i], i);
+            conn_next(&run, &cs[i], i, now_ns());
         }
     while (run.active > 0) {
         int n = epoll_wait(run.epfd, events, conns, 1000);

@@ -46,10 +46,26 @@ typedef struct server {
     int queues_cap;      /* entries in queues */
     int verbose;         /* -v: the seed's prints */
     int accept_paused;   /* out of fds: the listener is idle */
+    cio_timer_t accept_retry; /* resumes accepting if no client leaves */
     char buf[READ_SIZE]; /* scratch for recv */
 } server_t;
 
 static server_t srv;
+
+static void accept_resume(void)
+{
+    if (!srv.accept_paused)
+        return;
+    srv.accept_paused = 0;
+    cio_timer_stop(&srv.accept_retry);
+    cio_loop_modify(srv.loop, srv.listen_fd, CIO_READABLE);
+}
+
+static void accept_retry_fired(cio_timer_t *timer)
+{
+    (void)timer;
+    accept_resume();
+}
 
 static void drop(int fd)
 {
@@ -60,10 +76,7 @@ static void drop(int fd)
     free(srv.queues[fd]->data);
     free(srv.queues[fd]);
     srv.queues[fd] = NULL;
-    if (srv.accept_paused) {
-        srv.accept_paused = 0;
-        cio_loop_modify(srv.loop, srv.listen_fd, CIO_READABLE);
-    }
+    accept_resume();
 }
 
 static int queue_put(queue_t *q, const char *data, size_t n)
@@ -116,11 +129,13 @@ static void accept_clients(void)
             accept4(srv.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE) {
-                /* Out of fds: stop accepting until a client leaves,
-                 * rather than spin on a listener that stays readable. */
+                /* Out of fds: stop accepting until a client leaves (or,
+                 * when the limit is system-wide, a little while), rather
+                 * than spin on a listener that stays readable. */
                 perror("accept");
                 cio_loop_modify(srv.loop, srv.listen_fd, 0);
                 srv.accept_paused = 1;
+                cio_timer_start(srv.loop, &srv.accept_retry, 100, 0);
             }
             return;
         }
@@ -247,6 +262,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "loop: %s\n", strerror(-rc));
         return 1;
     }
+    cio_timer_init(&srv.accept_retry, accept_retry_fired, NULL);
     srv.listen_fd = listen_on(port);
     if (srv.listen_fd < 0) {
         fprintf(stderr, "listen on 127.0.0.1:%d: %s\n", port, strerror(errno));
@@ -265,6 +281,7 @@ int main(int argc, char **argv)
     printf("listening on 127.0.0.1:%d\n", ntohs(addr.sin_port));
     fflush(stdout);
     rc = cio_loop_run(srv.loop, CIO_RUN_DEFAULT);
+    cio_timer_stop(&srv.accept_retry);
     close(srv.listen_fd);
     cio_loop_free(srv.loop);
     free(srv.queues);

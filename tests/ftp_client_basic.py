@@ -7,8 +7,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ftp_client_util import (PASSWORD, USER, Workspace, check, have_ipv6,
-                             have_pyftpdlib, leftovers, need_client, run,
-                             sha256, skip, tree_sums, write_file)
+                             leftovers, need_client, need_pyftpdlib, run,
+                             sha256, tree_sums, write_file)
 
 
 def make_tree(root):
@@ -23,8 +23,7 @@ def make_tree(root):
 
 def main():
     need_client()
-    if not have_pyftpdlib():
-        skip("pyftpdlib is not installed for /usr/bin/python3")
+    need_pyftpdlib()
     with Workspace() as ws:
         srv_root = ws.path("srv")
         make_tree(srv_root)

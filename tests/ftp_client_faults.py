@@ -11,8 +11,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ftp_client_util import (CLIENT, Workspace, check, have_pyftpdlib,
-                             leftovers, need_client, run, sha256, skip,
+from ftp_client_util import (CLIENT, Workspace, check, leftovers,
+                             need_client, need_pyftpdlib, run, sha256,
                              write_file)
 
 SIZE = 4 << 20
@@ -52,8 +52,7 @@ def finish(proc, limit=15):
 
 def main():
     need_client()
-    if not have_pyftpdlib():
-        skip("pyftpdlib is not installed for /usr/bin/python3")
+    need_pyftpdlib()
     with Workspace() as ws:
         root = ws.path("srv")
         write_file(os.path.join(root, "big.bin"), SIZE)

@@ -5,14 +5,13 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ftp_client_util import (Workspace, check, have_pyftpdlib, leftovers,
-                             need_client, run, skip, tree_sums, write_file)
+from ftp_client_util import (Workspace, check, leftovers, need_client,
+                             need_pyftpdlib, run, tree_sums, write_file)
 
 
 def main():
     need_client()
-    if not have_pyftpdlib():
-        skip("pyftpdlib is not installed for /usr/bin/python3")
+    need_pyftpdlib()
     with Workspace() as ws:
         root = ws.path("srv", "tree")
         for i in range(200):

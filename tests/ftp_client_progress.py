@@ -12,7 +12,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ftp_client_util import (CLIENT, PASSWORD, USER, Workspace, check,
-                             have_pyftpdlib, need_client, run, sha256, skip,
+                             need_client, need_pyftpdlib, run, sha256,
                              write_file)
 
 
@@ -55,8 +55,7 @@ def pty_run(args, cwd, feed=(), limit=20):
 
 def main():
     need_client()
-    if not have_pyftpdlib():
-        skip("pyftpdlib is not installed for /usr/bin/python3")
+    need_pyftpdlib()
     with Workspace() as ws:
         root = ws.path("srv")
         for name in ("one.bin", "two.bin"):

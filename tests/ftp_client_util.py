@@ -212,6 +212,11 @@ def need_client():
         sys.exit(1)
 
 
+def need_pyftpdlib():
+    if not have_pyftpdlib():
+        skip("pyftpdlib is not installed for /usr/bin/python3")
+
+
 class Workspace:
     """A temporary directory removed at exit, plus servers to stop."""
 
@@ -243,8 +248,7 @@ class Workspace:
 
 if __name__ == "__main__":
     need_client()
-    if not have_pyftpdlib():
-        skip("pyftpdlib is not installed for /usr/bin/python3")
+    need_pyftpdlib()
     with Workspace() as ws:
         srv = ws.server()
         write_file(ws.path("srv", "hello.txt"), 100)

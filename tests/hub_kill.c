@@ -14,13 +14,13 @@
 enum kind {
     K_SLEEP, K_JOIN, K_QGET, K_QPUT, K_EVENT, K_SEM, K_LOCK, K_WG,
     K_POOL_SPAWN, K_POOL_JOIN, K_READ, K_WRITE, K_ACCEPT, K_POLL,
-    K_OFFLOAD, K_SLEEP_DEADLINE, K_COUNT
+    K_OFFLOAD, K_SLEEP_DEADLINE, K_CONNECT, K_COUNT
 };
 
 static const char *names[K_COUNT] = {
     "sleep", "join", "queue get", "queue put", "event", "semaphore", "lock",
     "waitgroup", "pool spawn", "pool join", "read", "write", "accept", "poll",
-    "offload", "sleep with deadline"};
+    "offload", "sleep with deadline", "connect"};
 
 /* Things to wait on, set up by main_task. */
 static cio_task_t *forever;
@@ -33,6 +33,7 @@ static cio_pool_t *pool;
 static int sp[2];      /* socket pair: nothing is ever sent on it */
 static int full_fd;    /* a socket whose send buffer is full */
 static int listen_fd;
+static int full_port; /* a listener whose accept queue is full */
 static int results[K_COUNT], after[K_COUNT];
 
 static void *sleep_forever(void *arg)
@@ -76,6 +77,13 @@ static void *victim(void *arg)
     case K_POLL: rc = cio_poll(&pfd, 1, -1); break;
     case K_OFFLOAD:
         rc = cio_offload(CIO_OFFLOAD_FILE, slow_job, NULL, NULL, -1);
+        break;
+    case K_CONNECT:
+        rc = cio_tcp_dial("127.0.0.1", (uint16_t)full_port, -1);
+        if (rc >= 0) { /* the queue had room after all: not a blocked wait */
+            cio_close(rc);
+            rc = -EAGAIN;
+        }
         break;
     }
     results[k] = rc;
@@ -127,6 +135,20 @@ static void *main_task(void *arg)
     fill(full_fd);
     listen_fd = cio_tcp_listen("127.0.0.1", 0, 0);
     CHECK(listen_fd >= 0);
+    /* Fill the accept queue of a backlog-0 listener: further SYNs are
+     * dropped, so a connect waits (for SYN retransmits) until killed. */
+    int lq_fd = cio_tcp_listen("127.0.0.1", 0, 1);
+    CHECK(lq_fd >= 0);
+    CHECK_EQ(listen(lq_fd, 0), 0);
+    full_port = cio_socket_port(lq_fd);
+    int fillers[8], nfill = 0;
+    for (; nfill < 8; nfill++) {
+        fillers[nfill] = cio_tcp_dial("127.0.0.1", (uint16_t)full_port,
+                                      cio_deadline_in(200));
+        if (fillers[nfill] < 0)
+            break;
+    }
+    CHECK(nfill < 8); /* a dial timed out: the queue is full */
 
     for (int k = 0; k < K_COUNT; k++) {
         cio_task_t *t;
@@ -194,6 +216,9 @@ static void *main_task(void *arg)
     cio_close(fp[0]);
     cio_close(fp[1]);
     cio_close(listen_fd);
+    for (int i = 0; i < nfill; i++)
+        cio_close(fillers[i]);
+    cio_close(lq_fd);
     return NULL;
 }
 

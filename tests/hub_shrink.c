@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -36,7 +37,12 @@ static __attribute__((noinline)) int deep(int seed)
     return buf[seed % 512];
 }
 
+enum { FD_TASKS = 100 };
+
 static int intact;
+static cio_event_t *wake_up;
+static cio_queue_t *items;
+static int pairs[FD_TASKS][2];
 
 static void *napper(void *arg)
 {
@@ -45,7 +51,17 @@ static void *napper(void *arg)
     deep(id);
     for (size_t i = 0; i < sizeof pattern; i++)
         pattern[i] = (char)(id * 31 + (int)i);
-    CHECK_EQ(cio_sleep(1000), 0);
+    /* wait on shrunk stacks in the three kinds of wait queues */
+    if (id < FD_TASKS) {
+        char c;
+        CHECK_EQ(cio_read(pairs[id][0], &c, 1, -1), 1);
+        CHECK_EQ(c, (char)id);
+    } else if (id % 2) {
+        void *item;
+        CHECK_EQ(cio_queue_get(items, &item, -1), 0);
+    } else {
+        CHECK_EQ(cio_event_wait(wake_up, -1), 0);
+    }
     for (size_t i = 0; i < sizeof pattern; i++)
         CHECK_EQ(pattern[i], (char)(id * 31 + (int)i));
     CHECK(cio_self() != NULL);
@@ -57,6 +73,10 @@ static void *main_task(void *arg)
 {
     (void)arg;
     cio_hub_set_shrink_after(300);
+    CHECK_EQ(cio_event_new(&wake_up), 0);
+    CHECK_EQ(cio_queue_new(&items, 0), 0);
+    for (int i = 0; i < FD_TASKS; i++)
+        CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, pairs[i]), 0);
     int64_t start = cio_now();
     for (intptr_t i = 0; i < TASKS; i++)
         CHECK_EQ(cio_spawn(NULL, napper, (void *)i), 0);
@@ -80,7 +100,9 @@ static void *main_task(void *arg)
     fclose(mem);
     CHECK(strstr(text, "lister") != NULL);
     CHECK(strstr(text, "running") != NULL);
-    CHECK(strstr(text, "waiting  on sleep") != NULL);
+    CHECK(strstr(text, "waiting  on event") != NULL);
+    CHECK(strstr(text, "waiting  on queue get") != NULL);
+    CHECK(strstr(text, "waiting  on fd read") != NULL);
     free(text);
 
     /* SIGQUIT prints the same listing */
@@ -102,6 +124,22 @@ static void *main_task(void *arg)
     CHECK(strstr(report, "task") != NULL);
 
     cio_hub_set_shrink_after(0);
+    cio_event_set(wake_up);
+    for (int i = FD_TASKS; i < TASKS; i++)
+        if (i % 2)
+            CHECK_EQ(cio_queue_put(items, NULL, -1), 0);
+    for (int i = 0; i < FD_TASKS; i++) {
+        char c = (char)i;
+        CHECK_EQ(cio_write(pairs[i][1], &c, 1, -1), 1);
+    }
+    while (intact < TASKS)
+        CHECK_EQ(cio_sleep(10), 0);
+    for (int i = 0; i < FD_TASKS; i++) {
+        cio_close(pairs[i][0]);
+        cio_close(pairs[i][1]);
+    }
+    cio_queue_free(items);
+    cio_event_free(wake_up);
     return NULL;
 }
 

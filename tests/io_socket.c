@@ -151,6 +151,28 @@ static void *main_task(void *arg)
              -ECONNREFUSED);
     CHECK_EQ(cio_tcp_dial("", 1, -1), -EINVAL);
 
+    /* a connect that cannot finish (the listener's accept queue is full,
+     * further SYNs are dropped) ends at its deadline */
+    int lq = cio_tcp_listen("127.0.0.1", 0, 1);
+    CHECK(lq >= 0);
+    CHECK_EQ(listen(lq, 0), 0);
+    port = cio_socket_port(lq);
+    int held[8], nheld = 0, rc = 0;
+    while (nheld < 8) {
+        rc = cio_tcp_dial("127.0.0.1", (uint16_t)port, cio_deadline_in(100));
+        if (rc < 0)
+            break;
+        held[nheld++] = rc;
+    }
+    CHECK_EQ(rc, -ETIMEDOUT);
+    int64_t t0 = cio_now();
+    CHECK_EQ(cio_tcp_dial("127.0.0.1", (uint16_t)port, cio_deadline_in(50)),
+             -ETIMEDOUT);
+    CHECK(cio_now() - t0 >= 49);
+    for (int i = 0; i < nheld; i++)
+        cio_close(held[i]);
+    cio_close(lq);
+
     /* cio_close wakes a task waiting on the fd */
     int sp[2];
     CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);

@@ -317,6 +317,21 @@ static int remote_dir(ftp_conn *c, const char *path, ftp_listing *out)
     return c->fd < 0 ? -ENOTCONN : ftp_mkd(c, path);
 }
 
+/* The server's entry for local file i, from the listing of its parent:
+ * the nearest directory before it whose path is a prefix; NULL if none. */
+static const ftp_entry *remote_entry(const local_walk *w,
+                                     const ftp_listing *lists, size_t i)
+{
+    const char *rel = w->v[i].rel;
+    const char *slash = strrchr(rel, '/');
+    size_t plen = slash ? (size_t)(slash - rel) : 0;
+    for (size_t j = i; j-- > 0;)
+        if (w->v[j].is_dir && strlen(w->v[j].rel) == plen &&
+            !strncmp(w->v[j].rel, rel, plen))
+            return listing_find(&lists[j], slash ? slash + 1 : rel);
+    return NULL;
+}
+
 int mirror_put(ftp_conn *c, const ftp_site *site, const char *local_dir,
                const char *remote_root, xfer_engine *e)
 {
@@ -358,17 +373,7 @@ int mirror_put(ftp_conn *c, const ftp_site *site, const char *local_dir,
         local_entry *le = &w->v[i];
         if (le->is_dir || !remote[i])
             continue;
-        /* the parent is the nearest directory before this entry whose
-         * path is a prefix */
-        const char *slash = strrchr(le->rel, '/');
-        size_t plen = slash ? (size_t)(slash - le->rel) : 0;
-        const ftp_entry *there = NULL;
-        for (size_t j = i; j-- > 0;)
-            if (w->v[j].is_dir && strlen(w->v[j].rel) == plen &&
-                !strncmp(w->v[j].rel, le->rel, plen)) {
-                there = listing_find(&lists[j], slash ? slash + 1 : le->rel);
-                break;
-            }
+        const ftp_entry *there = remote_entry(w, lists, i);
         if (there && there->size == le->size &&
             (!there->exact_time || there->mtime == le->mtime)) {
             progress_expect(e->progress, 1, le->size);

@@ -222,6 +222,35 @@ static int open_target(const xfer_job *job, const ftp_opts *o, int64_t size,
     return fd;
 }
 
+/* Ends a download's local file (fd, written to tmp unless NULL): sets
+ * its mtime, closes it, and renames tmp into place, or removes tmp after
+ * a failure (rc < 0). Returns rc, else the first error of these steps. */
+static int finish_target(const xfer_job *job, int fd, char *tmp, int slot,
+                         int rc, char *err, size_t errlen)
+{
+    if (rc == 0 && job->mtime >= 0) {
+        struct timespec ts[2] = {{job->mtime, 0}, {job->mtime, 0}};
+        futimens(fd, ts);
+    }
+    if (close(fd) < 0 && rc == 0) {
+        rc = -errno;
+        snprintf(err, errlen, "closing %s: %s", job->local, cio_strerror(rc));
+    }
+    if (tmp) {
+        int frc = rc == 0 ? offload_path_op(tmp, job->local)
+                          : offload_path_op(tmp, NULL);
+        if (rc == 0 && frc < 0) {
+            rc = frc;
+            snprintf(err, errlen, "renaming to %s: %s", job->local,
+                     cio_strerror(rc));
+            offload_path_op(tmp, NULL);
+        }
+        temp_release(slot);
+        free(tmp);
+    }
+    return rc;
+}
+
 static int do_get(ftp_conn *c, const xfer_job *job, const ftp_opts *o,
                   progress_t *pg, char *err, size_t errlen)
 {
@@ -279,26 +308,7 @@ static int do_get(ftp_conn *c, const xfer_job *job, const ftp_opts *o,
         snprintf(err, errlen, "incomplete: %lld of %lld bytes",
                  (long long)(offset + received), (long long)size);
     }
-    if (rc == 0 && job->mtime >= 0) {
-        struct timespec ts[2] = {{job->mtime, 0}, {job->mtime, 0}};
-        futimens(fd, ts);
-    }
-    if (close(fd) < 0 && rc == 0) {
-        rc = -errno;
-        snprintf(err, errlen, "closing %s: %s", job->local, cio_strerror(rc));
-    }
-    if (tmp) {
-        int frc = rc == 0 ? offload_path_op(tmp, job->local)
-                          : offload_path_op(tmp, NULL);
-        if (rc == 0 && frc < 0) {
-            rc = frc;
-            snprintf(err, errlen, "renaming to %s: %s", job->local,
-                     cio_strerror(rc));
-            offload_path_op(tmp, NULL);
-        }
-        temp_release(slot);
-        free(tmp);
-    }
+    rc = finish_target(job, fd, tmp, slot, rc, err, errlen);
     progress_end(pg, it, rc == 0, offset > 0 ? "resumed" : NULL);
     return rc;
 }

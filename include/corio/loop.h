@@ -47,8 +47,9 @@ void cio_loop_free(cio_loop_t *loop);
 const char *cio_loop_backend(const cio_loop_t *loop);
 
 /* Watches fd for events (CIO_READABLE | CIO_WRITABLE, may be 0 to keep the
- * registration idle) and calls cb(loop, fd, fired, data).
- * -EEXIST if fd is registered, -EINVAL for a bad fd (select: fd >= FD_SETSIZE). */
+ * registration idle) and calls cb(loop, fd, fired, data). Returns 0,
+ * -EEXIST if fd is registered, -EINVAL for a bad fd (select: fd >=
+ * FD_SETSIZE), or -ENOMEM or the backend's error. */
 int cio_loop_register(cio_loop_t *loop, int fd, int events, cio_io_cb cb,
                       void *data);
 
@@ -57,7 +58,8 @@ int cio_loop_register(cio_loop_t *loop, int fd, int events, cio_io_cb cb,
 int cio_loop_modify(cio_loop_t *loop, int fd, int events);
 
 /* Stops watching fd. Call it before closing fd: no event for this
- * registration is delivered afterwards, even one fired in this iteration. */
+ * registration is delivered afterwards, even one fired in this iteration.
+ * Returns 0, or -ENOENT if fd is not registered. */
 int cio_loop_unregister(cio_loop_t *loop, int fd);
 
 /* Runs the loop in the given mode. Returns 0 when stopped or nothing is
@@ -81,8 +83,8 @@ typedef void (*cio_timer_cb)(cio_timer_t *timer);
 
 /* A timer lives in memory its user owns (no allocation per start). */
 struct cio_timer {
-    cio_timer_cb cb;     /* called when the timer fires */
-    void *data;          /* the user's pointer */
+    cio_timer_cb cb; /* called when the timer fires */
+    void *data;      /* the user's pointer */
     /* private to the loop: */
     cio_loop_t *loop;    /* loop it is active on, NULL when stopped */
     int64_t deadline_ms; /* absolute, on cio_loop_now's clock */
@@ -99,7 +101,8 @@ void cio_timer_init(cio_timer_t *timer, cio_timer_cb cb, void *data);
 int cio_timer_start(cio_loop_t *loop, cio_timer_t *timer, int64_t timeout_ms,
                     int64_t repeat_ms);
 
-/* Starts a one-shot timer at an absolute deadline on the loop's clock. */
+/* Starts a one-shot timer at an absolute deadline on the loop's clock.
+ * Returns 0 or -ENOMEM. */
 int cio_timer_start_at(cio_loop_t *loop, cio_timer_t *timer,
                        int64_t deadline_ms);
 
@@ -126,23 +129,27 @@ typedef void (*cio_signal_cb)(cio_loop_t *loop, int signum, void *data);
  * signal is blocked in the calling thread; block it in every other thread
  * too (create threads after this call, or use pthread_sigmask). A signal
  * watch does not keep the loop alive by itself. Returns 0 or -errno. */
-int cio_loop_signal(cio_loop_t *loop, int signum, cio_signal_cb cb,
-                    void *data);
+int cio_loop_signal(cio_loop_t *loop, int signum, cio_signal_cb cb, void *data);
 
-/* Stops delivering signum to this loop and restores its previous mask. */
+/* Stops delivering signum to this loop and restores its previous mask.
+ * Returns 0, or -ENOENT if signum is not watched. */
 int cio_loop_signal_stop(cio_loop_t *loop, int signum);
 
 /* Keeps the loop alive while the count is above zero, for work that will
  * end in a post (e.g. a job on another thread): cio_loop_run then waits
  * for it instead of returning 0. Loop thread only. */
 void cio_loop_ref(cio_loop_t *loop);
+
+/* Drops a count taken by cio_loop_ref (never below zero). */
 void cio_loop_unref(cio_loop_t *loop);
 
 /* Note: cio_loop_run is not reentrant; called from one of the same loop's
  * callbacks it returns -EBUSY. */
 
-/* A pointer for the loop's owner (the hub keeps itself here). */
+/* Sets a pointer for the loop's owner (the hub keeps itself here). */
 void cio_loop_set_data(cio_loop_t *loop, void *data);
+
+/* The pointer given to cio_loop_set_data, NULL before. */
 void *cio_loop_data(const cio_loop_t *loop);
 
 #ifdef __cplusplus

@@ -16,6 +16,9 @@
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
+#if CIO_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
 
 #define POOL_CLASSES 4 /* stack sizes a thread keeps free coroutines for */
 #define POOL_MAX 1024  /* free coroutines kept per size; more go shared */
@@ -81,6 +84,9 @@ static __attribute__((noinline)) struct cio__thread *thread_init(void)
     t->root.state = CIO__CORO_SUSPENDED;
     t->root.id = next_id(t);
     t->pools[0].size = CIO_CORO_STACK_DEFAULT; /* fast paths use it */
+#if CIO_TSAN
+    t->root.tsan_fiber = __tsan_get_current_fiber();
+#endif
     t->ready = 1;
     tls_current = &t->root;
     t->altstack = cio__overflow_thread_init();
@@ -133,6 +139,18 @@ static inline void asan_arrive(cio_coro_t *self)
 #endif
 }
 
+/* ThreadSanitizer follows the switch to to's stack (called just before). */
+static inline void tsan_switch(cio_coro_t *to)
+{
+#if CIO_TSAN
+    if (!to->tsan_fiber) /* made on first use: TSan allows ~8k of them */
+        to->tsan_fiber = __tsan_create_fiber(0);
+    __tsan_switch_to_fiber(to->tsan_fiber, 0);
+#else
+    (void)to;
+#endif
+}
+
 /* Copies stack words without ASan checks: frames hold poisoned redzones. */
 #if CIO_ASAN
 __attribute__((no_sanitize_address))
@@ -169,6 +187,7 @@ static inline void prepare(cio_coro_t *from, cio_coro_t *to)
     if (UNLIKELY(to->saved != NULL))
         unshrink(to);
     tls_current = to;
+    tsan_switch(to);
 }
 
 /* A switch with work after it (ASan's bookkeeping, or ucontext). */
@@ -226,6 +245,7 @@ _Noreturn void cio__coro_start(void *arg, void *value)
     if (UNLIKELY(to->saved != NULL))
         unshrink(to);
     tls_current = to;
+    tsan_switch(to);
     asan_leave(co, to, true);
     cio__switch(&co->ctx, &to->ctx, result, co->thread->shared_fpu);
     abort(); /* a finished coroutine is never resumed */
@@ -349,6 +369,9 @@ int cio_coro_create(cio_coro_t **out, cio_coro_fn fn, void *arg,
     co->next_free = NULL;
     co->state = CIO__CORO_NEW;
     co->is_root = 0;
+#if CIO_TSAN
+    co->tsan_fiber = NULL;
+#endif
     cio__ctx_init(&co->ctx, co, co->stack.lo, co->stack.size);
     *out = co;
     return 0;
@@ -406,6 +429,7 @@ int cio_coro_switch(cio_coro_t *to, void *value, void **received)
             to->state = CIO__CORO_SUSPENDED;
         }
         tls_current = to;
+        tsan_switch(to);
         return switch_status(from->thread, from, to, value, received);
     }
 #endif
@@ -436,6 +460,7 @@ void *cio_coro_yield(void *value)
         cio_coro_t *to = from->parent;
         if (__builtin_expect(to->state != CIO__CORO_DONE && !to->saved, 1)) {
             tls_current = to;
+            tsan_switch(to);
             return switch_value(from->thread, from, to, value);
         }
     }
@@ -518,6 +543,11 @@ static __attribute__((noinline)) void free_slow(cio_coro_t *co)
         co->saved = NULL;
     }
     struct cio__thread *t = thread_get();
+#if CIO_TSAN
+    if (co->tsan_fiber)
+        __tsan_destroy_fiber(co->tsan_fiber);
+    co->tsan_fiber = NULL;
+#endif
 #if CIO_ASAN
     /* Frames that never returned leave poisoned shadow behind. */
     if (co->state != CIO__CORO_NEW)
@@ -530,7 +560,7 @@ static __attribute__((noinline)) void free_slow(cio_coro_t *co)
 
 void cio_coro_free(cio_coro_t *co)
 {
-#if !CIO_ASAN
+#if !CIO_ASAN && !CIO_TSAN
     /* The common case: a default-size, guarded, unnamed coroutine back to
      * this thread's pool (a root's size is 0, never the default). */
     struct pool *p = &tls_thread.pools[0];

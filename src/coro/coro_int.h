@@ -21,6 +21,17 @@
 #define CIO_ASAN 0
 #endif
 
+#if defined(__SANITIZE_THREAD__)
+#define CIO_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CIO_TSAN 1
+#endif
+#endif
+#ifndef CIO_TSAN
+#define CIO_TSAN 0
+#endif
+
 #define CIO_HIDDEN __attribute__((visibility("hidden")))
 
 enum cio__coro_state {
@@ -47,6 +58,9 @@ struct cio_coro {
     cio_coro_t *next_free;   /* link in the thread's pool of free coroutines */
     uint8_t state;           /* enum cio__coro_state */
     uint8_t is_root;         /* 1 for a thread's root coroutine */
+#if CIO_TSAN
+    void *tsan_fiber; /* ThreadSanitizer's state for this stack */
+#endif
 #if CIO_ASAN
     void *asan_fake;         /* ASan fake stack saved while switched out */
     const void *asan_bottom; /* root only: its stack bounds for ASan */

@@ -80,6 +80,10 @@ static int set_interest(struct cio__hub *hub, int fd, struct cio__fd *f,
         f->registered = 1;
     } else {
         rc = cio_loop_modify(hub->loop, fd, interest);
+        if (rc == -ENOENT) { /* unregistered behind our back: again */
+            f->registered = 0;
+            return set_interest(hub, fd, f, interest);
+        }
         if (rc < 0)
             return rc;
     }
@@ -126,13 +130,14 @@ static void fd_event_cb(cio_loop_t *loop, int fd, int events, void *data)
 }
 
 int cio__fd_wait_many(struct cio__hub *hub, cio_task_t *t,
-                      struct cio__fdreq *reqs, size_t n, int64_t deadline_ms)
+                      const struct cio__fdreq *reqs, size_t n,
+                      struct cio__waiter *nodes, int64_t deadline_ms)
 {
     int rc = 0;
-    for (size_t i = 0; i < n; i++)
-        reqs[i].w_read.q = reqs[i].w_write.q = NULL;
+    for (size_t i = 0; i < 2 * n; i++)
+        nodes[i].q = NULL;
     for (size_t i = 0; i < n; i++) {
-        struct cio__fdreq *r = &reqs[i];
+        const struct cio__fdreq *r = &reqs[i];
         if (r->fd < 0 || !r->events)
             continue;
         struct cio__fd *f = cio__fd_get(hub, r->fd);
@@ -150,11 +155,11 @@ int cio__fd_wait_many(struct cio__hub *hub, cio_task_t *t,
         if (rc < 0)
             break;
         if (r->events & CIO_READABLE) {
-            cio__waitq_push(&f->readers, &r->w_read, t);
+            cio__waitq_push(&f->readers, &nodes[2 * i], t);
             hub->fd_waiters++;
         }
         if (r->events & CIO_WRITABLE) {
-            cio__waitq_push(&f->writers, &r->w_write, t);
+            cio__waitq_push(&f->writers, &nodes[2 * i + 1], t);
             hub->fd_waiters++;
         }
     }
@@ -167,14 +172,9 @@ int cio__fd_wait_many(struct cio__hub *hub, cio_task_t *t,
     } else if (rc == 1) {
         rc = 0;
     }
-    for (size_t i = 0; i < n; i++) {
-        struct cio__fdreq *r = &reqs[i];
-        if (r->w_read.q) {
-            cio__waitq_remove(&r->w_read);
-            hub->fd_waiters--;
-        }
-        if (r->w_write.q) {
-            cio__waitq_remove(&r->w_write);
+    for (size_t i = 0; i < 2 * n; i++) {
+        if (nodes[i].q) {
+            cio__waitq_remove(&nodes[i]);
             hub->fd_waiters--;
         }
     }
@@ -185,7 +185,7 @@ int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,
                  int64_t deadline_ms)
 {
     struct cio__fdreq r = {.fd = fd, .events = events};
-    return cio__fd_wait_many(hub, t, &r, 1, deadline_ms);
+    return cio__fd_wait_many(hub, t, &r, 1, t->wnode, deadline_ms);
 }
 
 void cio__fd_fresh(int fd)
@@ -275,10 +275,14 @@ int cio_poll(struct pollfd *fds, unsigned long nfds, int64_t deadline_ms)
         return rc;
     struct cio__fdreq small[8];
     struct cio__fdreq *reqs = small;
-    if (nfds > 8) {
+    struct cio__waiter *nodes = t->wnode;
+    if (nfds > 8)
         reqs = calloc(nfds, sizeof *reqs);
-        if (!reqs)
-            return -ENOMEM;
+    if (nfds > 1)
+        nodes = calloc(2 * nfds, sizeof *nodes);
+    if (!reqs || !nodes) {
+        rc = -ENOMEM;
+        goto out;
     }
     for (;;) {
         /* The kernel says what is ready now, with poll(2)'s own rules. */
@@ -299,7 +303,7 @@ int cio_poll(struct pollfd *fds, unsigned long nfds, int64_t deadline_ms)
                 ((fds[i].events & (POLLIN | POLLPRI)) ? CIO_READABLE : 0) |
                 ((fds[i].events & POLLOUT) ? CIO_WRITABLE : 0);
         }
-        rc = cio__fd_wait_many(t->hub, t, reqs, nfds, deadline_ms);
+        rc = cio__fd_wait_many(t->hub, t, reqs, nfds, nodes, deadline_ms);
         if (rc == -ETIMEDOUT) {
             rc = 0;
             break;
@@ -307,7 +311,10 @@ int cio_poll(struct pollfd *fds, unsigned long nfds, int64_t deadline_ms)
         if (rc < 0)
             break;
     }
+out:
     if (reqs != small)
         free(reqs);
+    if (nodes != t->wnode)
+        free(nodes);
     return rc;
 }

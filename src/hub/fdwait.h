@@ -21,8 +21,6 @@ struct cio__fd {
 struct cio__fdreq {
     int fd;                      /* the fd; < 0 is skipped */
     int events;                  /* CIO_READABLE | CIO_WRITABLE */
-    struct cio__waiter w_read;   /* node among the fd's readers */
-    struct cio__waiter w_write;  /* node among the fd's writers */
 };
 
 /* The state of fd, allocated on first use; NULL for fd < 0 or no memory. */
@@ -33,8 +31,10 @@ struct cio__fd *cio__fd_get(struct cio__hub *hub, int fd);
 int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,
                  int64_t deadline_ms);
 
-/* Waits until one of the n requests is ready. */
+/* Waits until one of the n requests is ready. nodes holds 2 * n waiter
+ * nodes off the task's stack (a shrunk stack must not be linked to). */
 int cio__fd_wait_many(struct cio__hub *hub, cio_task_t *t,
-                      struct cio__fdreq *reqs, size_t n, int64_t deadline_ms);
+                      const struct cio__fdreq *reqs, size_t n,
+                      struct cio__waiter *nodes, int64_t deadline_ms);
 
 #endif

@@ -1,7 +1,8 @@
 /* Private to the hub: the task and hub structures and the one wait
  * primitive every blocking call is built on.
  *
- * A blocking call links waiter nodes into the queues of what it waits for
+ * A blocking call links waiter nodes (kept in the task, never on its stack,
+ * which may be shrunk while it waits) into the queues of what it waits for
  * (an fd's readers, a queue's getters, a task's joiners...), then calls
  * cio__block, which arms the deadline and switches to the hub. The first
  * trigger to call cio__wake on the task wins: it sets the result code and
@@ -44,32 +45,38 @@ enum cio__task_state {
     CIO__DONE     /* its function returned */
 };
 
+/* The fields a switch and a wait touch come first, in one cache line:
+ * with thousands of connections a task's memory is cold when it runs. */
 struct cio_task {
     cio_coro_t *coro;          /* runs fn(arg) */
     struct cio__hub *hub;      /* hub that schedules it */
-    cio_task_fn fn;            /* the task's function */
-    void *arg;                 /* its argument */
-    void *result;              /* fn's return value once done */
+    cio_task_t *run_next;      /* next in the run queue */
+    struct cio__waiter *nodes; /* its nodes linked in wait queues */
     int state;                 /* enum cio__task_state */
-    int status;                /* 0, or -ECANCELED if it ended killed */
     int wake_rc;               /* result code of the trigger that woke it */
     bool killed;               /* cio_kill was called */
     bool interrupt;            /* an -EINTR is pending for the next wait */
-    bool detached;             /* freed by the hub when it ends */
     bool timer_armed;          /* the deadline timer is running */
     bool idle_listed;          /* linked in the hub's shrink list */
+    bool detached;             /* freed by the hub when it ends */
     bool shrunk;               /* shrink attempted during this wait */
-    cio_task_t *run_next;      /* next in the run queue */
+    const char *wait_what;     /* what it waits on, for cio_dump */
+    int64_t wait_since;        /* when the current wait began */
+    /* Nodes for the current wait. Not on the task's stack: a shrunk stack
+     * (cio_coro_shrink) reads as zeros until the task runs again. */
+    struct cio__waiter wnode[2];
+    /* colder: */
+    long wait_arg;             /* an fd or a count shown with wait_what */
+    cio_task_fn fn;            /* the task's function */
+    void *arg;                 /* its argument */
+    void *result;              /* fn's return value once done */
+    int status;                /* 0, or -ECANCELED if it ended killed */
     cio_task_t *all_prev;      /* neighbours in the hub's live list */
     cio_task_t *all_next;
     cio_task_t *idle_prev;     /* neighbours in the shrink list */
     cio_task_t *idle_next;
-    cio_timer_t timer;         /* deadline of the current wait */
-    const char *wait_what;     /* what it waits on, for cio_dump */
-    long wait_arg;             /* an fd or a count shown with wait_what */
-    int64_t wait_since;        /* when the current wait began */
     struct cio__waitq joiners; /* tasks in cio_join on this one */
-    struct cio__waiter *nodes; /* its nodes linked in wait queues */
+    cio_timer_t timer;         /* deadline of the current wait */
 };
 
 struct cio__fd;

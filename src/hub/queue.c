@@ -94,11 +94,11 @@ int cio_queue_put(cio_queue_t *q, void *item, int64_t deadline_ms)
     }
     if (!t)
         return -EAGAIN;
-    struct cio__waiter w;
-    w.value = item;
-    cio__waitq_push(&q->putters, &w, t);
+    struct cio__waiter *w = &t->wnode[0];
+    w->value = item;
+    cio__waitq_push(&q->putters, w, t);
     rc = cio__block(t, deadline_ms, "queue put", (long)q->len);
-    cio__waitq_remove(&w);
+    cio__waitq_remove(w);
     return rc;
 }
 
@@ -129,13 +129,13 @@ int cio_queue_get(cio_queue_t *q, void **item, int64_t deadline_ms)
         return -EPIPE;
     if (!t)
         return -EAGAIN;
-    struct cio__waiter w;
-    w.value = NULL;
-    cio__waitq_push(&q->getters, &w, t);
+    struct cio__waiter *w = &t->wnode[0];
+    w->value = NULL;
+    cio__waitq_push(&q->getters, w, t);
     rc = cio__block(t, deadline_ms, "queue get", 0);
-    cio__waitq_remove(&w);
+    cio__waitq_remove(w);
     if (rc == 0)
-        *item = w.value;
+        *item = w->value;
     return rc;
 }
 

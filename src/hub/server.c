@@ -158,10 +158,10 @@ static int wait_idle(cio_server_t *srv, int64_t deadline_ms)
     if (rc < 0)
         return rc;
     while (!server_idle(srv)) {
-        struct cio__waiter w;
-        cio__waitq_push(&srv->idle, &w, t);
+        struct cio__waiter *w = &t->wnode[0];
+        cio__waitq_push(&srv->idle, w, t);
         rc = cio__block(t, deadline_ms, "server stop", (long)srv->nconns);
-        cio__waitq_remove(&w);
+        cio__waitq_remove(w);
         if (rc < 0)
             return rc;
     }

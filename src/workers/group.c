@@ -173,12 +173,9 @@ static void *worker_root(void *arg)
     }
     void *req;
     int r;
-    while ((r = cio_chan_recv(w->inbox, &req, -1)) != -EPIPE) {
-        if (r == 0 && w->remote_wg)
-            cio__remote_start(w, req);
-        else if (r == 0)
-            cio__remote_start(NULL, req);
-    }
+    while ((r = cio_chan_recv(w->inbox, &req, -1)) != -EPIPE)
+        if (r == 0) /* without a waitgroup the request is only released */
+            cio__remote_start(w->remote_wg ? w : NULL, req);
     w->stop_deadline = cio_deadline_in(g->grace_ms);
     atomic_store(&w->stopping, true);
     if (w->stop_ev) {

@@ -137,16 +137,23 @@ static void signal_children(cio_workers_t *g, int sig)
             kill(g->pids[i], sig);
 }
 
+/* The signals the supervisor takes with sigtimedwait: children's deaths,
+ * and SIGINT/SIGTERM when the group catches them. */
+static void supervised_signals(const cio_workers_t *g, sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGCHLD);
+    if (g->catch_signals) {
+        sigaddset(set, SIGINT);
+        sigaddset(set, SIGTERM);
+    }
+}
+
 static void *supervisor(void *arg)
 {
     cio_workers_t *g = arg;
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGCHLD);
-    if (g->catch_signals) {
-        sigaddset(&set, SIGINT);
-        sigaddset(&set, SIGTERM);
-    }
+    supervised_signals(g, &set);
     int64_t kill_at = -1; /* when stragglers get SIGKILL */
     int64_t next = cio__mono_ms();
     for (;;) {
@@ -198,12 +205,7 @@ int cio__proc_start(cio_workers_t *g)
     if (!g->pids || !g->born_ms || !g->restart_ms || !g->fast_deaths)
         return -ENOMEM;
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGCHLD);
-    if (g->catch_signals) {
-        sigaddset(&set, SIGINT);
-        sigaddset(&set, SIGTERM);
-    }
+    supervised_signals(g, &set);
     /* Blocked before the first fork, so no death goes unseen. */
     int r = pthread_sigmask(SIG_BLOCK, &set, &g->old_mask);
     if (r != 0)
