@@ -11,7 +11,9 @@
 #                            p99 transfer time, server CPU s per GiB
 #   sessions                 login+LIST+QUIT per second, 50 clients
 #   connect                  of 1000 simultaneous connects, greeted in 1 s
-#   idle_memory              server memory growth per idle logged-in session
+#   idle_memory              server memory (PSS) growth per idle logged-in
+#                            session, 1000 -> 10000 (vsftpd: 100 -> 1000)
+# corio-ftpd-w2 is corio-ftpd with --workers 2 (vsftpd uses both cores too).
 # Medians of FTPD_BENCH_RUNS (default 3) where it is cheap; one run for the
 # 500-client lines and memory. FTPD_BENCH_SERVERS picks servers.
 set -u
@@ -19,7 +21,7 @@ BUILD=${BUILD:-build}
 BIN=${CIO_BIN:-$PWD/$BUILD/bin}
 LOAD="$BIN/bench_ftpload"
 RUNS=${FTPD_BENCH_RUNS:-3}
-SERVERS=${FTPD_BENCH_SERVERS:-"corio-ftpd vsftpd pyftpdlib"}
+SERVERS=${FTPD_BENCH_SERVERS:-"corio-ftpd corio-ftpd-w2 vsftpd pyftpdlib"}
 HZ=$(getconf CLK_TCK)
 [ -x "$LOAD" ] && [ -x "$BIN/corio-ftpd" ] || { echo "bench: build first" >&2; exit 1; }
 base=/dev/shm
@@ -53,14 +55,17 @@ wait_port() { # port
 
 start_server() { # name -> pid, port
     case $1 in
-    corio-ftpd)
+    corio-ftpd | corio-ftpd-w2)
+        workers=1
+        [ "$1" = corio-ftpd-w2 ] && workers=2
+        rm -f "$work/corio.out"
         "$BIN/corio-ftpd" --root "$root" --listen 127.0.0.1 -p 0 --anonymous \
             --anon-upload-dir /up --quiet --fsync none --max-per-ip 0 \
-            --max-sessions 20000 --pasv-ports 30000-39999 \
+            --max-sessions 20000 --pasv-ports 30000-39999 --workers $workers \
             >"$work/corio.out" 2>"$work/corio.err" &
         pid=$!
         for _ in $(seq 100); do
-            grep -q listening "$work/corio.out" && break
+            grep -qs listening "$work/corio.out" && break
             sleep 0.1
         done
         port=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$work/corio.out")
@@ -141,13 +146,24 @@ cpu_ticks() { # utime+stime of the server and of its reaped children
     awk '{print $14 + $15 + $16 + $17}' /proc/"$pid"/stat
 }
 
-rss_kib() { # resident memory of the server and every process under it
+# Memory of the server and every process under it, as PSS: pages shared by
+# several processes (vsftpd forks two per session) count once in the sum.
+rss_kib() {
     total=0
     for p in $(descendants "$pid"); do
-        r=$(awk '/^VmRSS/ {print $2}' /proc/"$p"/status 2>/dev/null)
+        r=$(awk '/^Pss:/ {print $2}' /proc/"$p"/smaps_rollup 2>/dev/null)
         total=$((total + ${r:-0}))
     done
     echo "$total"
+}
+
+# Waits (up to 5 s) until the server's per-session processes have exited
+# and been reaped, so that their CPU time is in the server's counters.
+settle() {
+    for _ in $(seq 50); do
+        [ "$(descendants "$pid" | wc -l)" -le 1 ] && return
+        sleep 0.1
+    done
 }
 
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
@@ -165,6 +181,7 @@ transfer() {
         sleep 1  # let the previous run's sockets settle
         before=$(cpu_ticks)
         out=$("$LOAD" "$mode" -p "$port" -n "$n" -x "up/$name-$r" "$@")
+        settle
         after=$(cpu_ticks)
         [ "$mode" = stor ] && rm -f "$root/up/$name-$r"*
         bytes=$(field bytes "$out")
@@ -196,7 +213,7 @@ idle_memory() {
     kill "$l1" "$l2" 2>/dev/null
     wait "$l1" "$l2" 2>/dev/null
     per=$(awk -v a="$m1" -v b="$m2" -v n=$((hi - lo)) 'BEGIN {printf "%.1f", (b - a) / n}')
-    echo "RESULT server=$srv test=idle_memory from=$lo to=$hi kib_per_session=$per rss_from_kib=$m1 rss_to_kib=$m2 $(cat "$work/idle2" | head -n 1)"
+    echo "RESULT server=$srv test=idle_memory from=$lo to=$hi kib_per_session=$per pss_from_kib=$m1 pss_to_kib=$m2 $(cat "$work/idle2" | head -n 1)"
 }
 
 for srv in $SERVERS; do
@@ -209,8 +226,8 @@ for srv in $SERVERS; do
         continue
     fi
     echo "# $srv on 127.0.0.1:$port (pid $pid)"
-    transfer retr_1g retr 1 "$RUNS" -f big
-    transfer stor_1g stor 1 "$RUNS" -s $((1 << 30))
+    transfer retr_1g retr 1 $((RUNS + 2)) -f big
+    transfer stor_1g stor 1 $((RUNS + 2)) -s $((1 << 30))
     transfer retr_100x10m retr 100 "$RUNS" -f f10m
     transfer retr_500x10m retr 500 1 -f f10m
     transfer stor_100x10m stor 100 "$RUNS" -s $((10 << 20))
@@ -221,6 +238,7 @@ for srv in $SERVERS; do
         sleep 1
         before=$(cpu_ticks)
         out=$("$LOAD" sessions -p "$port" -n 50 -t 5)
+        settle
         after=$(cpu_ticks)
         echo "$(field per_sec "$out")" >>"$work/s"
         awk -v t=$((after - before)) -v hz="$HZ" -v n="$(field sessions "$out")" \

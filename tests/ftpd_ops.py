@@ -35,6 +35,7 @@ def cli():
         for bad in (["--port", "abc"], ["--no-such-flag", "1"],
                     ["--pasv-ports", "2000"], ["--pasv-ports", "80-90"],
                     ["--user", "nocolon"], ["--fsync", "sometimes"],
+                    ["--pasv-address", "not-an-ip"], ["--workers", "0"],
                     ["--idle-timeout"], ["stray"]):
             r = run("--root", d, *bad)
             expect(r.returncode == 2 and r.stderr, "%s: %s" % (bad, r.stderr))
@@ -155,8 +156,23 @@ def graceful_stop():
         srv.cleanup()
 
 
+def pasv_address():
+    with Server("--pasv-address", "10.1.2.3", "--pasv-ports",
+                "50100-50110") as srv:
+        r = srv.raw()
+        r.cmd("USER alice")
+        r.cmd("PASS wonder")
+        for _ in range(3):
+            rep = r.cmd("PASV")
+            expect(rep.startswith("227 Entering Passive Mode (10,1,2,3,"), rep)
+            port = pasv_port(rep)
+            expect(50100 <= port <= 50110, "port %d outside the range" % port)
+        r.cmd("QUIT")
+
+
 def main():
     cli()
+    pasv_address()
     reload()
     graceful_stop()
     print("ok")

@@ -10,6 +10,7 @@
 
 #include <corio/workers.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -124,6 +125,16 @@ static struct ftpd_config *build_config(int argc, char **argv, char *err,
         snprintf(err, errlen,
                  "--root DIR (or root = DIR in a config file) "
                  "is required: nothing is served by default");
+        config_free(c);
+        free(c);
+        return NULL;
+    }
+    struct in_addr a4;
+    if (c->pasv_address && inet_pton(AF_INET, c->pasv_address, &a4) != 1) {
+        snprintf(err, errlen,
+                 "pasv_address: expected an IPv4 address, got "
+                 "'%s'",
+                 c->pasv_address);
         config_free(c);
         free(c);
         return NULL;
