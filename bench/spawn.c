@@ -78,7 +78,7 @@ int main(int argc, char **argv)
     double th_ns = (now_ns() - start) / (double)n_threads;
     printf("RESULT bench=spawn impl=hub n=%ld ns_per_op=%.0f\n", n_tasks,
            hub_ns);
-    printf("RESULT bench=spawn impl=pthread n=%ld ns_per_op=%.0f\n",
-           n_threads, th_ns);
+    printf("RESULT bench=spawn impl=pthread n=%ld ns_per_op=%.0f\n", n_threads,
+           th_ns);
     return 0;
 }

@@ -3,6 +3,8 @@
  * hanging; waits that something can still end are not deadlocks.
  * CIO_TEST_ALL_BACKENDS */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +73,42 @@ static void *busy_main(void *arg)
     return (void *)1;
 }
 
+/* A task waiting for a signal: without cio_hub_ref that is a deadlock
+ * (a signal watch keeps nothing alive); with it the hub waits. */
+static cio_event_t *got_signal;
+
+static void on_usr1(cio_loop_t *loop, int signum, void *data)
+{
+    (void)loop, (void)signum, (void)data;
+    cio_event_set(got_signal);
+}
+
+static void *send_usr1(void *arg)
+{
+    (void)arg;
+    usleep(50 * 1000);
+    kill(getpid(), SIGUSR1);
+    return NULL;
+}
+
+static void *signal_main(void *arg)
+{
+    bool ref = arg != NULL;
+    CHECK_EQ(cio_event_new(&got_signal), 0);
+    CHECK_EQ(cio_loop_signal(cio_hub_loop(), SIGUSR1, on_usr1, NULL), 0);
+    pthread_t th; /* created after the watch: SIGUSR1 is blocked in it */
+    CHECK_EQ(pthread_create(&th, NULL, send_usr1, NULL), 0);
+    pthread_detach(th);
+    if (ref)
+        cio_hub_ref();
+    int rc = cio_event_wait(got_signal, -1);
+    if (ref)
+        cio_hub_unref();
+    cio_loop_signal_stop(cio_hub_loop(), SIGUSR1);
+    cio_event_free(got_signal);
+    return (void *)(intptr_t)rc;
+}
+
 int main(void)
 {
     char path[] = "/tmp/cio_deadlock_XXXXXX";
@@ -103,5 +141,8 @@ int main(void)
     CHECK_EQ(cio_run(busy_main, NULL, &result), 0);
     CHECK_EQ((intptr_t)result, 1);
     cio_queue_free(q);
+
+    CHECK_EQ(cio_run(signal_main, (void *)1, &result), 0);
+    CHECK_EQ((intptr_t)result, 0);
     return 0;
 }

@@ -12,15 +12,32 @@
 #include "corio.h"
 
 enum kind {
-    K_SLEEP, K_JOIN, K_QGET, K_QPUT, K_EVENT, K_SEM, K_LOCK, K_WG,
-    K_POOL_SPAWN, K_POOL_JOIN, K_READ, K_WRITE, K_ACCEPT, K_POLL,
-    K_OFFLOAD, K_SLEEP_DEADLINE, K_CONNECT, K_COUNT
+    K_SLEEP,
+    K_JOIN,
+    K_QGET,
+    K_QPUT,
+    K_EVENT,
+    K_SEM,
+    K_LOCK,
+    K_WG,
+    K_POOL_SPAWN,
+    K_POOL_JOIN,
+    K_READ,
+    K_WRITE,
+    K_ACCEPT,
+    K_POLL,
+    K_OFFLOAD,
+    K_SLEEP_DEADLINE,
+    K_CONNECT,
+    K_COUNT
 };
 
 static const char *names[K_COUNT] = {
-    "sleep", "join", "queue get", "queue put", "event", "semaphore", "lock",
-    "waitgroup", "pool spawn", "pool join", "read", "write", "accept", "poll",
-    "offload", "sleep with deadline", "connect"};
+    "sleep",      "join",      "queue get", "queue put",
+    "event",      "semaphore", "lock",      "waitgroup",
+    "pool spawn", "pool join", "read",      "write",
+    "accept",     "poll",      "offload",   "sleep with deadline",
+    "connect"};
 
 /* Things to wait on, set up by main_task. */
 static cio_task_t *forever;
@@ -30,8 +47,8 @@ static cio_sem_t *sem;
 static cio_lock_t *lock;
 static cio_waitgroup_t *wg;
 static cio_pool_t *pool;
-static int sp[2];      /* socket pair: nothing is ever sent on it */
-static int full_fd;    /* a socket whose send buffer is full */
+static int sp[2];   /* socket pair: nothing is ever sent on it */
+static int full_fd; /* a socket whose send buffer is full */
 static int listen_fd;
 static int full_port; /* a listener whose accept queue is full */
 static int results[K_COUNT], after[K_COUNT];
@@ -58,23 +75,51 @@ static void *victim(void *arg)
     struct pollfd pfd = {.fd = sp[0], .events = POLLIN};
     int rc = 0;
     switch (k) {
-    case K_SLEEP: rc = cio_sleep(-1); break;
-    case K_SLEEP_DEADLINE: rc = cio_sleep(10000); break;
-    case K_JOIN: rc = cio_join(forever, -1); break;
-    case K_QGET: rc = cio_queue_get(empty_q, &item, -1); break;
-    case K_QPUT: rc = cio_queue_put(full_q, buf, -1); break;
-    case K_EVENT: rc = cio_event_wait(ev, -1); break;
-    case K_SEM: rc = cio_sem_acquire(sem, -1); break;
-    case K_LOCK: rc = cio_lock_acquire(lock, -1); break;
-    case K_WG: rc = cio_waitgroup_wait(wg, -1); break;
+    case K_SLEEP:
+        rc = cio_sleep(-1);
+        break;
+    case K_SLEEP_DEADLINE:
+        rc = cio_sleep(10000);
+        break;
+    case K_JOIN:
+        rc = cio_join(forever, -1);
+        break;
+    case K_QGET:
+        rc = cio_queue_get(empty_q, &item, -1);
+        break;
+    case K_QPUT:
+        rc = cio_queue_put(full_q, buf, -1);
+        break;
+    case K_EVENT:
+        rc = cio_event_wait(ev, -1);
+        break;
+    case K_SEM:
+        rc = cio_sem_acquire(sem, -1);
+        break;
+    case K_LOCK:
+        rc = cio_lock_acquire(lock, -1);
+        break;
+    case K_WG:
+        rc = cio_waitgroup_wait(wg, -1);
+        break;
     case K_POOL_SPAWN:
         rc = cio_pool_spawn(pool, NULL, sleep_forever, NULL, -1);
         break;
-    case K_POOL_JOIN: rc = cio_pool_join(pool, -1); break;
-    case K_READ: rc = (int)cio_read(sp[0], buf, sizeof buf, -1); break;
-    case K_WRITE: rc = (int)cio_write(full_fd, buf, sizeof buf, -1); break;
-    case K_ACCEPT: rc = cio_accept(listen_fd, NULL, NULL, -1); break;
-    case K_POLL: rc = cio_poll(&pfd, 1, -1); break;
+    case K_POOL_JOIN:
+        rc = cio_pool_join(pool, -1);
+        break;
+    case K_READ:
+        rc = (int)cio_read(sp[0], buf, sizeof buf, -1);
+        break;
+    case K_WRITE:
+        rc = (int)cio_write(full_fd, buf, sizeof buf, -1);
+        break;
+    case K_ACCEPT:
+        rc = cio_accept(listen_fd, NULL, NULL, -1);
+        break;
+    case K_POLL:
+        rc = cio_poll(&pfd, 1, -1);
+        break;
     case K_OFFLOAD:
         rc = cio_offload(CIO_OFFLOAD_FILE, slow_job, NULL, NULL, -1);
         break;

@@ -208,8 +208,7 @@ static void *main_task(void *arg)
     CHECK_EQ(pipe(pp), 0);
     CHECK_EQ(cio_write(pp[1], "pipe", 4, -1), 4);
     CHECK_EQ(cio_read(pp[0], buf, sizeof buf, -1), 4);
-    CHECK_EQ(cio_read(pp[0], buf, sizeof buf, cio_deadline_in(5)),
-             -ETIMEDOUT);
+    CHECK_EQ(cio_read(pp[0], buf, sizeof buf, cio_deadline_in(5)), -ETIMEDOUT);
     CHECK_EQ(cio_recv(pp[0], buf, 1, 0, 0), -ENOTSOCK);
     cio_close(pp[0]);
     cio_close(pp[1]);
@@ -235,7 +234,8 @@ static void *main_task(void *arg)
     cio_close(sp[1]);
 
     /* UDP */
-    int u1 = socket(AF_INET, SOCK_DGRAM, 0), u2 = socket(AF_INET, SOCK_DGRAM, 0);
+    int u1 = socket(AF_INET, SOCK_DGRAM, 0),
+        u2 = socket(AF_INET, SOCK_DGRAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET,
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     CHECK_EQ(bind(u1, (struct sockaddr *)&a, sizeof a), 0);

@@ -116,11 +116,10 @@ static void *main_task(void *arg)
     struct addrinfo bad = {.ai_family = 12345};
     CHECK_EQ(cio_getaddrinfo("localhost", NULL, &bad, &res, -1), -EINVAL);
     struct addrinfo badflags = {.ai_flags = 0x7fff0000};
-    CHECK_EQ(cio_getaddrinfo("localhost", NULL, &badflags, &res, -1),
-             -EINVAL);
-    CHECK_EQ(cio_getaddrinfo("localhost", "no-such-service-xyz", &hints, &res,
-                             -1),
-             -EINVAL);
+    CHECK_EQ(cio_getaddrinfo("localhost", NULL, &badflags, &res, -1), -EINVAL);
+    CHECK_EQ(
+        cio_getaddrinfo("localhost", "no-such-service-xyz", &hints, &res, -1),
+        -EINVAL);
     CHECK(res == NULL);
     int rc = cio_getaddrinfo("no-such-host.invalid", NULL, NULL, &res,
                              cio_deadline_in(3000));

@@ -38,8 +38,7 @@ static void *ponger(void *arg)
     void *token;
     for (int i = 0; i < ROUNDS; i++) {
         CHECK_EQ(cio_queue_get(p->ping, &token, -1), 0);
-        CHECK_EQ(cio_queue_put(p->pong, (void *)((intptr_t)token + 1), -1),
-                 0);
+        CHECK_EQ(cio_queue_put(p->pong, (void *)((intptr_t)token + 1), -1), 0);
         p->hits++;
     }
     finished++;

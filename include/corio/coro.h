@@ -35,7 +35,9 @@ int cio_coro_create(cio_coro_t **out, cio_coro_fn fn, void *arg,
 
 /* Runs `to`, passing `value`; returns 0 when control comes back, with the
  * value that the switch back passed in stored in *received (may be NULL).
- * -ESRCH if `to` has finished, -EINVAL if it belongs to another thread. */
+ * -ESRCH if `to` has finished, -EINVAL if it is NULL or a suspended
+ * coroutine of another thread. Switching to the running coroutine returns
+ * at once, *received = value. */
 int cio_coro_switch(cio_coro_t *to, void *value, void **received);
 
 /* Switches to the current coroutine's parent, passing value; returns the

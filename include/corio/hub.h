@@ -25,8 +25,8 @@ typedef void *(*cio_task_fn)(void *arg);
 
 /* Options for cio_run_ex; zero-initialise and set what you need. */
 typedef struct cio_run_opts {
-    const char *backend; /* loop backend, NULL = CIO_BACKEND or the default */
-    size_t stack_size;   /* task stack size, 0 = CIO_CORO_STACK_DEFAULT */
+    const char *backend;  /* loop backend, NULL = CIO_BACKEND or the default */
+    size_t stack_size;    /* task stack size, 0 = CIO_CORO_STACK_DEFAULT */
     bool dump_on_sigquit; /* print every task on SIGQUIT (cio_dump) */
 } cio_run_opts;
 

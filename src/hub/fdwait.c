@@ -27,8 +27,7 @@ struct cio__fd *cio__fd_get(struct cio__hub *hub, int fd)
         size_t n = hub->fd_npages ? hub->fd_npages : 4;
         while (n <= page)
             n *= 2;
-        struct cio__fd **pages =
-            realloc(hub->fd_pages, n * sizeof *pages);
+        struct cio__fd **pages = realloc(hub->fd_pages, n * sizeof *pages);
         if (!pages)
             return NULL;
         for (size_t i = hub->fd_npages; i < n; i++)

@@ -19,8 +19,8 @@ struct cio__fd {
 
 /* One fd of a multi-fd wait (cio_poll). */
 struct cio__fdreq {
-    int fd;                      /* the fd; < 0 is skipped */
-    int events;                  /* CIO_READABLE | CIO_WRITABLE */
+    int fd;     /* the fd; < 0 is skipped */
+    int events; /* CIO_READABLE | CIO_WRITABLE */
 };
 
 /* The state of fd, allocated on first use; NULL for fd < 0 or no memory. */

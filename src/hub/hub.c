@@ -19,8 +19,8 @@ void cio__shrink_idle(struct cio__hub *hub);
 void cio__shrink_clear(struct cio__hub *hub);
 
 /* initial-exec: read on every blocking call, as the coroutine core does. */
-static _Thread_local __attribute__((tls_model("initial-exec"))) struct cio__hub
-    *tls_hub;
+static _Thread_local
+    __attribute__((tls_model("initial-exec"))) struct cio__hub *tls_hub;
 /* cio_hub_set_shrink_after called outside a run: used by the next run. */
 static _Thread_local int64_t tls_shrink_default;
 
@@ -170,8 +170,7 @@ void cio_dump(FILE *out)
             fprintf(out, " on %s", t->wait_what ? t->wait_what : "?");
             if (t->wait_arg)
                 fprintf(out, " %ld", t->wait_arg);
-            fprintf(out, " for %lld ms",
-                    (long long)(now - t->wait_since));
+            fprintf(out, " for %lld ms", (long long)(now - t->wait_since));
             if (t->timer_armed)
                 fprintf(out, ", deadline in %lld ms",
                         (long long)(t->timer.deadline_ms - now));
@@ -249,8 +248,8 @@ static int hub_loop(struct cio__hub *hub)
             cio_dump(stderr);
             return -EDEADLK;
         }
-        int rc = cio_loop_run(hub->loop, hub->runq_head ? CIO_RUN_NOWAIT
-                                                        : CIO_RUN_ONCE);
+        int rc = cio_loop_run(hub->loop,
+                              hub->runq_head ? CIO_RUN_NOWAIT : CIO_RUN_ONCE);
         if (rc < 0)
             return rc;
     }

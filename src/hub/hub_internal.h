@@ -24,9 +24,9 @@ struct cio__waitq;
 
 /* One registration of a waiting task in one wait queue. */
 struct cio__waiter {
-    cio_task_t *task;          /* the task that waits */
-    struct cio__waitq *q;      /* queue it is linked in, NULL once unlinked */
-    struct cio__waiter *prev;  /* neighbours in q */
+    cio_task_t *task;         /* the task that waits */
+    struct cio__waitq *q;     /* queue it is linked in, NULL once unlinked */
+    struct cio__waiter *prev; /* neighbours in q */
     struct cio__waiter *next;
     struct cio__waiter *tnext; /* the task's other linked nodes */
     void *value;               /* item handed over (queues) */
@@ -66,14 +66,14 @@ struct cio_task {
      * (cio_coro_shrink) reads as zeros until the task runs again. */
     struct cio__waiter wnode[2];
     /* colder: */
-    long wait_arg;             /* an fd or a count shown with wait_what */
-    cio_task_fn fn;            /* the task's function */
-    void *arg;                 /* its argument */
-    void *result;              /* fn's return value once done */
-    int status;                /* 0, or -ECANCELED if it ended killed */
-    cio_task_t *all_prev;      /* neighbours in the hub's live list */
+    long wait_arg;        /* an fd or a count shown with wait_what */
+    cio_task_fn fn;       /* the task's function */
+    void *arg;            /* its argument */
+    void *result;         /* fn's return value once done */
+    int status;           /* 0, or -ECANCELED if it ended killed */
+    cio_task_t *all_prev; /* neighbours in the hub's live list */
     cio_task_t *all_next;
-    cio_task_t *idle_prev;     /* neighbours in the shrink list */
+    cio_task_t *idle_prev; /* neighbours in the shrink list */
     cio_task_t *idle_next;
     struct cio__waitq joiners; /* tasks in cio_join on this one */
     cio_timer_t timer;         /* deadline of the current wait */
@@ -82,26 +82,26 @@ struct cio_task {
 struct cio__fd;
 
 struct cio__hub {
-    cio_loop_t *loop;           /* the loop the hub runs */
-    cio_coro_t *coro;           /* coroutine that runs the loop */
-    cio_task_t *current;        /* running task, NULL while in the hub */
-    cio_task_t *runq_head;      /* ready tasks, FIFO */
+    cio_loop_t *loop;      /* the loop the hub runs */
+    cio_coro_t *coro;      /* coroutine that runs the loop */
+    cio_task_t *current;   /* running task, NULL while in the hub */
+    cio_task_t *runq_head; /* ready tasks, FIFO */
     cio_task_t *runq_tail;
-    cio_task_t *all;            /* live tasks (for cio_dump) */
-    size_t live;                /* tasks whose function has not returned */
-    size_t stack_size;          /* stack size for new tasks */
-    size_t fd_waiters;          /* waiter nodes linked on fds */
-    size_t timers;              /* deadline timers armed by tasks */
-    size_t inflight;            /* offload jobs not completed yet */
-    size_t refs;                /* external wake sources (cio_hub_ref) */
-    bool loop_ref;              /* holds a loop reference (inflight, refs) */
-    struct cio__fd **fd_pages;  /* per-fd state, in pages that never move */
-    size_t fd_npages;           /* entries in fd_pages */
-    int64_t shrink_after_ms;    /* 0 = never shrink waiting stacks */
-    cio_task_t *idle_head;      /* waiting tasks, oldest wait first */
+    cio_task_t *all;           /* live tasks (for cio_dump) */
+    size_t live;               /* tasks whose function has not returned */
+    size_t stack_size;         /* stack size for new tasks */
+    size_t fd_waiters;         /* waiter nodes linked on fds */
+    size_t timers;             /* deadline timers armed by tasks */
+    size_t inflight;           /* offload jobs not completed yet */
+    size_t refs;               /* external wake sources (cio_hub_ref) */
+    bool loop_ref;             /* holds a loop reference (inflight, refs) */
+    struct cio__fd **fd_pages; /* per-fd state, in pages that never move */
+    size_t fd_npages;          /* entries in fd_pages */
+    int64_t shrink_after_ms;   /* 0 = never shrink waiting stacks */
+    cio_task_t *idle_head;     /* waiting tasks, oldest wait first */
     cio_task_t *idle_tail;
-    cio_timer_t shrink_timer;   /* periodic scan of the shrink list */
-    bool sigquit;               /* SIGQUIT prints cio_dump */
+    cio_timer_t shrink_timer; /* periodic scan of the shrink list */
+    bool sigquit;             /* SIGQUIT prints cio_dump */
 };
 
 /* This thread's hub, NULL outside cio_run. */
@@ -120,8 +120,7 @@ bool cio__expired(struct cio__hub *hub, int64_t deadline_ms);
 /* Suspends the running task until a trigger calls cio__wake, or the
  * deadline passes (-ETIMEDOUT), or it is killed (-ECANCELED) or
  * interrupted (-EINTR). what/arg describe the wait for cio_dump. */
-int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what,
-               long arg);
+int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg);
 
 /* Wakes a waiting task with rc; false (and nothing done) if it is not
  * waiting or another trigger already woke it. */

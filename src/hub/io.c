@@ -53,16 +53,16 @@ enum io_dir { IO_IN, IO_OUT };
 struct io_op {
     int fd;
     enum io_dir dir;
-    void *buf;                 /* read/write/recv/send buffer */
+    void *buf; /* read/write/recv/send buffer */
     size_t n;
-    const struct iovec *iov;   /* readv/writev */
+    const struct iovec *iov; /* readv/writev */
     int iovcnt;
-    int flags;                 /* recv/send flags */
-    struct sockaddr *from;     /* recvfrom */
+    int flags;             /* recv/send flags */
+    struct sockaddr *from; /* recvfrom */
     socklen_t *fromlen;
     const struct sockaddr *to; /* sendto */
     socklen_t tolen;
-    int kind;                  /* 0 read/write, 1 vector, 2 recv/send, 3 to/from */
+    int kind; /* 0 read/write, 1 vector, 2 recv/send, 3 to/from */
 };
 
 static ssize_t op_sock(const struct io_op *op)
@@ -77,8 +77,7 @@ static ssize_t op_sock(const struct io_op *op)
     }
     case 3:
         return op->dir == IO_IN
-                   ? recvfrom(op->fd, op->buf, op->n, fl, op->from,
-                              op->fromlen)
+                   ? recvfrom(op->fd, op->buf, op->n, fl, op->from, op->fromlen)
                    : sendto(op->fd, op->buf, op->n, fl, op->to, op->tolen);
     default:
         return op->dir == IO_IN ? recv(op->fd, op->buf, op->n, fl)

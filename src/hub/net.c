@@ -1,4 +1,4 @@
-/* Listening and dialing helpers over TCP (IPv4 and IPv6) and UNIX stream
+/* Listening and dialing over TCP (IPv4 and IPv6) and UNIX stream
  * sockets. Names are resolved on the offload pool when called from a task,
  * directly otherwise. Every socket is non-blocking and close-on-exec. */
 #include <errno.h>

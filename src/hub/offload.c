@@ -22,25 +22,25 @@
 #define IDLE_EXIT_S 10 /* a thread without work this long leaves */
 
 struct cio__job {
-    struct cio__job *next;          /* in the pool's queue */
-    long (*fn)(void *arg);          /* the blocking work */
-    void *arg;                      /* its argument */
+    struct cio__job *next;           /* in the pool's queue */
+    long (*fn)(void *arg);           /* the blocking work */
+    void *arg;                       /* its argument */
     void (*drop)(void *arg, long r); /* frees arg and fn's result if unused */
-    long result;                    /* fn's return value */
-    struct cio__hub *hub;           /* hub of the waiting task */
-    cio_task_t *task;               /* the waiting task */
-    bool done;                      /* completion arrived (hub thread) */
-    bool abandoned;                 /* the task stopped waiting (hub thread) */
+    long result;                     /* fn's return value */
+    struct cio__hub *hub;            /* hub of the waiting task */
+    cio_task_t *task;                /* the waiting task */
+    bool done;                       /* completion arrived (hub thread) */
+    bool abandoned;                  /* the task stopped waiting (hub thread) */
 };
 
 struct cio__opool {
-    pthread_mutex_t mu;     /* guards everything below */
-    pthread_cond_t cv;      /* signalled when a job arrives */
-    struct cio__job *head;  /* queued jobs, FIFO */
+    pthread_mutex_t mu;    /* guards everything below */
+    pthread_cond_t cv;     /* signalled when a job arrives */
+    struct cio__job *head; /* queued jobs, FIFO */
     struct cio__job *tail;
-    unsigned threads;       /* threads alive */
-    unsigned idle;          /* threads waiting for a job */
-    unsigned max;           /* thread limit */
+    unsigned threads; /* threads alive */
+    unsigned idle;    /* threads waiting for a job */
+    unsigned max;     /* thread limit */
 };
 
 static struct cio__opool pools[2] = {
@@ -189,8 +189,8 @@ static int offload_run(cio_offload_kind kind, long (*fn)(void *), void *arg,
         free(job);
         return rc;
     }
-    rc = cio__block(t, deadline_ms, kind == CIO_OFFLOAD_DNS ? "dns" : "file",
-                    0);
+    rc =
+        cio__block(t, deadline_ms, kind == CIO_OFFLOAD_DNS ? "dns" : "file", 0);
     if (!job->done) {
         job->abandoned = true; /* job_complete frees it */
         return rc;
@@ -215,12 +215,12 @@ int cio_offload(cio_offload_kind kind, long (*fn)(void *arg), void *arg,
 /* ---- name lookups ---- */
 
 struct gai_job {
-    char *node;              /* copies, so an abandoned job stays valid */
+    char *node; /* copies, so an abandoned job stays valid */
     char *service;
     struct addrinfo hints;
     bool has_hints;
-    struct addrinfo *res;    /* the answer */
-    int err;                 /* errno of EAI_SYSTEM */
+    struct addrinfo *res; /* the answer */
+    int err;              /* errno of EAI_SYSTEM */
 };
 
 static long gai_fn(void *arg)
@@ -326,8 +326,7 @@ int cio_getaddrinfo(const char *node, const char *service,
         g->has_hints = true;
     }
     long r = 0;
-    int rc = offload_run(CIO_OFFLOAD_DNS, gai_fn, g, gai_drop, &r,
-                         deadline_ms);
+    int rc = offload_run(CIO_OFFLOAD_DNS, gai_fn, g, gai_drop, &r, deadline_ms);
     if (rc < 0) /* abandoned: gai_drop frees it later (or already did) */
         return rc;
     rc = gai_errno(r, g->err);
@@ -340,11 +339,11 @@ int cio_getaddrinfo(const char *node, const char *service,
 /* ---- file calls ---- */
 
 struct file_job {
-    char *path;      /* a copy: the job may outlive the caller's wait */
-    int flags;       /* open flags */
-    mode_t mode;     /* open mode */
-    int fd;          /* fsync target */
-    struct stat st;  /* stat result */
+    char *path;     /* a copy: the job may outlive the caller's wait */
+    int flags;      /* open flags */
+    mode_t mode;    /* open mode */
+    int fd;         /* fsync target */
+    struct stat st; /* stat result */
 };
 
 static long open_fn(void *arg)

@@ -7,11 +7,11 @@
 #include "hub/hub_internal.h"
 
 struct cio_pool {
-    size_t size;               /* tasks allowed at once */
-    size_t running;            /* tasks started and not returned */
-    bool freed;                /* cio_pool_free came early: last task frees */
-    struct cio__waitq slots;   /* tasks waiting to spawn */
-    struct cio__waitq idle;    /* tasks waiting for running == 0 */
+    size_t size;             /* tasks allowed at once */
+    size_t running;          /* tasks started and not returned */
+    bool freed;              /* cio_pool_free came early: last task frees */
+    struct cio__waitq slots; /* tasks waiting to spawn */
+    struct cio__waitq idle;  /* tasks waiting for running == 0 */
 };
 
 /* What a pool task runs: the user's function, then the slot's return. */

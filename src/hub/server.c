@@ -9,24 +9,24 @@
 #include "hub/hub_internal.h"
 
 struct conn {
-    cio_server_t *srv;  /* the server that accepted it */
-    int fd;             /* handed to the handler, which closes it */
-    cio_task_t *task;   /* the handler task (detached) */
-    struct conn *prev;  /* neighbours among the running handlers */
+    cio_server_t *srv; /* the server that accepted it */
+    int fd;            /* handed to the handler, which closes it */
+    cio_task_t *task;  /* the handler task (detached) */
+    struct conn *prev; /* neighbours among the running handlers */
     struct conn *next;
 };
 
 struct cio_server {
-    int listen_fd;           /* closed by cio_server_stop */
-    cio_conn_fn handler;     /* runs per connection */
-    void *data;              /* handler's argument */
-    cio_sem_t *slots;        /* bounds handlers (max_conns), or NULL */
-    cio_task_t *acceptor;    /* the accept loop, NULL once it ended */
-    struct conn *conns;      /* running handlers */
-    size_t nconns;           /* how many */
-    bool stopping;           /* cio_server_stop was called */
-    bool freed;              /* free once acceptor and handlers are gone */
-    struct cio__waitq idle;  /* cio_server_stop waiting for the end */
+    int listen_fd;          /* closed by cio_server_stop */
+    cio_conn_fn handler;    /* runs per connection */
+    void *data;             /* handler's argument */
+    cio_sem_t *slots;       /* bounds handlers (max_conns), or NULL */
+    cio_task_t *acceptor;   /* the accept loop, NULL once it ended */
+    struct conn *conns;     /* running handlers */
+    size_t nconns;          /* how many */
+    bool stopping;          /* cio_server_stop was called */
+    bool freed;             /* free once acceptor and handlers are gone */
+    struct cio__waitq idle; /* cio_server_stop waiting for the end */
 };
 
 static bool server_idle(const cio_server_t *srv)
@@ -100,8 +100,7 @@ static void *accept_main(void *arg)
         }
         if (fd >= 0)
             continue;
-        if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS ||
-            fd == -ENOMEM) {
+        if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM) {
             /* Out of descriptors: give the handlers time to close some. */
             if (cio_sleep(100) < 0)
                 break;

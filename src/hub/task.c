@@ -8,8 +8,7 @@
 
 /* ---- wait queues ---- */
 
-void cio__waitq_push(struct cio__waitq *q, struct cio__waiter *w,
-                     cio_task_t *t)
+void cio__waitq_push(struct cio__waitq *q, struct cio__waiter *w, cio_task_t *t)
 {
     w->task = t;
     w->q = q;
@@ -182,8 +181,7 @@ int cio__enter(cio_task_t **out)
     return 0;
 }
 
-int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what,
-               long arg)
+int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg)
 {
     struct cio__hub *hub = t->hub;
     if (t->killed)
