@@ -145,8 +145,11 @@ static int login(struct conn *c, int64_t dl)
         snprintf(text, sizeof(text), "PASS %s", o.pass);
         code = cmd(c, text, NULL, 0, dl);
     }
-    if (code != 230)
+    if (code != 230) {
+        if (getenv("FTPLOAD_DEBUG"))
+            fprintf(stderr, "ftpload: login answered %d\n", code);
         return -EACCES;
+    }
     return cmd(c, "TYPE I", NULL, 0, dl) == 200 ? 0 : -EPROTO;
 }
 
@@ -288,6 +291,9 @@ static void *idle_client(void *arg)
         rc = login(&c, dl);
         cio_sem_release(st.logins);
     }
+    if (rc < 0 && st.errors == 0)
+        fprintf(stderr, "ftpload: first login failure: %s\n",
+                cio_strerror(rc));
     if (rc == 0) {
         st.ready++;
         cio_sleep((int64_t)o.seconds * 1000);

@@ -86,12 +86,12 @@ void cmd_user(struct ftp_session *s, char *arg)
 static int enter_root(struct ftp_session *s, struct ftp_user *u)
 {
     const char *root = u->root && *u->root ? u->root : s->srv->cfg->root;
-    int rc = vfs_open_root(&s->vfs, root);
+    int rc = server_root_get(s->srv, root, &s->root);
     if (rc < 0) {
         log_event(s->srv, s, "cannot open root %s: %s", root, cio_strerror(rc));
         return rc;
     }
-    s->vfs_open = true;
+    s->vfs = &s->root->vfs;
     if (!(s->cwd = strdup("/")))
         return -ENOMEM;
     return 0;
@@ -135,8 +135,7 @@ void cmd_pass(struct ftp_session *s, char *arg)
     if (is_anonymous_name(s) && s->srv->cfg->anonymous)
         rc = check_run(c); /* no password hash: not worth a thread */
     else
-        orc = cio_offload(CIO_OFFLOAD_FILE, check_run, c, &rc,
-                          ctl_deadline(s));
+        orc = cio_offload(CIO_OFFLOAD_FILE, check_run, c, &rc, ctl_deadline(s));
     if (orc < 0) {
         /* Killed or timed out: the thread still owns its reference. */
         check_put(c);

@@ -46,7 +46,7 @@ static void change_dir(struct ftp_session *s, const char *arg)
     struct stat st;
     if (session_path(s, arg, path) < 0)
         return;
-    int rc = vfs_stat(&s->vfs, path, &st);
+    int rc = vfs_stat(s->vfs, path, &st);
     if (rc == 0 && !S_ISDIR(st.st_mode))
         rc = -ENOTDIR;
     if (rc < 0) {
@@ -78,7 +78,7 @@ void cmd_mkd(struct ftp_session *s, char *arg)
     char path[VFS_PATH_MAX];
     if (session_path(s, arg, path) < 0 || !session_may(s, FTP_PERM_MKDIR, path))
         return;
-    int rc = vfs_mkdir(&s->vfs, path, 0777);
+    int rc = vfs_mkdir(s->vfs, path, 0777);
     if (rc < 0) {
         reply_fs_error(s, rc, path);
         return;
@@ -93,7 +93,7 @@ void cmd_rmd(struct ftp_session *s, char *arg)
     if (session_path(s, arg, path) < 0 ||
         !session_may(s, FTP_PERM_DELETE, path))
         return;
-    int rc = vfs_rmdir(&s->vfs, path);
+    int rc = vfs_rmdir(s->vfs, path);
     if (rc < 0) {
         reply_fs_error(s, rc, path);
         return;
@@ -109,11 +109,11 @@ void cmd_dele(struct ftp_session *s, char *arg)
     if (session_path(s, arg, path) < 0 ||
         !session_may(s, FTP_PERM_DELETE, path))
         return;
-    int rc = vfs_lstat(&s->vfs, path, &st);
+    int rc = vfs_lstat(s->vfs, path, &st);
     if (rc == 0 && S_ISDIR(st.st_mode))
         rc = -EISDIR;
     if (rc == 0)
-        rc = vfs_unlink(&s->vfs, path);
+        rc = vfs_unlink(s->vfs, path);
     if (rc < 0) {
         reply_fs_error(s, rc, path);
         return;
@@ -129,7 +129,7 @@ void cmd_rnfr(struct ftp_session *s, char *arg)
     if (session_path(s, arg, path) < 0 ||
         !session_may(s, FTP_PERM_RENAME, path))
         return;
-    int rc = vfs_lstat(&s->vfs, path, &st);
+    int rc = vfs_lstat(s->vfs, path, &st);
     if (rc == 0 && !strcmp(path, "/"))
         rc = -EBUSY;
     if (rc < 0) {
@@ -155,7 +155,7 @@ void cmd_rnto(struct ftp_session *s, char *arg)
     s->rename_from = NULL;
     if (session_path(s, arg, path) == 0 &&
         session_may(s, FTP_PERM_RENAME, path)) {
-        int rc = vfs_rename(&s->vfs, from, path);
+        int rc = vfs_rename(s->vfs, from, path);
         if (rc < 0) {
             reply_fs_error(s, rc, path);
         } else {
@@ -173,7 +173,7 @@ static int readable_file(struct ftp_session *s, const char *arg, char *path,
 {
     if (session_path(s, arg, path) < 0 || !session_may(s, FTP_PERM_READ, path))
         return -1;
-    int rc = vfs_stat(&s->vfs, path, st);
+    int rc = vfs_stat(s->vfs, path, st);
     if (rc == 0 && !S_ISREG(st->st_mode)) {
         reply(s, 550, "%s: not a regular file.", path);
         return -1;
@@ -249,7 +249,7 @@ void cmd_mfmt(struct ftp_session *s, char *arg)
     if (session_path(s, sp + 1, path) < 0 ||
         !session_may(s, FTP_PERM_WRITE, path))
         return;
-    int rc = vfs_set_mtime(&s->vfs, path, t);
+    int rc = vfs_set_mtime(s->vfs, path, t);
     if (rc < 0) {
         reply_fs_error(s, rc, path);
         return;
@@ -275,7 +275,7 @@ void commands_site_chmod(struct ftp_session *s, char *arg)
     if (session_path(s, sp + 1, path) < 0 ||
         !session_may(s, FTP_PERM_WRITE, path))
         return;
-    int rc = vfs_chmod(&s->vfs, path, (mode_t)mode);
+    int rc = vfs_chmod(s->vfs, path, (mode_t)mode);
     if (rc < 0) {
         reply_fs_error(s, rc, path);
         return;
@@ -312,7 +312,7 @@ void cmd_hash(struct ftp_session *s, char *arg)
         return;
     }
     j->size = st.st_size;
-    j->fd = vfs_open(&s->vfs, path, O_RDONLY, 0);
+    j->fd = vfs_open(s->vfs, path, O_RDONLY, 0);
     long rc = j->fd;
     if (j->fd >= 0) {
         int orc = cio_offload(CIO_OFFLOAD_FILE, hash_run, j, &rc, -1);
@@ -374,7 +374,7 @@ static void control_listing(struct ftp_session *s, int code, const char *arg,
 {
     char path[VFS_PATH_MAX], head[64];
     struct text t = {0};
-    struct dirlist d = {.vfs = &s->vfs,
+    struct dirlist d = {.vfs = s->vfs,
                         .kind = kind,
                         .may = s->user->perms,
                         .emit = text_emit,
@@ -389,7 +389,7 @@ static void control_listing(struct ftp_session *s, int code, const char *arg,
         rc = text_add(&t, "\r\n", 2);
     DIR *dir = NULL;
     if (rc == 0 && kind == DIRLIST_LIST &&
-        vfs_opendir(&s->vfs, path, &dir) == 0) {
+        vfs_opendir(s->vfs, path, &dir) == 0) {
         rc = dirlist_dir(&d, dir);
         closedir(dir);
     } else if (rc == 0) {

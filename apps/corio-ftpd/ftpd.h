@@ -48,6 +48,15 @@ struct ftpd_shared {
     atomic_uint_fast64_t next_id;              /* session ids for the log */
 };
 
+/* A root directory open as a jail, shared by the sessions (and transfers)
+ * of one worker that use it: one fd per root, not per session. */
+struct ftpd_root {
+    char *path;             /* the directory */
+    struct vfs vfs;         /* its jail */
+    int refs;               /* holders, the server's cache included */
+    struct ftpd_root *next; /* the server's cache */
+};
+
 /* One per worker thread (just one without --workers). */
 struct ftpd_server {
     struct ftpd_config *cfg;      /* current settings (replaced by SIGHUP) */
@@ -57,6 +66,7 @@ struct ftpd_server {
     struct ftp_session *sessions; /* this worker's sessions, newest first */
     int n_sessions;               /* length of sessions */
     int pasv_next;                /* next passive port to try in the range */
+    struct ftpd_root *roots;      /* open roots, kept while the server runs */
     bool stopping;                /* SIGTERM: finish transfers, take no more */
 };
 
@@ -87,8 +97,8 @@ struct ftp_session {
     int failures;             /* failed logins */
     char *username;           /* USER argument, then the logged-in user */
     struct ftp_user *user;    /* rights and root once logged in */
-    struct vfs vfs;           /* the user's root */
-    bool vfs_open;            /* vfs holds a root */
+    struct ftpd_root *root;   /* the user's root, shared */
+    struct vfs *vfs;          /* &root->vfs once logged in */
     char *cwd;                /* working directory, virtual */
     char *rename_from;        /* RNFR path waiting for RNTO */
     off_t rest;               /* REST marker for the next transfer */
@@ -209,5 +219,14 @@ void log_transfer(struct ftp_session *s, const char *vpath, off_t bytes,
 bool server_admit(struct ftpd_server *srv, struct ftp_session *s,
                   const char **why);
 void server_release(struct ftpd_server *srv, struct ftp_session *s);
+
+/* A reference to the root at path, opened on first use. 0 or -errno. */
+int server_root_get(struct ftpd_server *srv, const char *path,
+                    struct ftpd_root **out);
+/* Another reference; and dropping one (the last closes the root). */
+struct ftpd_root *root_hold(struct ftpd_root *r);
+void root_put(struct ftpd_root *r);
+/* Drops the server's cache (at shutdown). */
+void server_roots_free(struct ftpd_server *srv);
 
 #endif

@@ -345,6 +345,7 @@ static void *main_task(void *arg)
     stop_sessions(srv);
     cio_server_stop(server, cio_deadline_in(srv->cfg->grace_ms));
     cio_server_free(server);
+    server_roots_free(srv);
     log_event(srv, NULL, "stopped");
     /* The loop's signal watches end with cio_run: a late second SIGTERM
      * must not kill the process on its way out. */
@@ -391,6 +392,7 @@ static void *worker_main(void *arg)
         cio_task_free(watcher);
     }
     tls_srv = NULL;
+    server_roots_free(srv);
     userdb_free(srv->users);
     free(srv);
     return NULL;

@@ -1,7 +1,8 @@
 /* Session limits, total and per client address, counted across every
- * worker thread. */
+ * worker thread; and the roots open as jails, shared by sessions. */
 #include "ftpd.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,4 +91,55 @@ void server_release(struct ftpd_server *srv, struct ftp_session *s)
     sh->n_sessions--;
     pthread_mutex_unlock(&sh->lock);
     s->ip_counted = false;
+}
+
+int server_root_get(struct ftpd_server *srv, const char *path,
+                    struct ftpd_root **out)
+{
+    for (struct ftpd_root *r = srv->roots; r; r = r->next) {
+        if (!strcmp(r->path, path)) {
+            *out = root_hold(r);
+            return 0;
+        }
+    }
+    struct ftpd_root *r = calloc(1, sizeof(*r));
+    if (!r || !(r->path = strdup(path))) {
+        free(r);
+        return -ENOMEM;
+    }
+    int rc = vfs_open_root(&r->vfs, path);
+    if (rc < 0) {
+        free(r->path);
+        free(r);
+        return rc;
+    }
+    r->refs = 2; /* the cache and the caller */
+    r->next = srv->roots;
+    srv->roots = r;
+    *out = r;
+    return 0;
+}
+
+struct ftpd_root *root_hold(struct ftpd_root *r)
+{
+    r->refs++;
+    return r;
+}
+
+void root_put(struct ftpd_root *r)
+{
+    if (!r || --r->refs > 0)
+        return;
+    vfs_close(&r->vfs);
+    free(r->path);
+    free(r);
+}
+
+void server_roots_free(struct ftpd_server *srv)
+{
+    while (srv->roots) {
+        struct ftpd_root *r = srv->roots;
+        srv->roots = r->next;
+        root_put(r);
+    }
 }

@@ -88,9 +88,9 @@ void session_logout(struct ftp_session *s)
     if (s->xfer)
         transfer_abort(s);
     data_reset(s);
-    if (s->vfs_open)
-        vfs_close(&s->vfs);
-    s->vfs_open = false;
+    root_put(s->root);
+    s->root = NULL;
+    s->vfs = NULL;
     if (s->user) {
         ftp_user_release(s->user);
         free(s->user);
@@ -241,7 +241,6 @@ static void session_init(struct ftp_session *s, struct ftpd_server *srv, int fd)
     s->ctl = fd;
     s->task = cio_self();
     s->pasv_fd = -1;
-    s->vfs.root_fd = -1;
     s->id = atomic_fetch_add(&srv->shared->next_id, 1) + 1;
     socklen_t len = sizeof(s->peer);
     getpeername(fd, &s->peer.sa, &len);

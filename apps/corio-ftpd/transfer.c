@@ -33,28 +33,29 @@ enum phase {
 };
 
 struct transfer {
-    struct ftp_session *s; /* owner, unless orphan */
-    enum xfer_kind kind;   /* the verb */
-    enum phase phase;      /* what the task is doing */
-    bool ascii;            /* TYPE A conversion */
-    bool in_place;         /* APPE / REST+STOR / STOU write the file itself */
-    bool created;          /* STOU made this file: remove it on failure */
-    bool local_error;      /* the error came from the disk, not the network */
-    bool orphan;           /* the session is gone: free yourself at the end */
-    int file_fd;           /* the file, -1 for listings */
-    int data_fd;           /* the data connection, -1 until open */
-    DIR *dir;              /* directory being listed */
-    char *vpath;           /* the file or directory, virtual */
-    char *tmp_vpath;       /* STOR's temporary file */
-    char *opts;            /* LIST options ("-la") */
-    off_t offset;          /* file position the transfer starts at */
-    off_t orig_size;       /* in place: the size before, for rollback */
-    off_t fpos;            /* uploads: file position reached */
-    off_t bytes;           /* bytes on the data connection so far */
-    int64_t data_ms;       /* data connection stall limit */
-    int64_t start_ms;      /* when it started (xferlog) */
-    struct vfs *vfs;       /* the session's jail */
-    unsigned may;          /* the user's rights, for the MLSD perm fact */
+    struct ftp_session *s;  /* owner, unless orphan */
+    enum xfer_kind kind;    /* the verb */
+    enum phase phase;       /* what the task is doing */
+    bool ascii;             /* TYPE A conversion */
+    bool in_place;          /* APPE / REST+STOR / STOU write the file itself */
+    bool created;           /* STOU made this file: remove it on failure */
+    bool local_error;       /* the error came from the disk, not the network */
+    bool orphan;            /* the session is gone: free yourself at the end */
+    int file_fd;            /* the file, -1 for listings */
+    int data_fd;            /* the data connection, -1 until open */
+    DIR *dir;               /* directory being listed */
+    char *vpath;            /* the file or directory, virtual */
+    char *tmp_vpath;        /* STOR's temporary file */
+    char *opts;             /* LIST options ("-la") */
+    off_t offset;           /* file position the transfer starts at */
+    off_t orig_size;        /* in place: the size before, for rollback */
+    off_t fpos;             /* uploads: file position reached */
+    off_t bytes;            /* bytes on the data connection so far */
+    int64_t data_ms;        /* data connection stall limit */
+    int64_t start_ms;       /* when it started (xferlog) */
+    struct ftpd_root *root; /* a reference to the session's root */
+    struct vfs *vfs;        /* &root->vfs */
+    unsigned may;           /* the user's rights, for the MLSD perm fact */
 };
 
 static void xfer_free(struct transfer *x)
@@ -68,6 +69,7 @@ static void xfer_free(struct transfer *x)
     free(x->vpath);
     free(x->tmp_vpath);
     free(x->opts);
+    root_put(x->root);
     free(x);
 }
 
@@ -450,7 +452,7 @@ static void *xfer_main(void *arg)
 static int refuse_overwrite(struct ftp_session *s, const char *vpath)
 {
     struct stat st;
-    if (!s->user->anonymous || vfs_lstat(&s->vfs, vpath, &st) == -ENOENT)
+    if (!s->user->anonymous || vfs_lstat(s->vfs, vpath, &st) == -ENOENT)
         return 0;
     reply(s, 553, "%s: anonymous users may not replace files.", vpath);
     return -1;
@@ -459,7 +461,7 @@ static int refuse_overwrite(struct ftp_session *s, const char *vpath)
 static int open_retr(struct ftp_session *s, struct transfer *x, off_t rest)
 {
     struct stat st;
-    x->file_fd = vfs_open(&s->vfs, x->vpath, O_RDONLY, 0);
+    x->file_fd = vfs_open(s->vfs, x->vpath, O_RDONLY, 0);
     if (x->file_fd < 0) {
         reply_fs_error(s, x->file_fd, x->vpath);
         return -1;
@@ -484,7 +486,7 @@ static int open_in_place(struct ftp_session *s, struct transfer *x, off_t rest)
 {
     struct stat st;
     int flags = O_WRONLY | (x->kind == X_APPE ? O_CREAT : 0);
-    x->file_fd = vfs_open(&s->vfs, x->vpath, flags, 0666);
+    x->file_fd = vfs_open(s->vfs, x->vpath, flags, 0666);
     if (x->file_fd < 0) {
         if (x->file_fd == -ENOENT)
             reply(s, 554, "Restart offset %lld is beyond the end of the file.",
@@ -518,17 +520,17 @@ static int open_stor(struct ftp_session *s, struct transfer *x, off_t rest)
         if (open_in_place(s, x, rest) < 0)
             return -1;
     } else {
-        if (vfs_stat(&s->vfs, x->vpath, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (vfs_stat(s->vfs, x->vpath, &st) == 0 && !S_ISREG(st.st_mode)) {
             reply(s, 550, "%s: not a regular file.", x->vpath);
             return -1;
         }
-        x->file_fd = vfs_mktemp(&s->vfs, x->vpath, tmp, sizeof(tmp));
+        x->file_fd = vfs_mktemp(s->vfs, x->vpath, tmp, sizeof(tmp));
         if (x->file_fd < 0) {
             reply_fs_error(s, x->file_fd, x->vpath);
             return -1;
         }
         if (!(x->tmp_vpath = strdup(tmp))) {
-            vfs_unlink(&s->vfs, tmp);
+            vfs_unlink(s->vfs, tmp);
             reply(s, 451, "Out of memory.");
             return -1;
         }
@@ -552,7 +554,7 @@ static int open_stou(struct ftp_session *s, struct transfer *x)
             memcpy(name, x->vpath, len + 1);
         else
             snprintf(name, len + 8, "%s.%d", x->vpath, i);
-        fd = vfs_open(&s->vfs, name, O_WRONLY | O_CREAT | O_EXCL, 0666);
+        fd = vfs_open(s->vfs, name, O_WRONLY | O_CREAT | O_EXCL, 0666);
     }
     if (fd < 0) {
         reply_fs_error(s, fd, x->vpath);
@@ -570,10 +572,10 @@ static int open_stou(struct ftp_session *s, struct transfer *x)
 
 static int open_listing(struct ftp_session *s, struct transfer *x)
 {
-    int rc = vfs_opendir(&s->vfs, x->vpath, &x->dir);
+    int rc = vfs_opendir(s->vfs, x->vpath, &x->dir);
     if (rc == -ENOTDIR && x->kind != X_MLSD) {
         struct stat st;
-        rc = vfs_lstat(&s->vfs, x->vpath, &st);
+        rc = vfs_lstat(s->vfs, x->vpath, &st);
     } else if (rc == -ENOTDIR) {
         reply(s, 501, "%s: not a directory.", x->vpath);
         return -1;
@@ -607,7 +609,8 @@ void transfer_begin(struct ftp_session *s, enum xfer_kind kind,
     x->kind = kind;
     x->file_fd = x->data_fd = -1;
     x->ascii = s->ascii && kind <= X_STOU;
-    x->vfs = &s->vfs;
+    x->root = root_hold(s->root);
+    x->vfs = &x->root->vfs;
     x->may = s->user->perms;
     x->data_ms = s->srv->cfg->data_timeout_ms;
     x->start_ms = cio_now();

@@ -184,5 +184,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r.data = data;
     r.size = size;
     cio_run(client, &r, NULL);
+    server_roots_free(&r.srv);
     return 0;
 }
