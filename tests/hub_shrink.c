@@ -3,6 +3,7 @@
  * they resume. Also the cio_dump listing and its SIGQUIT trigger.
  * CIO_TEST_ALL_BACKENDS */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@ static int intact;
 static cio_event_t *wake_up;
 static cio_queue_t *items;
 static int pairs[FD_TASKS][2];
+static int poll_pair[2][2]; /* a task polls both while shrunk */
 
 static void *napper(void *arg)
 {
@@ -52,7 +54,12 @@ static void *napper(void *arg)
     for (size_t i = 0; i < sizeof pattern; i++)
         pattern[i] = (char)(id * 31 + (int)i);
     /* wait on shrunk stacks in the three kinds of wait queues */
-    if (id < FD_TASKS) {
+    if (id == FD_TASKS) {
+        struct pollfd p[2] = {{.fd = poll_pair[0][0], .events = POLLIN},
+                              {.fd = poll_pair[1][0], .events = POLLIN}};
+        CHECK_EQ(cio_poll(p, 2, -1), 1);
+        CHECK(p[1].revents & POLLIN);
+    } else if (id < FD_TASKS) {
         char c;
         CHECK_EQ(cio_read(pairs[id][0], &c, 1, -1), 1);
         CHECK_EQ(c, (char)id);
@@ -77,6 +84,8 @@ static void *main_task(void *arg)
     CHECK_EQ(cio_queue_new(&items, 0), 0);
     for (int i = 0; i < FD_TASKS; i++)
         CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, pairs[i]), 0);
+    for (int i = 0; i < 2; i++)
+        CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, poll_pair[i]), 0);
     int64_t start = cio_now();
     for (intptr_t i = 0; i < TASKS; i++)
         CHECK_EQ(cio_spawn(NULL, napper, (void *)i), 0);
@@ -103,6 +112,7 @@ static void *main_task(void *arg)
     CHECK(strstr(text, "waiting  on event") != NULL);
     CHECK(strstr(text, "waiting  on queue get") != NULL);
     CHECK(strstr(text, "waiting  on fd read") != NULL);
+    CHECK(strstr(text, "waiting  on poll of fds 2") != NULL);
     free(text);
 
     /* SIGQUIT prints the same listing */
@@ -125,7 +135,8 @@ static void *main_task(void *arg)
 
     cio_hub_set_shrink_after(0);
     cio_event_set(wake_up);
-    for (int i = FD_TASKS; i < TASKS; i++)
+    CHECK_EQ(cio_write(poll_pair[1][1], "p", 1, -1), 1);
+    for (int i = FD_TASKS + 1; i < TASKS; i++)
         if (i % 2)
             CHECK_EQ(cio_queue_put(items, NULL, -1), 0);
     for (int i = 0; i < FD_TASKS; i++) {
@@ -137,6 +148,10 @@ static void *main_task(void *arg)
     for (int i = 0; i < FD_TASKS; i++) {
         cio_close(pairs[i][0]);
         cio_close(pairs[i][1]);
+    }
+    for (int i = 0; i < 2; i++) {
+        cio_close(poll_pair[i][0]);
+        cio_close(poll_pair[i][1]);
     }
     cio_queue_free(items);
     cio_event_free(wake_up);

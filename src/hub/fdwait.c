@@ -71,9 +71,9 @@ static int set_interest(struct cio__hub *hub, int fd, struct cio__fd *f,
         return 0;
     int rc;
     if (!f->registered) {
+        /* -EEXIST: the program watches this fd on the hub's loop itself;
+         * its callback, not ours, would get the events. */
         rc = cio_loop_register(hub->loop, fd, interest, fd_event_cb, hub);
-        if (rc == -EEXIST) /* registered behind our back: take it over */
-            rc = cio_loop_modify(hub->loop, fd, interest);
         if (rc < 0)
             return rc;
         f->registered = 1;
