@@ -132,12 +132,17 @@ void cmd_pass(struct ftp_session *s, char *arg)
     }
     long rc = -EIO;
     int orc = 0;
-    if (is_anonymous_name(s) && s->srv->cfg->anonymous)
+    if (cio_cancelled())
+        orc = -ESHUTDOWN; /* killed already: do not start a check */
+    else if (is_anonymous_name(s) && s->srv->cfg->anonymous)
         rc = check_run(c); /* no password hash: not worth a thread */
     else
         orc = cio_offload(CIO_OFFLOAD_FILE, check_run, c, &rc, ctl_deadline(s));
     if (orc < 0) {
-        /* Killed or timed out: the thread still owns its reference. */
+        /* Killed, interrupted or timed out while waiting, check_run still runs
+         * and drops its share; any other failure means it never started. */
+        if (orc != -ECANCELED && orc != -ETIMEDOUT && orc != -EINTR)
+            check_put(c);
         check_put(c);
         s->quit = true;
         return;

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,17 +284,31 @@ void commands_site_chmod(struct ftp_session *s, char *arg)
     reply(s, 200, "SITE CHMOD command ok.");
 }
 
-/* HASH reads the whole file: that runs on the offload pool. */
+/* HASH reads the whole file on the offload pool. The job is shared by the
+ * session task and the pool thread; the last to let go closes and frees it
+ * (the task may be killed while the thread still reads). */
 struct hash_job {
-    int fd;       /* the file, closed by the job's owner */
-    off_t size;   /* bytes to hash */
-    char hex[65]; /* the result in hex */
+    atomic_int refs; /* 2 at start: the task and the thread */
+    int fd;          /* the file */
+    off_t size;      /* bytes to hash */
+    int rc;          /* hash_sha256_fd's result */
+    char hex[65];    /* the result in hex */
 };
+
+static void hash_put(struct hash_job *j)
+{
+    if (atomic_fetch_sub(&j->refs, 1) != 1)
+        return;
+    close(j->fd);
+    free(j);
+}
 
 static long hash_run(void *arg)
 {
     struct hash_job *j = arg;
-    return hash_sha256_fd(j->fd, 0, j->size, j->hex);
+    long rc = j->rc = hash_sha256_fd(j->fd, 0, j->size, j->hex);
+    hash_put(j);
+    return rc;
 }
 
 void cmd_hash(struct ftp_session *s, char *arg)
@@ -306,29 +321,39 @@ void cmd_hash(struct ftp_session *s, char *arg)
     }
     if (readable_file(s, arg, path, &st) < 0)
         return;
+    int fd = vfs_open(s->vfs, path, O_RDONLY, 0);
+    if (fd < 0) {
+        reply_fs_error(s, fd, path);
+        return;
+    }
     struct hash_job *j = calloc(1, sizeof(*j));
     if (!j) {
+        close(fd);
         reply(s, 451, "Out of memory.");
         return;
     }
+    atomic_init(&j->refs, 2);
+    j->fd = fd;
     j->size = st.st_size;
-    j->fd = vfs_open(s->vfs, path, O_RDONLY, 0);
-    long rc = j->fd;
-    if (j->fd >= 0) {
-        int orc = cio_offload(CIO_OFFLOAD_FILE, hash_run, j, &rc, -1);
-        if (orc < 0) {
-            /* The thread still reads the fd and j: leave both to it. */
-            s->quit = true;
-            return;
-        }
-        close(j->fd);
+    long rc = -EIO;
+    int orc = cio_cancelled()
+                  ? -ESHUTDOWN
+                  : cio_offload(CIO_OFFLOAD_FILE, hash_run, j, &rc, -1);
+    if (orc < 0) {
+        /* Killed, interrupted or timed out while waiting, hash_run still runs
+         * and drops its share; any other failure means it never started. */
+        if (orc != -ECANCELED && orc != -ETIMEDOUT && orc != -EINTR)
+            hash_put(j);
+        hash_put(j);
+        s->quit = true;
+        return;
     }
     if (rc < 0)
         reply_fs_error(s, (int)rc, path);
     else
         reply(s, 213, "SHA-256 0-%lld %s %s", (long long)st.st_size, j->hex,
               path);
-    free(j);
+    hash_put(j);
 }
 
 /* A growing reply text for listings sent on the control connection. */
