@@ -60,6 +60,16 @@ static long quick(void *arg)
     return (long)(intptr_t)arg;
 }
 
+/* Fills a caller's stack buffer from the pool thread, slowly. */
+static long fill_slowly(void *arg)
+{
+    char *buf = arg;
+    usleep(100 * 1000);
+    for (int i = 0; i < 512; i++)
+        buf[i] = (char)i;
+    return 1;
+}
+
 static void *main_task(void *arg)
 {
     const char *dir = arg;
@@ -165,6 +175,15 @@ static void *main_task(void *arg)
     CHECK_EQ(cio_file_open("/nonexistent/x", O_RDONLY, 0), -ENOENT);
     CHECK_EQ(cio_file_fsync(-1), -EBADF);
     unlink(path);
+
+    /* a job writing into the waiting task's stack, with stack shrinking on:
+     * the stack stays in place while the job runs */
+    cio_hub_set_shrink_after(10);
+    char stack_buf[512] = {0};
+    CHECK_EQ(cio_offload(CIO_OFFLOAD_FILE, fill_slowly, stack_buf, &r, -1), 0);
+    for (int i = 0; i < 512; i++)
+        CHECK_EQ(stack_buf[i], (char)i);
+    cio_hub_set_shrink_after(0);
 
     CHECK_EQ(cio_kill(tick), 0);
     CHECK_EQ(cio_join(tick, -1), 0);

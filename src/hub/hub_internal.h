@@ -60,6 +60,7 @@ struct cio_task {
     bool idle_listed;          /* linked in the hub's shrink list */
     bool detached;             /* freed by the hub when it ends */
     bool shrunk;               /* shrink attempted during this wait */
+    bool keep_stack;           /* another thread may use its stack now */
     const char *wait_what;     /* what it waits on, for cio_dump */
     int64_t wait_since;        /* when the current wait began */
     /* Nodes for the current wait. Not on the task's stack: a shrunk stack

@@ -189,8 +189,12 @@ static int offload_run(cio_offload_kind kind, long (*fn)(void *), void *arg,
         free(job);
         return rc;
     }
+    /* arg may live on the task's stack and the job uses it from its
+     * thread: the stack must not be shrunk meanwhile. */
+    t->keep_stack = true;
     rc =
         cio__block(t, deadline_ms, kind == CIO_OFFLOAD_DNS ? "dns" : "file", 0);
+    t->keep_stack = false;
     if (!job->done) {
         job->abandoned = true; /* job_complete frees it */
         return rc;

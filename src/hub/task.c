@@ -203,7 +203,7 @@ int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg)
     t->wait_arg = arg;
     t->wait_since = cio_loop_now(hub->loop);
     t->shrunk = false;
-    if (hub->shrink_after_ms > 0)
+    if (hub->shrink_after_ms > 0 && !t->keep_stack)
         idle_append(hub, t);
     cio_coro_switch(hub->coro, NULL, NULL);
     /* Woken: cio__wake already disarmed the timer and the shrink entry. */
