@@ -1,0 +1,72 @@
+"""corio-ftpd idle sessions give their stacks back: 1000 logged-in sessions
+wait past a short --shrink-after, the server's memory (PSS) grows by less
+than 3 KiB per session (checked in the normal build; sanitizers add their
+own per-allocation cost), and the shrunk sessions then wake and work:
+commands, listings and downloads. CIO_TEST_TIMEOUT=90"""
+
+import io
+import os
+import socket
+import time
+
+from ftpd_common import Server, expect, SAN
+
+IDLE = 1000
+
+
+def pss_kib(pid):
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    raise AssertionError("no Pss in smaps_rollup")
+
+
+def login_raw(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    f = s.makefile("rb")
+    f.readline()
+    s.sendall(b"USER anonymous\r\n")
+    f.readline()
+    s.sendall(b"PASS x@y\r\n")
+    line = f.readline()
+    expect(line.startswith(b"230"), line)
+    return s, f
+
+
+def main():
+    with Server("--anonymous", "--shrink-after", "200", "--max-per-ip", "0",
+                "--max-sessions", "5000", "--quiet") as srv:
+        srv.write("data.bin", os.urandom(300000))
+        base = [login_raw(srv.port) for _ in range(100)]
+        time.sleep(1)
+        before = pss_kib(srv.proc.pid)
+        more = [login_raw(srv.port) for _ in range(IDLE)]
+        time.sleep(1.5)  # past the shrink delay
+        after = pss_kib(srv.proc.pid)
+        per = (after - before) * 1024 / IDLE
+        print("PSS growth per idle session: %.0f bytes" % per)
+        if not SAN:
+            expect(per < 3 * 1024, "%.0f bytes per idle session" % per)
+        # Every shrunk session wakes up and answers.
+        for s, f in base + more:
+            s.sendall(b"NOOP\r\n")
+        for s, f in base + more:
+            line = f.readline()
+            expect(line.startswith(b"200"), line)
+        # Full sessions after a long idle: listing and download.
+        ftps = [srv.ftp("anonymous", "x@y") for _ in range(5)]
+        time.sleep(1)
+        for f in ftps:
+            expect(f.nlst() == ["data.bin"], "listing after idle")
+            got = io.BytesIO()
+            f.retrbinary("RETR data.bin", got.write)
+            expect(got.getvalue() == srv.read("data.bin"), "download")
+            f.quit()
+        for s, f in base + more:
+            s.close()
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
