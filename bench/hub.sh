@@ -27,13 +27,8 @@ size=${SIZE:-64}
 conns_list=${CONNS:-100 1000 10000}
 hz=$(getconf CLK_TCK)
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-tmp=$(mktemp -d)
-pids=""
-cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null; done
-    [ -n "${KEEP:-}" ] && cp -r "$tmp" "$KEEP"; rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
+. "$(dirname "$0")/lib/common.sh"
+bench_init
 
 "$bin/bench_spawn"
 "$bin/bench_queue"
@@ -47,35 +42,11 @@ wait "$uvpid"
 [ $? -ne 77 ] && servers="$servers libuv"
 
 start() { # label
-    : >"$tmp/$1.out"
     case $1 in
-    epoll) "$bin/bench_epoll_echo" -p 0 >"$tmp/$1.out" & ;;
-    hub) "$bin/echo_server" -p 0 -b epoll >"$tmp/$1.out" & ;;
-    libuv) "$bin/bench_uv_echo" -p 0 >"$tmp/$1.out" & ;;
+    epoll) bench_start "$1" "$bin/bench_epoll_echo" -p 0 ;;
+    hub) bench_start "$1" "$bin/echo_server" -p 0 -b epoll ;;
+    libuv) bench_start "$1" "$bin/bench_uv_echo" -p 0 ;;
     esac
-    pid=$!
-    pids="$pids $pid"
-    echo "$pid" >"$tmp/$1.pid"
-    for _ in $(seq 100); do
-        grep -q '^listening on' "$tmp/$1.out" && break
-        sleep 0.1
-    done
-    sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/$1.out" \
-        >"$tmp/$1.port"
-    [ -s "$tmp/$1.port" ] || { echo "FAIL: $1 did not start"; exit 1; }
-}
-
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-user_ticks() { awk '{print $14}' "/proc/$1/stat"; }
-rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-
-stop_all() {
-    for s in $servers; do
-        pid=$(cat "$tmp/$s.pid")
-        kill -TERM "$pid"
-        wait "$pid" || { echo "FAIL: $s exited with status $? on SIGTERM"; status=1; }
-    done
-    pids=""
 }
 
 echo "# loadgen: $secs s per run, $runs runs, $size-byte messages;" \
@@ -101,8 +72,8 @@ for conns in $conns_list; do
             mem=$(( (rss1 - rss0) * 1024 / conns ))
             [ "$run" = 1 ] || mem=-
             awk -v s="$s" -v c="$conns" -v d=$((after - before)) -v hz="$hz" \
-                -v u=$((uafter - ubefore)) -v mem="$mem" '{
-                    for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+                -v u=$((uafter - ubefore)) -v mem="$mem" "$bench_awk"'{
+                    result_fields(v)
                     n = v["rtts"] > 0 ? v["rtts"] : 1
                     printf "%s %s %s %.3f %s %s %.3f\n", s, c, v["rtt_per_s"],
                            d / hz * 1e6 / n, mem,
@@ -110,16 +81,10 @@ for conns in $conns_list; do
                 }' "$tmp/line" >>"$tmp/samples"
         done
     done
-    stop_all
+    bench_stop $servers || status=1
 done
 
-sort -k2,2n -s "$tmp/samples" | awk -v size="$size" '
-function median(list, n,   a, i, j, t) {
-    n = split(list, a, " ")
-    for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) {
-        t = a[j]; a[j] = a[j-1]; a[j-1] = t }
-    return a[int((n + 1) / 2)]
-}
+sort -k2,2n -s "$tmp/samples" | awk -v size="$size" "$bench_awk"'
 {
     k = $1 " " $2
     if (!(k in rtt)) order[++nk] = k

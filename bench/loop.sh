@@ -22,13 +22,8 @@ size=${SIZE:-64}
 conns_list=${CONNS:-1 100 1000}
 hz=$(getconf CLK_TCK)
 ulimit -n 4096 2>/dev/null || true
-tmp=$(mktemp -d)
-pids=""
-cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
+. "$(dirname "$0")/lib/common.sh"
+bench_init
 
 pin_server= pin_load=
 if [ "${PIN:-0}" = 1 ] && command -v taskset >/dev/null 2>&1 &&
@@ -40,23 +35,9 @@ fi
 servers="baseline epoll poll select"
 start() { # label
     case $1 in
-    baseline) $pin_server "$bin/bench_epoll_echo" -p 0 >"$tmp/$1.out" & ;;
-    *) $pin_server "$bin/selectors_echo" -p 0 -b "$1" >"$tmp/$1.out" & ;;
+    baseline) bench_start "$1" $pin_server "$bin/bench_epoll_echo" -p 0 ;;
+    *) bench_start "$1" $pin_server "$bin/selectors_echo" -p 0 -b "$1" ;;
     esac
-    pid=$!
-    pids="$pids $pid"
-    echo "$pid" >"$tmp/$1.pid"
-    for _ in $(seq 100); do
-        grep -qs "^listening on" "$tmp/$1.out" && break
-        sleep 0.1
-    done
-    sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/$1.out" \
-        >"$tmp/$1.port"
-    [ -s "$tmp/$1.port" ] || { echo "FAIL: $1 did not start"; exit 1; }
-}
-
-cpu_ticks() { # pid -> utime+stime (fields 14, 15; comm has no spaces here)
-    awk '{print $14 + $15}' "/proc/$1/stat"
 }
 
 for s in $servers; do start "$s"; done
@@ -73,8 +54,8 @@ for conns in $conns_list; do
                 -s "$size" -t "$secs" 2>>"$tmp/loadgen.err")
             after=$(cpu_ticks "$pid")
             echo "$line" | awk -v s="$s" -v c="$conns" -v d=$((after - before)) \
-                -v hz="$hz" '{
-                    for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+                -v hz="$hz" "$bench_awk"'{
+                    result_fields(v)
                     cpu = v["rtts"] > 0 ? d / hz * 1e6 / v["rtts"] : 0
                     printf "%s %s %s %.3f %s %s %s\n", s, c, v["rtt_per_s"], cpu,
                            v["p50_us"], v["p99_us"], v["errors"]
@@ -84,13 +65,7 @@ for conns in $conns_list; do
 done
 
 # Medians per (server, conns), then the ratio to the baseline's CPU/rtt.
-sort -k2,2n -s "$tmp/samples" | awk -v size="$size" '
-function median(list, n,   a, i, j, t) {
-    n = split(list, a, " ")
-    for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) {
-        t = a[j]; a[j] = a[j-1]; a[j-1] = t }
-    return a[int((n + 1) / 2)]
-}
+sort -k2,2n -s "$tmp/samples" | awk -v size="$size" "$bench_awk"'
 {
     k = $1 " " $2
     if (!(k in rtt)) order[++nk] = k
@@ -114,12 +89,7 @@ END {
     }
 }'
 
-for s in $servers; do
-    pid=$(cat "$tmp/$s.pid")
-    kill -TERM "$pid"
-    wait "$pid" || echo "FAIL: $s exited with status $? on SIGTERM"
-done
-pids=""
+bench_stop $servers
 
 # CALLGRIND=1: user-space instructions per round trip, which a busy machine
 # does not blur: each server runs under callgrind for 5,000 and for 25,000
@@ -138,11 +108,7 @@ callgrind_ir() { # label count
         >"$tmp/cg.port" 2>/dev/null &
     pid=$!
     pids=$pid
-    for _ in $(seq 200); do
-        grep -qs '^listening on' "$tmp/cg.port" && break
-        sleep 0.1
-    done
-    port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/cg.port")
+    port=$(bench_port "$tmp/cg.port" 200)
     "$bin/bench_loadgen" -p "$port" -c 100 -s "$size" -n "$count" >/dev/null
     kill -TERM "$pid"
     wait "$pid"

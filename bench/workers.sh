@@ -24,20 +24,9 @@ loadgen=$BIN/bench_loadgen
 for p in "$server" "$loadgen"; do
     [ -x "$p" ] || { echo "workers.sh: $p is missing (make first)" >&2; exit 1; }
 done
-tmp=$(mktemp -d) || exit 1
-pid=""
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
+. "$(dirname "$0")/lib/common.sh"
+bench_init
 hz=$(getconf CLK_TCK)
-
-# utime + stime of a process, in clock ticks (fields 14 and 15; the name in
-# field 2 has no spaces for our programs).
-cpu_ticks() {
-    awk '{ print $14 + $15 }' "/proc/$1/stat"
-}
 
 # One measurement: writes "rtt_per_s cpu_ns_per_rtt" to $tmp/last.
 measure() { # workers
@@ -50,15 +39,8 @@ measure() { # workers
         "$server" -p 0 -w "$1" $pin_flag >"$tmp/server.log" 2>&1 &
     fi
     pid=$!
-    port=""
-    i=0
-    while [ -z "$port" ] && [ $i -lt 100 ]; do
-        port=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' \
-            "$tmp/server.log" 2>/dev/null | head -n 1)
-        [ -z "$port" ] && sleep 0.05
-        i=$((i + 1))
-    done
-    if [ -z "$port" ]; then
+    pids=$pid
+    if ! port=$(bench_port "$tmp/server.log"); then
         echo "workers.sh: echo_server -w $1 did not start" >&2
         cat "$tmp/server.log" >&2
         exit 1
@@ -69,19 +51,15 @@ measure() { # workers
     after=$(cpu_ticks "$pid")
     kill -TERM "$pid"
     wait "$pid"
-    pid=""
+    pids=""
     if [ $rc -ne 0 ]; then
         echo "workers.sh: the load generator failed: $out" >&2
         exit 1
     fi
-    rtts=$(echo "$out" | sed -n 's/.*rtts=\([0-9]*\).*/\1/p')
-    rate=$(echo "$out" | sed -n 's/.*rtt_per_s=\([0-9.]*\).*/\1/p')
+    rtts=$(bench_field "$out" rtts)
+    rate=$(bench_field "$out" rtt_per_s)
     awk -v r="$rate" -v n="$rtts" -v t=$((after - before)) -v hz="$hz" \
         'BEGIN { printf "%.0f %.0f\n", r, t * 1e9 / hz / n }' >"$tmp/last"
-}
-
-median() { # values...
-    printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
 
 run=1
@@ -97,14 +75,16 @@ while [ $run -le "$RUNS" ]; do
 done
 
 for w in $WORKERS; do
-    rate=$(median $(cat "$tmp/rate.$w"))
-    cpu=$(median $(cat "$tmp/cpu.$w"))
+    rate=$(bench_median $(cat "$tmp/rate.$w"))
+    cpu=$(bench_median $(cat "$tmp/cpu.$w"))
     echo "RESULT bench=workers workers=$w conns=$CONNS size=$SIZE secs=$SECS rtt_per_s=$rate cpu_ns_per_rtt=$cpu runs=$RUNS pinned=$PIN"
 done
 set -- $WORKERS
 if [ $# -ge 2 ]; then
-    r1=$(median $(cat "$tmp/rate.$1")) r2=$(median $(cat "$tmp/rate.$2"))
-    c1=$(median $(cat "$tmp/cpu.$1")) c2=$(median $(cat "$tmp/cpu.$2"))
+    r1=$(bench_median $(cat "$tmp/rate.$1"))
+    r2=$(bench_median $(cat "$tmp/rate.$2"))
+    c1=$(bench_median $(cat "$tmp/cpu.$1"))
+    c2=$(bench_median $(cat "$tmp/cpu.$2"))
     awk -v a="$1" -v b="$2" -v r1="$r1" -v r2="$r2" -v c1="$c1" -v c2="$c2" \
         'BEGIN { printf "RESULT bench=workers compare=w%s/w%s throughput_ratio=%.2f cpu_per_rtt_ratio=%.2f\n", b, a, r2 / r1, c2 / c1 }'
 fi

@@ -83,9 +83,11 @@ void *cio_coro_data(const cio_coro_t *co);
  * is freed, since that resumes the parent: free or finish them first. */
 void cio_coro_free(cio_coro_t *co);
 
-/* Gives a suspended coroutine's stack back to the pool, copying its live
- * part to the heap; it is copied back when the coroutine next runs. For
- * programs that hold many coroutines waiting a long time.
+/* Gives a suspended coroutine's stack memory back to the kernel, copying
+ * its live part to the heap; it is copied back when the coroutine next runs.
+ * The stack's address range stays reserved (and reads as zeros meanwhile),
+ * so pointers into a shrunk stack must not be used by others. For programs
+ * that hold many coroutines waiting a long time.
  * Returns 0, -EBUSY (running), -EINVAL (a root) or -ENOMEM. */
 int cio_coro_shrink(cio_coro_t *co);
 

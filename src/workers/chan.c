@@ -13,10 +13,6 @@
 #include "corio/workers.h"
 #include "workers-int.h"
 
-/* A parked task with no deadline re-checks after this long, so that the hub
- * always has a timer and never mistakes the wait for a deadlock. */
-#define CHAN_PARK_SLICE_MS (3600 * 1000)
-
 struct cio_chan {
     pthread_mutex_t mu;    /* guards everything below */
     pthread_cond_t cond;   /* plain-thread receivers wait here */
@@ -256,14 +252,13 @@ int cio_chan_recv(cio_chan_t *ch, void **item, int64_t deadline_ms)
         /* Clearing is safe: a wake for this park can only run once this
          * task has switched to the hub, which happens inside the wait. */
         cio_event_clear(ch->ev);
-        int64_t slice = deadline_ms;
-        if (slice < 0)
-            slice = cio_deadline_in(CHAN_PARK_SLICE_MS);
-        int w = cio_event_wait(ch->ev, slice);
+        /* A sender on another thread can wake this task, which the hub
+         * cannot see: the ref keeps it from calling the wait a deadlock. */
+        cio_hub_ref();
+        int w = cio_event_wait(ch->ev, deadline_ms);
+        cio_hub_unref();
         pthread_mutex_lock(&ch->mu);
         ch->task_waiters--;
-        if (w == -ETIMEDOUT && deadline_ms < 0)
-            continue;
         if (w < 0) {
             r = chan_take(ch, item);
             if (r == -EAGAIN || w != -ETIMEDOUT)
