@@ -8,6 +8,6 @@ for b in bench/*.sh; do
     [ -e "$b" ] || continue
     [ "$b" = bench/run.sh ] && continue
     echo "== $b"
-    sh "$b" || status=1
+    sh "$b" || { echo "FAIL: $b exited with status $?"; status=1; }
 done
 exit $status
