@@ -31,17 +31,11 @@
  * rest of the switch on some CPUs (AMD Zen 3). They leave the control
  * words alone and save the marker, so that frames from either kind of
  * switch can be resumed by the other. */
-    .text
-    .globl  cio__switch_value
-    .hidden cio__switch_value
-    .type   cio__switch_value, @function
-    .globl  cio__switch_status
-    .hidden cio__switch_status
-    .type   cio__switch_status, @function
-    .p2align 4
-cio__switch_value:
-cio__switch_status:
-    .cfi_startproc
+
+/* Pushes received (rcx, the fourth argument) and the callee-saved
+ * registers below the resume address already on the stack: the frame
+ * above, less the FPU words at +0, for which the caller makes room. */
+    .macro push_frame
     pushq   %rcx
     .cfi_adjust_cfa_offset 8
     pushq   %rbp
@@ -56,14 +50,11 @@ cio__switch_status:
     .cfi_adjust_cfa_offset 8
     pushq   %r15
     .cfi_adjust_cfa_offset 8
-    subq    $8, %rsp
-    .cfi_adjust_cfa_offset 8
-    stmxcsr (%rsp)
-    fnstcw  4(%rsp)
-    movq    %rsp, (%rdi)
-    movq    %rsp, %r8
-    movq    %rsi, %rsp
-    /* Registers first: their loads overlap the slow FPU stores above. */
+    .endm
+
+/* Loads the callee-saved registers, received (rsi) and the resume address
+ * (rcx) from the frame at rsp. */
+    .macro load_frame
     movq    8(%rsp), %r15
     movq    16(%rsp), %r14
     movq    24(%rsp), %r13
@@ -72,6 +63,29 @@ cio__switch_status:
     movq    48(%rsp), %rbp
     movq    56(%rsp), %rsi
     movq    64(%rsp), %rcx
+    .endm
+
+    .text
+    .globl  cio__switch_value
+    .hidden cio__switch_value
+    .type   cio__switch_value, @function
+    .globl  cio__switch_status
+    .hidden cio__switch_status
+    .type   cio__switch_status, @function
+    .p2align 4
+cio__switch_value:
+cio__switch_status:
+    .cfi_startproc
+    push_frame
+    subq    $8, %rsp
+    .cfi_adjust_cfa_offset 8
+    stmxcsr (%rsp)
+    fnstcw  4(%rsp)
+    movq    %rsp, (%rdi)
+    movq    %rsp, %r8
+    movq    %rsi, %rsp
+    /* Registers first: their loads overlap the slow FPU stores above. */
+    load_frame
     movl    (%r8), %eax
     xorl    (%rsp), %eax
     testl   $0xffc0, %eax
@@ -114,32 +128,12 @@ cio__switch_status:
 cio__switch_value_shared:
 cio__switch_status_shared:
     .cfi_startproc
-    pushq   %rcx
-    .cfi_adjust_cfa_offset 8
-    pushq   %rbp
-    .cfi_adjust_cfa_offset 8
-    pushq   %rbx
-    .cfi_adjust_cfa_offset 8
-    pushq   %r12
-    .cfi_adjust_cfa_offset 8
-    pushq   %r13
-    .cfi_adjust_cfa_offset 8
-    pushq   %r14
-    .cfi_adjust_cfa_offset 8
-    pushq   %r15
-    .cfi_adjust_cfa_offset 8
+    push_frame
     pushq   $-0x80000000    /* the "inherit" marker in the MXCSR word */
     .cfi_adjust_cfa_offset 8
     movq    %rsp, (%rdi)
     movq    %rsi, %rsp
-    movq    8(%rsp), %r15
-    movq    16(%rsp), %r14
-    movq    24(%rsp), %r13
-    movq    32(%rsp), %r12
-    movq    40(%rsp), %rbx
-    movq    48(%rsp), %rbp
-    movq    56(%rsp), %rsi
-    movq    64(%rsp), %rcx
+    load_frame
     leaq    72(%rsp), %rsp
     testq   %rsi, %rsi
     jnz     .Lstore_shared
