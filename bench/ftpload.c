@@ -36,24 +36,28 @@ struct opts {
     const char *prefix; /* stor: name prefix */
 };
 
-static struct opts o = {.port = 21, .clients = 1, .seconds = 5,
-                        .user = "anonymous", .pass = "bench@example.org",
-                        .prefix = "up", .size = 10 << 20};
+static struct opts o = {.port = 21,
+                        .clients = 1,
+                        .seconds = 5,
+                        .user = "anonymous",
+                        .pass = "bench@example.org",
+                        .prefix = "up",
+                        .size = 10 << 20};
 
 /* Shared by every task of the run (one thread). */
 static struct {
-    long long bytes;    /* data bytes moved */
-    long long done;     /* transfers or sessions completed */
-    long long errors;   /* failures */
-    long long greeted;  /* connect mode: greetings within the window */
-    int64_t *times;     /* per-transfer durations, ms */
-    size_t ntimes;      /* entries in times */
-    int64_t stop_at;    /* sessions mode: end time */
-    char *zeros;        /* upload payload */
-    int ready;          /* sessions logged in */
-    cio_sem_t *logins;  /* bounds logins in progress (listen backlogs) */
-    cio_event_t *go;    /* set once every transfer client is logged in */
-    int64_t go_at;      /* when go was set */
+    long long bytes;   /* data bytes moved */
+    long long done;    /* transfers or sessions completed */
+    long long errors;  /* failures */
+    long long greeted; /* connect mode: greetings within the window */
+    int64_t *times;    /* per-transfer durations, ms */
+    size_t ntimes;     /* entries in times */
+    int64_t stop_at;   /* sessions mode: end time */
+    char *zeros;       /* upload payload */
+    int ready;         /* sessions logged in */
+    cio_sem_t *logins; /* bounds logins in progress (listen backlogs) */
+    cio_event_t *go;   /* set once every transfer client is logged in */
+    int64_t go_at;     /* when go was set */
 } st;
 
 /* Transfer clients log in a few at a time (a burst of connects overflows
@@ -68,9 +72,9 @@ static void arrived(void)
 }
 
 struct conn {
-    int fd;          /* control connection */
-    char buf[1024];  /* reply bytes read ahead */
-    size_t len;      /* bytes in buf */
+    int fd;         /* control connection */
+    char buf[1024]; /* reply bytes read ahead */
+    size_t len;     /* bytes in buf */
 };
 
 static int dial(int port, int64_t deadline)
@@ -113,8 +117,8 @@ static int reply(struct conn *c, char *line, size_t linelen, int64_t dl)
         }
         if (c->len == sizeof(c->buf))
             c->len = 0; /* an overlong line: drop it */
-        ssize_t r = cio_read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len,
-                             dl);
+        ssize_t r =
+            cio_read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, dl);
         if (r <= 0)
             return r < 0 ? (int)r : -EPIPE;
         c->len += (size_t)r;
@@ -292,8 +296,7 @@ static void *idle_client(void *arg)
         cio_sem_release(st.logins);
     }
     if (rc < 0 && st.errors == 0)
-        fprintf(stderr, "ftpload: first login failure: %s\n",
-                cio_strerror(rc));
+        fprintf(stderr, "ftpload: first login failure: %s\n", cio_strerror(rc));
     if (rc == 0) {
         st.ready++;
         cio_sleep((int64_t)o.seconds * 1000);
@@ -324,7 +327,7 @@ static int cmp_ms(const void *a, const void *b)
 
 static void *run(void *arg)
 {
-    cio_task_fn fn = !strcmp(o.mode, "sessions") ? session_client
+    cio_task_fn fn = !strcmp(o.mode, "sessions")  ? session_client
                      : !strcmp(o.mode, "connect") ? connect_client
                      : !strcmp(o.mode, "idle")    ? idle_client
                                                   : xfer_client;
@@ -350,17 +353,17 @@ static void *run(void *arg)
     cio_sem_free(st.logins);
     cio_event_free(st.go);
     if (!strcmp(o.mode, "sessions")) {
-        printf("sessions=%lld seconds=%.2f per_sec=%.0f errors=%lld\n",
-               st.done, secs, (double)st.done / secs, st.errors);
+        printf("sessions=%lld seconds=%.2f per_sec=%.0f errors=%lld\n", st.done,
+               secs, (double)st.done / secs, st.errors);
     } else if (!strcmp(o.mode, "connect")) {
-        printf("clients=%d greeted=%lld errors=%lld\n", o.clients,
-               st.greeted, st.errors);
+        printf("clients=%d greeted=%lld errors=%lld\n", o.clients, st.greeted,
+               st.errors);
     } else if (strcmp(o.mode, "idle") != 0) {
         qsort(st.times, st.ntimes, sizeof(*st.times), cmp_ms);
-        int64_t p99 = st.ntimes ? st.times[(st.ntimes * 99) / 100 -
-                                           (st.ntimes * 99 % 100 == 0 &&
-                                            st.ntimes > 1)]
-                                : 0;
+        int64_t p99 =
+            st.ntimes ? st.times[(st.ntimes * 99) / 100 -
+                                 (st.ntimes * 99 % 100 == 0 && st.ntimes > 1)]
+                      : 0;
         printf("clients=%d bytes=%lld seconds=%.3f mbps=%.1f p99_ms=%lld "
                "errors=%lld\n",
                o.clients, st.bytes, secs, (double)st.bytes / 1e6 / secs,
@@ -386,15 +389,32 @@ int main(int argc, char **argv)
     optind = 2;
     while ((c = getopt(argc, argv, "p:n:f:s:t:u:w:x:")) != -1) {
         switch (c) {
-        case 'p': o.port = atoi(optarg); break;
-        case 'n': o.clients = atoi(optarg); break;
-        case 'f': o.file = optarg; break;
-        case 's': o.size = atoll(optarg); break;
-        case 't': o.seconds = atoi(optarg); break;
-        case 'u': o.user = optarg; break;
-        case 'w': o.pass = optarg; break;
-        case 'x': o.prefix = optarg; break;
-        default: usage();
+        case 'p':
+            o.port = atoi(optarg);
+            break;
+        case 'n':
+            o.clients = atoi(optarg);
+            break;
+        case 'f':
+            o.file = optarg;
+            break;
+        case 's':
+            o.size = atoll(optarg);
+            break;
+        case 't':
+            o.seconds = atoi(optarg);
+            break;
+        case 'u':
+            o.user = optarg;
+            break;
+        case 'w':
+            o.pass = optarg;
+            break;
+        case 'x':
+            o.prefix = optarg;
+            break;
+        default:
+            usage();
         }
     }
     if (o.clients < 1 || (!strcmp(o.mode, "retr") && !o.file))

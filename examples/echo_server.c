@@ -47,8 +47,8 @@ static void handle_conn(int fd, void *data)
         struct sockaddr_in peer;
         socklen_t len = sizeof peer;
         if (getpeername(fd, (struct sockaddr *)&peer, &len) == 0)
-            printf("connection from %s:%d on fd %d\n",
-                   inet_ntoa(peer.sin_addr), ntohs(peer.sin_port), fd);
+            printf("connection from %s:%d on fd %d\n", inet_ntoa(peer.sin_addr),
+                   ntohs(peer.sin_port), fd);
     }
     for (;;) {
         ssize_t n = cio_read(fd, buf, sizeof buf, -1);
@@ -163,7 +163,8 @@ static int run_workers(void)
 
 static void usage(const char *prog)
 {
-    fprintf(stderr, "usage: %s [-p PORT] [-b select|poll|epoll] [-w N [-a]] [-v]\n",
+    fprintf(stderr,
+            "usage: %s [-p PORT] [-b select|poll|epoll] [-w N [-a]] [-v]\n",
             prog);
     exit(2);
 }

@@ -40,14 +40,14 @@ typedef struct queue {
 
 /* The server: the seed's inputs, outputs and message_queues, by fd. */
 typedef struct server {
-    cio_loop_t *loop;    /* the readiness source */
-    int listen_fd;       /* the listening socket */
-    queue_t **queues;    /* fd -> queue, NULL when fd is not a client */
-    int queues_cap;      /* entries in queues */
-    int verbose;         /* -v: the seed's prints */
-    int accept_paused;   /* out of fds: the listener is idle */
+    cio_loop_t *loop;         /* the readiness source */
+    int listen_fd;            /* the listening socket */
+    queue_t **queues;         /* fd -> queue, NULL when fd is not a client */
+    int queues_cap;           /* entries in queues */
+    int verbose;              /* -v: the seed's prints */
+    int accept_paused;        /* out of fds: the listener is idle */
     cio_timer_t accept_retry; /* resumes accepting if no client leaves */
-    char buf[READ_SIZE]; /* scratch for recv */
+    char buf[READ_SIZE];      /* scratch for recv */
 } server_t;
 
 static server_t srv;

@@ -73,7 +73,8 @@ static const struct key keys[] = {
      "SECONDS  time SIGTERM gives transfers (default 10)"},
     {"umask", K_OCTAL, F(umask), 0, 0777, "OCTAL  for new files (default 022)"},
     {"shrink_after", K_MS, F(shrink_after_ms), 0, 3600000,
-     "MS  idle sessions give their stacks back after (default 1000; 0 = never)"},
+     "MS  idle sessions give their stacks back after (default 1000; 0 = "
+     "never)"},
     {"workers", K_INT, F(workers), 1, 256,
      "N  worker threads, each with its own loop (default 1)"},
 };
