@@ -77,7 +77,7 @@ void cmd_cdup(struct ftp_session *s, char *arg)
 void cmd_mkd(struct ftp_session *s, char *arg)
 {
     char path[VFS_PATH_MAX];
-    if (session_path(s, arg, path) < 0 || !session_may(s, FTP_PERM_MKDIR, path))
+    if (!session_target(s, arg, FTP_PERM_MKDIR, path))
         return;
     int rc = vfs_mkdir(s->vfs, path, 0777);
     if (rc < 0) {
@@ -91,8 +91,7 @@ void cmd_mkd(struct ftp_session *s, char *arg)
 void cmd_rmd(struct ftp_session *s, char *arg)
 {
     char path[VFS_PATH_MAX];
-    if (session_path(s, arg, path) < 0 ||
-        !session_may(s, FTP_PERM_DELETE, path))
+    if (!session_target(s, arg, FTP_PERM_DELETE, path))
         return;
     int rc = vfs_rmdir(s->vfs, path);
     if (rc < 0) {
@@ -107,8 +106,7 @@ void cmd_dele(struct ftp_session *s, char *arg)
 {
     char path[VFS_PATH_MAX];
     struct stat st;
-    if (session_path(s, arg, path) < 0 ||
-        !session_may(s, FTP_PERM_DELETE, path))
+    if (!session_target(s, arg, FTP_PERM_DELETE, path))
         return;
     int rc = vfs_lstat(s->vfs, path, &st);
     if (rc == 0 && S_ISDIR(st.st_mode))
@@ -127,8 +125,7 @@ void cmd_rnfr(struct ftp_session *s, char *arg)
 {
     char path[VFS_PATH_MAX];
     struct stat st;
-    if (session_path(s, arg, path) < 0 ||
-        !session_may(s, FTP_PERM_RENAME, path))
+    if (!session_target(s, arg, FTP_PERM_RENAME, path))
         return;
     int rc = vfs_lstat(s->vfs, path, &st);
     if (rc == 0 && !strcmp(path, "/"))
@@ -154,8 +151,7 @@ void cmd_rnto(struct ftp_session *s, char *arg)
     }
     char *from = s->rename_from;
     s->rename_from = NULL;
-    if (session_path(s, arg, path) == 0 &&
-        session_may(s, FTP_PERM_RENAME, path)) {
+    if (session_target(s, arg, FTP_PERM_RENAME, path)) {
         int rc = vfs_rename(s->vfs, from, path);
         if (rc < 0) {
             reply_fs_error(s, rc, path);
@@ -172,7 +168,7 @@ void cmd_rnto(struct ftp_session *s, char *arg)
 static int readable_file(struct ftp_session *s, const char *arg, char *path,
                          struct stat *st)
 {
-    if (session_path(s, arg, path) < 0 || !session_may(s, FTP_PERM_READ, path))
+    if (!session_target(s, arg, FTP_PERM_READ, path))
         return -1;
     int rc = vfs_stat(s->vfs, path, st);
     if (rc == 0 && !S_ISREG(st->st_mode)) {
@@ -247,8 +243,7 @@ void cmd_mfmt(struct ftp_session *s, char *arg)
         reply(s, 501, "Invalid time value.");
         return;
     }
-    if (session_path(s, sp + 1, path) < 0 ||
-        !session_may(s, FTP_PERM_WRITE, path))
+    if (!session_target(s, sp + 1, FTP_PERM_WRITE, path))
         return;
     int rc = vfs_set_mtime(s->vfs, path, t);
     if (rc < 0) {
@@ -273,8 +268,7 @@ void commands_site_chmod(struct ftp_session *s, char *arg)
         reply(s, 501, "Invalid mode.");
         return;
     }
-    if (session_path(s, sp + 1, path) < 0 ||
-        !session_may(s, FTP_PERM_WRITE, path))
+    if (!session_target(s, sp + 1, FTP_PERM_WRITE, path))
         return;
     int rc = vfs_chmod(s->vfs, path, (mode_t)mode);
     if (rc < 0) {
@@ -404,7 +398,7 @@ static void control_listing(struct ftp_session *s, int code, const char *arg,
                         .may = s->user->perms,
                         .emit = text_emit,
                         .ctx = &t};
-    if (session_path(s, arg, path) < 0 || !session_may(s, FTP_PERM_LIST, path))
+    if (!session_target(s, arg, FTP_PERM_LIST, path))
         return;
     int n = snprintf(head, sizeof(head), "%d-Listing ", code);
     int rc = text_add(&t, head, (size_t)n);

@@ -126,7 +126,7 @@ static void start(struct ftp_session *s, char *arg, enum xfer_kind kind,
                   unsigned perm)
 {
     char path[VFS_PATH_MAX];
-    if (session_path(s, arg, path) < 0 || !session_may(s, perm, path))
+    if (!session_target(s, arg, perm, path))
         return;
     transfer_begin(s, kind, path, NULL);
 }
@@ -168,7 +168,7 @@ static void listing(struct ftp_session *s, char *arg, enum xfer_kind kind)
         while (*arg == ' ')
             arg++;
     }
-    if (session_path(s, arg, path) < 0 || !session_may(s, FTP_PERM_LIST, path))
+    if (!session_target(s, arg, FTP_PERM_LIST, path))
         return;
     transfer_begin(s, kind, path, opts);
 }

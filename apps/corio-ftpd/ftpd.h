@@ -138,6 +138,11 @@ int session_path(struct ftp_session *s, const char *arg, char *out);
  * refusal replies 550 and returns false. */
 bool session_may(struct ftp_session *s, unsigned perm, const char *vpath);
 
+/* session_path then session_may: true when arg resolves (into out) to a
+ * path the user may do perm on; otherwise it has replied. */
+bool session_target(struct ftp_session *s, const char *arg, unsigned perm,
+                    char *out);
+
 /* Ends the login: drops user, root, cwd and pending state (REIN). */
 void session_logout(struct ftp_session *s);
 

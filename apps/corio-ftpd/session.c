@@ -83,6 +83,12 @@ bool session_may(struct ftp_session *s, unsigned perm, const char *vpath)
     return false;
 }
 
+bool session_target(struct ftp_session *s, const char *arg, unsigned perm,
+                    char *out)
+{
+    return session_path(s, arg, out) == 0 && session_may(s, perm, out);
+}
+
 void session_logout(struct ftp_session *s)
 {
     if (s->xfer)
