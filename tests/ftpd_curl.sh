@@ -4,20 +4,10 @@
 # CIO_TEST_TIMEOUT=60
 set -eu
 command -v curl >/dev/null || { echo "SKIP: curl not installed"; exit 77; }
-FTPD="$CIO_BIN/corio-ftpd"
-tmp=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; cat "$tmp/err" 2>/dev/null | tail -20; exit 1; }
+. tests/ftpd_server.inc
 mkdir "$tmp/root" "$tmp/root/dir"
 head -c 3000000 /dev/urandom > "$tmp/root/dir/data.bin"
-"$FTPD" --root "$tmp/root" --listen 127.0.0.1 -p 0 --user "carl:pw" \
-    --login-delay 0 >"$tmp/out" 2>"$tmp/err" &
-pid=$!
-for _ in $(seq 50); do grep -q listening "$tmp/out" && break; sleep 0.1; done
-port=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$tmp/out")
-[ -n "$port" ] || fail "server did not start"
+ftpd_start "carl:pw"
 url="ftp://carl:pw@127.0.0.1:$port"
 c() { curl -sS --max-time 30 "$@"; }
 

@@ -4,24 +4,14 @@
 # CIO_TEST_TIMEOUT=60
 set -eu
 command -v lftp >/dev/null || { echo "SKIP: lftp not installed"; exit 77; }
-FTPD="$CIO_BIN/corio-ftpd"
-tmp=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; tail -20 "$tmp/err"; exit 1; }
+. tests/ftpd_server.inc
 mkdir -p "$tmp/root/tree/a/b/c" "$tmp/root/tree/empty dir" "$tmp/local"
 head -c 2000000 /dev/urandom > "$tmp/root/tree/a/big.bin"
 : > "$tmp/root/tree/a/b/zero"
 echo one > "$tmp/root/tree/a/b/c/one.txt"
 echo spaced > "$tmp/root/tree/with space.txt"
 for i in $(seq 30); do echo "$i" > "$tmp/root/tree/a/f$i"; done
-"$FTPD" --root "$tmp/root" --listen 127.0.0.1 -p 0 --user "lee:pw" \
-    --login-delay 0 >"$tmp/out" 2>"$tmp/err" &
-pid=$!
-for _ in $(seq 50); do grep -q listening "$tmp/out" && break; sleep 0.1; done
-port=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$tmp/out")
-[ -n "$port" ] || fail "server did not start"
+ftpd_start "lee:pw"
 run_lftp() {
     timeout 40 lftp -c "set net:max-retries 1; set net:timeout 10; \
         set ftp:ssl-allow no; set xfer:clobber yes; \
