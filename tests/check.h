@@ -36,6 +36,16 @@
         }                                                                      \
     } while (0)
 
+/* UNDER_ASAN is 1 in an AddressSanitizer build (gcc or clang), where
+ * frames carry redzones and memory limits do not apply as they do. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
 /* Exit status the runner reports as SKIP. */
 #define CHECK_SKIP(...)                                                        \
     do {                                                                       \

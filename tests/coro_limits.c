@@ -13,14 +13,6 @@
 #include "corio.h"
 #include "check.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-
 #define MAX_COROS 400000
 
 static void *body(void *arg)

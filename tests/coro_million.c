@@ -3,14 +3,6 @@
  * CIO_TEST_TIMEOUT=180 */
 #include "coro_scale.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-
 int main(void)
 {
 #ifdef UNDER_ASAN

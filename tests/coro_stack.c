@@ -7,14 +7,6 @@
 #include "corio.h"
 #include "check.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1 /* frames carry redzones: live stacks are bigger */
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-
 /* Each level keeps a 256-byte buffer live and checks it after the call. */
 static unsigned long recurse(unsigned depth)
 {
