@@ -13,23 +13,31 @@
 #   connect                  of 1000 simultaneous connects, greeted in 1 s
 #   idle_memory              server memory (PSS) growth per idle logged-in
 #                            session, 1000 -> 10000 (vsftpd: 100 -> 1000)
-# corio-ftpd-w2 is corio-ftpd with --workers 2 (vsftpd uses both cores too).
-# Medians of FTPD_BENCH_RUNS (default 3) where it is cheap; one run for the
-# 500-client lines and memory. FTPD_BENCH_SERVERS picks servers.
+# corio-ftpd-w1 is corio-ftpd with --workers 1 (one thread). All servers run
+# at once, idle but for the one measured, and every test takes its runs in
+# turns (server A, B, C, A, B, C, ...) so that the shared machine's drifts
+# hit them all alike. Medians of FTPD_BENCH_RUNS (default 3); one run for
+# memory. FTPD_BENCH_SERVERS picks servers and FTPD_BENCH_TESTS tests by
+# name (e.g. "stor_500x10m sessions").
 set -u
 BUILD=${BUILD:-build}
 BIN=${CIO_BIN:-$PWD/$BUILD/bin}
 LOAD="$BIN/bench_ftpload"
+REAP="$BIN/bench_reap" # every server runs under it: see cpu_ticks
 RUNS=${FTPD_BENCH_RUNS:-3}
-SERVERS=${FTPD_BENCH_SERVERS:-"corio-ftpd corio-ftpd-w2 vsftpd pyftpdlib"}
+SERVERS=${FTPD_BENCH_SERVERS:-"corio-ftpd corio-ftpd-w1 vsftpd pyftpdlib"}
+TESTS=${FTPD_BENCH_TESTS:-"retr_1g stor_1g retr_100x10m retr_500x10m stor_100x10m stor_500x10m sessions connect idle_memory"}
 HZ=$(getconf CLK_TCK)
-[ -x "$LOAD" ] && [ -x "$BIN/corio-ftpd" ] || { echo "bench: build first" >&2; exit 1; }
+[ -x "$LOAD" ] && [ -x "$REAP" ] && [ -x "$BIN/corio-ftpd" ] || { echo "bench: build first" >&2; exit 1; }
 base=/dev/shm
 [ -d "$base" ] && [ -w "$base" ] || base=${TMPDIR:-/tmp}
 work=$(mktemp -d "$base/ftpbench.XXXXXX")
 pid=
+live= # servers started, each with $work/NAME.srv holding "PID PORT"
 cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    for s in $live; do
+        read -r p _ <"$work/$s.srv" && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+    done
     rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
@@ -53,22 +61,21 @@ wait_port() { # port
     return 1
 }
 
-start_server() { # name -> pid, port
+start_server() { # name -> pid, port, and $work/NAME.srv
     case $1 in
-    corio-ftpd | corio-ftpd-w2)
-        workers=1
-        [ "$1" = corio-ftpd-w2 ] && workers=2
-        rm -f "$work/corio.out"
-        "$BIN/corio-ftpd" --root "$root" --listen 127.0.0.1 -p 0 --anonymous \
+    corio-ftpd | corio-ftpd-w1)
+        set -- "$1" --workers 0 --pasv-ports 30000-34999
+        [ "$1" = corio-ftpd-w1 ] && set -- "$1" --workers 1 --pasv-ports 35000-39999
+        "$REAP" "$BIN/corio-ftpd" --root "$root" --listen 127.0.0.1 -p 0 --anonymous \
             --anon-upload-dir /up --quiet --fsync none --max-per-ip 0 \
-            --max-sessions 20000 --pasv-ports 30000-39999 --workers $workers \
-            >"$work/corio.out" 2>"$work/corio.err" &
+            --max-sessions 20000 "$2" "$3" "$4" "$5" \
+            >"$work/$1.out" 2>"$work/$1.err" &
         pid=$!
         for _ in $(seq 100); do
-            grep -qs listening "$work/corio.out" && break
+            grep -qs listening "$work/$1.out" && break
             sleep 0.1
         done
-        port=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$work/corio.out")
+        port=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$work/$1.out")
         ;;
     vsftpd)
         port=$(free_port)
@@ -99,7 +106,7 @@ use_localtime=NO
 dirmessage_enable=NO
 EOF
         mkdir -p /var/run/vsftpd/empty 2>/dev/null
-        /usr/sbin/vsftpd "$work/vsftpd.conf" >"$work/vsftpd.err" 2>&1 &
+        "$REAP" /usr/sbin/vsftpd "$work/vsftpd.conf" >"$work/vsftpd.err" 2>&1 &
         pid=$!
         wait_port "$port" || port=
         ;;
@@ -120,19 +127,19 @@ s.max_cons = 20000
 s.max_cons_per_ip = 0
 s.serve_forever()
 EOF
-        /usr/bin/python3 "$work/pyftpd.py" >"$work/pyftpd.err" 2>&1 &
+        "$REAP" /usr/bin/python3 "$work/pyftpd.py" >"$work/pyftpd.err" 2>&1 &
         pid=$!
         wait_port "$port" || port=
         ;;
     esac
-    [ -n "$port" ]
+    [ -n "$port" ] || return 1
+    echo "$pid $port" >"$work/$1.srv"
+    live="$live $1"
 }
 
-stop_server() {
-    kill "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null || true # a server killed by the signal is not a failure
-    pid=
-    rm -rf "$root/up"/*
+use() { # name: the server the next measurement is of
+    srv=$1
+    read -r pid port <"$work/$1.srv"
 }
 
 descendants() { # pid: the pid and all its descendants
@@ -142,8 +149,13 @@ descendants() { # pid: the pid and all its descendants
     done
 }
 
-cpu_ticks() { # utime+stime of the server and of its reaped children
-    awk '{print $14 + $15 + $16 + $17}' /proc/"$pid"/stat
+# utime+stime of the server and of its reaped children, plus those of the
+# orphans bench_reap ($pid) reaped: vsftpd's per-session processes are
+# not all reaped by vsftpd, and /proc of the server alone misses them.
+cpu_ticks() {
+    srv_pid=$(cut -d' ' -f1 /proc/"$pid"/task/"$pid"/children)
+    cat /proc/"$pid"/stat /proc/"$srv_pid"/stat |
+        awk '{t += $14 + $15 + $16 + $17} END {print t}'
 }
 
 # Memory of the server and every process under it, as PSS: pages shared by
@@ -158,10 +170,10 @@ rss_kib() {
 }
 
 # Waits (up to 5 s) until the server's per-session processes have exited
-# and been reaped, so that their CPU time is in the server's counters.
+# and been reaped, so that their CPU time is in the counters.
 settle() {
     for _ in $(seq 50); do
-        [ "$(descendants "$pid" | wc -l)" -le 1 ] && return
+        [ "$(descendants "$pid" | wc -l)" -le 2 ] && return
         sleep 0.1
     done
 }
@@ -172,32 +184,43 @@ field() { # key line
     echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
 }
 
-# transfer NAME MODE CLIENTS ARGS...: one RESULT line (median over runs)
+wanted() { case " $TESTS " in *" $1 "*) return 0 ;; esac; return 1; }
+
+# transfer NAME MODE CLIENTS RUNS ARGS...: a RESULT line per server, the
+# medians over RUNS runs taken in turns.
 transfer() {
     name=$1 mode=$2 n=$3 runs=$4
+    wanted "$name" || return 0
     shift 4
-    : >"$work/m"
+    for s in $live; do : >"$work/m.$s"; done
     for r in $(seq "$runs"); do
-        sleep 1  # let the previous run's sockets settle
-        before=$(cpu_ticks)
-        out=$("$LOAD" "$mode" -p "$port" -n "$n" -x "up/$name-$r" "$@")
-        settle
-        after=$(cpu_ticks)
-        [ "$mode" = stor ] && rm -f "$root/up/$name-$r"*
-        bytes=$(field bytes "$out")
-        errors=$(field errors "$out")
-        cpu=$(awk -v t=$((after - before)) -v hz="$HZ" -v b="$bytes" \
-            'BEGIN {v = (b > 0) ? t / hz / (b / 1073741824) : 0; printf "%.2f", v}')
-        echo "$(field mbps "$out") $(field p99_ms "$out") $cpu ${errors:-1}" >>"$work/m"
+        for s in $live; do
+            use "$s"
+            sleep 1 # let the previous run's sockets settle
+            before=$(cpu_ticks)
+            out=$("$LOAD" "$mode" -p "$port" -n "$n" -x "up/$name-$r" "$@")
+            settle
+            after=$(cpu_ticks)
+            [ "$mode" = stor ] && rm -f "$root/up/$name-$r"*
+            bytes=$(field bytes "$out")
+            errors=$(field errors "$out")
+            cpu=$(awk -v t=$((after - before)) -v hz="$HZ" -v b="$bytes" \
+                'BEGIN {v = (b > 0) ? t / hz / (b / 1073741824) : 0; printf "%.2f", v}')
+            echo "$(field mbps "$out") $(field p99_ms "$out") $cpu ${errors:-1}" >>"$work/m.$s"
+        done
     done
-    mbps=$(cut -d' ' -f1 "$work/m" | median)
-    p99=$(cut -d' ' -f2 "$work/m" | median)
-    cpu=$(cut -d' ' -f3 "$work/m" | median)
-    errs=$(awk '{s += $4} END {print s}' "$work/m")
-    echo "RESULT server=$srv test=$name clients=$n mbps=$mbps p99_ms=$p99 cpu_s_per_gib=$cpu errors=$errs runs=$runs"
+    for s in $live; do
+        m="$work/m.$s"
+        echo "RESULT server=$s test=$name clients=$n" \
+            "mbps=$(cut -d' ' -f1 "$m" | median)" \
+            "p99_ms=$(cut -d' ' -f2 "$m" | median)" \
+            "cpu_s_per_gib=$(cut -d' ' -f3 "$m" | median)" \
+            "errors=$(awk '{s += $4} END {print s}' "$m") runs=$runs"
+    done
 }
 
 idle_memory() {
+    wanted idle_memory || return 0
     lo=1000 hi=10000
     [ "$srv" = vsftpd ] && lo=100 hi=1000  # two processes per session
     "$LOAD" idle -p "$port" -n "$lo" -t 120 >"$work/idle1" 2>&1 &
@@ -216,42 +239,65 @@ idle_memory() {
     echo "RESULT server=$srv test=idle_memory from=$lo to=$hi kib_per_session=$per pss_from_kib=$m1 pss_to_kib=$m2 $(cat "$work/idle2" | head -n 1)"
 }
 
-for srv in $SERVERS; do
-    case $srv in
+sessions() {
+    wanted sessions || return 0
+    for s in $live; do : >"$work/s.$s"; done
+    for r in $(seq "$RUNS"); do
+        for s in $live; do
+            use "$s"
+            sleep 1
+            before=$(cpu_ticks)
+            out=$("$LOAD" sessions -p "$port" -n 50 -t 5)
+            settle
+            after=$(cpu_ticks)
+            awk -v t=$((after - before)) -v hz="$HZ" -v n="$(field sessions "$out")" \
+                -v r="$(field per_sec "$out")" \
+                'BEGIN {printf "%s %.3f\n", r, (n > 0) ? 1000 * t / hz / n : 0}' >>"$work/s.$s"
+        done
+    done
+    for s in $live; do
+        echo "RESULT server=$s test=sessions clients=50" \
+            "per_sec=$(cut -d' ' -f1 "$work/s.$s" | median)" \
+            "cpu_ms_per_session=$(cut -d' ' -f2 "$work/s.$s" | median) runs=$RUNS"
+    done
+}
+
+connects() {
+    wanted connect || return 0
+    for s in $live; do : >"$work/c.$s"; done
+    for r in $(seq "$RUNS"); do
+        for s in $live; do
+            use "$s"
+            sleep 1
+            out=$("$LOAD" connect -p "$port" -n 1000)
+            echo "$(field greeted "$out")" >>"$work/c.$s"
+        done
+    done
+    for s in $live; do
+        echo "RESULT server=$s test=connect clients=1000 greeted_1s=$(median <"$work/c.$s") runs=$RUNS"
+    done
+}
+
+for s in $SERVERS; do
+    case $s in
     vsftpd) [ -x /usr/sbin/vsftpd ] || { echo "RESULT server=vsftpd skipped=not-installed"; continue; } ;;
     pyftpdlib) /usr/bin/python3 -c 'import pyftpdlib' 2>/dev/null || { echo "RESULT server=pyftpdlib skipped=not-installed"; continue; } ;;
     esac
-    if ! start_server "$srv"; then
-        echo "RESULT server=$srv skipped=did-not-start"
-        continue
+    if start_server "$s"; then
+        echo "# $s on 127.0.0.1:$port (pid $pid)"
+    else
+        echo "RESULT server=$s skipped=did-not-start"
     fi
-    echo "# $srv on 127.0.0.1:$port (pid $pid)"
-    transfer retr_1g retr 1 $((RUNS + 2)) -f big
-    transfer stor_1g stor 1 $((RUNS + 2)) -s $((1 << 30))
-    transfer retr_100x10m retr 100 "$RUNS" -f f10m
-    transfer retr_500x10m retr 500 1 -f f10m
-    transfer stor_100x10m stor 100 "$RUNS" -s $((10 << 20))
-    transfer stor_500x10m stor 500 1 -s $((10 << 20))
-    : >"$work/s"
-    : >"$work/sc"
-    for r in $(seq "$RUNS"); do
-        sleep 1
-        before=$(cpu_ticks)
-        out=$("$LOAD" sessions -p "$port" -n 50 -t 5)
-        settle
-        after=$(cpu_ticks)
-        echo "$(field per_sec "$out")" >>"$work/s"
-        awk -v t=$((after - before)) -v hz="$HZ" -v n="$(field sessions "$out")" \
-            'BEGIN {v = (n > 0) ? 1000 * t / hz / n : 0; printf "%.3f\n", v}' >>"$work/sc"
-    done
-    echo "RESULT server=$srv test=sessions clients=50 per_sec=$(median <"$work/s") cpu_ms_per_session=$(median <"$work/sc") runs=$RUNS"
-    : >"$work/c"
-    for r in $(seq "$RUNS"); do
-        sleep 1
-        out=$("$LOAD" connect -p "$port" -n 1000)
-        echo "$(field greeted "$out")" >>"$work/c"
-    done
-    echo "RESULT server=$srv test=connect clients=1000 greeted_1s=$(median <"$work/c") runs=$RUNS"
+done
+transfer retr_1g retr 1 $((RUNS + 2)) -f big
+transfer stor_1g stor 1 $((RUNS + 2)) -s $((1 << 30))
+transfer retr_100x10m retr 100 "$RUNS" -f f10m
+transfer retr_500x10m retr 500 "$RUNS" -f f10m
+transfer stor_100x10m stor 100 "$RUNS" -s $((10 << 20))
+transfer stor_500x10m stor 500 "$RUNS" -s $((10 << 20))
+sessions
+connects
+for s in $live; do
+    use "$s"
     idle_memory
-    stop_server
 done

@@ -35,7 +35,7 @@ def cli():
         for bad in (["--port", "abc"], ["--no-such-flag", "1"],
                     ["--pasv-ports", "2000"], ["--pasv-ports", "80-90"],
                     ["--user", "nocolon"], ["--fsync", "sometimes"],
-                    ["--pasv-address", "not-an-ip"], ["--workers", "0"],
+                    ["--pasv-address", "not-an-ip"], ["--workers", "257"],
                     ["--idle-timeout"], ["stray"]):
             r = run("--root", d, *bad)
             expect(r.returncode == 2 and r.stderr, "%s: %s" % (bad, r.stderr))

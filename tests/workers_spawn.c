@@ -128,8 +128,31 @@ static void test_pinned(void)
     cio_workers_free(g);
 }
 
+/* threads = 0 gives one worker per CPU this thread may run on. */
+static void default_count(void)
+{
+    cpu_set_t all, one;
+    CHECK_EQ(sched_getaffinity(0, sizeof(all), &all), 0);
+    CHECK_EQ(cio_workers_cpus(), (unsigned)CPU_COUNT(&all));
+    cio_workers_t *g;
+    cio_workers_opts o = {.threads = 0};
+    CHECK_EQ(cio_workers_new(&g, &o), 0);
+    CHECK_EQ(cio_workers_count(g), cio_workers_cpus());
+    cio_workers_free(g);
+    /* Confined to one CPU (as by taskset), the default follows. */
+    int cpu = 0;
+    while (!CPU_ISSET(cpu, &all))
+        cpu++;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    CHECK_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+    CHECK_EQ(cio_workers_cpus(), 1);
+    CHECK_EQ(sched_setaffinity(0, sizeof(all), &all), 0);
+}
+
 int main(void)
 {
+    default_count();
     cio_workers_t *g;
     cio_workers_opts o = {.threads = WORKERS, .stop_grace_ms = 200};
     CHECK_EQ(cio_workers_new(&g, &o), 0);

@@ -75,8 +75,9 @@ static const struct key keys[] = {
     {"shrink_after", K_MS, F(shrink_after_ms), 0, 3600000,
      "MS  idle sessions give their stacks back after (default 1000; 0 = "
      "never)"},
-    {"workers", K_INT, F(workers), 1, 256,
-     "N  worker threads, each with its own loop (default 1)"},
+    {"workers", K_INT, F(workers), 0, 256,
+     "N  worker threads, each with its own loop; 0 = one per CPU "
+     "(default 0)"},
 };
 
 void config_init(struct ftpd_config *c)
@@ -93,7 +94,7 @@ void config_init(struct ftpd_config *c)
     c->grace_ms = 10 * 1000;
     c->umask = 022;
     c->shrink_after_ms = 1000;
-    c->workers = 1;
+    c->workers = 0; /* one per CPU: see build_config */
 }
 
 void config_free(struct ftpd_config *c)

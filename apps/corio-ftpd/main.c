@@ -121,6 +121,8 @@ static struct ftpd_config *build_config(int argc, char **argv, char *err,
         free(c);
         return NULL;
     }
+    if (c->workers == 0)
+        c->workers = (int)cio_workers_cpus();
     if (!c->root) {
         snprintf(err, errlen,
                  "--root DIR (or root = DIR in a config file) "

@@ -11,20 +11,24 @@
 #include "ftpd.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "dirlist.h"
 
-#define SEND_CHUNK (4u << 20)  /* sendfile bytes per call */
-#define RECV_BUF (256u << 10)  /* upload block */
-#define ASCII_BUF (64u << 10)  /* ASCII conversion block */
-#define FAIR_SHARE (16u << 20) /* bytes moved before yielding to others */
+#define SEND_CHUNK (4u << 20)   /* sendfile bytes per call */
+#define SEND_LOWAT (512u << 10) /* unsent bytes a download socket queues */
+#define RECV_BUF (256u << 10)   /* upload block */
+#define ASCII_BUF (64u << 10)   /* ASCII conversion block */
+#define FAIR_SHARE (16u << 20)  /* bytes moved before yielding to others */
 
 enum phase {
     PH_CONNECT, /* establishing the data connection */
@@ -86,9 +90,22 @@ static void fair_yield(size_t *since, size_t n)
     }
 }
 
+/* Downloads keep at most SEND_LOWAT bytes queued unsent in the socket
+ * (TCP_NOTSENT_LOWAT), so that each sendfile transmits what the window
+ * allows in this task's own call, instead of filling a deep buffer that
+ * the receiver's ACKs must drain (on loopback, on the client's CPU: the
+ * client then falls behind). It also bounds the kernel memory a transfer
+ * holds. A hint: where the option is missing, nothing changes. */
+static void limit_unsent(int fd)
+{
+    int lowat = (int)SEND_LOWAT;
+    setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
+}
+
 static int send_binary(struct transfer *x)
 {
     off_t off = x->offset;
+    limit_unsent(x->data_fd);
     size_t since = 0;
     for (;;) {
         ssize_t n = cio_sendfile(x->data_fd, x->file_fd, &off, SEND_CHUNK,
@@ -104,6 +121,7 @@ static int send_ascii(struct transfer *x)
 {
     char *in = malloc(ASCII_BUF), *out = malloc(2 * ASCII_BUF);
     off_t off = x->offset;
+    limit_unsent(x->data_fd);
     size_t since = 0;
     int rc = -ENOMEM;
     while (in && out) {

@@ -78,7 +78,8 @@ typedef struct cio_workers cio_workers_t;
 /* Options for cio_workers_new; zero-initialise and set what you need. */
 typedef struct cio_workers_opts {
     unsigned threads;        /* worker threads (per process in process mode);
-                                0 = online CPUs, or 1 in process mode */
+                                0 = cio_workers_cpus(), or 1 in process
+                                mode */
     unsigned processes;      /* 0 = threads of this process; N = fork N
                                 processes after listening, each running
                                 `threads` workers, supervised and restarted */
@@ -129,6 +130,10 @@ void cio_workers_free(cio_workers_t *g);
 
 /* Workers in the group (all processes together in process mode). */
 unsigned cio_workers_count(const cio_workers_t *g);
+
+/* The CPUs this thread may run on (its affinity mask, so taskset and
+ * cpusets count), at least 1: the worker count that threads = 0 gives. */
+unsigned cio_workers_cpus(void);
 
 /* The signal (SIGINT or SIGTERM) that stopped the group, or 0. */
 int cio_workers_signal(const cio_workers_t *g);

@@ -21,6 +21,16 @@ cio__worker *cio__worker_current(void)
     return current_worker;
 }
 
+unsigned cio_workers_cpus(void)
+{
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0 &&
+        CPU_COUNT(&allowed) > 0)
+        return (unsigned)CPU_COUNT(&allowed);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    return cpus > 0 ? (unsigned)cpus : 1;
+}
+
 int cio_workers_new(cio_workers_t **out, const cio_workers_opts *opts)
 {
     cio_workers_opts none = {0};
@@ -31,10 +41,8 @@ int cio_workers_new(cio_workers_t **out, const cio_workers_opts *opts)
         return -ENOMEM;
     g->processes = opts->processes;
     g->threads = opts->threads;
-    if (g->threads == 0) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        g->threads = g->processes ? 1 : (cpus > 0 ? (unsigned)cpus : 1);
-    }
+    if (g->threads == 0)
+        g->threads = g->processes ? 1 : cio_workers_cpus();
     if (g->threads > 4096 || g->processes > 4096) {
         free(g);
         return -EINVAL;
