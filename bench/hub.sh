@@ -11,7 +11,13 @@
 #  - spawn+join and queue ping-pong next to their thread-based baselines.
 #
 #   sh bench/hub.sh              (after make; CIO_BIN defaults to build/bin)
-#   SECS=3 RUNS=3 SIZE=64 CONNS="100 1000 10000" sh bench/hub.sh
+#   SECS=3 RUNS=5 SIZE=64 CONNS="100 1000 10000" PIN=1 sh bench/hub.sh
+#
+# PIN=1 (the default where taskset and 2 CPUs are there) runs every server
+# on the second CPU and the load generator on the first: each server then
+# has a core to itself, as it would in production, and the comparison is
+# not blurred by how the scheduler happens to share two cores between the
+# server and the load generator. PIN=0 lets them float.
 #
 # Prints RESULT lines:
 #   RESULT bench=hub_echo server=NAME conns=N size=S rtt_per_s=N
@@ -22,13 +28,20 @@
 set -u
 bin=${CIO_BIN:-$PWD/build/bin}
 secs=${SECS:-3}
-runs=${RUNS:-3}
+runs=${RUNS:-5}
 size=${SIZE:-64}
 conns_list=${CONNS:-100 1000 10000}
 hz=$(getconf CLK_TCK)
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 . "$(dirname "$0")/lib/common.sh"
 bench_init
+pin=${PIN:-1}
+if [ "$pin" = 1 ] && command -v taskset >/dev/null &&
+    taskset -c 1 true 2>/dev/null; then
+    on_server="taskset -c 1" on_loadgen="taskset -c 0"
+else
+    pin=0 on_server="" on_loadgen=""
+fi
 
 "$bin/bench_spawn"
 "$bin/bench_queue"
@@ -43,14 +56,14 @@ wait "$uvpid"
 
 start() { # label
     case $1 in
-    epoll) bench_start "$1" "$bin/bench_epoll_echo" -p 0 ;;
-    hub) bench_start "$1" "$bin/echo_server" -p 0 -b epoll ;;
-    libuv) bench_start "$1" "$bin/bench_uv_echo" -p 0 ;;
+    epoll) bench_start "$1" $on_server "$bin/bench_epoll_echo" -p 0 ;;
+    hub) bench_start "$1" $on_server "$bin/echo_server" -p 0 -b epoll ;;
+    libuv) bench_start "$1" $on_server "$bin/bench_uv_echo" -p 0 ;;
     esac
 }
 
 echo "# loadgen: $secs s per run, $runs runs, $size-byte messages;" \
-    "servers: $servers"
+    "servers: $servers; pinned: $pin"
 status=0
 for conns in $conns_list; do
     for s in $servers; do start "$s"; done
@@ -61,7 +74,7 @@ for conns in $conns_list; do
             rss0=$(rss_kib "$pid")
             before=$(cpu_ticks "$pid")
             ubefore=$(user_ticks "$pid")
-            "$bin/bench_loadgen" -p "$port" -c "$conns" -s "$size" \
+            $on_loadgen "$bin/bench_loadgen" -p "$port" -c "$conns" -s "$size" \
                 -t "$secs" >"$tmp/line" 2>>"$tmp/loadgen.err" &
             lg=$!
             sleep "$(echo "$secs" | awk '{print $1 * 0.6}')"

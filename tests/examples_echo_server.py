@@ -32,27 +32,24 @@ def recv_exact(s, n):
     return data
 
 
-def check_many(port):
-    clients = [socket.create_connection(("127.0.0.1", port), timeout=10)
-               for _ in range(50)]
-    for rnd in range(5):
-        for i, c in enumerate(clients):
-            c.sendall(b"hello %d %d\n" % (i, rnd))
-        for i, c in enumerate(clients):
-            msg = b"hello %d %d\n" % (i, rnd)
-            assert recv_exact(c, len(msg)) == msg
-    big = bytes(range(256)) * 4096  # 1 MiB, more than any buffer
-    c = clients[0]
+def echo_big(c, mib=1, pause=0.0):
+    """Echoes mib MiB through c, sending and reading as the socket allows;
+    with a pause, nothing is read until sending has stalled that long."""
+    big = bytes(range(256)) * 4096 * mib
     got = bytearray()
     c.setblocking(False)
     sent = 0
     deadline = time.time() + 20
+    idle_since = time.time()
     while len(got) < len(big):
         assert time.time() < deadline, "big echo stalled"
-        r, w, _ = select.select([c], [c] if sent < len(big) else [], [], 1)
+        reading = time.time() - idle_since >= pause
+        r, w, _ = select.select([c] if reading else [],
+                                [c] if sent < len(big) else [], [], 0.1)
         if w:
             try:
                 sent += c.send(big[sent:sent + 65536])
+                idle_since = time.time()
             except BlockingIOError:
                 pass
         if r:
@@ -62,6 +59,26 @@ def check_many(port):
                 pass
     assert bytes(got) == big
     c.setblocking(True)
+
+
+def check_many(port):
+    clients = [socket.create_connection(("127.0.0.1", port), timeout=10)
+               for _ in range(50)]
+    for rnd in range(5):
+        for i, c in enumerate(clients):
+            c.sendall(b"hello %d %d\n" % (i, rnd))
+        for i, c in enumerate(clients):
+            msg = b"hello %d %d\n" % (i, rnd)
+            assert recv_exact(c, len(msg)) == msg
+    echo_big(clients[0])
+    # A client that stops reading until every buffer on the way is full:
+    # the server's replies go out in parts, the rest from the task's own
+    # copy (more bytes than the socket buffers on both sides hold).
+    slow = socket.socket()
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    slow.connect(("127.0.0.1", port))
+    echo_big(slow, mib=8, pause=0.5)
+    slow.close()
     # a client that sends and leaves without reading
     rude = socket.create_connection(("127.0.0.1", port), timeout=10)
     rude.sendall(b"x" * 100000)
