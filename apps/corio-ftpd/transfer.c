@@ -25,7 +25,7 @@
 #include "dirlist.h"
 
 #define SEND_CHUNK (4u << 20)   /* sendfile bytes per call */
-#define SEND_LOWAT (512u << 10) /* unsent bytes a download socket queues */
+#define SEND_LOWAT (256u << 10) /* unsent bytes a download socket queues */
 #define RECV_BUF (256u << 10)   /* upload block */
 #define ASCII_BUF (64u << 10)   /* ASCII conversion block */
 #define FAIR_SHARE (16u << 20)  /* bytes moved before yielding to others */
