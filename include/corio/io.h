@@ -1,5 +1,5 @@
 /* Cooperative IO: the usual socket calls for tasks. Each makes its fd
- * non-blocking use, tries the call, and on EAGAIN waits for readiness on
+ * non-blocking on first use (remembered until cio_close), tries the call, and on EAGAIN waits for readiness on
  * the hub until the deadline. Errors are negative errno values; a closed fd
  * that another task waits on wakes it with -EBADF (close with cio_close).
  * Several tasks may wait on one fd; a wait on an fd the program registered

@@ -98,6 +98,7 @@ static void forget(struct cio__hub *hub, int fd, struct cio__fd *f)
     f->interest = 0;
     f->drained = 0;
     f->notsock = 0;
+    f->nonblock = 0;
 }
 
 static void fd_event_cb(cio_loop_t *loop, int fd, int events, void *data)

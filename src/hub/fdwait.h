@@ -15,6 +15,7 @@ struct cio__fd {
     uint8_t interest;          /* CIO_READABLE | CIO_WRITABLE asked */
     uint8_t drained;           /* the last read came up short: wait first */
     uint8_t notsock;           /* not a socket: read/write, not recv/send */
+    uint8_t nonblock;          /* O_NONBLOCK is set: no fcntl needed */
 };
 
 /* One fd of a multi-fd wait (cio_poll). */

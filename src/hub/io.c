@@ -25,6 +25,20 @@ int cio_set_nonblock(int fd)
     return 0;
 }
 
+/* O_NONBLOCK for calls that have no per-call flag (read, write, accept,
+ * connect, sendfile), set once: the fd's state remembers it until
+ * cio_close, which spares an fcntl per call (sendfile returns every few
+ * hundred KiB on a busy download). */
+static int ensure_nonblock(int fd, struct cio__fd *f)
+{
+    if (f->nonblock)
+        return 0;
+    int rc = cio_set_nonblock(fd);
+    if (rc == 0)
+        f->nonblock = 1;
+    return rc;
+}
+
 /* Common start of every call: the task and the fd's state. */
 static int io_begin(int fd, cio_task_t **t, struct cio__fd **f)
 {
@@ -85,9 +99,9 @@ static ssize_t op_sock(const struct io_op *op)
     }
 }
 
-static ssize_t op_plain(const struct io_op *op)
+static ssize_t op_plain(const struct io_op *op, struct cio__fd *f)
 {
-    int rc = cio_set_nonblock(op->fd);
+    int rc = ensure_nonblock(op->fd, f);
     if (rc < 0) {
         errno = -rc;
         return -1;
@@ -123,7 +137,7 @@ static ssize_t io_run(struct io_op *op, int64_t deadline_ms)
         bool skip = op->dir == IO_IN && f->drained && op->kind != 3 &&
                     !cio__expired(t->hub, deadline_ms);
         if (!skip) {
-            ssize_t r = f->notsock && !sock_only ? op_plain(op) : op_sock(op);
+            ssize_t r = f->notsock && !sock_only ? op_plain(op, f) : op_sock(op);
             if (r >= 0) {
                 if (op->dir == IO_IN && !f->notsock && r > 0 &&
                     (size_t)r < op_len(op))
@@ -259,7 +273,7 @@ int cio_accept(int fd, struct sockaddr *addr, socklen_t *addrlen,
     int rc = io_begin(fd, &t, &f);
     if (rc < 0)
         return rc;
-    if ((rc = cio_set_nonblock(fd)) < 0)
+    if ((rc = ensure_nonblock(fd, f)) < 0)
         return rc;
     for (;;) {
         int c = accept4(fd, addr, addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -288,7 +302,7 @@ int cio_connect(int fd, const struct sockaddr *addr, socklen_t addrlen,
     int rc = io_begin(fd, &t, &f);
     if (rc < 0)
         return rc;
-    if ((rc = cio_set_nonblock(fd)) < 0)
+    if ((rc = ensure_nonblock(fd, f)) < 0)
         return rc;
     if (connect(fd, addr, addrlen) == 0)
         return 0;
@@ -312,7 +326,7 @@ ssize_t cio_sendfile(int out_fd, int in_fd, off_t *offset, size_t count,
     int rc = io_begin(out_fd, &t, &f);
     if (rc < 0)
         return rc;
-    if ((rc = cio_set_nonblock(out_fd)) < 0)
+    if ((rc = ensure_nonblock(out_fd, f)) < 0)
         return rc;
     for (;;) {
         ssize_t r = sendfile(out_fd, in_fd, offset, count);
