@@ -30,7 +30,12 @@ command -v lftp >/dev/null || { echo "ftp_mirror: lftp is not installed"; exit 1
 work=$(mktemp -d)
 server_pid=
 cleanup() {
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    # Under set -e a failed wait (the server dies of the SIGTERM) would end
+    # the script here, with status 143 and the tree left behind.
+    if [ -n "$server_pid" ]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
