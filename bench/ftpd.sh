@@ -65,11 +65,12 @@ wait_port() { # port
 start_server() { # name -> pid, port, and $work/NAME.srv
     case $1 in
     corio-ftpd | corio-ftpd-w1)
-        set -- "$1" --workers 0 --pasv-ports 30000-34999
-        [ "$1" = corio-ftpd-w1 ] && set -- "$1" --workers 1 --pasv-ports 35000-39999
+        # Each its own passive range: they run at once.
+        workers=0 pasv=30000-34999
+        [ "$1" = corio-ftpd-w1 ] && workers=1 pasv=35000-39999
         "$REAP" "$BIN/corio-ftpd" --root "$root" --listen 127.0.0.1 -p 0 --anonymous \
             --anon-upload-dir /up --quiet --fsync none --max-per-ip 0 \
-            --max-sessions 20000 "$2" "$3" "$4" "$5" \
+            --max-sessions 20000 --workers "$workers" --pasv-ports "$pasv" \
             >"$work/$1.out" 2>"$work/$1.err" &
         pid=$!
         for _ in $(seq 100); do
