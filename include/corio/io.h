@@ -1,9 +1,9 @@
 /* Cooperative IO: the usual socket calls for tasks. Each makes its fd
  * non-blocking on first use (remembered until cio_close), tries the call,
- * and on EAGAIN waits for readiness on the hub until the deadline. Errors are negative errno values; a closed fd
- * that another task waits on wakes it with -EBADF (close with cio_close).
- * Several tasks may wait on one fd; a wait on an fd the program registered
- * on the hub's loop itself fails with -EEXIST. */
+ * and on EAGAIN waits for readiness on the hub until the deadline. Errors are
+ * negative errno values; a closed fd that another task waits on wakes it with
+ * -EBADF (close with cio_close). Several tasks may wait on one fd; a wait on an
+ * fd the program registered on the hub's loop itself fails with -EEXIST. */
 #ifndef CORIO_IO_H
 #define CORIO_IO_H
 

@@ -137,7 +137,8 @@ static ssize_t io_run(struct io_op *op, int64_t deadline_ms)
         bool skip = op->dir == IO_IN && f->drained && op->kind != 3 &&
                     !cio__expired(t->hub, deadline_ms);
         if (!skip) {
-            ssize_t r = f->notsock && !sock_only ? op_plain(op, f) : op_sock(op);
+            ssize_t r =
+                f->notsock && !sock_only ? op_plain(op, f) : op_sock(op);
             if (r >= 0) {
                 if (op->dir == IO_IN && !f->notsock && r > 0 &&
                     (size_t)r < op_len(op))
