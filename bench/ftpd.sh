@@ -188,36 +188,47 @@ field() { # key line
 
 wanted() { case " $TESTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
+# in_turns RUNS FN: RUNS rounds of FN RUN for every live server in turn,
+# each after a second for the previous run's sockets to settle; FN's output
+# line for server S goes to $work/m.S (emptied first).
+in_turns() {
+    for s in $live; do : >"$work/m.$s"; done
+    for r in $(seq "$1"); do
+        for s in $live; do
+            use "$s"
+            sleep 1
+            "$2" "$r" >>"$work/m.$s"
+        done
+    done
+}
+
+col() { cut -d' ' -f"$1" "$work/m.$s" | median; } # median of column N
+
+# One transfer run ($name, $mode, $n clients, $xfer_args): "MB/s p99 CPU errors".
+transfer_run() {
+    before=$(cpu_ticks)
+    out=$("$LOAD" "$mode" -p "$port" -n "$n" -x "up/$name-$1" $xfer_args)
+    settle
+    after=$(cpu_ticks)
+    [ "$mode" = stor ] && rm -f "$root/up/$name-$1"*
+    errors=$(field errors "$out")
+    awk -v t=$((after - before)) -v hz="$HZ" -v b="$(field bytes "$out")" \
+        -v m="$(field mbps "$out")" -v p="$(field p99_ms "$out")" -v e="${errors:-1}" \
+        'BEGIN {printf "%s %s %.2f %s\n", m, p, (b > 0) ? t / hz / (b / 1073741824) : 0, e}'
+}
+
 # transfer NAME MODE CLIENTS RUNS ARGS...: a RESULT line per server, the
 # medians over RUNS runs taken in turns.
 transfer() {
     name=$1 mode=$2 n=$3 runs=$4
     wanted "$name" || return 0
     shift 4
-    for s in $live; do : >"$work/m.$s"; done
-    for r in $(seq "$runs"); do
-        for s in $live; do
-            use "$s"
-            sleep 1 # let the previous run's sockets settle
-            before=$(cpu_ticks)
-            out=$("$LOAD" "$mode" -p "$port" -n "$n" -x "up/$name-$r" "$@")
-            settle
-            after=$(cpu_ticks)
-            [ "$mode" = stor ] && rm -f "$root/up/$name-$r"*
-            bytes=$(field bytes "$out")
-            errors=$(field errors "$out")
-            cpu=$(awk -v t=$((after - before)) -v hz="$HZ" -v b="$bytes" \
-                'BEGIN {v = (b > 0) ? t / hz / (b / 1073741824) : 0; printf "%.2f", v}')
-            echo "$(field mbps "$out") $(field p99_ms "$out") $cpu ${errors:-1}" >>"$work/m.$s"
-        done
-    done
+    xfer_args="$*" # plain words: -f FILE, -s BYTES
+    in_turns "$runs" transfer_run
     for s in $live; do
-        m="$work/m.$s"
-        echo "RESULT server=$s test=$name clients=$n" \
-            "mbps=$(cut -d' ' -f1 "$m" | median)" \
-            "p99_ms=$(cut -d' ' -f2 "$m" | median)" \
-            "cpu_s_per_gib=$(cut -d' ' -f3 "$m" | median)" \
-            "errors=$(awk '{s += $4} END {print s}' "$m") runs=$runs"
+        echo "RESULT server=$s test=$name clients=$n mbps=$(col 1)" \
+            "p99_ms=$(col 2) cpu_s_per_gib=$(col 3)" \
+            "errors=$(awk '{s += $4} END {print s}' "$work/m.$s") runs=$runs"
     done
 }
 
@@ -241,42 +252,33 @@ idle_memory() {
     echo "RESULT server=$srv test=idle_memory from=$lo to=$hi kib_per_session=$per pss_from_kib=$m1 pss_to_kib=$m2 $(cat "$work/idle2" | head -n 1)"
 }
 
+# One run of 50 clients doing login+LIST+QUIT: "per_second cpu_ms_each".
+sessions_run() {
+    before=$(cpu_ticks)
+    out=$("$LOAD" sessions -p "$port" -n 50 -t 5)
+    settle
+    after=$(cpu_ticks)
+    awk -v t=$((after - before)) -v hz="$HZ" -v n="$(field sessions "$out")" \
+        -v r="$(field per_sec "$out")" \
+        'BEGIN {printf "%s %.3f\n", r, (n > 0) ? 1000 * t / hz / n : 0}'
+}
+
 sessions() {
     wanted sessions || return 0
-    for s in $live; do : >"$work/s.$s"; done
-    for r in $(seq "$RUNS"); do
-        for s in $live; do
-            use "$s"
-            sleep 1
-            before=$(cpu_ticks)
-            out=$("$LOAD" sessions -p "$port" -n 50 -t 5)
-            settle
-            after=$(cpu_ticks)
-            awk -v t=$((after - before)) -v hz="$HZ" -v n="$(field sessions "$out")" \
-                -v r="$(field per_sec "$out")" \
-                'BEGIN {printf "%s %.3f\n", r, (n > 0) ? 1000 * t / hz / n : 0}' >>"$work/s.$s"
-        done
-    done
+    in_turns "$RUNS" sessions_run
     for s in $live; do
-        echo "RESULT server=$s test=sessions clients=50" \
-            "per_sec=$(cut -d' ' -f1 "$work/s.$s" | median)" \
-            "cpu_ms_per_session=$(cut -d' ' -f2 "$work/s.$s" | median) runs=$RUNS"
+        echo "RESULT server=$s test=sessions clients=50 per_sec=$(col 1)" \
+            "cpu_ms_per_session=$(col 2) runs=$RUNS"
     done
 }
 
+connects_run() { field greeted "$("$LOAD" connect -p "$port" -n 1000)"; }
+
 connects() {
     wanted connect || return 0
-    for s in $live; do : >"$work/c.$s"; done
-    for r in $(seq "$RUNS"); do
-        for s in $live; do
-            use "$s"
-            sleep 1
-            out=$("$LOAD" connect -p "$port" -n 1000)
-            echo "$(field greeted "$out")" >>"$work/c.$s"
-        done
-    done
+    in_turns "$RUNS" connects_run
     for s in $live; do
-        echo "RESULT server=$s test=connect clients=1000 greeted_1s=$(median <"$work/c.$s") runs=$RUNS"
+        echo "RESULT server=$s test=connect clients=1000 greeted_1s=$(col 1) runs=$RUNS"
     done
 }
 

@@ -51,6 +51,13 @@ static int io_begin(int fd, cio_task_t **t, struct cio__fd **f)
     return *f ? 0 : -ENOMEM;
 }
 
+/* io_begin for the calls that have no per-call non-blocking flag. */
+static int io_begin_nonblock(int fd, cio_task_t **t, struct cio__fd **f)
+{
+    int rc = io_begin(fd, t, f);
+    return rc < 0 ? rc : ensure_nonblock(fd, *f);
+}
+
 /* errno after a failed call: 0 to retry at once, 1 to wait, else -errno. */
 static int io_again(int err)
 {
@@ -271,10 +278,8 @@ int cio_accept(int fd, struct sockaddr *addr, socklen_t *addrlen,
 {
     cio_task_t *t;
     struct cio__fd *f;
-    int rc = io_begin(fd, &t, &f);
+    int rc = io_begin_nonblock(fd, &t, &f);
     if (rc < 0)
-        return rc;
-    if ((rc = ensure_nonblock(fd, f)) < 0)
         return rc;
     for (;;) {
         int c = accept4(fd, addr, addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -300,10 +305,8 @@ int cio_connect(int fd, const struct sockaddr *addr, socklen_t addrlen,
 {
     cio_task_t *t;
     struct cio__fd *f;
-    int rc = io_begin(fd, &t, &f);
+    int rc = io_begin_nonblock(fd, &t, &f);
     if (rc < 0)
-        return rc;
-    if ((rc = ensure_nonblock(fd, f)) < 0)
         return rc;
     if (connect(fd, addr, addrlen) == 0)
         return 0;
@@ -324,10 +327,8 @@ ssize_t cio_sendfile(int out_fd, int in_fd, off_t *offset, size_t count,
 {
     cio_task_t *t;
     struct cio__fd *f;
-    int rc = io_begin(out_fd, &t, &f);
+    int rc = io_begin_nonblock(out_fd, &t, &f);
     if (rc < 0)
-        return rc;
-    if ((rc = ensure_nonblock(out_fd, f)) < 0)
         return rc;
     for (;;) {
         ssize_t r = sendfile(out_fd, in_fd, offset, count);
