@@ -311,9 +311,39 @@ static void thread_exit(void *arg)
     t->altstack = NULL;
 }
 
+/* The coroutine's struct rounded to a cache line: its room starts there. */
+#define HEAD_BYTES ((sizeof(cio_coro_t) + 63) & ~(size_t)63)
+
+static cio_coro_t *coro_alloc(size_t room)
+{
+    cio_coro_t *co = aligned_alloc(64, HEAD_BYTES + room);
+    if (co) {
+        co->room = (uint32_t)room;
+#if CIO_ASAN
+        co->asan_fake = NULL;
+        co->asan_bottom = NULL;
+        co->asan_size = 0;
+#endif
+    }
+    return co;
+}
+
+/* A pooled coroutine whose room is too small moves its stack to a new
+ * struct with enough (nothing points to a coroutine in the pool). */
+static cio_coro_t *regrow(cio_coro_t *old, size_t room)
+{
+    cio_coro_t *co = coro_alloc(room);
+    if (co)
+        co->stack = old->stack;
+    else
+        cio__stack_release(&old->stack);
+    free(old);
+    return co;
+}
+
 /* Finds or makes a coroutine with a stack of stack_size (0: default). */
 static __attribute__((noinline)) int
-make(cio_coro_t **out, struct cio__thread *t, size_t stack_size)
+make(cio_coro_t **out, struct cio__thread *t, size_t stack_size, size_t room)
 {
     /* The default is a multiple of every page size (4, 16 or 64 KiB). */
     size_t size =
@@ -321,8 +351,13 @@ make(cio_coro_t **out, struct cio__thread *t, size_t stack_size)
     if (!size)
         return -ENOMEM;
     cio_coro_t *co = pool_take(t, size);
+    if (co && co->room < room) {
+        co = regrow(co, room);
+        if (!co)
+            return -ENOMEM;
+    }
     if (!co) {
-        co = malloc(sizeof *co);
+        co = coro_alloc(room);
         if (!co)
             return -ENOMEM;
         int rc = cio__stack_alloc(size, &co->stack);
@@ -330,29 +365,26 @@ make(cio_coro_t **out, struct cio__thread *t, size_t stack_size)
             free(co);
             return rc;
         }
-#if CIO_ASAN
-        co->asan_fake = NULL;
-        co->asan_bottom = NULL;
-        co->asan_size = 0;
-#endif
     }
     *out = co;
     return 0;
 }
 
-int cio_coro_create(cio_coro_t **out, cio_coro_fn fn, void *arg,
-                    size_t stack_size)
+int cio__coro_create_room(cio_coro_t **out, cio_coro_fn fn, void *arg,
+                          size_t stack_size, size_t room)
 {
-    if (UNLIKELY(!out || !fn))
+    if (UNLIKELY(!out || !fn || room > UINT32_MAX))
         return -EINVAL;
+    room = (room + 63) & ~(size_t)63;
     struct cio__thread *t = &tls_thread;
     struct pool *p = &t->pools[0]; /* default-size stacks (0 until ready) */
     cio_coro_t *co = p->head;
-    if (__builtin_expect(stack_size == 0 && co != NULL, 1)) {
+    if (__builtin_expect(stack_size == 0 && co != NULL && co->room >= room,
+                         1)) {
         p->head = co->next_free;
         p->count--;
     } else {
-        int rc = make(&co, thread_get(), stack_size);
+        int rc = make(&co, thread_get(), stack_size, room);
         if (rc)
             return rc;
     }
@@ -375,6 +407,17 @@ int cio_coro_create(cio_coro_t **out, cio_coro_fn fn, void *arg,
     cio__ctx_init(&co->ctx, co, co->stack.lo, co->stack.size);
     *out = co;
     return 0;
+}
+
+int cio_coro_create(cio_coro_t **out, cio_coro_fn fn, void *arg,
+                    size_t stack_size)
+{
+    return cio__coro_create_room(out, fn, arg, stack_size, 0);
+}
+
+void *cio__coro_room(cio_coro_t *co)
+{
+    return (char *)co + HEAD_BYTES;
 }
 
 /* Every case of cio_coro_switch: first use on this thread, coroutines that
@@ -608,10 +651,11 @@ size_t cio_coro_footprint(const cio_coro_t *co)
 {
     if (!co)
         return 0;
+    size_t head = co->is_root ? sizeof *co : HEAD_BYTES + co->room;
     if (co->is_root || co->state == CIO__CORO_DONE)
-        return sizeof *co;
+        return head;
     if (co->saved)
-        return sizeof *co + co->saved_len;
+        return head + co->saved_len;
     size_t page = 4096;
     char *top = co->stack.lo + co->stack.size;
     char *sp = co == tls_current ? (char *)__builtin_frame_address(0)
@@ -619,5 +663,5 @@ size_t cio_coro_footprint(const cio_coro_t *co)
     if (sp < co->stack.lo || sp > top)
         sp = co->stack.lo;
     size_t live = (size_t)(top - sp);
-    return sizeof *co + (live + page - 1) / page * page;
+    return head + (live + page - 1) / page * page;
 }

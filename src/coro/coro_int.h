@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "corio/coro.h"
+#include "coro/room.h"
 #include "coro/stack.h"
 #include "coro/switch.h"
 
@@ -58,6 +59,7 @@ struct cio_coro {
     cio_coro_t *next_free;   /* link in the thread's pool of free coroutines */
     uint8_t state;           /* enum cio__coro_state */
     uint8_t is_root;         /* 1 for a thread's root coroutine */
+    uint32_t room;           /* bytes of the owner's room after the struct */
 #if CIO_TSAN
     void *tsan_fiber; /* ThreadSanitizer's state for this stack */
 #endif

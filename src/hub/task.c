@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coro/room.h"
 #include "hub/hub_internal.h"
 
 /* ---- wait queues ---- */
@@ -77,19 +78,32 @@ void cio__waitq_wake_all(struct cio__waitq *q, int rc)
 
 /* ---- the run queue and the wait primitive ---- */
 
-/* Warms the caches for a task that will run soon: with thousands of
- * connections its stack is cold, and the first load after the switch would
- * wait for memory. The saved stack pointer is the first word of a
- * coroutine (src/coro/switch.h); this is only a hint, a prefetch never
+/* Stack lines prefetched: a waiting task's frames above its saved sp. */
+#define STACK_LINES 4
+
+/* Warms the caches for the tasks about to run. With thousands of
+ * connections the tasks one poll woke have gone cold by their turn, and
+ * each resume is a chain of dependent loads: task, coroutine, the stack
+ * pointer saved in it (the coroutine's first word, src/coro/switch.h), the
+ * stack. So the chain is walked in steps one task apart, each step loading
+ * only what the step before fetched: the task after next, the next one's
+ * coroutine, the one after that's stack top. Only hints: a prefetch never
  * faults. */
-void cio__task_prefetch(const cio_task_t *t)
+void cio__task_prefetch(const cio_task_t *n1)
 {
+    const cio_task_t *n2 = n1->run_next;
+    if (n2) {
+        const cio_task_t *n3 = n2->run_next;
+        if (n3) {
+            __builtin_prefetch(n3);
+            __builtin_prefetch((const char *)n3 + 64);
+        }
+        __builtin_prefetch(n2->coro);
+    }
 #ifndef CIO_USE_UCONTEXT
-    const char *sp = *(char *const *)(const void *)t->coro;
-    __builtin_prefetch(sp);
-    __builtin_prefetch(sp + 64);
-#else
-    (void)t;
+    const char *sp = *(char *const *)(const void *)n1->coro;
+    for (int i = 0; i < STACK_LINES; i++)
+        __builtin_prefetch(sp + 64 * i);
 #endif
 }
 
@@ -215,7 +229,8 @@ int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg)
 
 static void *task_main(void *arg)
 {
-    cio_task_t *t = arg;
+    (void)arg; /* the task is in the coroutine's room */
+    cio_task_t *t = cio__coro_room(cio_coro_current());
     struct cio__hub *hub = t->hub;
     t->result = t->fn(t->arg);
     t->status = t->killed ? -ECANCELED : 0;
@@ -240,18 +255,17 @@ int cio_spawn(cio_task_t **out, cio_task_fn fn, void *arg)
         *out = NULL;
     if (!hub || !fn)
         return hub ? -EINVAL : -EPERM;
-    /* Cache-line aligned, so the hot first fields share one line. */
-    size_t size = (sizeof(cio_task_t) + 63) & ~(size_t)63;
-    cio_task_t *t = aligned_alloc(64, size);
-    if (!t)
-        return -ENOMEM;
-    memset(t, 0, sizeof *t);
-    int rc = cio_coro_create(&t->coro, task_main, t, hub->stack_size);
-    if (rc < 0) {
-        free(t);
+    /* The task lives in its coroutine's room, cache-line aligned: the hot
+     * first fields share one line, next to the saved stack pointer. */
+    cio_coro_t *co;
+    int rc = cio__coro_create_room(&co, task_main, NULL, hub->stack_size,
+                                   sizeof(cio_task_t));
+    if (rc < 0)
         return rc;
-    }
-    cio_coro_set_data(t->coro, t);
+    cio_task_t *t = cio__coro_room(co);
+    memset(t, 0, sizeof *t);
+    t->coro = co;
+    cio_coro_set_data(co, t);
     t->hub = hub;
     t->fn = fn;
     t->arg = arg;
@@ -278,10 +292,8 @@ void cio__task_switch(struct cio__hub *hub, cio_task_t *t)
         cio__task_prefetch(hub->runq_head);
     cio_coro_switch(t->coro, NULL, NULL);
     hub->current = NULL;
-    if (t->state == CIO__DONE && t->detached) {
-        cio_coro_free(t->coro);
-        free(t);
-    }
+    if (t->state == CIO__DONE && t->detached)
+        cio_coro_free(t->coro); /* and t, in its room */
 }
 
 /* Unlinks a task that will never finish from what it waits on, which may
@@ -300,7 +312,6 @@ void cio__task_destroy(cio_task_t *t)
 {
     disarm_timer(t);
     cio_coro_free(t->coro);
-    free(t);
 }
 
 cio_task_t *cio_self(void)
@@ -426,7 +437,6 @@ void cio_task_detach(cio_task_t *task)
         return;
     if (task->state == CIO__DONE) {
         cio_coro_free(task->coro);
-        free(task);
     } else {
         task->detached = true;
     }
