@@ -15,9 +15,9 @@
 #                            session, 1000 -> 10000 (vsftpd: 100 -> 1000)
 # corio-ftpd-w1 is corio-ftpd with --workers 1 (one thread). All servers run
 # at once, idle but for the one measured, and every test takes its runs in
-# turns (server A, B, C, A, B, C, ...) so that the shared machine's drifts
-# hit them all alike. Medians of FTPD_BENCH_RUNS (default 3; 9 for the
-# single 1 GiB streams, which vary most); one run for memory.
+# turns (server A, B, C, then B, C, A, ...) so that the shared machine's
+# drifts hit them all alike. Medians of FTPD_BENCH_RUNS (default 3; 15 for
+# the single 1 GiB streams, whose runs range over 2x); one run for memory.
 # FTPD_BENCH_SERVERS picks servers and FTPD_BENCH_TESTS tests by name
 # (e.g. "stor_500x10m sessions").
 set -u
@@ -190,16 +190,30 @@ wanted() { case " $TESTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # in_turns RUNS FN: RUNS rounds of FN RUN for every live server in turn,
 # each after a second for the previous run's sockets to settle; FN's output
-# line for server S goes to $work/m.S (emptied first).
+# line for server S goes to $work/m.S (emptied first). Each round starts
+# one server further along, so that no server always follows the same one
+# (and whatever that one leaves behind).
 in_turns() {
     for s in $live; do : >"$work/m.$s"; done
     for r in $(seq "$1"); do
-        for s in $live; do
+        for s in $(rotate $((r - 1)) $live); do
             use "$s"
             sleep 1
             "$2" "$r" >>"$work/m.$s"
         done
     done
+}
+
+rotate() { # K WORDS...: the words, starting at the (K mod count)-th
+    k=$1
+    shift
+    k=$((k % $#))
+    i=0 head= tail=
+    for w in "$@"; do
+        if [ "$i" -lt "$k" ]; then head="$head $w"; else tail="$tail $w"; fi
+        i=$((i + 1))
+    done
+    echo $tail $head
 }
 
 col() { cut -d' ' -f"$1" "$work/m.$s" | median; } # median of column N
@@ -293,8 +307,8 @@ for s in $SERVERS; do
         echo "RESULT server=$s skipped=did-not-start"
     fi
 done
-transfer retr_1g retr 1 $((2 * RUNS + 3)) -f big
-transfer stor_1g stor 1 $((2 * RUNS + 3)) -s $((1 << 30))
+transfer retr_1g retr 1 $((4 * RUNS + 3)) -f big
+transfer stor_1g stor 1 $((4 * RUNS + 3)) -s $((1 << 30))
 transfer retr_100x10m retr 100 "$RUNS" -f f10m
 transfer retr_500x10m retr 500 "$RUNS" -f f10m
 transfer stor_100x10m stor 100 "$RUNS" -s $((10 << 20))

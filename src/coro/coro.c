@@ -316,7 +316,9 @@ static void thread_exit(void *arg)
 
 static cio_coro_t *coro_alloc(size_t room)
 {
-    cio_coro_t *co = aligned_alloc(64, HEAD_BYTES + room);
+    /* Without room, no alignment to pay for: a million coroutines. */
+    cio_coro_t *co =
+        room ? aligned_alloc(64, HEAD_BYTES + room) : malloc(sizeof *co);
     if (co) {
         co->room = (uint32_t)room;
 #if CIO_ASAN
@@ -651,7 +653,7 @@ size_t cio_coro_footprint(const cio_coro_t *co)
 {
     if (!co)
         return 0;
-    size_t head = co->is_root ? sizeof *co : HEAD_BYTES + co->room;
+    size_t head = co->room ? HEAD_BYTES + co->room : sizeof *co;
     if (co->is_root || co->state == CIO__CORO_DONE)
         return head;
     if (co->saved)
