@@ -1,5 +1,6 @@
 /* Shutdown: SIGTERM is caught once and stops every worker while clients
- * still hold connections open (they see the end), within the grace time;
+ * still hold connections open (they see the end), within the grace time,
+ * and a new connection is refused once it has stopped;
  * a worker whose task ignores the stop is killed after the grace.
  * CIO_TEST_TIMEOUT=60 CIO_TEST_ALL_BACKENDS */
 #include <errno.h>
@@ -94,6 +95,9 @@ static void test_signal_with_open_connections(void)
         CHECK(n == 0 || (n < 0 && errno == ECONNRESET));
         close(fds[i]);
     }
+    /* The group stopped listening with the stop, before it is freed: a new
+     * connection is refused, not left waiting in a backlog. */
+    CHECK_EQ(wn_connect(port, 2), -ECONNREFUSED);
     /* The mask of this thread is back as it was. */
     sigset_t now;
     pthread_sigmask(SIG_SETMASK, NULL, &now);

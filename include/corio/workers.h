@@ -156,7 +156,9 @@ int cio_workers_index(void);
 
 /* A new fd (the caller owns it) for the calling worker's listening socket:
  * its own SO_REUSEPORT socket, or the shared one. -ENOENT without
- * cio_workers_listen, -EPERM outside a worker. */
+ * cio_workers_listen, -EPERM outside a worker, -ECANCELED once the group
+ * has stopped: a stop closes the group's sockets, and a socket stops
+ * listening once its last copy is closed too. */
 int cio_workers_listener(void);
 
 /* True once the calling worker's group is stopping. */

@@ -308,6 +308,9 @@ void cio_workers_stop(cio_workers_t *g)
     }
     for (unsigned i = 0; i < g->threads; i++)
         cio_chan_close(g->workers[i].inbox);
+    pthread_mutex_lock(&g->mu);
+    cio__listeners_close(g);
+    pthread_mutex_unlock(&g->mu);
 }
 
 int cio_workers_wait(cio_workers_t *g)

@@ -144,7 +144,21 @@ int cio_workers_listener(void)
     cio_workers_t *g = w->group;
     if (g->nlisten == 0)
         return -ENOENT;
+    /* The lock keeps a stop from closing the fd between read and dup. */
+    pthread_mutex_lock(&g->mu);
     int fd = g->listen_fds[g->nlisten == 1 ? 0 : w->local];
-    int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    return copy < 0 ? -errno : copy;
+    int copy = fd < 0 ? -ECANCELED : fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (copy == -1)
+        copy = -errno;
+    pthread_mutex_unlock(&g->mu);
+    return copy;
+}
+
+void cio__listeners_close(cio_workers_t *g)
+{
+    for (unsigned i = 0; i < g->nlisten; i++) {
+        if (g->listen_fds[i] >= 0)
+            close(g->listen_fds[i]);
+        g->listen_fds[i] = -1;
+    }
 }

@@ -177,6 +177,7 @@ static void *supervisor(void *arg)
             continue;
         }
         if (kill_at < 0) {
+            cio__listeners_close(g); /* no restart after a stop */
             signal_children(g, SIGTERM);
             kill_at = now + g->grace_ms + 2000;
         } else if (now >= kill_at) {

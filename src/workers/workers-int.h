@@ -53,7 +53,7 @@ struct cio_workers {
     atomic_bool stopping;   /* cio_workers_stop has been called */
     atomic_int stop_signal; /* the signal that stopped the group */
     cio__worker *workers;   /* `threads` workers (thread mode, or a child) */
-    int *listen_fds;        /* listening sockets, -1 if none */
+    int *listen_fds;        /* listening sockets, -1 once closed (mu) */
     unsigned nlisten;       /* 0, 1 (shared) or one per worker overall */
     int port;               /* the bound port */
     /* signals: */
@@ -95,6 +95,11 @@ void cio__remote_kill_all(cio__worker *w);
 int cio__signals_start(cio_workers_t *g);
 void cio__signals_end(cio_workers_t *g);
 void cio__signals_restore(cio_workers_t *g);
+
+/* listen.c: closes the group's listening sockets at a stop (the caller
+ * holds g->mu), so that new connections are refused at once instead of
+ * waiting in a backlog that no worker accepts from any more. */
+void cio__listeners_close(cio_workers_t *g);
 
 /* proc.c: process mode. */
 int cio__proc_start(cio_workers_t *g);
