@@ -127,8 +127,9 @@ int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg);
  * waiting or another trigger already woke it. */
 bool cio__wake(cio_task_t *t, int rc);
 
-/* Prefetches what a task touches first when it runs again. */
-void cio__task_prefetch(const cio_task_t *t);
+/* Prefetches what the next tasks to run, n1 and those after it, touch
+ * first when they run again (task.c). */
+void cio__task_prefetch(const cio_task_t *n1);
 
 /* Changes the count of offload jobs in flight (keeps the loop waiting). */
 void cio__hub_inflight(struct cio__hub *hub, int delta);

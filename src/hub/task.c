@@ -86,8 +86,8 @@ void cio__waitq_wake_all(struct cio__waitq *q, int rc)
  * each resume is a chain of dependent loads: task, coroutine, the stack
  * pointer saved in it (the coroutine's first word, src/coro/switch.h), the
  * stack. So the chain is walked in steps one task apart, each step loading
- * only what the step before fetched: the task after next, the next one's
- * coroutine, the one after that's stack top. Only hints: a prefetch never
+ * only what the steps before fetched: the third task's struct, the second
+ * one's coroutine, the next one's stack top. Only hints: a prefetch never
  * faults. */
 void cio__task_prefetch(const cio_task_t *n1)
 {
