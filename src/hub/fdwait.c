@@ -14,7 +14,7 @@
 
 #include "hub/fdwait.h"
 
-#define FD_PAGE 256 /* fd states per page; pages never move */
+#define FD_PAGE CIO__FD_PAGE
 
 static void fd_event_cb(cio_loop_t *loop, int fd, int events, void *data);
 
@@ -140,7 +140,7 @@ int cio__fd_wait_many(struct cio__hub *hub, cio_task_t *t,
         const struct cio__fdreq *r = &reqs[i];
         if (r->fd < 0 || !r->events)
             continue;
-        struct cio__fd *f = cio__fd_get(hub, r->fd);
+        struct cio__fd *f = cio__fd_at(hub, r->fd);
         if (!f) {
             rc = -ENOMEM;
             break;
@@ -185,7 +185,25 @@ int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,
                  int64_t deadline_ms)
 {
     struct cio__fdreq r = {.fd = fd, .events = events};
-    return cio__fd_wait_many(hub, t, &r, 1, t->wnode, deadline_ms);
+    bool reading = events == CIO_READABLE;
+    if (fd < 0 || (!reading && events != CIO_WRITABLE))
+        return cio__fd_wait_many(hub, t, &r, 1, t->wnode, deadline_ms);
+    /* One fd, one direction: every read or write that has to wait. */
+    struct cio__fd *f = cio__fd_at(hub, fd);
+    if (!f)
+        return -ENOMEM;
+    int rc = set_interest(hub, fd, f, f->interest | events);
+    if (rc < 0)
+        return rc == -EPERM ? 0 : rc; /* a regular file: always ready */
+    struct cio__waiter *w = &t->wnode[0];
+    cio__waitq_push(reading ? &f->readers : &f->writers, w, t);
+    hub->fd_waiters++;
+    rc = cio__block(t, deadline_ms, reading ? "fd read" : "fd write", fd);
+    if (w->q) {
+        cio__waitq_remove(w);
+        hub->fd_waiters--;
+    }
+    return rc;
 }
 
 void cio__fd_fresh(int fd)

@@ -24,8 +24,19 @@ struct cio__fdreq {
     int events; /* CIO_READABLE | CIO_WRITABLE */
 };
 
+#define CIO__FD_PAGE 256 /* fd states per page; pages never move */
+
 /* The state of fd, allocated on first use; NULL for fd < 0 or no memory. */
 struct cio__fd *cio__fd_get(struct cio__hub *hub, int fd);
+
+/* cio__fd_get, its common case inline: every IO call and wait starts so. */
+static inline struct cio__fd *cio__fd_at(struct cio__hub *hub, int fd)
+{
+    size_t page = (size_t)fd / CIO__FD_PAGE;
+    if (fd >= 0 && page < hub->fd_npages && hub->fd_pages[page])
+        return &hub->fd_pages[page][(size_t)fd % CIO__FD_PAGE];
+    return cio__fd_get(hub, fd);
+}
 
 /* Waits until fd has one of events, or the deadline: 0 or -errno. An fd
  * the loop cannot watch (a regular file) counts as ready. */

@@ -47,7 +47,7 @@ static int io_begin(int fd, cio_task_t **t, struct cio__fd **f)
         return rc;
     if (fd < 0)
         return -EBADF;
-    *f = cio__fd_get((*t)->hub, fd);
+    *f = cio__fd_at((*t)->hub, fd);
     return *f ? 0 : -ENOMEM;
 }
 
