@@ -11,7 +11,7 @@
 #  - spawn+join and queue ping-pong next to their thread-based baselines.
 #
 #   sh bench/hub.sh              (after make; CIO_BIN defaults to build/bin)
-#   SECS=3 RUNS=5 SIZE=64 CONNS="100 1000 10000" PIN=1 sh bench/hub.sh
+#   SECS=3 RUNS=5 SIZE=64 CONNS="100 1000 10000" PIN=1 CALLGRIND=0 sh bench/hub.sh
 #
 # PIN=1 (the default where taskset and 2 CPUs are there) runs every server
 # on the second CPU and the load generator on the first: each server then
@@ -25,6 +25,9 @@
 #          cpu_vs_epoll=R
 # (user_us_per_rtt is the part spent outside the kernel: the server's own
 # code, where the servers differ; the kernel's share is the same syscalls.)
+# With CALLGRIND=1, also the instructions behind that user time:
+#   RESULT bench=hub_user_instructions server=NAME conns=100 size=S
+#          user_instr_per_rtt=N
 set -u
 bin=${CIO_BIN:-$PWD/build/bin}
 secs=${SECS:-3}
@@ -123,4 +126,18 @@ END {
                (base[sc[2]] > 0 ? m_cpu[k] / base[sc[2]] : 0)
     }
 }'
+
+# CALLGRIND=1: user-space instructions per round trip at 100 connections
+# (bench_instr_per_rtt in lib/common.sh), unpinned.
+if [ "${CALLGRIND:-0}" = 1 ] && command -v valgrind >/dev/null 2>&1; then
+    for s in $servers; do
+        case $s in
+        epoll) name=epoll_echo n=$(bench_instr_per_rtt "$bin/bench_epoll_echo") ;;
+        hub) name=echo_server n=$(bench_instr_per_rtt "$bin/echo_server" -b epoll) ;;
+        libuv) name=uv_echo n=$(bench_instr_per_rtt "$bin/bench_uv_echo") ;;
+        esac
+        echo "RESULT bench=hub_user_instructions server=$name conns=100" \
+            "size=$size user_instr_per_rtt=$n"
+    done
+fi
 exit $status

@@ -91,35 +91,16 @@ END {
 
 bench_stop $servers
 
-# CALLGRIND=1: user-space instructions per round trip, which a busy machine
-# does not blur: each server runs under callgrind for 5,000 and for 25,000
-# round trips at 100 connections; the difference over 20,000 removes
-# start-up and shutdown. Kernel work (the syscalls) is not counted.
+# CALLGRIND=1: user-space instructions per round trip at 100 connections
+# (bench_instr_per_rtt in lib/common.sh).
 [ "${CALLGRIND:-0}" = 1 ] && command -v valgrind >/dev/null 2>&1 || exit 0
-callgrind_ir() { # label count
-    case $1 in
-    baseline) set -- "$2" "$bin/bench_epoll_echo" ;;
-    *) set -- "$2" "$bin/selectors_echo" -b "$1" ;;
-    esac
-    count=$1
-    shift
-    rm -f "$tmp/cg.out" "$tmp/cg.port"
-    valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" "$@" -p 0 \
-        >"$tmp/cg.port" 2>/dev/null &
-    pid=$!
-    pids=$pid
-    port=$(bench_port "$tmp/cg.port" 200)
-    "$bin/bench_loadgen" -p "$port" -c 100 -s "$size" -n "$count" >/dev/null
-    kill -TERM "$pid"
-    wait "$pid"
-    pids=""
-    awk '/^(summary|totals):/ { print $2; exit }' "$tmp/cg.out"
-}
 for s in $servers; do
-    small=$(callgrind_ir "$s" 5000)
-    large=$(callgrind_ir "$s" 25000)
+    case $s in
+    baseline) n=$(bench_instr_per_rtt "$bin/bench_epoll_echo") ;;
+    *) n=$(bench_instr_per_rtt "$bin/selectors_echo" -b "$s") ;;
+    esac
     name=$s
     [ "$s" = baseline ] && name=epoll_echo || name=selectors_echo/$s
     echo "RESULT bench=loop_user_instructions server=$name conns=100" \
-        "size=$size user_instr_per_rtt=$(( (large - small) / 20000 ))"
+        "size=$size user_instr_per_rtt=$n"
 done
