@@ -14,15 +14,13 @@
 
 #include "hub/fdwait.h"
 
-#define FD_PAGE CIO__FD_PAGE
-
 static void fd_event_cb(cio_loop_t *loop, int fd, int events, void *data);
 
 struct cio__fd *cio__fd_get(struct cio__hub *hub, int fd)
 {
     if (fd < 0)
         return NULL;
-    size_t page = (size_t)fd / FD_PAGE;
+    size_t page = (size_t)fd / CIO__FD_PAGE;
     if (page >= hub->fd_npages) {
         size_t n = hub->fd_npages ? hub->fd_npages : 4;
         while (n <= page)
@@ -36,20 +34,20 @@ struct cio__fd *cio__fd_get(struct cio__hub *hub, int fd)
         hub->fd_npages = n;
     }
     if (!hub->fd_pages[page]) {
-        hub->fd_pages[page] = calloc(FD_PAGE, sizeof(struct cio__fd));
+        hub->fd_pages[page] = calloc(CIO__FD_PAGE, sizeof(struct cio__fd));
         if (!hub->fd_pages[page])
             return NULL;
     }
-    return &hub->fd_pages[page][(size_t)fd % FD_PAGE];
+    return &hub->fd_pages[page][(size_t)fd % CIO__FD_PAGE];
 }
 
 /* The state of fd if the table has a page for it (no allocation). */
 static struct cio__fd *fd_peek(struct cio__hub *hub, int fd)
 {
-    if (!hub || fd < 0 || (size_t)fd / FD_PAGE >= hub->fd_npages)
+    if (!hub || fd < 0 || (size_t)fd / CIO__FD_PAGE >= hub->fd_npages)
         return NULL;
-    struct cio__fd *page = hub->fd_pages[(size_t)fd / FD_PAGE];
-    return page ? &page[(size_t)fd % FD_PAGE] : NULL;
+    struct cio__fd *page = hub->fd_pages[(size_t)fd / CIO__FD_PAGE];
+    return page ? &page[(size_t)fd % CIO__FD_PAGE] : NULL;
 }
 
 static size_t wake_queue(struct cio__hub *hub, struct cio__waitq *q, int rc)
@@ -184,10 +182,11 @@ int cio__fd_wait_many(struct cio__hub *hub, cio_task_t *t,
 int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,
                  int64_t deadline_ms)
 {
-    struct cio__fdreq r = {.fd = fd, .events = events};
     bool reading = events == CIO_READABLE;
-    if (fd < 0 || (!reading && events != CIO_WRITABLE))
+    if (fd < 0 || (!reading && events != CIO_WRITABLE)) {
+        struct cio__fdreq r = {.fd = fd, .events = events};
         return cio__fd_wait_many(hub, t, &r, 1, t->wnode, deadline_ms);
+    }
     /* One fd, one direction: every read or write that has to wait. */
     struct cio__fd *f = cio__fd_at(hub, fd);
     if (!f)
@@ -235,10 +234,10 @@ void cio__fd_drop_idle(struct cio__hub *hub)
         struct cio__fd *page = hub->fd_pages[p];
         if (!page)
             continue;
-        for (size_t i = 0; i < FD_PAGE; i++) {
+        for (size_t i = 0; i < CIO__FD_PAGE; i++) {
             struct cio__fd *f = &page[i];
             if (f->registered && !f->readers.head && !f->writers.head)
-                forget(hub, (int)(p * FD_PAGE + i), f);
+                forget(hub, (int)(p * CIO__FD_PAGE + i), f);
         }
     }
 }
@@ -249,9 +248,9 @@ void cio__fd_table_free(struct cio__hub *hub)
         struct cio__fd *page = hub->fd_pages[p];
         if (!page)
             continue;
-        for (size_t i = 0; i < FD_PAGE; i++)
+        for (size_t i = 0; i < CIO__FD_PAGE; i++)
             if (page[i].registered)
-                cio_loop_unregister(hub->loop, (int)(p * FD_PAGE + i));
+                cio_loop_unregister(hub->loop, (int)(p * CIO__FD_PAGE + i));
         free(page);
     }
     free(hub->fd_pages);
