@@ -130,7 +130,9 @@ static size_t op_len(const struct io_op *op)
     return n;
 }
 
-static ssize_t io_run(struct io_op *op, int64_t deadline_ms)
+/* Inlined into each call, whose constant op folds its branches away. */
+static inline __attribute__((always_inline)) ssize_t io_run(struct io_op *op,
+                                                            int64_t deadline_ms)
 {
     cio_task_t *t;
     struct cio__fd *f;
