@@ -105,7 +105,6 @@ static void limit_unsent(int fd)
 static int send_binary(struct transfer *x)
 {
     off_t off = x->offset;
-    limit_unsent(x->data_fd);
     size_t since = 0;
     for (;;) {
         ssize_t n = cio_sendfile(x->data_fd, x->file_fd, &off, SEND_CHUNK,
@@ -121,7 +120,6 @@ static int send_ascii(struct transfer *x)
 {
     char *in = malloc(ASCII_BUF), *out = malloc(2 * ASCII_BUF);
     off_t off = x->offset;
-    limit_unsent(x->data_fd);
     size_t since = 0;
     int rc = -ENOMEM;
     while (in && out) {
@@ -327,6 +325,7 @@ static int move(struct transfer *x)
 {
     switch (x->kind) {
     case X_RETR:
+        limit_unsent(x->data_fd);
         return x->ascii ? send_ascii(x) : send_binary(x);
     case X_LIST:
     case X_NLST:
