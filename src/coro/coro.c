@@ -32,6 +32,11 @@
 #define TAIL_SWITCH 1
 #endif
 
+#if !CIO_USE_UCONTEXT
+_Static_assert(offsetof(struct cio_coro, fn) <= 64,
+               "what a switch reads fits one cache line");
+#endif
+
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define TLS _Thread_local __attribute__((tls_model("initial-exec")))
 
@@ -54,7 +59,8 @@ struct cio__thread {
 };
 
 static TLS struct cio__thread tls_thread;
-static TLS cio_coro_t *tls_current;
+/* The running coroutine; read inline by the hub (coro/room.h). */
+TLS cio_coro_t *cio__tls_current;
 static atomic_uint_fast64_t id_source = 1;
 static pthread_key_t exit_key;
 static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
@@ -88,7 +94,7 @@ static __attribute__((noinline)) struct cio__thread *thread_init(void)
     t->root.tsan_fiber = __tsan_get_current_fiber();
 #endif
     t->ready = 1;
-    tls_current = &t->root;
+    cio__tls_current = &t->root;
     t->altstack = cio__overflow_thread_init();
     pthread_once(&exit_once, make_exit_key);
     pthread_setspecific(exit_key, t);
@@ -104,7 +110,7 @@ static inline struct cio__thread *thread_get(void)
 
 cio_coro_t *cio__coro_running(void)
 {
-    return tls_current;
+    return cio__tls_current;
 }
 
 /* ---- ASan fiber annotations: tell ASan which stack we run on. ---- */
@@ -186,7 +192,7 @@ static inline void prepare(cio_coro_t *from, cio_coro_t *to)
         check_canary(from);
     if (UNLIKELY(to->saved != NULL))
         unshrink(to);
-    tls_current = to;
+    cio__tls_current = to;
     tsan_switch(to);
 }
 
@@ -244,7 +250,7 @@ _Noreturn void cio__coro_start(void *arg, void *value)
     cio_coro_t *to = live_parent(co);
     if (UNLIKELY(to->saved != NULL))
         unshrink(to);
-    tls_current = to;
+    cio__tls_current = to;
     tsan_switch(to);
     asan_leave(co, to, true);
     cio__switch(&co->ctx, &to->ctx, result, co->thread->shared_fpu);
@@ -428,7 +434,7 @@ static __attribute__((noinline)) int switch_slow(cio_coro_t *to, void *value,
                                                  void **received)
 {
     struct cio__thread *t = thread_get();
-    cio_coro_t *from = tls_current;
+    cio_coro_t *from = cio__tls_current;
     if (UNLIKELY(!to))
         return -EINVAL;
     if (UNLIKELY(to->state != CIO__CORO_SUSPENDED)) {
@@ -462,7 +468,7 @@ static __attribute__((noinline)) int switch_slow(cio_coro_t *to, void *value,
  * to our caller. */
 int cio_coro_switch(cio_coro_t *to, void *value, void **received)
 {
-    cio_coro_t *from = tls_current;
+    cio_coro_t *from = cio__tls_current;
 #if TAIL_SWITCH
     if (__builtin_expect(from && to && to->thread == from->thread &&
                              to != from && from->stack.guarded && !to->saved,
@@ -473,7 +479,7 @@ int cio_coro_switch(cio_coro_t *to, void *value, void **received)
             to->parent = from;
             to->state = CIO__CORO_SUSPENDED;
         }
-        tls_current = to;
+        cio__tls_current = to;
         tsan_switch(to);
         return switch_status(from->thread, from, to, value, received);
     }
@@ -485,7 +491,7 @@ int cio_coro_switch(cio_coro_t *to, void *value, void **received)
 static __attribute__((noinline)) void *yield_slow(void *value)
 {
     thread_get();
-    cio_coro_t *from = tls_current;
+    cio_coro_t *from = cio__tls_current;
     if (from->is_root)
         return value;
     cio_coro_t *to = live_parent(from);
@@ -500,11 +506,11 @@ static __attribute__((noinline)) void *yield_slow(void *value)
 void *cio_coro_yield(void *value)
 {
 #if TAIL_SWITCH
-    cio_coro_t *from = tls_current;
+    cio_coro_t *from = cio__tls_current;
     if (__builtin_expect(from && !from->is_root && from->stack.guarded, 1)) {
         cio_coro_t *to = from->parent;
         if (__builtin_expect(to->state != CIO__CORO_DONE && !to->saved, 1)) {
-            tls_current = to;
+            cio__tls_current = to;
             tsan_switch(to);
             return switch_value(from->thread, from, to, value);
         }
@@ -526,7 +532,7 @@ bool cio_coro_fpu_private(void)
 cio_coro_t *cio_coro_current(void)
 {
     thread_get();
-    return tls_current;
+    return cio__tls_current;
 }
 
 cio_coro_t *cio_coro_parent(const cio_coro_t *co)
@@ -576,7 +582,7 @@ void *cio_coro_data(const cio_coro_t *co)
 
 static __attribute__((noinline)) void free_slow(cio_coro_t *co)
 {
-    if (!co || co->is_root || co == tls_current)
+    if (!co || co->is_root || co == cio__tls_current)
         return;
     check_canary(co);
     if (co->name) {
@@ -609,7 +615,7 @@ void cio_coro_free(cio_coro_t *co)
     /* The common case: a default-size, guarded, unnamed coroutine back to
      * this thread's pool (a root's size is 0, never the default). */
     struct pool *p = &tls_thread.pools[0];
-    if (__builtin_expect(co && co != tls_current && co->stack.size == p->size &&
+    if (__builtin_expect(co && co != cio__tls_current && co->stack.size == p->size &&
                              co->stack.guarded && !co->name && !co->saved &&
                              p->count < POOL_MAX,
                          1)) {
@@ -627,7 +633,7 @@ int cio_coro_shrink(cio_coro_t *co)
 {
     if (!co || co->is_root)
         return -EINVAL;
-    if (co == tls_current)
+    if (co == cio__tls_current)
         return -EBUSY;
     if (co->saved)
         return 0;
@@ -660,7 +666,7 @@ size_t cio_coro_footprint(const cio_coro_t *co)
         return head + co->saved_len;
     size_t page = 4096;
     char *top = co->stack.lo + co->stack.size;
-    char *sp = co == tls_current ? (char *)__builtin_frame_address(0)
+    char *sp = co == cio__tls_current ? (char *)__builtin_frame_address(0)
                                  : cio__ctx_sp(&co->ctx);
     if (sp < co->stack.lo || sp > top)
         sp = co->stack.lo;

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "hub/fdwait.h"
@@ -34,9 +35,12 @@ struct cio__fd *cio__fd_get(struct cio__hub *hub, int fd)
         hub->fd_npages = n;
     }
     if (!hub->fd_pages[page]) {
-        hub->fd_pages[page] = calloc(CIO__FD_PAGE, sizeof(struct cio__fd));
-        if (!hub->fd_pages[page])
+        size_t bytes = CIO__FD_PAGE * sizeof(struct cio__fd);
+        struct cio__fd *states = aligned_alloc(_Alignof(struct cio__fd), bytes);
+        if (!states)
             return NULL;
+        memset(states, 0, bytes);
+        hub->fd_pages[page] = states;
     }
     return &hub->fd_pages[page][(size_t)fd % CIO__FD_PAGE];
 }
@@ -50,23 +54,35 @@ static struct cio__fd *fd_peek(struct cio__hub *hub, int fd)
     return page ? &page[(size_t)fd % CIO__FD_PAGE] : NULL;
 }
 
-static size_t wake_queue(struct cio__hub *hub, struct cio__waitq *q, int rc)
+/* Wakes every task waiting on one direction of an fd with rc; returns
+ * how many there were. */
+static size_t wake_side(struct cio__hub *hub, cio_task_t **slot,
+                        struct cio__waitq *q, int rc)
 {
     size_t n = 0;
+    cio_task_t *t = *slot;
+    if (t) {
+        *slot = NULL;
+        cio__wake(t, rc);
+        n++;
+    }
     struct cio__waiter *w;
     while ((w = cio__waitq_pop(q)) != NULL) {
-        hub->fd_waiters--;
         cio__wake(w->task, rc);
         n++;
     }
+    hub->fd_waiters -= n;
     return n;
 }
 
-static int set_interest(struct cio__hub *hub, int fd, struct cio__fd *f,
-                        int interest)
+static bool fd_idle(const struct cio__fd *f)
 {
-    if (f->registered && f->interest == interest)
-        return 0;
+    return !f->reader && !f->writer && !f->readers.head && !f->writers.head;
+}
+
+static int change_interest(struct cio__hub *hub, int fd, struct cio__fd *f,
+                           int interest)
+{
     int rc;
     if (!f->registered) {
         /* -EEXIST: the program watches this fd on the hub's loop itself;
@@ -79,13 +95,23 @@ static int set_interest(struct cio__hub *hub, int fd, struct cio__fd *f,
         rc = cio_loop_modify(hub->loop, fd, interest);
         if (rc == -ENOENT) { /* unregistered behind our back: again */
             f->registered = 0;
-            return set_interest(hub, fd, f, interest);
+            return change_interest(hub, fd, f, interest);
         }
         if (rc < 0)
             return rc;
     }
     f->interest = (uint8_t)interest;
     return 0;
+}
+
+/* What the loop watches for fd becomes interest: in steady state, what it
+ * watches already. */
+static inline int set_interest(struct cio__hub *hub, int fd, struct cio__fd *f,
+                               int interest)
+{
+    if (f->registered && f->interest == interest)
+        return 0;
+    return change_interest(hub, fd, f, interest);
 }
 
 static void forget(struct cio__hub *hub, int fd, struct cio__fd *f)
@@ -110,14 +136,14 @@ static void fd_event_cb(cio_loop_t *loop, int fd, int events, void *data)
     int drop = 0;
     if ((events & CIO_READABLE) || err) {
         f->drained = 0;
-        if (wake_queue(hub, &f->readers, 0) == 0)
+        if (wake_side(hub, &f->reader, &f->readers, 0) == 0)
             drop |= CIO_READABLE;
     }
     if ((events & CIO_WRITABLE) || err) {
-        if (wake_queue(hub, &f->writers, 0) == 0)
+        if (wake_side(hub, &f->writer, &f->writers, 0) == 0)
             drop |= CIO_WRITABLE;
     }
-    if (err && !f->readers.head && !f->writers.head) {
+    if (err && fd_idle(f)) {
         /* An error or hang-up stays reported whatever we ask: step out
          * until somebody waits again. */
         forget(hub, fd, f);
@@ -194,12 +220,22 @@ int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,
     int rc = set_interest(hub, fd, f, f->interest | events);
     if (rc < 0)
         return rc == -EPERM ? 0 : rc; /* a regular file: always ready */
-    struct cio__waiter *w = &t->wnode[0];
-    cio__waitq_push(reading ? &f->readers : &f->writers, w, t);
+    cio_task_t **slot = reading ? &f->reader : &f->writer;
+    struct cio__waiter *w = NULL;
+    if (!*slot) {
+        *slot = t;
+    } else {
+        w = &t->wnode[0];
+        cio__waitq_push(reading ? &f->readers : &f->writers, w, t);
+    }
     hub->fd_waiters++;
     rc = cio__block(t, deadline_ms, reading ? "fd read" : "fd write", fd);
-    if (w->q) {
-        cio__waitq_remove(w);
+    /* Woken by something else than the fd (deadline, kill): step out. */
+    if (w ? w->q != NULL : *slot == t) {
+        if (w)
+            cio__waitq_remove(w);
+        else
+            *slot = NULL;
         hub->fd_waiters--;
     }
     return rc;
@@ -213,8 +249,8 @@ void cio__fd_fresh(int fd)
         return;
     /* The number was closed without cio_close: whoever waited on the old
      * file waits in vain; tell them. */
-    wake_queue(hub, &f->readers, -EBADF);
-    wake_queue(hub, &f->writers, -EBADF);
+    wake_side(hub, &f->reader, &f->readers, -EBADF);
+    wake_side(hub, &f->writer, &f->writers, -EBADF);
     forget(hub, fd, f);
 }
 
@@ -236,7 +272,7 @@ void cio__fd_drop_idle(struct cio__hub *hub)
             continue;
         for (size_t i = 0; i < CIO__FD_PAGE; i++) {
             struct cio__fd *f = &page[i];
-            if (f->registered && !f->readers.head && !f->writers.head)
+            if (f->registered && fd_idle(f))
                 forget(hub, (int)(p * CIO__FD_PAGE + i), f);
         }
     }

@@ -7,10 +7,15 @@
 
 #include "hub/hub_internal.h"
 
-/* What the hub knows about one fd. */
+/* What the hub knows about one fd. A read or write that waits takes the
+ * direction's slot, so the common case of one waiter links no node; more
+ * waiters, and every cio_poll, queue up behind it. */
 struct cio__fd {
-    struct cio__waitq readers; /* tasks waiting until it is readable */
-    struct cio__waitq writers; /* tasks waiting until it is writable */
+    /* One cache line per fd, which the event and the call both touch. */
+    _Alignas(64) cio_task_t *reader; /* a task waiting to read */
+    cio_task_t *writer;              /* a task waiting to write */
+    struct cio__waitq readers; /* more tasks waiting until it is readable */
+    struct cio__waitq writers; /* more tasks waiting until it is writable */
     uint8_t registered;        /* known to the loop */
     uint8_t interest;          /* CIO_READABLE | CIO_WRITABLE asked */
     uint8_t drained;           /* the last read came up short: wait first */

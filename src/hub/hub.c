@@ -12,43 +12,25 @@
 
 #include "hub/hub_internal.h"
 
-void cio__task_switch(struct cio__hub *hub, cio_task_t *t);
+void cio__task_run_next(struct cio__hub *hub);
 void cio__task_unlink(cio_task_t *t);
 void cio__task_destroy(cio_task_t *t);
 void cio__shrink_idle(struct cio__hub *hub);
 void cio__shrink_clear(struct cio__hub *hub);
 
-/* initial-exec: read on every blocking call, as the coroutine core does. */
-static _Thread_local
-    __attribute__((tls_model("initial-exec"))) struct cio__hub *tls_hub;
+_Thread_local struct cio__hub *cio__tls_hub;
 /* cio_hub_set_shrink_after called outside a run: used by the next run. */
 static _Thread_local int64_t tls_shrink_default;
 
-struct cio__hub *cio__hub_get(void)
-{
-    return tls_hub;
-}
-
-cio_task_t *cio__self(void)
-{
-    struct cio__hub *hub = tls_hub;
-    if (!hub || !hub->current)
-        return NULL;
-    /* A coroutine a task created by hand is not the task. */
-    if (hub->current->coro != cio_coro_current())
-        return NULL;
-    return hub->current;
-}
-
 cio_loop_t *cio_hub_loop(void)
 {
-    return tls_hub ? tls_hub->loop : NULL;
+    return cio__tls_hub ? cio__tls_hub->loop : NULL;
 }
 
 int64_t cio_now(void)
 {
-    if (tls_hub)
-        return cio_loop_now(tls_hub->loop);
+    if (cio__tls_hub)
+        return cio_loop_now(cio__tls_hub->loop);
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -61,7 +43,7 @@ int64_t cio_deadline_in(int64_t ms)
 
 size_t cio_task_count(void)
 {
-    return tls_hub ? tls_hub->live : 0;
+    return cio__tls_hub ? cio__tls_hub->live : 0;
 }
 
 /* ---- keeping the loop waiting for things it cannot see ---- */
@@ -86,17 +68,17 @@ void cio__hub_inflight(struct cio__hub *hub, int delta)
 
 void cio_hub_ref(void)
 {
-    if (tls_hub) {
-        tls_hub->refs++;
-        keepalive_update(tls_hub);
+    if (cio__tls_hub) {
+        cio__tls_hub->refs++;
+        keepalive_update(cio__tls_hub);
     }
 }
 
 void cio_hub_unref(void)
 {
-    if (tls_hub && tls_hub->refs > 0) {
-        tls_hub->refs--;
-        keepalive_update(tls_hub);
+    if (cio__tls_hub && cio__tls_hub->refs > 0) {
+        cio__tls_hub->refs--;
+        keepalive_update(cio__tls_hub);
     }
 }
 
@@ -124,12 +106,12 @@ void cio_hub_set_shrink_after(int64_t ms)
 {
     if (ms < 0)
         ms = 0;
-    if (!tls_hub) {
+    if (!cio__tls_hub) {
         tls_shrink_default = ms;
         return;
     }
-    tls_hub->shrink_after_ms = ms;
-    shrink_timer_update(tls_hub);
+    cio__tls_hub->shrink_after_ms = ms;
+    shrink_timer_update(cio__tls_hub);
 }
 
 /* ---- the debugging listing ---- */
@@ -150,7 +132,7 @@ static const char *state_name(int state)
 
 void cio_dump(FILE *out)
 {
-    struct cio__hub *hub = tls_hub;
+    struct cio__hub *hub = cio__tls_hub;
     if (!hub) {
         fprintf(out, "corio: no hub on this thread\n");
         return;
@@ -195,24 +177,15 @@ static void sigquit_cb(cio_loop_t *loop, int signum, void *data)
  * per switch, and IO still gets a look every few dozen tasks. */
 #define RUNS_PER_POLL 64
 
-/* Runs the tasks ready now; those that become ready meanwhile wait for the
- * next round. Returns how many ran. */
+/* Runs the tasks ready now, a round; those that become ready meanwhile
+ * wait for the next one. Returns how many ran. */
 static size_t run_ready(struct cio__hub *hub)
 {
-    cio_task_t *last = hub->runq_tail;
-    size_t n = 0;
-    while (hub->runq_head) {
-        cio_task_t *t = hub->runq_head;
-        hub->runq_head = t->run_next;
-        if (!hub->runq_head)
-            hub->runq_tail = NULL;
-        t->run_next = NULL;
-        cio__task_switch(hub, t);
-        n++;
-        if (t == last)
-            break;
-    }
-    return n;
+    size_t before = hub->ran;
+    hub->round_last = hub->runq_tail;
+    while (hub->round_last)
+        cio__task_run_next(hub);
+    return hub->ran - before;
 }
 
 /* True when no task can ever be woken again. */
@@ -281,7 +254,7 @@ int cio_run_ex(const cio_run_opts *opts, cio_task_fn main_fn, void *arg,
         *result = NULL;
     if (!main_fn)
         return -EINVAL;
-    if (tls_hub)
+    if (cio__tls_hub)
         return -EBUSY;
     struct cio__hub *hub = calloc(1, sizeof *hub);
     if (!hub)
@@ -295,7 +268,7 @@ int cio_run_ex(const cio_run_opts *opts, cio_task_fn main_fn, void *arg,
     hub->coro = cio_coro_current();
     hub->stack_size = opts->stack_size;
     cio_timer_init(&hub->shrink_timer, shrink_cb, hub);
-    tls_hub = hub;
+    cio__tls_hub = hub;
     if (tls_shrink_default > 0)
         cio_hub_set_shrink_after(tls_shrink_default);
     if (opts->dump_on_sigquit &&
@@ -315,7 +288,7 @@ int cio_run_ex(const cio_run_opts *opts, cio_task_fn main_fn, void *arg,
             main_task->detached = true; /* freed by the teardown */
     }
     hub_teardown(hub);
-    tls_hub = NULL;
+    cio__tls_hub = NULL;
     cio_loop_free(hub->loop);
     free(hub);
     return rc;

@@ -11,6 +11,7 @@
 #ifndef CORIO_HUB_INTERNAL_H
 #define CORIO_HUB_INTERNAL_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +19,7 @@
 #include "corio/coro.h"
 #include "corio/hub.h"
 #include "corio/loop.h"
+#include "coro/room.h"
 
 struct cio__hub;
 struct cio__waitq;
@@ -28,8 +30,7 @@ struct cio__waiter {
     struct cio__waitq *q;     /* queue it is linked in, NULL once unlinked */
     struct cio__waiter *prev; /* neighbours in q */
     struct cio__waiter *next;
-    struct cio__waiter *tnext; /* the task's other linked nodes */
-    void *value;               /* item handed over (queues) */
+    void *value; /* item handed over (queues) */
 };
 
 /* A FIFO of waiter nodes. */
@@ -51,7 +52,6 @@ struct cio_task {
     cio_coro_t *coro;          /* runs fn(arg) */
     struct cio__hub *hub;      /* hub that schedules it */
     cio_task_t *run_next;      /* next in the run queue */
-    struct cio__waiter *nodes; /* its nodes linked in wait queues */
     int state;                 /* enum cio__task_state */
     int wake_rc;               /* result code of the trigger that woke it */
     bool killed;               /* cio_kill was called */
@@ -61,13 +61,14 @@ struct cio_task {
     bool detached;             /* freed by the hub when it ends */
     bool shrunk;               /* shrink attempted during this wait */
     bool keep_stack;           /* another thread may use its stack now */
+    bool started;              /* the hub switched to it once */
     const char *wait_what;     /* what it waits on, for cio_dump */
+    long wait_arg;             /* an fd or a count shown with wait_what */
     int64_t wait_since;        /* when the current wait began */
     /* Nodes for the current wait. Not on the task's stack: a shrunk stack
      * (cio_coro_shrink) reads as zeros until the task runs again. */
     struct cio__waiter wnode[2];
     /* colder: */
-    long wait_arg;        /* an fd or a count shown with wait_what */
     cio_task_fn fn;       /* the task's function */
     void *arg;            /* its argument */
     void *result;         /* fn's return value once done */
@@ -79,6 +80,8 @@ struct cio_task {
     struct cio__waitq joiners; /* tasks in cio_join on this one */
     cio_timer_t timer;         /* deadline of the current wait */
 };
+_Static_assert(offsetof(struct cio_task, wnode) <= 64,
+               "a task's hot fields fit one cache line");
 
 struct cio__fd;
 
@@ -88,6 +91,9 @@ struct cio__hub {
     cio_task_t *current;   /* running task, NULL while in the hub */
     cio_task_t *runq_head; /* ready tasks, FIFO */
     cio_task_t *runq_tail;
+    cio_task_t *round_last; /* last queued task of the round being run */
+    size_t ran;             /* tasks switched to, ever */
+    unsigned warm;          /* queued tasks whose stacks were prefetched */
     cio_task_t *all;           /* live tasks (for cio_dump) */
     size_t live;               /* tasks whose function has not returned */
     size_t stack_size;         /* stack size for new tasks */
@@ -105,31 +111,93 @@ struct cio__hub {
     bool sigquit;             /* SIGQUIT prints cio_dump */
 };
 
+/* This thread's hub, NULL outside cio_run (hub.c). initial-exec: read on
+ * every blocking call, as the coroutine core reads its own. */
+extern _Thread_local __attribute__((tls_model("initial-exec"),
+                                    visibility("hidden"))) struct cio__hub
+    *cio__tls_hub;
+
 /* This thread's hub, NULL outside cio_run. */
-struct cio__hub *cio__hub_get(void);
+static inline struct cio__hub *cio__hub_get(void)
+{
+    return cio__tls_hub;
+}
 
 /* The running task of this thread's hub, or NULL (hub context, no hub). */
-cio_task_t *cio__self(void);
+static inline cio_task_t *cio__self(void)
+{
+    struct cio__hub *hub = cio__tls_hub;
+    cio_task_t *t = hub ? hub->current : NULL;
+    /* A coroutine a task created by hand is not the task. */
+    return t && t->coro == cio__tls_current ? t : NULL;
+}
+
+/* cio__enter for a task that was killed or has an interrupt pending. */
+int cio__enter_flagged(cio_task_t *t);
 
 /* Entry check of every blocking call: 0 with *out set, or -EPERM (not in a
  * task), -ECANCELED (killed) or -EINTR (a pending interrupt, consumed). */
-int cio__enter(cio_task_t **out);
+static inline int cio__enter(cio_task_t **out)
+{
+    cio_task_t *t = cio__self();
+    *out = t;
+    if (__builtin_expect(!t, 0))
+        return -EPERM;
+    if (__builtin_expect(t->killed | t->interrupt, 0))
+        return cio__enter_flagged(t);
+    return 0;
+}
 
 /* True if deadline_ms has passed (0 always has; -1 never does). */
-bool cio__expired(struct cio__hub *hub, int64_t deadline_ms);
+static inline bool cio__expired(struct cio__hub *hub, int64_t deadline_ms)
+{
+    return deadline_ms >= 0 && deadline_ms <= cio_loop_now(hub->loop);
+}
 
 /* Suspends the running task until a trigger calls cio__wake, or the
  * deadline passes (-ETIMEDOUT), or it is killed (-ECANCELED) or
  * interrupted (-EINTR). what/arg describe the wait for cio_dump. */
 int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg);
 
+/* Appends t to its hub's run queue. */
+static inline void cio__runq_push(struct cio__hub *hub, cio_task_t *t)
+{
+    t->state = CIO__READY;
+    t->run_next = NULL;
+    if (hub->runq_tail)
+        hub->runq_tail->run_next = t;
+    else
+        hub->runq_head = t;
+    hub->runq_tail = t;
+}
+
+/* Takes the oldest task off its hub's run queue (which is not empty). */
+static inline cio_task_t *cio__runq_pop(struct cio__hub *hub)
+{
+    cio_task_t *t = hub->runq_head;
+    hub->runq_head = t->run_next;
+    if (!hub->runq_head)
+        hub->runq_tail = NULL;
+    t->run_next = NULL;
+    return t;
+}
+
+/* The part of cio__wake for a task with a deadline or on the shrink list. */
+void cio__wake_unlist(cio_task_t *t);
+
 /* Wakes a waiting task with rc; false (and nothing done) if it is not
  * waiting or another trigger already woke it. */
-bool cio__wake(cio_task_t *t, int rc);
-
-/* Prefetches what the next tasks to run, n1 and those after it, touch
- * first when they run again (task.c). */
-void cio__task_prefetch(const cio_task_t *n1);
+static inline bool cio__wake(cio_task_t *t, int rc)
+{
+    if (t->state != CIO__WAITING)
+        return false;
+    t->wake_rc = rc;
+    if (t->timer_armed | t->idle_listed)
+        cio__wake_unlist(t);
+    cio__runq_push(t->hub, t);
+    __builtin_prefetch(t->coro); /* its saved stack pointer */
+    return true;
+}
 
 /* Changes the count of offload jobs in flight (keeps the loop waiting). */
 void cio__hub_inflight(struct cio__hub *hub, int delta);
@@ -138,7 +206,14 @@ void cio__hub_inflight(struct cio__hub *hub, int delta);
 void cio__waitq_push(struct cio__waitq *q, struct cio__waiter *w,
                      cio_task_t *t);
 void cio__waitq_remove(struct cio__waiter *w);
-struct cio__waiter *cio__waitq_pop(struct cio__waitq *q);
+/* Unlinks and returns the oldest waiter, NULL if there is none. */
+static inline struct cio__waiter *cio__waitq_pop(struct cio__waitq *q)
+{
+    struct cio__waiter *w = q->head;
+    if (w)
+        cio__waitq_remove(w);
+    return w;
+}
 /* Wakes the oldest waiter that can still be woken, handing it value;
  * false if none could be. */
 bool cio__waitq_wake_one(struct cio__waitq *q, int rc, void *value);

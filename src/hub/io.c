@@ -40,7 +40,8 @@ static int ensure_nonblock(int fd, struct cio__fd *f)
 }
 
 /* Common start of every call: the task and the fd's state. */
-static int io_begin(int fd, cio_task_t **t, struct cio__fd **f)
+static inline __attribute__((always_inline)) int
+io_begin(int fd, cio_task_t **t, struct cio__fd **f)
 {
     int rc = cio__enter(t);
     if (rc < 0)
@@ -86,7 +87,8 @@ struct io_op {
     int kind; /* 0 read/write, 1 vector, 2 recv/send, 3 to/from */
 };
 
-static ssize_t op_sock(const struct io_op *op)
+static inline __attribute__((always_inline)) ssize_t
+op_sock(const struct io_op *op)
 {
     int fl = op->flags | MSG_DONTWAIT | (op->dir == IO_OUT ? MSG_NOSIGNAL : 0);
     switch (op->kind) {
@@ -106,7 +108,8 @@ static ssize_t op_sock(const struct io_op *op)
     }
 }
 
-static ssize_t op_plain(const struct io_op *op, struct cio__fd *f)
+static inline __attribute__((always_inline)) ssize_t
+op_plain(const struct io_op *op, struct cio__fd *f)
 {
     int rc = ensure_nonblock(op->fd, f);
     if (rc < 0) {

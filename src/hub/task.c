@@ -13,8 +13,6 @@ void cio__waitq_push(struct cio__waitq *q, struct cio__waiter *w, cio_task_t *t)
 {
     w->task = t;
     w->q = q;
-    w->tnext = t->nodes;
-    t->nodes = w;
     w->next = NULL;
     w->prev = q->tail;
     if (q->tail)
@@ -29,12 +27,6 @@ void cio__waitq_remove(struct cio__waiter *w)
     struct cio__waitq *q = w->q;
     if (!q)
         return;
-    for (struct cio__waiter **p = &w->task->nodes; *p; p = &(*p)->tnext) {
-        if (*p == w) {
-            *p = w->tnext;
-            break;
-        }
-    }
     if (w->prev)
         w->prev->next = w->next;
     else
@@ -45,14 +37,6 @@ void cio__waitq_remove(struct cio__waiter *w)
         q->tail = w->prev;
     w->q = NULL;
     w->prev = w->next = NULL;
-}
-
-struct cio__waiter *cio__waitq_pop(struct cio__waitq *q)
-{
-    struct cio__waiter *w = q->head;
-    if (w)
-        cio__waitq_remove(w);
-    return w;
 }
 
 bool cio__waitq_wake_one(struct cio__waitq *q, int rc, void *value)
@@ -78,44 +62,39 @@ void cio__waitq_wake_all(struct cio__waitq *q, int rc)
 
 /* ---- the run queue and the wait primitive ---- */
 
-/* Stack lines prefetched: a waiting task's frames above its saved sp. */
-#define STACK_LINES 4
+/* Stack lines prefetched per task: the frames above a waiting task's saved
+ * sp, up to those of the function that called the IO. */
+#define STACK_LINES 6
+/* Tasks whose stacks are prefetched together. */
+#define PREFETCH_BATCH 8
 
-/* Warms the caches for the tasks about to run. With thousands of
- * connections the tasks one poll woke have gone cold by their turn, and
- * each resume is a chain of dependent loads: task, coroutine, the stack
- * pointer saved in it (the coroutine's first word, src/coro/switch.h), the
- * stack. So the chain is walked in steps one task apart, each step loading
- * only what the steps before fetched: the third task's struct, the second
- * one's coroutine, the next one's stack top. Only hints: a prefetch never
- * faults. */
-void cio__task_prefetch(const cio_task_t *n1)
+/* Warms the stacks of the next tasks to run, from n on; returns how many.
+ * With thousands of connections a task's stack has gone cold, in the caches
+ * and in the TLB, by the time it runs: resuming it waits for a page walk and
+ * a few misses. Prefetched one task at a time, with system calls between,
+ * those waits follow each other; issued together for a batch, they overlap.
+ * The stack pointer is the coroutine's first word (src/coro/switch.h),
+ * whose line cio__wake prefetched. Only hints: a prefetch never faults. */
+static unsigned prefetch_stacks(const cio_task_t *n)
 {
-    const cio_task_t *n2 = n1->run_next;
-    if (n2) {
-        const cio_task_t *n3 = n2->run_next;
-        if (n3) {
-            __builtin_prefetch(n3);
-            __builtin_prefetch((const char *)n3 + 64);
-        }
-        __builtin_prefetch(n2->coro);
-    }
+    unsigned k = 0;
+    for (; n && k < PREFETCH_BATCH; n = n->run_next, k++) {
 #ifndef CIO_USE_UCONTEXT
-    const char *sp = *(char *const *)(const void *)n1->coro;
-    for (int i = 0; i < STACK_LINES; i++)
-        __builtin_prefetch(sp + 64 * i);
+        const char *sp = *(char *const *)(const void *)n->coro;
+        for (int i = 0; i < STACK_LINES; i++)
+            __builtin_prefetch(sp + 64 * i);
 #endif
+    }
+    return k;
 }
 
-static void runq_push(struct cio__hub *hub, cio_task_t *t)
+/* Takes the next task off the run queue (which is not empty). */
+static cio_task_t *take_next(struct cio__hub *hub)
 {
-    t->state = CIO__READY;
-    t->run_next = NULL;
-    if (hub->runq_tail)
-        hub->runq_tail->run_next = t;
-    else
-        hub->runq_head = t;
-    hub->runq_tail = t;
+    if (!hub->warm)
+        hub->warm = prefetch_stacks(hub->runq_head);
+    hub->warm--;
+    return cio__runq_pop(hub);
 }
 
 static void idle_unlink(struct cio__hub *hub, cio_task_t *t)
@@ -155,16 +134,10 @@ static void disarm_timer(cio_task_t *t)
     }
 }
 
-bool cio__wake(cio_task_t *t, int rc)
+void cio__wake_unlist(cio_task_t *t)
 {
-    if (t->state != CIO__WAITING)
-        return false;
-    t->wake_rc = rc;
     disarm_timer(t);
     idle_unlink(t->hub, t);
-    runq_push(t->hub, t);
-    __builtin_prefetch(t->coro); /* first step of cio__task_prefetch */
-    return true;
 }
 
 static void deadline_cb(cio_timer_t *timer)
@@ -175,24 +148,38 @@ static void deadline_cb(cio_timer_t *timer)
     cio__wake(t, -ETIMEDOUT);
 }
 
-bool cio__expired(struct cio__hub *hub, int64_t deadline_ms)
+int cio__enter_flagged(cio_task_t *t)
 {
-    return deadline_ms >= 0 && deadline_ms <= cio_loop_now(hub->loop);
-}
-
-int cio__enter(cio_task_t **out)
-{
-    cio_task_t *t = cio__self();
-    *out = t;
-    if (!t)
-        return -EPERM;
     if (t->killed)
         return -ECANCELED;
-    if (t->interrupt) {
-        t->interrupt = false;
-        return -EINTR;
+    t->interrupt = false;
+    return -EINTR;
+}
+
+/* Makes t, next in the run queue, the running task. */
+static void enter(struct cio__hub *hub, cio_task_t *t)
+{
+    if (t == hub->round_last)
+        hub->round_last = NULL; /* the round ends with it */
+    hub->current = t;
+    t->state = CIO__RUNNING;
+    hub->ran++;
+}
+
+/* Switches away from the running task, which has queued itself or set up
+ * its wait: straight to the next task of the hub's round when that one has
+ * run before, else to the hub. Tasks that hand over to each other so pay
+ * one switch each, not two. A task's first switch comes from the hub,
+ * which its coroutine returns to when it ends. */
+static void leave(struct cio__hub *hub)
+{
+    cio_task_t *next = hub->runq_head;
+    if (hub->round_last && next->started) {
+        enter(hub, take_next(hub));
+        cio_coro_switch(next->coro, NULL, NULL);
+    } else {
+        cio_coro_switch(hub->coro, NULL, NULL);
     }
-    return 0;
 }
 
 int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg)
@@ -219,7 +206,7 @@ int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg)
     t->shrunk = false;
     if (hub->shrink_after_ms > 0 && !t->keep_stack)
         idle_append(hub, t);
-    cio_coro_switch(hub->coro, NULL, NULL);
+    leave(hub);
     /* Woken: cio__wake already disarmed the timer and the shrink entry. */
     t->wait_what = NULL;
     return t->wake_rc;
@@ -276,21 +263,22 @@ int cio_spawn(cio_task_t **out, cio_task_fn fn, void *arg)
         hub->all->all_prev = t;
     hub->all = t;
     hub->live++;
-    runq_push(hub, t);
+    cio__runq_push(hub, t);
     if (out)
         *out = t;
     return 0;
 }
 
-/* Called by the hub after switching to t (hub.c). */
-void cio__task_switch(struct cio__hub *hub, cio_task_t *t);
-void cio__task_switch(struct cio__hub *hub, cio_task_t *t)
+/* Called by the hub to run the next task of the run queue (hub.c); returns
+ * when a task switches back, maybe after others it handed over to. */
+void cio__task_run_next(struct cio__hub *hub);
+void cio__task_run_next(struct cio__hub *hub)
 {
-    hub->current = t;
-    t->state = CIO__RUNNING;
-    if (hub->runq_head) /* it runs while this one makes its system calls */
-        cio__task_prefetch(hub->runq_head);
+    cio_task_t *t = take_next(hub);
+    enter(hub, t);
+    t->started = true;
     cio_coro_switch(t->coro, NULL, NULL);
+    t = hub->current; /* the one that came back */
     hub->current = NULL;
     if (t->state == CIO__DONE && t->detached)
         cio_coro_free(t->coro); /* and t, in its room */
@@ -298,12 +286,13 @@ void cio__task_switch(struct cio__hub *hub, cio_task_t *t)
 
 /* Unlinks a task that will never finish from what it waits on, which may
  * outlive the run (hub teardown after a deadlock). Every task is unlinked
- * before any is freed: joiners' nodes live in the tasks they join. */
+ * before any is freed: joiners' nodes live in the tasks they join. Only
+ * cio_poll links other nodes, into fd queues, which end with the hub. */
 void cio__task_unlink(cio_task_t *t);
 void cio__task_unlink(cio_task_t *t)
 {
-    while (t->nodes)
-        cio__waitq_remove(t->nodes);
+    cio__waitq_remove(&t->wnode[0]);
+    cio__waitq_remove(&t->wnode[1]);
 }
 
 /* Frees a task that never finished. */
@@ -331,8 +320,8 @@ int cio_sleep_until(int64_t deadline_ms)
         deadline_ms = -1;
     if (deadline_ms >= 0 && deadline_ms <= cio_loop_now(t->hub->loop)) {
         /* Already due: still let the others run once. */
-        runq_push(t->hub, t);
-        cio_coro_switch(t->hub->coro, NULL, NULL);
+        cio__runq_push(t->hub, t);
+        leave(t->hub);
         return 0;
     }
     rc = cio__block(t, deadline_ms, "sleep", 0);
