@@ -230,8 +230,10 @@ int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,
     }
     hub->fd_waiters++;
     rc = cio__block(t, deadline_ms, reading ? "fd read" : "fd write", fd);
-    /* Woken by something else than the fd (deadline, kill): step out. */
-    if (w ? w->q != NULL : *slot == t) {
+    /* Woken by something else than the fd (deadline, kill): step out. The
+     * fd's wakes alone pass 0, and unlink us: then its state, gone cold
+     * meanwhile, is not read again. */
+    if (rc != 0 && (w ? w->q != NULL : *slot == t)) {
         if (w)
             cio__waitq_remove(w);
         else

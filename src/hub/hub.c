@@ -182,8 +182,8 @@ static void sigquit_cb(cio_loop_t *loop, int signum, void *data)
 static size_t run_ready(struct cio__hub *hub)
 {
     size_t before = hub->ran;
-    hub->round_last = hub->runq_tail;
-    while (hub->round_last)
+    hub->round_left = hub->runq_len;
+    while (hub->round_left)
         cio__task_run_next(hub);
     return hub->ran - before;
 }
@@ -191,7 +191,7 @@ static size_t run_ready(struct cio__hub *hub)
 /* True when no task can ever be woken again. */
 static bool deadlocked(struct cio__hub *hub)
 {
-    if (hub->runq_head || hub->fd_waiters || hub->timers || hub->inflight ||
+    if (hub->runq_len || hub->fd_waiters || hub->timers || hub->inflight ||
         hub->refs)
         return false;
     /* Our own idle registrations and timers must not hide it; then ask the
@@ -202,7 +202,7 @@ static bool deadlocked(struct cio__hub *hub)
     int rc = cio_loop_run(hub->loop, CIO_RUN_NOWAIT);
     if (shrinking)
         shrink_timer_update(hub);
-    return rc == 0 && !hub->runq_head;
+    return rc == 0 && !hub->runq_len;
 }
 
 static int hub_loop(struct cio__hub *hub)
@@ -212,7 +212,7 @@ static int hub_loop(struct cio__hub *hub)
         since_poll += run_ready(hub);
         if (hub->live == 0 && hub->inflight == 0)
             return 0;
-        if (hub->runq_head && since_poll < RUNS_PER_POLL)
+        if (hub->runq_len && since_poll < RUNS_PER_POLL)
             continue;
         since_poll = 0;
         if (hub->live > 0 && deadlocked(hub)) {
@@ -222,7 +222,7 @@ static int hub_loop(struct cio__hub *hub)
             return -EDEADLK;
         }
         int rc = cio_loop_run(hub->loop,
-                              hub->runq_head ? CIO_RUN_NOWAIT : CIO_RUN_ONCE);
+                              hub->runq_len ? CIO_RUN_NOWAIT : CIO_RUN_ONCE);
         if (rc < 0)
             return rc;
     }
@@ -242,6 +242,7 @@ static void hub_teardown(struct cio__hub *hub)
     if (hub->sigquit)
         cio_loop_signal_stop(hub->loop, SIGQUIT);
     cio__fd_table_free(hub);
+    free(hub->runq);
 }
 
 int cio_run_ex(const cio_run_opts *opts, cio_task_fn main_fn, void *arg,

@@ -51,7 +51,6 @@ enum cio__task_state {
 struct cio_task {
     cio_coro_t *coro;          /* runs fn(arg) */
     struct cio__hub *hub;      /* hub that schedules it */
-    cio_task_t *run_next;      /* next in the run queue */
     int state;                 /* enum cio__task_state */
     int wake_rc;               /* result code of the trigger that woke it */
     bool killed;               /* cio_kill was called */
@@ -89,11 +88,15 @@ struct cio__hub {
     cio_loop_t *loop;      /* the loop the hub runs */
     cio_coro_t *coro;      /* coroutine that runs the loop */
     cio_task_t *current;   /* running task, NULL while in the hub */
-    cio_task_t *runq_head; /* ready tasks, FIFO */
-    cio_task_t *runq_tail;
-    cio_task_t *round_last; /* last queued task of the round being run */
-    size_t ran;             /* tasks switched to, ever */
-    unsigned warm;          /* queued tasks whose stacks were prefetched */
+    /* Ready tasks, FIFO, in a ring that always has room for every live
+     * task: waking one never allocates. */
+    cio_task_t **runq;
+    size_t runq_cap;   /* entries in runq, a power of two */
+    size_t runq_head;  /* index of the oldest */
+    size_t runq_len;   /* tasks queued */
+    size_t round_left; /* queued tasks of the round being run */
+    size_t warm;       /* queued tasks, oldest first, with stacks prefetched */
+    size_t ran;        /* tasks switched to, ever */
     cio_task_t *all;           /* live tasks (for cio_dump) */
     size_t live;               /* tasks whose function has not returned */
     size_t stack_size;         /* stack size for new tasks */
@@ -163,22 +166,16 @@ int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg);
 static inline void cio__runq_push(struct cio__hub *hub, cio_task_t *t)
 {
     t->state = CIO__READY;
-    t->run_next = NULL;
-    if (hub->runq_tail)
-        hub->runq_tail->run_next = t;
-    else
-        hub->runq_head = t;
-    hub->runq_tail = t;
+    size_t tail = (hub->runq_head + hub->runq_len++) & (hub->runq_cap - 1);
+    hub->runq[tail] = t;
 }
 
 /* Takes the oldest task off its hub's run queue (which is not empty). */
 static inline cio_task_t *cio__runq_pop(struct cio__hub *hub)
 {
-    cio_task_t *t = hub->runq_head;
-    hub->runq_head = t->run_next;
-    if (!hub->runq_head)
-        hub->runq_tail = NULL;
-    t->run_next = NULL;
+    cio_task_t *t = hub->runq[hub->runq_head];
+    hub->runq_head = (hub->runq_head + 1) & (hub->runq_cap - 1);
+    hub->runq_len--;
     return t;
 }
 

@@ -145,20 +145,22 @@ static inline __attribute__((always_inline)) ssize_t io_run(struct io_op *op,
     /* recv/send flags and addresses only make sense on sockets. */
     bool sock_only = op->kind >= 2;
     int events = op->dir == IO_IN ? CIO_READABLE : CIO_WRITABLE;
+    /* The fd's state is read once, here: it goes cold while we wait. */
+    bool plain = f->notsock && !sock_only;
+    bool wait = op->dir == IO_IN && op->kind != 3 && f->drained &&
+                !cio__expired(t->hub, deadline_ms);
     for (;;) {
-        bool skip = op->dir == IO_IN && f->drained && op->kind != 3 &&
-                    !cio__expired(t->hub, deadline_ms);
-        if (!skip) {
-            ssize_t r =
-                f->notsock && !sock_only ? op_plain(op, f) : op_sock(op);
+        if (!wait) {
+            ssize_t r = plain ? op_plain(op, f) : op_sock(op);
             if (r >= 0) {
-                if (op->dir == IO_IN && !f->notsock && r > 0 &&
+                if (op->dir == IO_IN && !plain && r > 0 &&
                     (size_t)r < op_len(op))
                     f->drained = 1;
                 return r;
             }
-            if (errno == ENOTSOCK && !sock_only && !f->notsock) {
+            if (errno == ENOTSOCK && !sock_only && !plain) {
                 f->notsock = 1;
+                plain = true;
                 continue;
             }
             rc = io_again(errno);
@@ -167,10 +169,11 @@ static inline __attribute__((always_inline)) ssize_t io_run(struct io_op *op,
             if (rc < 0)
                 return rc;
         }
+        /* Woken with 0, the fd is ready: its event cleared drained. */
         rc = cio__fd_wait(t->hub, t, op->fd, events, deadline_ms);
         if (rc < 0)
             return rc;
-        f->drained = 0;
+        wait = false;
     }
 }
 

@@ -65,26 +65,35 @@ void cio__waitq_wake_all(struct cio__waitq *q, int rc)
 /* Stack lines prefetched per task: the frames above a waiting task's saved
  * sp, up to those of the function that called the IO. */
 #define STACK_LINES 6
-/* Tasks whose stacks are prefetched together. */
-#define PREFETCH_BATCH 8
+/* Tasks prefetched together. */
+#define BATCH 8
 
-/* Warms the stacks of the next tasks to run, from n on; returns how many.
- * With thousands of connections a task's stack has gone cold, in the caches
- * and in the TLB, by the time it runs: resuming it waits for a page walk and
- * a few misses. Prefetched one task at a time, with system calls between,
- * those waits follow each other; issued together for a batch, they overlap.
- * The stack pointer is the coroutine's first word (src/coro/switch.h),
- * whose line cio__wake prefetched. Only hints: a prefetch never faults. */
-static unsigned prefetch_stacks(const cio_task_t *n)
+/* Warms the caches for the next tasks to run; returns how many of them
+ * will find their stacks warm. With thousands of connections a task has
+ * gone cold, in the caches and in the TLB, by the time it runs: resuming
+ * it waits for its struct, its coroutine (whose first word is the saved
+ * stack pointer, src/coro/switch.h), a page walk for its stack and a few
+ * misses there. One task at a time, with system calls in between, those
+ * waits would follow each other; a batch's overlap. So every BATCH tasks,
+ * the stacks of the next batch are prefetched, through coroutine lines
+ * prefetched one batch earlier, through task lines prefetched one batch
+ * before that. Only hints: a prefetch never faults. */
+static size_t prefetch_batch(const struct cio__hub *hub)
 {
-    unsigned k = 0;
-    for (; n && k < PREFETCH_BATCH; n = n->run_next, k++) {
+    cio_task_t *const *q = hub->runq;
+    size_t mask = hub->runq_cap - 1, h = hub->runq_head, n = hub->runq_len;
+    for (size_t i = 2 * BATCH; i < 3 * BATCH && i < n; i++)
+        __builtin_prefetch(q[(h + i) & mask]);
+    for (size_t i = BATCH; i < 2 * BATCH && i < n; i++)
+        __builtin_prefetch(q[(h + i) & mask]->coro);
+    size_t k = n < BATCH ? n : BATCH;
 #ifndef CIO_USE_UCONTEXT
-        const char *sp = *(char *const *)(const void *)n->coro;
-        for (int i = 0; i < STACK_LINES; i++)
-            __builtin_prefetch(sp + 64 * i);
-#endif
+    for (size_t i = 0; i < k; i++) {
+        const char *sp = *(char *const *)(const void *)q[(h + i) & mask]->coro;
+        for (int j = 0; j < STACK_LINES; j++)
+            __builtin_prefetch(sp + 64 * j);
     }
+#endif
     return k;
 }
 
@@ -92,9 +101,29 @@ static unsigned prefetch_stacks(const cio_task_t *n)
 static cio_task_t *take_next(struct cio__hub *hub)
 {
     if (!hub->warm)
-        hub->warm = prefetch_stacks(hub->runq_head);
+        hub->warm = prefetch_batch(hub);
     hub->warm--;
     return cio__runq_pop(hub);
+}
+
+/* Makes room in the run queue for n tasks. */
+static int runq_reserve(struct cio__hub *hub, size_t n)
+{
+    if (n <= hub->runq_cap)
+        return 0;
+    size_t cap = hub->runq_cap ? hub->runq_cap * 2 : 64;
+    while (cap < n)
+        cap *= 2;
+    cio_task_t **ring = malloc(cap * sizeof *ring);
+    if (!ring)
+        return -ENOMEM;
+    for (size_t i = 0; i < hub->runq_len; i++)
+        ring[i] = hub->runq[(hub->runq_head + i) & (hub->runq_cap - 1)];
+    free(hub->runq);
+    hub->runq = ring;
+    hub->runq_cap = cap;
+    hub->runq_head = 0;
+    return 0;
 }
 
 static void idle_unlink(struct cio__hub *hub, cio_task_t *t)
@@ -156,11 +185,11 @@ int cio__enter_flagged(cio_task_t *t)
     return -EINTR;
 }
 
-/* Makes t, next in the run queue, the running task. */
+/* Makes t, just taken off the run queue, the running task. */
 static void enter(struct cio__hub *hub, cio_task_t *t)
 {
-    if (t == hub->round_last)
-        hub->round_last = NULL; /* the round ends with it */
+    if (hub->round_left)
+        hub->round_left--;
     hub->current = t;
     t->state = CIO__RUNNING;
     hub->ran++;
@@ -173,8 +202,8 @@ static void enter(struct cio__hub *hub, cio_task_t *t)
  * which its coroutine returns to when it ends. */
 static void leave(struct cio__hub *hub)
 {
-    cio_task_t *next = hub->runq_head;
-    if (hub->round_last && next->started) {
+    cio_task_t *next = hub->round_left ? hub->runq[hub->runq_head] : NULL;
+    if (next && next->started) {
         enter(hub, take_next(hub));
         cio_coro_switch(next->coro, NULL, NULL);
     } else {
@@ -242,10 +271,13 @@ int cio_spawn(cio_task_t **out, cio_task_fn fn, void *arg)
         *out = NULL;
     if (!hub || !fn)
         return hub ? -EINVAL : -EPERM;
+    int rc = runq_reserve(hub, hub->live + 1);
+    if (rc < 0)
+        return rc;
     /* The task lives in its coroutine's room, cache-line aligned: the hot
      * first fields share one line, next to the saved stack pointer. */
     cio_coro_t *co;
-    int rc = cio__coro_create_room(&co, task_main, NULL, hub->stack_size,
+    rc = cio__coro_create_room(&co, task_main, NULL, hub->stack_size,
                                    sizeof(cio_task_t));
     if (rc < 0)
         return rc;
