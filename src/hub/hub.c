@@ -200,6 +200,7 @@ static bool deadlocked(struct cio__hub *hub)
     bool shrinking = cio_timer_active(&hub->shrink_timer);
     cio_timer_stop(&hub->shrink_timer);
     int rc = cio_loop_run(hub->loop, CIO_RUN_NOWAIT);
+    cio__fd_flush(hub);
     if (shrinking)
         shrink_timer_update(hub);
     return rc == 0 && !hub->runq_len;
@@ -223,6 +224,7 @@ static int hub_loop(struct cio__hub *hub)
         }
         int rc = cio_loop_run(hub->loop,
                               hub->runq_len ? CIO_RUN_NOWAIT : CIO_RUN_ONCE);
+        cio__fd_flush(hub);
         if (rc < 0)
             return rc;
     }

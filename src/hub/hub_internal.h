@@ -64,6 +64,8 @@ struct cio_task {
     const char *wait_what;     /* what it waits on, for cio_dump */
     long wait_arg;             /* an fd or a count shown with wait_what */
     int64_t wait_since;        /* when the current wait began */
+    void *wait_obj;            /* what it waits on (an fd's state) or NULL:
+                                  prefetched before it runs again */
     /* Nodes for the current wait. Not on the task's stack: a shrunk stack
      * (cio_coro_shrink) reads as zeros until the task runs again. */
     struct cio__waiter wnode[2];
@@ -83,6 +85,12 @@ _Static_assert(offsetof(struct cio_task, wnode) <= 64,
                "a task's hot fields fit one cache line");
 
 struct cio__fd;
+
+/* A readiness report of the loop, acted on when its iteration ends. */
+struct cio__fd_event {
+    int fd;     /* the fd */
+    int events; /* CIO_READABLE | CIO_WRITABLE | CIO_ERROR */
+};
 
 struct cio__hub {
     cio_loop_t *loop;      /* the loop the hub runs */
@@ -107,6 +115,9 @@ struct cio__hub {
     bool loop_ref;             /* holds a loop reference (inflight, refs) */
     struct cio__fd **fd_pages; /* per-fd state, in pages that never move */
     size_t fd_npages;          /* entries in fd_pages */
+    struct cio__fd_event *fd_events; /* reports of the loop's iteration */
+    size_t fd_nevents;               /* reports in fd_events */
+    size_t fd_events_cap;            /* entries allocated */
     int64_t shrink_after_ms;   /* 0 = never shrink waiting stacks */
     cio_task_t *idle_head;     /* waiting tasks, oldest wait first */
     cio_task_t *idle_tail;
@@ -217,9 +228,11 @@ bool cio__waitq_wake_one(struct cio__waitq *q, int rc, void *value);
 /* Wakes every waiter with rc. */
 void cio__waitq_wake_all(struct cio__waitq *q, int rc);
 
-/* Drops the hub's fd state (io.c): at the end of cio_run. */
+/* Drops the hub's fd state (fdwait.c): at the end of cio_run. */
 void cio__fd_table_free(struct cio__hub *hub);
-/* Unregisters fds nobody waits on (io.c): before a deadlock check. */
+/* Acts on the loop's readiness reports (fdwait.c): after each iteration. */
+void cio__fd_flush(struct cio__hub *hub);
+/* Unregisters fds nobody waits on (fdwait.c): before a deadlock check. */
 void cio__fd_drop_idle(struct cio__hub *hub);
 /* Forgets stale state of an fd number just returned by the kernel. */
 void cio__fd_fresh(int fd);

@@ -72,8 +72,8 @@ void cio__waitq_wake_all(struct cio__waitq *q, int rc)
  * will find their stacks warm. With thousands of connections a task has
  * gone cold, in the caches and in the TLB, by the time it runs: resuming
  * it waits for its struct, its coroutine (whose first word is the saved
- * stack pointer, src/coro/switch.h), a page walk for its stack and a few
- * misses there. One task at a time, with system calls in between, those
+ * stack pointer, src/coro/switch.h), a page walk for its stack, a few
+ * misses there, and the state of the fd it waited for. One task at a time, with system calls in between, those
  * waits would follow each other; a batch's overlap. So every BATCH tasks,
  * the stacks of the next batch are prefetched, through coroutine lines
  * prefetched one batch earlier, through task lines prefetched one batch
@@ -89,9 +89,12 @@ static size_t prefetch_batch(const struct cio__hub *hub)
     size_t k = n < BATCH ? n : BATCH;
 #ifndef CIO_USE_UCONTEXT
     for (size_t i = 0; i < k; i++) {
-        const char *sp = *(char *const *)(const void *)q[(h + i) & mask]->coro;
+        const cio_task_t *t = q[(h + i) & mask];
+        const char *sp = *(char *const *)(const void *)t->coro;
         for (int j = 0; j < STACK_LINES; j++)
             __builtin_prefetch(sp + 64 * j);
+        if (t->wait_obj)
+            __builtin_prefetch(t->wait_obj);
     }
 #endif
     return k;
