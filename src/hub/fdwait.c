@@ -127,10 +127,10 @@ static void forget(struct cio__hub *hub, int fd, struct cio__fd *f)
 
 /* Acts on one readiness report: wakes the fd's waiters, and stops watching
  * what nobody waits for. */
-static void fd_ready(struct cio__hub *hub, int fd, int events)
+static void fd_ready(struct cio__hub *hub, int fd, struct cio__fd *f,
+                     int events)
 {
-    struct cio__fd *f = fd_peek(hub, fd);
-    if (!f || !f->registered) /* closed since the report */
+    if (!f->registered) /* closed since the report */
         return;
     int err = events & CIO_ERROR;
     int drop = 0;
@@ -161,19 +161,23 @@ static void fd_ready(struct cio__hub *hub, int fd, int events)
 static void fd_event_cb(cio_loop_t *loop, int fd, int events, void *data)
 {
     struct cio__hub *hub = data;
+    struct cio__fd *f = fd_peek(hub, fd);
     (void)loop;
+    if (!f)
+        return;
     if (hub->fd_nevents == hub->fd_events_cap) {
         size_t cap = hub->fd_events_cap ? hub->fd_events_cap * 2 : 256;
         struct cio__fd_event *grown =
             realloc(hub->fd_events, cap * sizeof *grown);
         if (!grown) {
-            fd_ready(hub, fd, events); /* act at once, then */
+            fd_ready(hub, fd, f, events); /* act at once, then */
             return;
         }
         hub->fd_events = grown;
         hub->fd_events_cap = cap;
     }
-    hub->fd_events[hub->fd_nevents++] = (struct cio__fd_event){fd, events};
+    hub->fd_events[hub->fd_nevents++] =
+        (struct cio__fd_event){.f = f, .fd = fd, .events = events};
 }
 
 /* Reports warmed ahead of the one acted on: fd states twice as far. */
@@ -185,15 +189,12 @@ void cio__fd_flush(struct cio__hub *hub)
     size_t n = hub->fd_nevents;
     for (size_t i = 0; i < n; i++) {
         if (i + 2 * AHEAD < n)
-            __builtin_prefetch(fd_peek(hub, ev[i + 2 * AHEAD].fd));
-        if (i + AHEAD < n) {
-            const struct cio__fd *f = fd_peek(hub, ev[i + AHEAD].fd);
-            if (f) { /* a prefetch of NULL is harmless too */
-                __builtin_prefetch(f->reader);
-                __builtin_prefetch(f->writer);
-            }
+            __builtin_prefetch(ev[i + 2 * AHEAD].f);
+        if (i + AHEAD < n) { /* a prefetch of NULL is harmless too */
+            __builtin_prefetch(ev[i + AHEAD].f->reader);
+            __builtin_prefetch(ev[i + AHEAD].f->writer);
         }
-        fd_ready(hub, ev[i].fd, ev[i].events);
+        fd_ready(hub, ev[i].fd, ev[i].f, ev[i].events);
     }
     hub->fd_nevents = 0;
 }

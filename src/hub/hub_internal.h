@@ -88,8 +88,9 @@ struct cio__fd;
 
 /* A readiness report of the loop, acted on when its iteration ends. */
 struct cio__fd_event {
-    int fd;     /* the fd */
-    int events; /* CIO_READABLE | CIO_WRITABLE | CIO_ERROR */
+    struct cio__fd *f; /* the fd's state */
+    int fd;            /* the fd */
+    int events;        /* CIO_READABLE | CIO_WRITABLE | CIO_ERROR */
 };
 
 struct cio__hub {
