@@ -615,9 +615,9 @@ void cio_coro_free(cio_coro_t *co)
     /* The common case: a default-size, guarded, unnamed coroutine back to
      * this thread's pool (a root's size is 0, never the default). */
     struct pool *p = &tls_thread.pools[0];
-    if (__builtin_expect(co && co != cio__tls_current && co->stack.size == p->size &&
-                             co->stack.guarded && !co->name && !co->saved &&
-                             p->count < POOL_MAX,
+    if (__builtin_expect(co && co != cio__tls_current &&
+                             co->stack.size == p->size && co->stack.guarded &&
+                             !co->name && !co->saved && p->count < POOL_MAX,
                          1)) {
         co->state = CIO__CORO_DONE;
         co->next_free = p->head;
@@ -667,7 +667,7 @@ size_t cio_coro_footprint(const cio_coro_t *co)
     size_t page = 4096;
     char *top = co->stack.lo + co->stack.size;
     char *sp = co == cio__tls_current ? (char *)__builtin_frame_address(0)
-                                 : cio__ctx_sp(&co->ctx);
+                                      : cio__ctx_sp(&co->ctx);
     if (sp < co->stack.lo || sp > top)
         sp = co->stack.lo;
     size_t live = (size_t)(top - sp);

@@ -15,9 +15,9 @@ cio__coro_create_room(cio_coro_t **out, cio_coro_fn fn, void *arg,
 
 /* The running coroutine, NULL before the thread's first coroutine call:
  * cio_coro_current without its initialisation, for the hub's every call. */
-extern _Thread_local __attribute__((tls_model("initial-exec"),
-                                    visibility("hidden"))) cio_coro_t
-    *cio__tls_current;
+extern _Thread_local
+    __attribute__((tls_model("initial-exec"), visibility("hidden")))
+    cio_coro_t *cio__tls_current;
 
 /* The room of a coroutine made by cio__coro_create_room. */
 __attribute__((visibility("hidden"))) void *cio__coro_room(cio_coro_t *co);

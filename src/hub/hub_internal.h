@@ -49,23 +49,23 @@ enum cio__task_state {
 /* The fields a switch and a wait touch come first, in one cache line:
  * with thousands of connections a task's memory is cold when it runs. */
 struct cio_task {
-    cio_coro_t *coro;          /* runs fn(arg) */
-    struct cio__hub *hub;      /* hub that schedules it */
-    int state;                 /* enum cio__task_state */
-    int wake_rc;               /* result code of the trigger that woke it */
-    bool killed;               /* cio_kill was called */
-    bool interrupt;            /* an -EINTR is pending for the next wait */
-    bool timer_armed;          /* the deadline timer is running */
-    bool idle_listed;          /* linked in the hub's shrink list */
-    bool detached;             /* freed by the hub when it ends */
-    bool shrunk;               /* shrink attempted during this wait */
-    bool keep_stack;           /* another thread may use its stack now */
-    bool started;              /* the hub switched to it once */
-    const char *wait_what;     /* what it waits on, for cio_dump */
-    long wait_arg;             /* an fd or a count shown with wait_what */
-    int64_t wait_since;        /* when the current wait began */
-    void *wait_obj;            /* what it waits on (an fd's state) or NULL:
-                                  prefetched before it runs again */
+    cio_coro_t *coro;      /* runs fn(arg) */
+    struct cio__hub *hub;  /* hub that schedules it */
+    int state;             /* enum cio__task_state */
+    int wake_rc;           /* result code of the trigger that woke it */
+    bool killed;           /* cio_kill was called */
+    bool interrupt;        /* an -EINTR is pending for the next wait */
+    bool timer_armed;      /* the deadline timer is running */
+    bool idle_listed;      /* linked in the hub's shrink list */
+    bool detached;         /* freed by the hub when it ends */
+    bool shrunk;           /* shrink attempted during this wait */
+    bool keep_stack;       /* another thread may use its stack now */
+    bool started;          /* the hub switched to it once */
+    const char *wait_what; /* what it waits on, for cio_dump */
+    long wait_arg;         /* an fd or a count shown with wait_what */
+    int64_t wait_since;    /* when the current wait began */
+    void *wait_obj;        /* what it waits on (an fd's state) or NULL:
+                              prefetched before it runs again */
     /* Nodes for the current wait. Not on the task's stack: a shrunk stack
      * (cio_coro_shrink) reads as zeros until the task runs again. */
     struct cio__waiter wnode[2];
@@ -94,9 +94,9 @@ struct cio__fd_event {
 };
 
 struct cio__hub {
-    cio_loop_t *loop;      /* the loop the hub runs */
-    cio_coro_t *coro;      /* coroutine that runs the loop */
-    cio_task_t *current;   /* running task, NULL while in the hub */
+    cio_loop_t *loop;    /* the loop the hub runs */
+    cio_coro_t *coro;    /* coroutine that runs the loop */
+    cio_task_t *current; /* running task, NULL while in the hub */
     /* Ready tasks, FIFO, in a ring that always has room for every live
      * task: waking one never allocates. */
     cio_task_t **runq;
@@ -106,21 +106,21 @@ struct cio__hub {
     size_t round_left; /* queued tasks of the round being run */
     size_t warm;       /* queued tasks, oldest first, with stacks prefetched */
     size_t ran;        /* tasks switched to, ever */
-    cio_task_t *all;           /* live tasks (for cio_dump) */
-    size_t live;               /* tasks whose function has not returned */
-    size_t stack_size;         /* stack size for new tasks */
-    size_t fd_waiters;         /* waiter nodes linked on fds */
-    size_t timers;             /* deadline timers armed by tasks */
-    size_t inflight;           /* offload jobs not completed yet */
-    size_t refs;               /* external wake sources (cio_hub_ref) */
-    bool loop_ref;             /* holds a loop reference (inflight, refs) */
+    cio_task_t *all;   /* live tasks (for cio_dump) */
+    size_t live;       /* tasks whose function has not returned */
+    size_t stack_size; /* stack size for new tasks */
+    size_t fd_waiters; /* waiter nodes linked on fds */
+    size_t timers;     /* deadline timers armed by tasks */
+    size_t inflight;   /* offload jobs not completed yet */
+    size_t refs;       /* external wake sources (cio_hub_ref) */
+    bool loop_ref;     /* holds a loop reference (inflight, refs) */
     struct cio__fd **fd_pages; /* per-fd state, in pages that never move */
     size_t fd_npages;          /* entries in fd_pages */
     struct cio__fd_event *fd_events; /* reports of the loop's iteration */
     size_t fd_nevents;               /* reports in fd_events */
     size_t fd_events_cap;            /* entries allocated */
-    int64_t shrink_after_ms;   /* 0 = never shrink waiting stacks */
-    cio_task_t *idle_head;     /* waiting tasks, oldest wait first */
+    int64_t shrink_after_ms;         /* 0 = never shrink waiting stacks */
+    cio_task_t *idle_head;           /* waiting tasks, oldest wait first */
     cio_task_t *idle_tail;
     cio_timer_t shrink_timer; /* periodic scan of the shrink list */
     bool sigquit;             /* SIGQUIT prints cio_dump */
@@ -128,9 +128,9 @@ struct cio__hub {
 
 /* This thread's hub, NULL outside cio_run (hub.c). initial-exec: read on
  * every blocking call, as the coroutine core reads its own. */
-extern _Thread_local __attribute__((tls_model("initial-exec"),
-                                    visibility("hidden"))) struct cio__hub
-    *cio__tls_hub;
+extern _Thread_local
+    __attribute__((tls_model("initial-exec"),
+                   visibility("hidden"))) struct cio__hub *cio__tls_hub;
 
 /* This thread's hub, NULL outside cio_run. */
 static inline struct cio__hub *cio__hub_get(void)

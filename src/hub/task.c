@@ -73,11 +73,12 @@ void cio__waitq_wake_all(struct cio__waitq *q, int rc)
  * gone cold, in the caches and in the TLB, by the time it runs: resuming
  * it waits for its struct, its coroutine (whose first word is the saved
  * stack pointer, src/coro/switch.h), a page walk for its stack, a few
- * misses there, and the state of the fd it waited for. One task at a time, with system calls in between, those
- * waits would follow each other; a batch's overlap. So every BATCH tasks,
- * the stacks of the next batch are prefetched, through coroutine lines
- * prefetched one batch earlier, through task lines prefetched one batch
- * before that. Only hints: a prefetch never faults. */
+ * misses there, and the state of the fd it waited for. One task at a time,
+ * with system calls in between, those waits follow each other; issued
+ * together for a batch, they overlap. So every BATCH tasks the stacks of
+ * the next batch are prefetched, through coroutine lines prefetched one
+ * batch earlier, through task lines prefetched one batch before that.
+ * Only hints: a prefetch never faults. */
 static size_t prefetch_batch(const struct cio__hub *hub)
 {
     cio_task_t *const *q = hub->runq;
@@ -281,7 +282,7 @@ int cio_spawn(cio_task_t **out, cio_task_fn fn, void *arg)
      * first fields share one line, next to the saved stack pointer. */
     cio_coro_t *co;
     rc = cio__coro_create_room(&co, task_main, NULL, hub->stack_size,
-                                   sizeof(cio_task_t));
+                               sizeof(cio_task_t));
     if (rc < 0)
         return rc;
     cio_task_t *t = cio__coro_room(co);
