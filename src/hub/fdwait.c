@@ -66,11 +66,8 @@ static size_t wake_side(struct cio__hub *hub, cio_task_t **slot,
         cio__wake(t, rc);
         n++;
     }
-    struct cio__waiter *w;
-    while ((w = cio__waitq_pop(q)) != NULL) {
-        cio__wake(w->task, rc);
-        n++;
-    }
+    if (q->head)
+        n += cio__waitq_wake_all(q, rc);
     hub->fd_waiters -= n;
     return n;
 }
@@ -287,6 +284,7 @@ int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,
             *slot = NULL;
         hub->fd_waiters--;
     }
+    t->wait_obj = NULL;
     return rc;
 }
 

@@ -226,8 +226,8 @@ static inline struct cio__waiter *cio__waitq_pop(struct cio__waitq *q)
 /* Wakes the oldest waiter that can still be woken, handing it value;
  * false if none could be. */
 bool cio__waitq_wake_one(struct cio__waitq *q, int rc, void *value);
-/* Wakes every waiter with rc. */
-void cio__waitq_wake_all(struct cio__waitq *q, int rc);
+/* Wakes every waiter with rc; returns how many there were. */
+size_t cio__waitq_wake_all(struct cio__waitq *q, int rc);
 
 /* Drops the hub's fd state (fdwait.c): at the end of cio_run. */
 void cio__fd_table_free(struct cio__hub *hub);

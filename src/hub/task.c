@@ -53,11 +53,13 @@ bool cio__waitq_wake_one(struct cio__waitq *q, int rc, void *value)
     return false;
 }
 
-void cio__waitq_wake_all(struct cio__waitq *q, int rc)
+size_t cio__waitq_wake_all(struct cio__waitq *q, int rc)
 {
+    size_t n = 0;
     struct cio__waiter *w;
-    while ((w = cio__waitq_pop(q)) != NULL)
+    for (; (w = cio__waitq_pop(q)) != NULL; n++)
         cio__wake(w->task, rc);
+    return n;
 }
 
 /* ---- the run queue and the wait primitive ---- */
