@@ -178,14 +178,15 @@ static void sigquit_cb(cio_loop_t *loop, int signum, void *data)
 #define RUNS_PER_POLL 64
 
 /* Runs the tasks ready now, a round; those that become ready meanwhile
- * wait for the next one. Returns how many ran. */
+ * wait for the next one. Returns how many ran: each task of the round
+ * leaves the queue once, from the hub or from the task before it. */
 static size_t run_ready(struct cio__hub *hub)
 {
-    size_t before = hub->ran;
-    hub->round_left = hub->runq_len;
+    size_t n = hub->runq_len;
+    hub->round_left = n;
     while (hub->round_left)
         cio__task_run_next(hub);
-    return hub->ran - before;
+    return n;
 }
 
 /* True when no task can ever be woken again. */

@@ -105,7 +105,6 @@ struct cio__hub {
     size_t runq_len;   /* tasks queued */
     size_t round_left; /* queued tasks of the round being run */
     size_t warm;       /* queued tasks, oldest first, with stacks prefetched */
-    size_t ran;        /* tasks switched to, ever */
     cio_task_t *all;   /* live tasks (for cio_dump) */
     size_t live;       /* tasks whose function has not returned */
     size_t stack_size; /* stack size for new tasks */

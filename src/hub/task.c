@@ -198,7 +198,6 @@ static void enter(struct cio__hub *hub, cio_task_t *t)
         hub->round_left--;
     hub->current = t;
     t->state = CIO__RUNNING;
-    hub->ran++;
 }
 
 /* Switches away from the running task, which has queued itself or set up
