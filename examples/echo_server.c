@@ -49,7 +49,7 @@ static __attribute__((noinline)) int send_rest(int fd, const char *rest,
 {
     char own[ECHO_BUF];
     memcpy(own, rest, n);
-    return cio_write_all(fd, own, n, -1) < 0 ? -1 : 0;
+    return cio_fd_write_all(fd, own, n, -1) < 0 ? -1 : 0;
 }
 
 static void handle_conn(int fd, void *data)
@@ -65,10 +65,10 @@ static void handle_conn(int fd, void *data)
                    ntohs(peer.sin_port), fd);
     }
     for (;;) {
-        ssize_t n = cio_read(fd, scratch, sizeof scratch, -1);
+        ssize_t n = cio_fd_read(fd, scratch, sizeof scratch, -1);
         if (n <= 0)
             break;
-        ssize_t sent = cio_write(fd, scratch, (size_t)n, 0); /* no wait */
+        ssize_t sent = cio_fd_write(fd, scratch, (size_t)n, 0); /* no wait */
         if (sent == -ETIMEDOUT)
             sent = 0;
         if (sent < 0 ||
@@ -77,7 +77,7 @@ static void handle_conn(int fd, void *data)
     }
     if (opts.verbose)
         printf("closing fd %d\n", fd);
-    cio_close(fd);
+    cio_fd_close(fd);
 }
 
 static void on_signal(cio_loop_t *loop, int signum, void *data)
@@ -101,7 +101,7 @@ static int serve(int listen_fd)
         cio_event_free(stop);
         return rc;
     }
-    printf("listening on 127.0.0.1:%d\n", cio_socket_port(listen_fd));
+    printf("listening on 127.0.0.1:%d\n", cio_sock_port(listen_fd));
     fflush(stdout);
     rc = cio_event_wait(stop, -1);
     /* Connections are killed at once: their reads return -ECANCELED and
@@ -117,7 +117,7 @@ static int serve(int listen_fd)
 static void *main_task(void *arg)
 {
     (void)arg;
-    int fd = cio_tcp_listen("127.0.0.1", (uint16_t)opts.port, 0);
+    int fd = cio_tcp_listen("127.0.0.1", (uint16_t)opts.port, 0, -1);
     if (fd < 0) {
         fprintf(stderr, "listen on 127.0.0.1:%d: %s\n", opts.port,
                 strerror(-fd));
@@ -145,8 +145,8 @@ static void *worker_task(void *arg)
 
 static int run_workers(void)
 {
-    cio_run_opts ro = {.backend = opts.backend};
-    cio_workers_opts wo = {.threads = (unsigned)opts.workers,
+    cio_hub_opts_t ro = {.backend = opts.backend};
+    cio_workers_opts_t wo = {.threads = (unsigned)opts.workers,
                            .catch_signals = true,
                            .stop_grace_ms = 1000,
                            .run = &ro,
@@ -226,9 +226,9 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (opts.workers > 0)
         return run_workers();
-    cio_run_opts ro = {.backend = opts.backend, .dump_on_sigquit = true};
+    cio_hub_opts_t ro = {.backend = opts.backend, .dump_on_sigquit = true};
     void *result = NULL;
-    int rc = cio_run_ex(&ro, main_task, NULL, &result);
+    int rc = cio_hub_run_ex(&ro, &result, main_task, NULL);
     if (rc < 0) {
         fprintf(stderr, "echo_server: %s\n", strerror(-rc));
         return 1;

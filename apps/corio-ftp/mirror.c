@@ -49,7 +49,7 @@ int local_mkdirs(const char *path)
     if (!copy)
         return -ENOMEM;
     long result = 0;
-    int rc = cio_offload(CIO_OFFLOAD_FILE, mkdirs_run, copy, &result, -1);
+    int rc = cio_offload_run(&result, CIO_OFFLOAD_FILE, mkdirs_run, copy, -1);
     return rc < 0 ? rc : (int)result;
 }
 
@@ -64,7 +64,7 @@ typedef struct dir_pair {
 static bool up_to_date(const ftp_entry *en, const char *local)
 {
     struct stat st;
-    if (cio_file_stat(local, &st) < 0 || !S_ISREG(st.st_mode))
+    if (cio_file_stat(local, &st, -1) < 0 || !S_ISREG(st.st_mode))
         return false;
     if (en->size < 0 || st.st_size != en->size)
         return false;
@@ -341,7 +341,7 @@ int mirror_put(ftp_conn *c, const ftp_site *site, const char *local_dir,
         return 1;
     }
     long ignored;
-    int rc = cio_offload(CIO_OFFLOAD_FILE, walk_run, w, &ignored, -1);
+    int rc = cio_offload_run(&ignored, CIO_OFFLOAD_FILE, walk_run, w, -1);
     if (rc < 0 || w->err) {
         progress_error(e->progress, "corio-ftp: %s: %s",
                        w->err_path ? w->err_path : local_dir,

@@ -74,8 +74,8 @@ int cio_pool_new(cio_pool_t **out, size_t size);
 /* Waits for every task of the pool, then frees it. */
 void cio_pool_free(cio_pool_t *pool);
 /* Spawns fn(arg) once a slot is free (waiting until the deadline). out as
- * in cio_spawn. */
-int cio_pool_spawn(cio_pool_t *pool, cio_task_t **out, cio_task_fn fn,
+ * in cio_task_spawn. */
+int cio_pool_spawn(cio_pool_t *pool, cio_task_t **out, cio_task_cb fn,
                    void *arg, int64_t deadline_ms);
 /* Waits until no task of the pool runs. */
 int cio_pool_join(cio_pool_t *pool, int64_t deadline_ms);
