@@ -75,7 +75,7 @@ static struct {
 static void arrived(void)
 {
     if (st.ready + st.errors == o.clients && !cio_event_is_set(st.go)) {
-        st.go_at = cio_now();
+        st.go_at = cio_hub_now();
         cio_event_set(st.go);
     }
 }
@@ -96,9 +96,9 @@ static int dial(int port, int64_t deadline)
         return -errno;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    int rc = cio_connect(fd, (struct sockaddr *)&a, sizeof(a), deadline);
+    int rc = cio_sock_connect(fd, (struct sockaddr *)&a, sizeof(a), deadline);
     if (rc < 0) {
-        cio_close(fd);
+        cio_fd_close(fd);
         return rc;
     }
     return fd;
@@ -127,7 +127,7 @@ static int reply(struct conn *c, char *line, size_t linelen, int64_t dl)
         if (c->len == sizeof(c->buf))
             c->len = 0; /* an overlong line: drop it */
         ssize_t r =
-            cio_read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, dl);
+            cio_fd_read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, dl);
         if (r <= 0)
             return r < 0 ? (int)r : -EPIPE;
         c->len += (size_t)r;
@@ -139,7 +139,7 @@ static int cmd(struct conn *c, const char *text, char *line, size_t linelen,
 {
     char out[512];
     int n = snprintf(out, sizeof(out), "%s\r\n", text);
-    if (cio_write_all(c->fd, out, (size_t)n, dl) < 0)
+    if (cio_fd_write_all(c->fd, out, (size_t)n, dl) < 0)
         return -EPIPE;
     return reply(c, line, linelen, dl);
 }
@@ -193,9 +193,9 @@ static int transfer(struct conn *c, const char *text, bool upload,
     char out[512];
     int n = snprintf(out, sizeof(out), "%s\r\n", text);
     int code = -EPIPE;
-    if (cio_write_all(c->fd, out, (size_t)n, dl) < 0 ||
+    if (cio_fd_write_all(c->fd, out, (size_t)n, dl) < 0 ||
         (code = reply(c, NULL, 0, dl)) / 100 != 1) {
-        cio_close(dfd);
+        cio_fd_close(dfd);
         return code < 0 ? code : -EPROTO;
     }
     long long moved = 0;
@@ -205,17 +205,17 @@ static int transfer(struct conn *c, const char *text, bool upload,
         while (moved < size) {
             size_t chunk = size - moved < BUF ? (size_t)(size - moved) : BUF;
             off_t off = 0;
-            ssize_t w = cio_sendfile(dfd, st.zeros, &off, chunk, dl);
+            ssize_t w = cio_fd_sendfile(dfd, st.zeros, &off, chunk, dl);
             if (w <= 0)
                 break;
             moved += w;
         }
     } else {
         ssize_t r;
-        while ((r = cio_recv(dfd, buf, BUF, MSG_TRUNC, dl)) > 0)
+        while ((r = cio_sock_recv(dfd, buf, BUF, MSG_TRUNC, dl)) > 0)
             moved += r;
     }
-    cio_close(dfd);
+    cio_fd_close(dfd);
     st.bytes += moved;
     return reply(c, NULL, 0, dl) == 226 ? 0 : -EPROTO;
 }
@@ -236,7 +236,7 @@ static void *xfer_client(void *arg)
         arrived();
         cio_event_wait(st.go, dl);
         dl = cio_deadline_in(120000);
-        int64_t t0 = cio_now();
+        int64_t t0 = cio_hub_now();
         bool up = !strcmp(o.mode, "stor");
         if (up)
             snprintf(name, sizeof(name), "STOR %s-%d-%d", o.prefix, getpid(),
@@ -244,7 +244,7 @@ static void *xfer_client(void *arg)
         else
             snprintf(name, sizeof(name), "RETR %s", o.file);
         rc = transfer(&c, name, up, o.size, buf, dl);
-        record(cio_now() - t0);
+        record(cio_hub_now() - t0);
         cmd(&c, "QUIT", NULL, 0, dl);
     }
     if (rc < 0) {
@@ -254,7 +254,7 @@ static void *xfer_client(void *arg)
         st.done++;
     }
     if (c.fd >= 0)
-        cio_close(c.fd);
+        cio_fd_close(c.fd);
     free(buf);
     return NULL;
 }
@@ -262,7 +262,7 @@ static void *xfer_client(void *arg)
 static void *session_client(void *arg)
 {
     char *buf = malloc(BUF);
-    while (buf && cio_now() < st.stop_at) {
+    while (buf && cio_hub_now() < st.stop_at) {
         struct conn c = {.fd = -1};
         int64_t dl = cio_deadline_in(30000);
         int rc = login(&c, dl);
@@ -271,7 +271,7 @@ static void *session_client(void *arg)
         if (rc == 0)
             rc = cmd(&c, "QUIT", NULL, 0, dl) == 221 ? 0 : -EPROTO;
         if (c.fd >= 0)
-            cio_close(c.fd);
+            cio_fd_close(c.fd);
         if (rc < 0)
             st.errors++;
         else
@@ -292,9 +292,9 @@ static void *connect_client(void *arg)
         st.greeted++;
     else
         st.errors++;
-    cio_sleep(200); /* keep them all open at once */
+    cio_task_sleep(200); /* keep them all open at once */
     if (c.fd >= 0)
-        cio_close(c.fd);
+        cio_fd_close(c.fd);
     return NULL;
 }
 
@@ -311,13 +311,13 @@ static void *idle_client(void *arg)
         fprintf(stderr, "ftpload: first login failure: %s\n", cio_strerror(rc));
     if (rc == 0) {
         st.ready++;
-        cio_sleep((int64_t)o.seconds * 1000);
+        cio_task_sleep((int64_t)o.seconds * 1000);
         cmd(&c, "QUIT", NULL, 0, cio_deadline_in(10000));
     } else {
         st.errors++;
     }
     if (c.fd >= 0)
-        cio_close(c.fd);
+        cio_fd_close(c.fd);
     return NULL;
 }
 
@@ -325,7 +325,7 @@ static void *reporter(void *arg)
 {
     /* idle mode: say when every session is in, for the script to measure */
     while (st.ready + st.errors < o.clients)
-        cio_sleep(50);
+        cio_task_sleep(50);
     printf("ready=%d errors=%lld\n", st.ready, st.errors);
     fflush(stdout);
     return NULL;
@@ -339,25 +339,25 @@ static int cmp_ms(const void *a, const void *b)
 
 static void *run(void *arg)
 {
-    cio_task_fn fn = !strcmp(o.mode, "sessions")  ? session_client
+    cio_task_cb fn = !strcmp(o.mode, "sessions")  ? session_client
                      : !strcmp(o.mode, "connect") ? connect_client
                      : !strcmp(o.mode, "idle")    ? idle_client
                                                   : xfer_client;
     cio_task_t **tasks = calloc((size_t)o.clients, sizeof(*tasks));
     if (cio_sem_new(&st.logins, 32) < 0 || cio_event_new(&st.go) < 0)
         return NULL;
-    int64_t t0 = cio_now();
+    int64_t t0 = cio_hub_now();
     st.stop_at = t0 + (int64_t)o.seconds * 1000;
     window_end = t0 + 1000;
     if (!strcmp(o.mode, "idle"))
-        cio_spawn(NULL, reporter, NULL);
+        cio_task_spawn(NULL, reporter, NULL);
     for (int i = 0; tasks && i < o.clients; i++)
-        if (cio_spawn(&tasks[i], fn, (void *)(intptr_t)i) < 0)
+        if (cio_task_spawn(&tasks[i], fn, (void *)(intptr_t)i) < 0)
             st.errors++;
-    cio_joinall(tasks, (size_t)o.clients, -1);
+    cio_task_join_all(tasks, (size_t)o.clients, -1);
     if (st.go_at)
         t0 = st.go_at; /* transfers: time from the common start */
-    double secs = (double)(cio_now() - t0) / 1000.0;
+    double secs = (double)(cio_hub_now() - t0) / 1000.0;
     for (int i = 0; tasks && i < o.clients; i++)
         if (tasks[i])
             cio_task_free(tasks[i]);
@@ -440,8 +440,8 @@ int main(int argc, char **argv)
     st.zeros = memfd_create("ftpload-zeros", MFD_CLOEXEC);
     if (!st.times || st.zeros < 0 || ftruncate(st.zeros, BUF) < 0)
         return 1;
-    cio_run_opts ro = {.stack_size = 32 * 1024, .dump_on_sigquit = true};
-    int rc = cio_run_ex(&ro, run, NULL, NULL);
+    cio_hub_opts_t ro = {.stack_size = 32 * 1024, .dump_on_sigquit = true};
+    int rc = cio_hub_run_ex(&ro, NULL, run, NULL);
     free(st.times);
     close(st.zeros);
     return rc < 0 || st.errors ? 1 : 0;

@@ -44,7 +44,7 @@ static void *hub_main(void *arg)
     double *ns = arg;
     cio_task_t *t;
     if (cio_queue_new(&ping, 1) < 0 || cio_queue_new(&pong, 1) < 0 ||
-        cio_spawn(&t, ponger, NULL) < 0)
+        cio_task_spawn(&t, ponger, NULL) < 0)
         return (void *)1;
     double start = now_ns();
     for (intptr_t i = 0; i < n_hub; i++) {
@@ -55,7 +55,7 @@ static void *hub_main(void *arg)
     }
     *ns = (now_ns() - start) / (double)n_hub;
     cio_queue_close(ping);
-    cio_join(t, -1);
+    cio_task_join(t, -1);
     cio_task_free(t);
     cio_queue_free(ping);
     cio_queue_free(pong);
@@ -125,7 +125,7 @@ int main(int argc, char **argv)
         return 2;
     double hub_ns = 0;
     void *res = NULL;
-    if (cio_run(hub_main, &hub_ns, &res) < 0 || res) {
+    if (cio_hub_run(&res, hub_main, &hub_ns) < 0 || res) {
         fprintf(stderr, "bench_queue: hub run failed\n");
         return 1;
     }

@@ -1,5 +1,5 @@
-/* spawn+join cost: cio_spawn then cio_join of a task that returns at once,
- * next to the thread-based equivalent (pthread_create + pthread_join) in
+/* spawn+join cost: cio_task_spawn then cio_task_join of a task that returns at
+ * once, next to the thread-based equivalent (pthread_create + pthread_join) in
  * the same run. Prints:
  *
  *   RESULT bench=spawn impl=hub n=N ns_per_op=X
@@ -36,7 +36,8 @@ static void *hub_main(void *arg)
         double start = now_ns();
         for (long i = 0; i < n_tasks; i++) {
             cio_task_t *t;
-            if (cio_spawn(&t, nothing, NULL) < 0 || cio_join(t, -1) < 0)
+            if (cio_task_spawn(&t, nothing, NULL) < 0 ||
+                cio_task_join(t, -1) < 0)
                 return (void *)1;
             cio_task_free(t);
         }
@@ -62,7 +63,7 @@ int main(int argc, char **argv)
         return 2;
     double hub_ns = 0;
     void *res = NULL;
-    if (cio_run(hub_main, &hub_ns, &res) < 0 || res) {
+    if (cio_hub_run(&res, hub_main, &hub_ns) < 0 || res) {
         fprintf(stderr, "bench_spawn: hub run failed\n");
         return 1;
     }

@@ -72,7 +72,7 @@ static void *fp_bouncer(void *arg)
     return NULL;
 }
 
-static double corio_switch_ns(cio_coro_fn fn, long rounds)
+static double corio_switch_ns(cio_coro_cb fn, long rounds)
 {
     cio_coro_t *co;
     int rc = cio_coro_create(&co, fn, NULL, 0);

@@ -49,26 +49,26 @@ static __attribute__((noinline)) int send_rest(int fd, const char *rest,
 {
     char own[ECHO_BUF];
     memcpy(own, rest, n);
-    return cio_write_all(fd, own, n, -1) < 0 ? -1 : 0;
+    return cio_fd_write_all(fd, own, n, -1) < 0 ? -1 : 0;
 }
 
-static void handle_conn(int fd, void *data)
+static void handle_conn(int fd, const struct sockaddr *peer, socklen_t peer_len,
+                        void *data)
 {
     (void)data;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (opts.verbose) {
-        struct sockaddr_in peer;
-        socklen_t len = sizeof peer;
-        if (getpeername(fd, (struct sockaddr *)&peer, &len) == 0)
-            printf("connection from %s:%d on fd %d\n", inet_ntoa(peer.sin_addr),
-                   ntohs(peer.sin_port), fd);
+    if (opts.verbose && peer->sa_family == AF_INET &&
+        peer_len >= (socklen_t)sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)peer;
+        printf("connection from %s:%d on fd %d\n", inet_ntoa(in->sin_addr),
+               ntohs(in->sin_port), fd);
     }
     for (;;) {
-        ssize_t n = cio_read(fd, scratch, sizeof scratch, -1);
+        ssize_t n = cio_fd_read(fd, scratch, sizeof scratch, -1);
         if (n <= 0)
             break;
-        ssize_t sent = cio_write(fd, scratch, (size_t)n, 0); /* no wait */
+        ssize_t sent = cio_fd_write(fd, scratch, (size_t)n, 0); /* no wait */
         if (sent == -ETIMEDOUT)
             sent = 0;
         if (sent < 0 ||
@@ -77,7 +77,7 @@ static void handle_conn(int fd, void *data)
     }
     if (opts.verbose)
         printf("closing fd %d\n", fd);
-    cio_close(fd);
+    cio_fd_close(fd);
 }
 
 static void on_signal(cio_loop_t *loop, int signum, void *data)
@@ -101,7 +101,7 @@ static int serve(int listen_fd)
         cio_event_free(stop);
         return rc;
     }
-    printf("listening on 127.0.0.1:%d\n", cio_socket_port(listen_fd));
+    printf("listening on 127.0.0.1:%d\n", cio_sock_port(listen_fd));
     fflush(stdout);
     rc = cio_event_wait(stop, -1);
     /* Connections are killed at once: their reads return -ECANCELED and
@@ -145,12 +145,12 @@ static void *worker_task(void *arg)
 
 static int run_workers(void)
 {
-    cio_run_opts ro = {.backend = opts.backend};
-    cio_workers_opts wo = {.threads = (unsigned)opts.workers,
-                           .catch_signals = true,
-                           .stop_grace_ms = 1000,
-                           .run = &ro,
-                           .pin_cpus = opts.pin};
+    cio_hub_opts_t ro = {.backend = opts.backend};
+    cio_workers_opts_t wo = {.threads = (unsigned)opts.workers,
+                             .catch_signals = true,
+                             .stop_grace_ms = 1000,
+                             .run = &ro,
+                             .pin_cpus = opts.pin};
     cio_workers_t *g;
     int rc = cio_workers_new(&g, &wo);
     if (rc < 0) {
@@ -226,9 +226,9 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (opts.workers > 0)
         return run_workers();
-    cio_run_opts ro = {.backend = opts.backend, .dump_on_sigquit = true};
+    cio_hub_opts_t ro = {.backend = opts.backend, .dump_on_sigquit = true};
     void *result = NULL;
-    int rc = cio_run_ex(&ro, main_task, NULL, &result);
+    int rc = cio_hub_run_ex(&ro, &result, main_task, NULL);
     if (rc < 0) {
         fprintf(stderr, "echo_server: %s\n", strerror(-rc));
         return 1;

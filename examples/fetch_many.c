@@ -56,20 +56,21 @@ static int parse_target(target_t *t, const char *spec)
 static void *fetch(void *arg)
 {
     target_t *t = arg;
-    int64_t start = cio_now(), deadline = cio_deadline_in(deadline_ms);
+    int64_t start = cio_hub_now(), deadline = cio_deadline_in(deadline_ms);
     t->step = "connect";
     int fd = cio_tcp_dial(t->host, t->port, deadline);
     if (fd < 0) {
         t->rc = fd;
     } else if (send_text) {
         t->step = "send";
-        ssize_t n = cio_write_all(fd, send_text, strlen(send_text), deadline);
+        ssize_t n =
+            cio_fd_write_all(fd, send_text, strlen(send_text), deadline);
         if (n < 0) {
             t->rc = (int)n;
         } else {
             t->step = "receive";
             char buf[80];
-            n = cio_read(fd, buf, sizeof buf, deadline);
+            n = cio_fd_read(fd, buf, sizeof buf, deadline);
             if (n < 0)
                 t->rc = (int)n;
             else if (n == 0)
@@ -79,8 +80,8 @@ static void *fetch(void *arg)
         }
     }
     if (fd >= 0)
-        cio_close(fd);
-    t->ms = cio_now() - start;
+        cio_fd_close(fd);
+    t->ms = cio_hub_now() - start;
     return NULL;
 }
 
@@ -95,15 +96,15 @@ static void *main_task(void *arg)
     cio_task_t **tasks = calloc((size_t)job->n, sizeof *tasks);
     if (!tasks)
         return (void *)1;
-    int64_t start = cio_now();
+    int64_t start = cio_hub_now();
     for (int i = 0; i < job->n; i++) {
-        int rc = cio_spawn(&tasks[i], fetch, &job->targets[i]);
+        int rc = cio_task_spawn(&tasks[i], fetch, &job->targets[i]);
         if (rc < 0) {
             job->targets[i].rc = rc;
             job->targets[i].step = "start";
         }
     }
-    cio_joinall(tasks, (size_t)job->n, -1);
+    cio_task_join_all(tasks, (size_t)job->n, -1);
     int failed = 0;
     for (int i = 0; i < job->n; i++) {
         target_t *t = &job->targets[i];
@@ -118,7 +119,7 @@ static void *main_task(void *arg)
         }
     }
     printf("%d ok, %d failed in %lld ms\n", job->n - failed, failed,
-           (long long)(cio_now() - start));
+           (long long)(cio_hub_now() - start));
     free(tasks);
     return failed ? (void *)1 : NULL;
 }
@@ -170,9 +171,9 @@ int main(int argc, char **argv)
         }
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
-    cio_run_opts ro = {.backend = backend};
+    cio_hub_opts_t ro = {.backend = backend};
     void *result = NULL;
-    int rc = cio_run_ex(&ro, main_task, &job, &result);
+    int rc = cio_hub_run_ex(&ro, &result, main_task, &job);
     free(job.targets);
     if (rc < 0) {
         fprintf(stderr, "fetch_many: %s\n", strerror(-rc));

@@ -17,7 +17,7 @@ static void *foo(void *arg)
 {
     (void)arg;
     say("Running in foo");
-    cio_sleep(2000);
+    cio_task_sleep(2000);
     say("Explicit context switch to foo again");
     return NULL;
 }
@@ -26,7 +26,7 @@ static void *bar(void *arg)
 {
     (void)arg;
     say("Explicit context to bar");
-    cio_sleep(1000);
+    cio_task_sleep(1000);
     say("Implicit context switch to bar");
     return NULL;
 }
@@ -35,10 +35,10 @@ static void *main_task(void *arg)
 {
     (void)arg;
     cio_task_t *tasks[2];
-    if (cio_spawn(&tasks[0], foo, NULL) < 0 ||
-        cio_spawn(&tasks[1], bar, NULL) < 0)
+    if (cio_task_spawn(&tasks[0], foo, NULL) < 0 ||
+        cio_task_spawn(&tasks[1], bar, NULL) < 0)
         return (void *)1;
-    cio_joinall(tasks, 2, -1);
+    cio_task_join_all(tasks, 2, -1);
     cio_task_free(tasks[0]);
     cio_task_free(tasks[1]);
     return NULL;
@@ -47,7 +47,7 @@ static void *main_task(void *arg)
 int main(void)
 {
     void *result = NULL;
-    int rc = cio_run(main_task, NULL, &result);
+    int rc = cio_hub_run(&result, main_task, NULL);
     if (rc < 0) {
         fprintf(stderr, "sleep_demo: %s\n", strerror(-rc));
         return 1;

@@ -84,14 +84,14 @@ int getaddrinfo(const char *node, const char *service,
 {
     if (!cio__hook_active() || numeric_only(node, service, hints))
         return CIO__REAL(getaddrinfo)(node, service, hints, res);
-    if (cio_cancelled()) {
+    if (cio_task_cancelled()) {
         errno = ECANCELED;
         return EAI_SYSTEM;
     }
     struct gai_job *job = job_new(node, service, hints);
     if (job == NULL)
         return EAI_MEMORY;
-    int rc = cio_offload(CIO_OFFLOAD_DNS, gai_run, job, NULL, -1);
+    int rc = cio_offload_run(NULL, CIO_OFFLOAD_DNS, gai_run, job, -1);
     if (rc == -ENOMEM || rc == -EAGAIN || rc == -ENOSYS) {
         /* No pool thread to be had: block this thread as before. */
         job->owners = 1;

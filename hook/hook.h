@@ -76,7 +76,7 @@ void cio__real_init(void);
 /* ---- when hooks are active ---- */
 
 /* Per-thread: > 0 while hooks are off (switched off by the program, or
- * while corio's own cio_close runs and calls close() itself). */
+ * while corio's own cio_fd_close runs and calls close() itself). */
 extern _Thread_local int cio__hook_off;
 
 /* True when the calling code runs in a task with hooking on. */

@@ -3,7 +3,7 @@
  * Each first asks the kernel with a zero timeout (which also answers for
  * regular files, always ready, and for closed fds); only when nothing is
  * ready and the caller is willing to wait does the task wait, with
- * cio_poll or on the epoll fd, and then ask the kernel again, so the
+ * cio_fd_poll or on the epoll fd, and then ask the kernel again, so the
  * result always comes from the real call. A call with a zero timeout
  * never waits: that is how corio's own probes pass through. */
 #include <errno.h>
@@ -18,8 +18,8 @@
 
 extern void __chk_fail(void) __attribute__((__noreturn__));
 
-/* Waits with cio_poll on the entries of fds that name an fd (poll(2)
- * ignores negative ones, cio_poll need not). 0 when something may be
+/* Waits with cio_fd_poll on the entries of fds that name an fd (poll(2)
+ * ignores negative ones, cio_fd_poll need not). 0 when something may be
  * ready, 1 at the deadline, -1 with errno on failure. */
 static int wait_pollfds(const struct pollfd *fds, nfds_t n, int64_t deadline)
 {
@@ -28,7 +28,7 @@ static int wait_pollfds(const struct pollfd *fds, nfds_t n, int64_t deadline)
     for (nfds_t i = 0; i < n; i++)
         cnt += fds[i].fd >= 0;
     if (cnt == 0) {
-        int rc = cio_sleep_until(deadline);
+        int rc = cio_task_sleep_until(deadline);
         return rc < 0 ? cio__fail(rc) : 1;
     }
     if (cnt > sizeof(small) / sizeof(small[0])) {
@@ -41,7 +41,7 @@ static int wait_pollfds(const struct pollfd *fds, nfds_t n, int64_t deadline)
         if (fds[i].fd >= 0)
             w[cnt++] = fds[i];
     }
-    int rc = cio_poll(w, cnt, deadline);
+    int rc = cio_fd_poll(w, cnt, deadline);
     if (w != small)
         free(w);
     if (rc < 0 && rc != -ETIMEDOUT)
@@ -56,12 +56,12 @@ static int64_t deadline_of_ms(int timeout_ms)
 
 static bool expired(int64_t deadline)
 {
-    return deadline >= 0 && cio_now() >= deadline;
+    return deadline >= 0 && cio_hub_now() >= deadline;
 }
 
 static int hooked_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
 {
-    if (timeout_ms != 0 && cio_cancelled())
+    if (timeout_ms != 0 && cio_task_cancelled())
         return cio__fail(ECANCELED);
     int r = CIO__REAL(poll)(fds, n, 0);
     if (r != 0 || timeout_ms == 0)
@@ -149,7 +149,7 @@ static void select_remaining(struct timeval *tv, int64_t deadline)
 {
     if (tv == NULL || deadline < 0)
         return;
-    int64_t left = deadline - cio_now();
+    int64_t left = deadline - cio_hub_now();
     left = left < 0 ? 0 : left;
     tv->tv_sec = (time_t)(left / 1000);
     tv->tv_usec = (suseconds_t)(left % 1000) * 1000;
@@ -158,7 +158,7 @@ static void select_remaining(struct timeval *tv, int64_t deadline)
 static int hooked_select(int nfds, struct selsets *s, struct timeval *tv)
 {
     bool zero = tv && tv->tv_sec == 0 && tv->tv_usec == 0;
-    if (!zero && cio_cancelled())
+    if (!zero && cio_task_cancelled())
         return cio__fail(ECANCELED);
     int r = select_probe(nfds, s);
     if (r != 0 || zero)
@@ -208,14 +208,14 @@ int epoll_wait(int epfd, struct epoll_event *events, int max, int timeout_ms)
 {
     if (!cio__hook_active())
         return CIO__REAL(epoll_wait)(epfd, events, max, timeout_ms);
-    if (timeout_ms != 0 && cio_cancelled())
+    if (timeout_ms != 0 && cio_task_cancelled())
         return cio__fail(ECANCELED);
     int r = CIO__REAL(epoll_wait)(epfd, events, max, 0);
     if (r != 0 || timeout_ms == 0)
         return r;
     int64_t deadline = deadline_of_ms(timeout_ms);
     for (;;) {
-        int rc = cio_wait_readable(epfd, deadline);
+        int rc = cio_fd_wait_readable(epfd, deadline);
         if (rc == -ETIMEDOUT)
             return 0;
         if (rc < 0)

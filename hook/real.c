@@ -86,7 +86,7 @@ void cio__real_init(void)
 
 bool cio__hook_active(void)
 {
-    return cio__hook_off == 0 && cio_self() != NULL;
+    return cio__hook_off == 0 && cio_task_self() != NULL;
 }
 
 bool cio_hook_enabled(void)

@@ -1,8 +1,8 @@
-/* sleep, usleep, nanosleep and clock_nanosleep for tasks: cio_sleep on the
+/* sleep, usleep, nanosleep and clock_nanosleep for tasks: cio_task_sleep on the
  * hub's millisecond clock, rounded up (a sleep is never shorter than
  * asked). A sleep of zero yields to the other ready tasks. A wake-up by
- * cio_interrupt is EINTR with the time left reported, as a signal would
- * be; after cio_kill, ECANCELED. */
+ * cio_task_interrupt is EINTR with the time left reported, as a signal would
+ * be; after cio_task_kill, ECANCELED. */
 #include <errno.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,8 +14,8 @@
 static int task_sleep(int64_t ms, int64_t *left_ms)
 {
     int64_t deadline = cio_deadline_in(ms);
-    int rc = ms == 0 ? cio_sleep(0) : cio_sleep_until(deadline);
-    int64_t left = rc < 0 ? deadline - cio_now() : 0;
+    int rc = ms == 0 ? cio_task_sleep(0) : cio_task_sleep_until(deadline);
+    int64_t left = rc < 0 ? deadline - cio_hub_now() : 0;
     *left_ms = left > 0 ? left : 0;
     return rc;
 }

@@ -6,7 +6,7 @@
  * the one call that must touch the fd's flags: O_NONBLOCK is set for the
  * connect(2) call alone and cleared again before anyone else can run on
  * this thread; the task then waits for writability. close goes through
- * cio_close, which wakes tasks waiting on the fd with EBADF. */
+ * cio_fd_close, which wakes tasks waiting on the fd with EBADF. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -66,7 +66,7 @@ static int connect_backoff(int fd, const struct sockaddr *addr, socklen_t len,
         int64_t until = cio_deadline_in(delay);
         if (deadline >= 0 && until > deadline)
             until = deadline;
-        int rc = cio_sleep_until(until);
+        int rc = cio_task_sleep_until(until);
         if (rc < 0)
             return cio__fail(rc);
         fcntl(fd, F_SETFL, flags | O_NONBLOCK);
@@ -75,7 +75,7 @@ static int connect_backoff(int fd, const struct sockaddr *addr, socklen_t len,
         fcntl(fd, F_SETFL, flags);
         if (r == 0 || err != EAGAIN)
             return r < 0 ? cio__fail(err) : 0;
-        if (deadline >= 0 && cio_now() >= deadline)
+        if (deadline >= 0 && cio_hub_now() >= deadline)
             return cio__fail(EAGAIN);
         if (delay < 64)
             delay *= 2;
@@ -123,10 +123,10 @@ int close(int fd)
         cio__fd_set_kind(fd, CIO__FD_UNKNOWN);
         return r;
     }
-    /* cio_close calls close() itself: that call must be the real one. It
+    /* cio_fd_close calls close() itself: that call must be the real one. It
      * does not switch tasks, so a per-thread guard is enough. */
     cio__hook_off++;
-    int rc = cio_close(fd);
+    int rc = cio_fd_close(fd);
     cio__hook_off--;
     cio__fd_set_kind(fd, CIO__FD_UNKNOWN);
     return rc < 0 ? cio__fail(rc) : 0;

@@ -28,12 +28,13 @@ int main(void)
 
 /* ---- the server: one task per connection, corio calls ---- */
 
-static void http_conn(int fd, void *data)
+static void http_conn(int fd, const struct sockaddr *peer, socklen_t peer_len,
+                      void *data)
 {
     char req[2048];
     size_t len = 0;
     while (len < sizeof(req) - 1) {
-        ssize_t n = cio_read(fd, req + len, sizeof(req) - 1 - len, -1);
+        ssize_t n = cio_fd_read(fd, req + len, sizeof(req) - 1 - len, -1);
         if (n <= 0)
             break;
         len += (size_t)n;
@@ -43,16 +44,16 @@ static void http_conn(int fd, void *data)
     }
     unsigned item = 0;
     if (len > 0 && sscanf(req, "GET /item/%u ", &item) == 1 &&
-        cio_sleep(DELAY_MS) == 0) {
+        cio_task_sleep(DELAY_MS) == 0) {
         char body[64], resp[256];
         int blen = snprintf(body, sizeof(body), "this is item %u\n", item);
         int rlen = snprintf(resp, sizeof(resp),
                             "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
                             "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
                             blen, body);
-        cio_write_all(fd, resp, (size_t)rlen, -1);
+        cio_fd_write_all(fd, resp, (size_t)rlen, -1);
     }
-    cio_close(fd);
+    cio_fd_close(fd);
 }
 
 /* ---- the clients: plain curl_easy_perform ---- */
@@ -119,9 +120,9 @@ static double fetch_all(struct fetch *f, int n, int port, unsigned first)
         memset(&f[i], 0, sizeof(f[i]));
         f[i].port = port;
         f[i].item = first + (unsigned)i;
-        CHECK(cio_spawn(&t[i], fetch_task, &f[i]) == 0);
+        CHECK(cio_task_spawn(&t[i], fetch_task, &f[i]) == 0);
     }
-    CHECK(cio_joinall(t, (size_t)n, -1) == 0);
+    CHECK(cio_task_join_all(t, (size_t)n, -1) == 0);
     double took = now_ms() - t0;
     for (int i = 0; i < n; i++) {
         cio_task_free(t[i]);
@@ -135,7 +136,7 @@ static void *main_task(void *arg)
     static struct fetch f[FETCHES];
     int lfd = cio_tcp_listen("127.0.0.1", 0, 0);
     CHECK(lfd >= 0);
-    int port = cio_socket_port(lfd);
+    int port = cio_sock_port(lfd);
     cio_server_t *srv;
     CHECK(cio_server_start(&srv, lfd, http_conn, NULL, 0) == 0);
 
@@ -157,8 +158,8 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     CHECK(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK);
     /* curl and OpenSSL want more stack than a small task has. */
-    cio_run_opts opts = {.stack_size = 512 * 1024};
-    CHECK(cio_run_ex(&opts, main_task, NULL, NULL) == 0);
+    cio_hub_opts_t opts = {.stack_size = 512 * 1024};
+    CHECK(cio_hub_run_ex(&opts, NULL, main_task, NULL) == 0);
     curl_global_cleanup();
     return 0;
 }

@@ -33,16 +33,16 @@ static void *main_task(void *arg)
     nfds_t nfds = nfds_v;
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
 
-    CHECK(cio_spawn(NULL, write_later, &sv[1]) == 0);
+    CHECK(cio_task_spawn(NULL, write_later, &sv[1]) == 0);
     CHECK_EQ(read(sv[0], buf, len), 3);
 
-    CHECK(cio_spawn(NULL, write_later, &sv[1]) == 0);
+    CHECK(cio_task_spawn(NULL, write_later, &sv[1]) == 0);
     CHECK_EQ(recv(sv[0], buf, len, 0), 3);
 
-    CHECK(cio_spawn(NULL, write_later, &sv[1]) == 0);
+    CHECK(cio_task_spawn(NULL, write_later, &sv[1]) == 0);
     CHECK_EQ(recvfrom(sv[0], buf, len, 0, NULL, NULL), 3);
 
-    CHECK(cio_spawn(NULL, write_later, &sv[1]) == 0);
+    CHECK(cio_task_spawn(NULL, write_later, &sv[1]) == 0);
     p[0] = (struct pollfd){.fd = sv[0], .events = POLLIN};
     CHECK_EQ(poll(p, nfds, 5000), 1);
     CHECK_EQ(read(sv[0], buf, len), 3);
@@ -55,6 +55,6 @@ static void *main_task(void *arg)
 int main(void)
 {
     alarm(20);
-    CHECK(cio_run(main_task, NULL, NULL) == 0);
+    CHECK(cio_hub_run(NULL, main_task, NULL) == 0);
     return 0;
 }

@@ -1,7 +1,7 @@
 /* The hooked read/write family: outside a task they are the real calls;
  * inside one they wait cooperatively, keep O_NONBLOCK and SO_RCVTIMEO /
  * SO_SNDTIMEO as the program set them, fail on closed fds, and give up
- * with ECANCELED on cio_kill and EINTR on cio_interrupt.
+ * with ECANCELED on cio_task_kill and EINTR on cio_task_interrupt.
  * CIO_TEST_ALL_BACKENDS */
 #include <errno.h>
 #include <fcntl.h>
@@ -84,7 +84,7 @@ static void later(int fd, const char *data)
 {
     static struct peer p;
     p = (struct peer){fd, 20, data};
-    CHECK(cio_spawn(NULL, peer_write, &p) == 0);
+    CHECK(cio_task_spawn(NULL, peer_write, &p) == 0);
 }
 
 static void each_call_waits(void)
@@ -211,7 +211,7 @@ static void waitall(void)
     int sv[2];
     char buf[100];
     stream_pair(sv);
-    CHECK(cio_spawn(NULL, dribble, &sv[1]) == 0);
+    CHECK(cio_task_spawn(NULL, dribble, &sv[1]) == 0);
     CHECK_EQ(recv(sv[0], buf, sizeof(buf), MSG_WAITALL), 100);
     CHECK(memcmp(buf + 90, "0123456789", 10) == 0);
     close(sv[0]);
@@ -299,7 +299,7 @@ static void timeouts(void)
     stream_pair(sv);
     static struct peer slow;
     slow = (struct peer){sv[1], 150, "late"};
-    CHECK(cio_spawn(NULL, peer_write, &slow) == 0);
+    CHECK(cio_task_spawn(NULL, peer_write, &slow) == 0);
     CHECK_EQ(read(sv[0], buf, sizeof(buf)), 4);
     close(sv[0]);
     close(sv[1]);
@@ -333,13 +333,13 @@ static void closed_fds(void)
     CHECK_EQ(errno, EBADF);
 
     stream_pair(sv);
-    CHECK(cio_spawn(NULL, close_later, &sv[0]) == 0);
+    CHECK(cio_task_spawn(NULL, close_later, &sv[0]) == 0);
     CHECK_EQ(read(sv[0], buf, 1), -1);
     CHECK_EQ(errno, EBADF);
     close(sv[1]);
 }
 
-/* ---- cio_kill and cio_interrupt ---- */
+/* ---- cio_task_kill and cio_task_interrupt ---- */
 
 struct victim {
     int fd;   /* the fd it reads */
@@ -362,17 +362,17 @@ static void kill_and_interrupt(void)
     stream_pair(sv);
     struct victim v = {sv[0], 0, 0};
     cio_task_t *t = spawn(victim_read, &v);
-    cio_sleep(20);
-    CHECK(cio_kill(t) == 0);
+    cio_task_sleep(20);
+    CHECK(cio_task_kill(t) == 0);
     join(t);
     CHECK_EQ(v.err1, ECANCELED);
     CHECK_EQ(v.err2, ECANCELED); /* and every later blocking call */
 
     v = (struct victim){sv[0], 0, 0};
     t = spawn(victim_read, &v);
-    cio_sleep(20);
-    CHECK(cio_interrupt(t) == 0);
-    cio_sleep(20);
+    cio_task_sleep(20);
+    CHECK(cio_task_interrupt(t) == 0);
+    cio_task_sleep(20);
     CHECK_EQ(write(sv[1], "k", 1), 1);
     join(t);
     CHECK_EQ(v.err1, EINTR);
@@ -430,7 +430,7 @@ static void *thread_read(void *arg)
     int fd = *(int *)arg;
     char buf[8];
     CHECK(!cio_hook_enabled());
-    CHECK(cio_self() == NULL);
+    CHECK(cio_task_self() == NULL);
     CHECK_EQ(read(fd, buf, sizeof(buf)), 6); /* blocks this thread only */
     CHECK_EQ(usleep(1000), 0);
     return NULL;
@@ -469,7 +469,7 @@ int main(void)
     alarm(60); /* a call that blocked the thread would hang: fail instead */
     signal(SIGPIPE, SIG_IGN);
     outside();
-    CHECK(cio_run(main_task, NULL, NULL) == 0);
+    CHECK(cio_hub_run(NULL, main_task, NULL) == 0);
     outside(); /* after the hub is gone: real calls again */
     return 0;
 }

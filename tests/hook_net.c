@@ -1,7 +1,7 @@
 /* The other hooked calls: accept, connect, poll, __poll, select,
  * epoll_wait, sleep, usleep, nanosleep, clock_nanosleep, getaddrinfo;
  * outside a task (the real calls) and inside (cooperative), with
- * O_NONBLOCK and SO_RCVTIMEO set by the program, closed fds, cio_kill.
+ * O_NONBLOCK and SO_RCVTIMEO set by the program, closed fds, cio_task_kill.
  * CIO_TEST_ALL_BACKENDS */
 #include <errno.h>
 #include <fcntl.h>
@@ -276,7 +276,7 @@ static void sleeps(void)
         which[i] = i;
         t[i] = spawn(nap, &which[i]);
     }
-    CHECK(cio_joinall(t, N, -1) == 0);
+    CHECK(cio_task_join_all(t, N, -1) == 0);
     for (int i = 0; i < N; i++)
         cio_task_free(t[i]);
     double took = now_ms() - t0;
@@ -299,10 +299,10 @@ static void sleeps(void)
     /* Interrupted: EINTR and the time left; killed: ECANCELED. */
     struct sleeper s = {0};
     cio_task_t *v = spawn(long_nap, &s);
-    cio_sleep(20);
-    CHECK(cio_interrupt(v) == 0);
-    cio_sleep(20);
-    CHECK(cio_kill(v) == 0);
+    cio_task_sleep(20);
+    CHECK(cio_task_interrupt(v) == 0);
+    cio_task_sleep(20);
+    CHECK(cio_task_kill(v) == 0);
     join(v);
     CHECK_EQ(s.err, EINTR);
     CHECK(s.rem.tv_sec >= 4 && s.rem.tv_sec <= 5);
@@ -326,7 +326,7 @@ static void *resolve(void *arg)
 static void *resolve_killed(void *arg)
 {
     struct addrinfo *res;
-    cio_kill(cio_self());
+    cio_task_kill(cio_task_self());
     *(int *)arg = getaddrinfo("localhost", NULL, NULL, &res);
     CHECK_EQ(errno, ECANCELED);
     return NULL;
@@ -339,7 +339,7 @@ static void lookups(void)
     cio_task_t *t[N];
     for (int i = 0; i < N; i++)
         t[i] = spawn(resolve, &done[i]);
-    CHECK(cio_joinall(t, N, -1) == 0);
+    CHECK(cio_task_join_all(t, N, -1) == 0);
     for (int i = 0; i < N; i++) {
         CHECK(done[i]);
         cio_task_free(t[i]);
@@ -386,9 +386,9 @@ static void kills(void)
     struct blocked b1 = {l, 0}, b2 = {l, 0};
     cio_task_t *t1 = spawn(blocked_accept, &b1);
     cio_task_t *t2 = spawn(blocked_poll, &b2);
-    cio_sleep(20);
-    CHECK(cio_kill(t1) == 0);
-    CHECK(cio_kill(t2) == 0);
+    cio_task_sleep(20);
+    CHECK(cio_task_kill(t1) == 0);
+    CHECK(cio_task_kill(t2) == 0);
     join(t1);
     join(t2);
     CHECK_EQ(b1.err, ECANCELED);
@@ -411,7 +411,7 @@ int main(void)
     alarm(60);
     signal(SIGPIPE, SIG_IGN);
     outside();
-    CHECK(cio_run(main_task, NULL, NULL) == 0);
+    CHECK(cio_hub_run(NULL, main_task, NULL) == 0);
     outside();
     return 0;
 }

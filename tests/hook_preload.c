@@ -49,7 +49,7 @@ static void *main_task(void *arg)
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
     /* Without the hooks this read would block the only thread forever
      * (the alarm would end the test): the writer could never run. */
-    CHECK(cio_spawn(NULL, writer, &sv[1]) == 0);
+    CHECK(cio_task_spawn(NULL, writer, &sv[1]) == 0);
     CHECK_EQ(read(sv[0], buf, sizeof(buf)), 9);
     CHECK(memcmp(buf, "preloaded", 9) == 0);
     close(sv[0]);
@@ -59,8 +59,8 @@ static void *main_task(void *arg)
     cio_task_t *t[N];
     double t0 = now_ms();
     for (int i = 0; i < N; i++)
-        CHECK(cio_spawn(&t[i], napper, NULL) == 0);
-    CHECK(cio_joinall(t, N, -1) == 0);
+        CHECK(cio_task_spawn(&t[i], napper, NULL) == 0);
+    CHECK(cio_task_join_all(t, N, -1) == 0);
     for (int i = 0; i < N; i++)
         cio_task_free(t[i]);
     double took = now_ms() - t0;
@@ -98,7 +98,7 @@ int main(int argc, char **argv)
     memcpy(&hook_enabled, &sym, sizeof(sym));
     alarm(20);
     CHECK(!hook_enabled());
-    CHECK(cio_run(main_task, NULL, NULL) == 0);
+    CHECK(cio_hub_run(NULL, main_task, NULL) == 0);
     return 0;
 }
 #endif

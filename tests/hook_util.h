@@ -26,16 +26,16 @@ static inline void set_timeout(int fd, int opt, int ms)
 }
 
 /* Runs fn as a task that the caller later joins; returns it. */
-static inline cio_task_t *spawn(cio_task_fn fn, void *arg)
+static inline cio_task_t *spawn(cio_task_cb fn, void *arg)
 {
     cio_task_t *t;
-    CHECK(cio_spawn(&t, fn, arg) == 0);
+    CHECK(cio_task_spawn(&t, fn, arg) == 0);
     return t;
 }
 
 static inline void join(cio_task_t *t)
 {
-    CHECK(cio_join(t, -1) == 0);
+    CHECK(cio_task_join(t, -1) == 0);
     cio_task_free(t);
 }
 
@@ -47,7 +47,7 @@ static inline void *ticker(void *arg)
     (void)arg;
     while (ticking) {
         ticks++;
-        cio_sleep(5);
+        cio_task_sleep(5);
     }
     return NULL;
 }
@@ -56,7 +56,7 @@ static inline void ticker_start(void)
 {
     ticks = 0;
     ticking = 1;
-    CHECK(cio_spawn(NULL, ticker, NULL) == 0);
+    CHECK(cio_task_spawn(NULL, ticker, NULL) == 0);
 }
 
 /* Stops the ticker; returns how often it ticked since ticker_start. */

@@ -1,4 +1,4 @@
-/* When every task waits and nothing can wake one, cio_run returns -EDEADLK
+/* When every task waits and nothing can wake one, cio_hub_run returns -EDEADLK
  * and prints a report naming the tasks and what they wait on, instead of
  * hanging; waits that something can still end are not deadlocks.
  * CIO_TEST_ALL_BACKENDS */
@@ -28,16 +28,16 @@ static void *stuck_main(void *arg)
     (void)arg;
     CHECK_EQ(cio_queue_new(&q, 0), 0);
     cio_task_t *t;
-    CHECK_EQ(cio_spawn(&t, getter, NULL), 0);
+    CHECK_EQ(cio_task_spawn(&t, getter, NULL), 0);
     cio_task_set_name(t, "getter");
     int sp[2];
     CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
     char c;
     /* a read that returns when its peer is closed: not a deadlock yet */
-    CHECK_EQ(cio_read(sp[0], &c, 1, cio_deadline_in(20)), -ETIMEDOUT);
+    CHECK_EQ(cio_fd_read(sp[0], &c, 1, cio_deadline_in(20)), -ETIMEDOUT);
     close(sp[0]);
     close(sp[1]);
-    cio_join(t, -1); /* never returns */
+    cio_task_join(t, -1); /* never returns */
     return NULL;
 }
 
@@ -53,7 +53,7 @@ static cio_event_t *ev;
 static void *setter(void *arg)
 {
     (void)arg;
-    cio_sleep(50);
+    cio_task_sleep(50);
     cio_event_set(ev);
     return NULL;
 }
@@ -63,11 +63,11 @@ static void *busy_main(void *arg)
     (void)arg;
     /* waiting on an offload job with nothing else in the loop is fine */
     long r = 0;
-    CHECK_EQ(cio_offload(CIO_OFFLOAD_FILE, slow, NULL, &r, -1), 0);
+    CHECK_EQ(cio_offload_run(&r, CIO_OFFLOAD_FILE, slow, NULL, -1), 0);
     CHECK_EQ(r, 3);
     /* so is waiting on an event a sleeping task will set */
     CHECK_EQ(cio_event_new(&ev), 0);
-    CHECK_EQ(cio_spawn(NULL, setter, NULL), 0);
+    CHECK_EQ(cio_task_spawn(NULL, setter, NULL), 0);
     CHECK_EQ(cio_event_wait(ev, -1), 0);
     cio_event_free(ev);
     return (void *)1;
@@ -121,7 +121,7 @@ int main(void)
     unlink(tmpl);
     int saved = dup(2);
     CHECK(dup2(fd, 2) == 2);
-    int rc = cio_run(stuck_main, NULL, NULL);
+    int rc = cio_hub_run(NULL, stuck_main, NULL);
     fflush(stderr);
     dup2(saved, 2);
     close(saved);
@@ -135,14 +135,14 @@ int main(void)
     CHECK(strstr(report, "queue get") != NULL);
     CHECK(strstr(report, "main") != NULL);
     CHECK(strstr(report, "join") != NULL);
-    CHECK_EQ(cio_task_count(), 0);
+    CHECK_EQ(cio_hub_task_count(), 0);
 
     void *result = NULL;
-    CHECK_EQ(cio_run(busy_main, NULL, &result), 0);
+    CHECK_EQ(cio_hub_run(&result, busy_main, NULL), 0);
     CHECK_EQ((intptr_t)result, 1);
     cio_queue_free(q);
 
-    CHECK_EQ(cio_run(signal_main, (void *)1, &result), 0);
+    CHECK_EQ(cio_hub_run(&result, signal_main, (void *)1), 0);
     CHECK_EQ((intptr_t)result, 0);
     return 0;
 }

@@ -1,6 +1,6 @@
-/* cio_kill of a task blocked in each kind of wait: the wait returns
+/* cio_task_kill of a task blocked in each kind of wait: the wait returns
  * -ECANCELED, so does every later blocking call, and the task's status says
- * it was killed. cio_interrupt gives one -EINTR and the task goes on.
+ * it was killed. cio_task_interrupt gives one -EINTR and the task goes on.
  * CIO_TEST_ALL_BACKENDS */
 #include <errno.h>
 #include <poll.h>
@@ -56,7 +56,7 @@ static int results[K_COUNT], after[K_COUNT];
 static void *sleep_forever(void *arg)
 {
     (void)arg;
-    cio_sleep(-1);
+    cio_task_sleep(-1);
     return NULL;
 }
 
@@ -76,13 +76,13 @@ static void *victim(void *arg)
     int rc = 0;
     switch (k) {
     case K_SLEEP:
-        rc = cio_sleep(-1);
+        rc = cio_task_sleep(-1);
         break;
     case K_SLEEP_DEADLINE:
-        rc = cio_sleep(10000);
+        rc = cio_task_sleep(10000);
         break;
     case K_JOIN:
-        rc = cio_join(forever, -1);
+        rc = cio_task_join(forever, -1);
         break;
     case K_QGET:
         rc = cio_queue_get(empty_q, &item, -1);
@@ -109,33 +109,33 @@ static void *victim(void *arg)
         rc = cio_pool_join(pool, -1);
         break;
     case K_READ:
-        rc = (int)cio_read(sp[0], buf, sizeof buf, -1);
+        rc = (int)cio_fd_read(sp[0], buf, sizeof buf, -1);
         break;
     case K_WRITE:
-        rc = (int)cio_write(full_fd, buf, sizeof buf, -1);
+        rc = (int)cio_fd_write(full_fd, buf, sizeof buf, -1);
         break;
     case K_ACCEPT:
-        rc = cio_accept(listen_fd, NULL, NULL, -1);
+        rc = cio_sock_accept(listen_fd, NULL, NULL, -1);
         break;
     case K_POLL:
-        rc = cio_poll(&pfd, 1, -1);
+        rc = cio_fd_poll(&pfd, 1, -1);
         break;
     case K_OFFLOAD:
-        rc = cio_offload(CIO_OFFLOAD_FILE, slow_job, NULL, NULL, -1);
+        rc = cio_offload_run(NULL, CIO_OFFLOAD_FILE, slow_job, NULL, -1);
         break;
     case K_CONNECT:
         rc = cio_tcp_dial("127.0.0.1", (uint16_t)full_port, -1);
         if (rc >= 0) { /* the queue had room after all: not a blocked wait */
-            cio_close(rc);
+            cio_fd_close(rc);
             rc = -EAGAIN;
         }
         break;
     }
     results[k] = rc;
-    CHECK(cio_cancelled());
+    CHECK(cio_task_cancelled());
     /* every later blocking call is cancelled too */
-    after[k] = cio_sleep(1);
-    CHECK_EQ(cio_read(sp[0], buf, 1, 0), -ECANCELED);
+    after[k] = cio_task_sleep(1);
+    CHECK_EQ(cio_fd_read(sp[0], buf, 1, 0), -ECANCELED);
     CHECK_EQ(cio_queue_get(empty_q, &item, 0), -ECANCELED);
     return (void *)(intptr_t)k;
 }
@@ -145,8 +145,8 @@ static void *interrupted(void *arg)
     (void)arg;
     void *item;
     CHECK_EQ(cio_queue_get(empty_q, &item, -1), -EINTR);
-    CHECK_EQ(cio_sleep(1), 0); /* only one call was interrupted */
-    CHECK(!cio_cancelled());
+    CHECK_EQ(cio_task_sleep(1), 0); /* only one call was interrupted */
+    CHECK(!cio_task_cancelled());
     return (void *)1;
 }
 
@@ -160,7 +160,7 @@ static void fill(int fd)
 static void *main_task(void *arg)
 {
     (void)arg;
-    CHECK_EQ(cio_spawn(&forever, sleep_forever, NULL), 0);
+    CHECK_EQ(cio_task_spawn(&forever, sleep_forever, NULL), 0);
     CHECK_EQ(cio_queue_new(&empty_q, 0), 0);
     CHECK_EQ(cio_queue_new(&full_q, 1), 0);
     CHECK_EQ(cio_queue_put(full_q, NULL, 0), 0);
@@ -185,7 +185,7 @@ static void *main_task(void *arg)
     int lq_fd = cio_tcp_listen("127.0.0.1", 0, 1);
     CHECK(lq_fd >= 0);
     CHECK_EQ(listen(lq_fd, 0), 0);
-    full_port = cio_socket_port(lq_fd);
+    full_port = cio_sock_port(lq_fd);
     int fillers[8], nfill = 0;
     for (; nfill < 8; nfill++) {
         fillers[nfill] = cio_tcp_dial("127.0.0.1", (uint16_t)full_port,
@@ -198,12 +198,12 @@ static void *main_task(void *arg)
     for (int k = 0; k < K_COUNT; k++) {
         cio_task_t *t;
         results[k] = after[k] = 12345;
-        CHECK_EQ(cio_spawn(&t, victim, (void *)(intptr_t)k), 0);
-        CHECK_EQ(cio_sleep(5), 0); /* it runs and blocks */
+        CHECK_EQ(cio_task_spawn(&t, victim, (void *)(intptr_t)k), 0);
+        CHECK_EQ(cio_task_sleep(5), 0); /* it runs and blocks */
         CHECK(!cio_task_done(t));
-        CHECK_EQ(cio_kill(t), 0);
-        CHECK_EQ(cio_kill(t), 0); /* twice is harmless */
-        CHECK_EQ(cio_join(t, cio_deadline_in(5000)), 0);
+        CHECK_EQ(cio_task_kill(t), 0);
+        CHECK_EQ(cio_task_kill(t), 0); /* twice is harmless */
+        CHECK_EQ(cio_task_join(t, cio_deadline_in(5000)), 0);
         if (results[k] != -ECANCELED || after[k] != -ECANCELED) {
             fprintf(stderr, "kill during %s: %d then %d\n", names[k],
                     results[k], after[k]);
@@ -216,22 +216,22 @@ static void *main_task(void *arg)
 
     /* a killed task that has not run yet still runs, cancelled */
     cio_task_t *t;
-    CHECK_EQ(cio_spawn(&t, victim, (void *)K_SLEEP), 0);
-    CHECK_EQ(cio_kill(t), 0);
-    CHECK_EQ(cio_join(t, -1), 0);
+    CHECK_EQ(cio_task_spawn(&t, victim, (void *)K_SLEEP), 0);
+    CHECK_EQ(cio_task_kill(t), 0);
+    CHECK_EQ(cio_task_join(t, -1), 0);
     CHECK_EQ(results[K_SLEEP], -ECANCELED);
     cio_task_free(t);
 
     /* interrupt of a waiting task, and of one that is not waiting yet */
-    CHECK_EQ(cio_spawn(&t, interrupted, NULL), 0);
-    CHECK_EQ(cio_sleep(2), 0);
-    CHECK_EQ(cio_interrupt(t), 0);
-    CHECK_EQ(cio_join(t, -1), 0);
+    CHECK_EQ(cio_task_spawn(&t, interrupted, NULL), 0);
+    CHECK_EQ(cio_task_sleep(2), 0);
+    CHECK_EQ(cio_task_interrupt(t), 0);
+    CHECK_EQ(cio_task_join(t, -1), 0);
     CHECK_EQ(cio_task_status(t), 0);
     cio_task_free(t);
-    CHECK_EQ(cio_spawn(&t, interrupted, NULL), 0);
-    CHECK_EQ(cio_interrupt(t), 0);
-    CHECK_EQ(cio_join(t, -1), 0);
+    CHECK_EQ(cio_task_spawn(&t, interrupted, NULL), 0);
+    CHECK_EQ(cio_task_interrupt(t), 0);
+    CHECK_EQ(cio_task_join(t, -1), 0);
     cio_task_free(t);
 
     /* the things waited on still work after the kills */
@@ -243,9 +243,9 @@ static void *main_task(void *arg)
     CHECK_EQ(cio_lock_acquire(lock, 0), 0);
     CHECK_EQ(cio_lock_release(lock), 0);
 
-    CHECK_EQ(cio_kill(forever), 0);
-    CHECK_EQ(cio_kill(occupant), 0);
-    CHECK_EQ(cio_join(forever, -1), 0);
+    CHECK_EQ(cio_task_kill(forever), 0);
+    CHECK_EQ(cio_task_kill(occupant), 0);
+    CHECK_EQ(cio_task_join(forever, -1), 0);
     CHECK_EQ(cio_pool_join(pool, -1), 0);
     cio_task_free(forever);
     cio_task_free(occupant);
@@ -256,19 +256,19 @@ static void *main_task(void *arg)
     cio_sem_free(sem);
     cio_lock_free(lock);
     cio_waitgroup_free(wg);
-    cio_close(sp[0]);
-    cio_close(sp[1]);
-    cio_close(fp[0]);
-    cio_close(fp[1]);
-    cio_close(listen_fd);
+    cio_fd_close(sp[0]);
+    cio_fd_close(sp[1]);
+    cio_fd_close(fp[0]);
+    cio_fd_close(fp[1]);
+    cio_fd_close(listen_fd);
     for (int i = 0; i < nfill; i++)
-        cio_close(fillers[i]);
-    cio_close(lq_fd);
+        cio_fd_close(fillers[i]);
+    cio_fd_close(lq_fd);
     return NULL;
 }
 
 int main(void)
 {
-    CHECK_EQ(cio_run(main_task, NULL, NULL), 0);
+    CHECK_EQ(cio_hub_run(NULL, main_task, NULL), 0);
     return 0;
 }

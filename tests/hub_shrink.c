@@ -1,6 +1,6 @@
 /* cio_hub_set_shrink_after: tasks that wait long give their stacks back
  * (the resident memory drops) and find their stack contents intact when
- * they resume. Also the cio_dump listing and its SIGQUIT trigger.
+ * they resume. Also the cio_hub_dump listing and its SIGQUIT trigger.
  * CIO_TEST_ALL_BACKENDS */
 #include <errno.h>
 #include <poll.h>
@@ -57,11 +57,11 @@ static void *napper(void *arg)
     if (id == FD_TASKS) {
         struct pollfd p[2] = {{.fd = poll_pair[0][0], .events = POLLIN},
                               {.fd = poll_pair[1][0], .events = POLLIN}};
-        CHECK_EQ(cio_poll(p, 2, -1), 1);
+        CHECK_EQ(cio_fd_poll(p, 2, -1), 1);
         CHECK(p[1].revents & POLLIN);
     } else if (id < FD_TASKS) {
         char c;
-        CHECK_EQ(cio_read(pairs[id][0], &c, 1, -1), 1);
+        CHECK_EQ(cio_fd_read(pairs[id][0], &c, 1, -1), 1);
         CHECK_EQ(c, (char)id);
     } else if (id % 2) {
         void *item;
@@ -71,7 +71,7 @@ static void *napper(void *arg)
     }
     for (size_t i = 0; i < sizeof pattern; i++)
         CHECK_EQ(pattern[i], (char)(id * 31 + (int)i));
-    CHECK(cio_self() != NULL);
+    CHECK(cio_task_self() != NULL);
     intact++;
     return NULL;
 }
@@ -86,13 +86,13 @@ static void *main_task(void *arg)
         CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, pairs[i]), 0);
     for (int i = 0; i < 2; i++)
         CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, poll_pair[i]), 0);
-    int64_t start = cio_now();
+    int64_t start = cio_hub_now();
     for (intptr_t i = 0; i < TASKS; i++)
-        CHECK_EQ(cio_spawn(NULL, napper, (void *)i), 0);
-    CHECK_EQ(cio_sleep(30), 0); /* all wait, none shrunk yet */
+        CHECK_EQ(cio_task_spawn(NULL, napper, (void *)i), 0);
+    CHECK_EQ(cio_task_sleep(30), 0); /* all wait, none shrunk yet */
     long before = rss_kib();
-    bool early = cio_now() - start < 250;
-    CHECK_EQ(cio_sleep(600), 0); /* now they have been shrunk */
+    bool early = cio_hub_now() - start < 250;
+    CHECK_EQ(cio_task_sleep(600), 0); /* now they have been shrunk */
     long after = rss_kib();
     fprintf(stderr, "resident: %ld KiB waiting, %ld KiB shrunk\n", before,
             after);
@@ -104,8 +104,8 @@ static void *main_task(void *arg)
     size_t len = 0;
     FILE *mem = open_memstream(&text, &len);
     CHECK(mem != NULL);
-    cio_task_set_name(cio_self(), "lister");
-    cio_dump(mem);
+    cio_task_set_name(cio_task_self(), "lister");
+    cio_hub_dump(mem);
     fclose(mem);
     CHECK(strstr(text, "lister") != NULL);
     CHECK(strstr(text, "running") != NULL);
@@ -123,7 +123,7 @@ static void *main_task(void *arg)
     int saved = dup(2);
     dup2(fd, 2);
     raise(SIGQUIT);
-    CHECK_EQ(cio_sleep(50), 0);
+    CHECK_EQ(cio_task_sleep(50), 0);
     fflush(stderr);
     dup2(saved, 2);
     close(saved);
@@ -135,23 +135,23 @@ static void *main_task(void *arg)
 
     cio_hub_set_shrink_after(0);
     cio_event_set(wake_up);
-    CHECK_EQ(cio_write(poll_pair[1][1], "p", 1, -1), 1);
+    CHECK_EQ(cio_fd_write(poll_pair[1][1], "p", 1, -1), 1);
     for (int i = FD_TASKS + 1; i < TASKS; i++)
         if (i % 2)
             CHECK_EQ(cio_queue_put(items, NULL, -1), 0);
     for (int i = 0; i < FD_TASKS; i++) {
         char c = (char)i;
-        CHECK_EQ(cio_write(pairs[i][1], &c, 1, -1), 1);
+        CHECK_EQ(cio_fd_write(pairs[i][1], &c, 1, -1), 1);
     }
     while (intact < TASKS)
-        CHECK_EQ(cio_sleep(10), 0);
+        CHECK_EQ(cio_task_sleep(10), 0);
     for (int i = 0; i < FD_TASKS; i++) {
-        cio_close(pairs[i][0]);
-        cio_close(pairs[i][1]);
+        cio_fd_close(pairs[i][0]);
+        cio_fd_close(pairs[i][1]);
     }
     for (int i = 0; i < 2; i++) {
-        cio_close(poll_pair[i][0]);
-        cio_close(poll_pair[i][1]);
+        cio_fd_close(poll_pair[i][0]);
+        cio_fd_close(poll_pair[i][1]);
     }
     cio_queue_free(items);
     cio_event_free(wake_up);
@@ -160,8 +160,8 @@ static void *main_task(void *arg)
 
 int main(void)
 {
-    cio_run_opts opts = {.dump_on_sigquit = true};
-    CHECK_EQ(cio_run_ex(&opts, main_task, NULL, NULL), 0);
+    cio_hub_opts_t opts = {.dump_on_sigquit = true};
+    CHECK_EQ(cio_hub_run_ex(&opts, NULL, main_task, NULL), 0);
     CHECK_EQ(intact, TASKS);
     return 0;
 }

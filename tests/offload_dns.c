@@ -21,7 +21,7 @@ static volatile int job_ran;
 static void *ticker(void *arg)
 {
     (void)arg;
-    while (cio_sleep(1) == 0)
+    while (cio_task_sleep(1) == 0)
         ticks++;
     return NULL;
 }
@@ -39,7 +39,7 @@ static bool stop_spinning;
 static void *spinner(void *arg)
 {
     (void)arg;
-    while (!stop_spinning && cio_sleep(0) == 0)
+    while (!stop_spinning && cio_task_sleep(0) == 0)
         spins++;
     return NULL;
 }
@@ -50,7 +50,7 @@ static void *dns_hog(void *arg)
 {
     (void)arg;
     long r;
-    CHECK_EQ(cio_offload(CIO_OFFLOAD_DNS, slow, NULL, &r, -1), 0);
+    CHECK_EQ(cio_offload_run(&r, CIO_OFFLOAD_DNS, slow, NULL, -1), 0);
     dns_done++;
     return NULL;
 }
@@ -74,12 +74,12 @@ static void *main_task(void *arg)
 {
     const char *dir = arg;
     cio_task_t *tick;
-    CHECK_EQ(cio_spawn(&tick, ticker, NULL), 0);
+    CHECK_EQ(cio_task_spawn(&tick, ticker, NULL), 0);
 
     /* a slow job: the ticker keeps running while we wait */
     long r = 0;
     ticks = 0;
-    CHECK_EQ(cio_offload(CIO_OFFLOAD_FILE, slow, (void *)42, &r, -1), 0);
+    CHECK_EQ(cio_offload_run(&r, CIO_OFFLOAD_FILE, slow, (void *)42, -1), 0);
     CHECK_EQ(r, 42);
     fprintf(stderr, "ticks during a 100 ms job: %ld\n", ticks);
     CHECK(ticks >= 10);
@@ -89,15 +89,15 @@ static void *main_task(void *arg)
     struct addrinfo *res = NULL;
     ticks = 0;
     cio_task_t *spin;
-    CHECK_EQ(cio_spawn(&spin, spinner, NULL), 0);
-    CHECK_EQ(cio_sleep(0), 0);
+    CHECK_EQ(cio_task_spawn(&spin, spinner, NULL), 0);
+    CHECK_EQ(cio_task_sleep(0), 0);
     long before = spins;
-    CHECK_EQ(cio_getaddrinfo("localhost", "80", &hints, &res, -1), 0);
+    CHECK_EQ(cio_dns_getaddrinfo("localhost", "80", &hints, &res, -1), 0);
     fprintf(stderr, "spins during the lookup of localhost: %ld\n",
             spins - before);
     CHECK(spins > before);
     stop_spinning = true;
-    CHECK_EQ(cio_join(spin, -1), 0);
+    CHECK_EQ(cio_task_join(spin, -1), 0);
     cio_task_free(spin);
     CHECK(res != NULL);
     bool loopback = false;
@@ -112,52 +112,54 @@ static void *main_task(void *arg)
     freeaddrinfo(res);
     /* many lookups at once, with the ticker between them */
     for (int i = 0; i < 20; i++) {
-        CHECK_EQ(cio_getaddrinfo("localhost", NULL, &hints, &res, -1), 0);
+        CHECK_EQ(cio_dns_getaddrinfo("localhost", NULL, &hints, &res, -1), 0);
         freeaddrinfo(res);
     }
     fprintf(stderr, "ticks during 21 lookups: %ld\n", ticks);
 
     /* numeric names are answered inline; errors map to -errno */
-    CHECK_EQ(cio_getaddrinfo("127.0.0.1", "21", NULL, &res, 0), 0);
+    CHECK_EQ(cio_dns_getaddrinfo("127.0.0.1", "21", NULL, &res, 0), 0);
     freeaddrinfo(res);
-    CHECK_EQ(cio_getaddrinfo("::1", NULL, NULL, &res, 0), 0);
+    CHECK_EQ(cio_dns_getaddrinfo("::1", NULL, NULL, &res, 0), 0);
     freeaddrinfo(res);
-    CHECK_EQ(cio_getaddrinfo(NULL, NULL, NULL, &res, -1), -EINVAL);
+    CHECK_EQ(cio_dns_getaddrinfo(NULL, NULL, NULL, &res, -1), -EINVAL);
     struct addrinfo bad = {.ai_family = 12345};
-    CHECK_EQ(cio_getaddrinfo("localhost", NULL, &bad, &res, -1), -EINVAL);
+    CHECK_EQ(cio_dns_getaddrinfo("localhost", NULL, &bad, &res, -1), -EINVAL);
     struct addrinfo badflags = {.ai_flags = 0x7fff0000};
-    CHECK_EQ(cio_getaddrinfo("localhost", NULL, &badflags, &res, -1), -EINVAL);
-    CHECK_EQ(
-        cio_getaddrinfo("localhost", "no-such-service-xyz", &hints, &res, -1),
-        -EINVAL);
+    CHECK_EQ(cio_dns_getaddrinfo("localhost", NULL, &badflags, &res, -1),
+             -EINVAL);
+    CHECK_EQ(cio_dns_getaddrinfo("localhost", "no-such-service-xyz", &hints,
+                                 &res, -1),
+             -EINVAL);
     CHECK(res == NULL);
-    int rc = cio_getaddrinfo("no-such-host.invalid", NULL, NULL, &res,
-                             cio_deadline_in(3000));
+    int rc = cio_dns_getaddrinfo("no-such-host.invalid", NULL, NULL, &res,
+                                 cio_deadline_in(3000));
     fprintf(stderr, "lookup of no-such-host.invalid: %d\n", rc);
     CHECK(rc == -ENOENT || rc == -EAGAIN || rc == -ETIMEDOUT);
 
     /* a caller whose deadline passes gets -ETIMEDOUT at once; the job runs
      * to its end and is dropped */
     job_ran = 0;
-    int64_t start = cio_now();
-    CHECK_EQ(cio_offload(CIO_OFFLOAD_DNS, slow, NULL, &r, cio_deadline_in(10)),
-             -ETIMEDOUT);
-    CHECK(cio_now() - start < 90);
-    CHECK_EQ(cio_offload(CIO_OFFLOAD_DNS, slow, NULL, &r, 0), -ETIMEDOUT);
-    CHECK_EQ(cio_sleep(150), 0);
+    int64_t start = cio_hub_now();
+    CHECK_EQ(
+        cio_offload_run(&r, CIO_OFFLOAD_DNS, slow, NULL, cio_deadline_in(10)),
+        -ETIMEDOUT);
+    CHECK(cio_hub_now() - start < 90);
+    CHECK_EQ(cio_offload_run(&r, CIO_OFFLOAD_DNS, slow, NULL, 0), -ETIMEDOUT);
+    CHECK_EQ(cio_task_sleep(150), 0);
     CHECK(job_ran);
 
     /* DNS and files do not share threads: a file job goes through while
      * every DNS thread is busy */
     dns_done = 0;
     for (int i = 0; i < 6; i++)
-        CHECK_EQ(cio_spawn(NULL, dns_hog, NULL), 0);
-    CHECK_EQ(cio_sleep(10), 0);
-    CHECK_EQ(cio_offload(CIO_OFFLOAD_FILE, quick, (void *)8, &r, -1), 0);
+        CHECK_EQ(cio_task_spawn(NULL, dns_hog, NULL), 0);
+    CHECK_EQ(cio_task_sleep(10), 0);
+    CHECK_EQ(cio_offload_run(&r, CIO_OFFLOAD_FILE, quick, (void *)8, -1), 0);
     CHECK_EQ(r, 8);
     CHECK_EQ(dns_done, 0);
     while (dns_done < 6)
-        CHECK_EQ(cio_sleep(10), 0);
+        CHECK_EQ(cio_task_sleep(10), 0);
     cio_offload_set_threads(CIO_OFFLOAD_DNS, 4);
 
     /* file calls */
@@ -180,13 +182,14 @@ static void *main_task(void *arg)
      * the stack stays in place while the job runs */
     cio_hub_set_shrink_after(10);
     char stack_buf[512] = {0};
-    CHECK_EQ(cio_offload(CIO_OFFLOAD_FILE, fill_slowly, stack_buf, &r, -1), 0);
+    CHECK_EQ(cio_offload_run(&r, CIO_OFFLOAD_FILE, fill_slowly, stack_buf, -1),
+             0);
     for (int i = 0; i < 512; i++)
         CHECK_EQ(stack_buf[i], (char)i);
     cio_hub_set_shrink_after(0);
 
-    CHECK_EQ(cio_kill(tick), 0);
-    CHECK_EQ(cio_join(tick, -1), 0);
+    CHECK_EQ(cio_task_kill(tick), 0);
+    CHECK_EQ(cio_task_join(tick, -1), 0);
     cio_task_free(tick);
     return NULL;
 }
@@ -197,12 +200,12 @@ int main(void)
     CHECK(mkdtemp(dir) != NULL);
     /* outside a task the calls run inline */
     long r = 0;
-    CHECK_EQ(cio_offload(CIO_OFFLOAD_FILE, slow, (void *)3, &r, -1), 0);
+    CHECK_EQ(cio_offload_run(&r, CIO_OFFLOAD_FILE, slow, (void *)3, -1), 0);
     CHECK_EQ(r, 3);
     struct stat st;
     CHECK_EQ(cio_file_stat(dir, &st), 0);
     CHECK(S_ISDIR(st.st_mode));
-    CHECK_EQ(cio_run(main_task, dir, NULL), 0);
+    CHECK_EQ(cio_hub_run(NULL, main_task, dir), 0);
     rmdir(dir);
     return 0;
 }

@@ -28,7 +28,7 @@ static void *sem_user(void *arg)
     inside++;
     if (inside > most_inside)
         most_inside = inside;
-    cio_sleep(5);
+    cio_task_sleep(5);
     inside--;
     cio_sem_release(sem);
     return NULL;
@@ -40,7 +40,7 @@ static void *lock_user(void *arg)
     CHECK_EQ(cio_lock_acquire(lock, -1), 0);
     inside++;
     CHECK_EQ(inside, 1);
-    cio_sleep(2);
+    cio_task_sleep(2);
     inside--;
     CHECK_EQ(cio_lock_release(lock), 0);
     return NULL;
@@ -55,7 +55,7 @@ static void *lock_thief(void *arg)
 
 static void *worker(void *arg)
 {
-    cio_sleep((intptr_t)arg);
+    cio_task_sleep((intptr_t)arg);
     woke++;
     cio_waitgroup_done(wg);
     return NULL;
@@ -66,7 +66,7 @@ static void *pooled(void *arg)
     inside++;
     if (inside > most_inside)
         most_inside = inside;
-    cio_sleep(3);
+    cio_task_sleep(3);
     inside--;
     return (void *)((intptr_t)arg * 2);
 }
@@ -81,12 +81,12 @@ static void *main_task(void *arg)
     CHECK_EQ(cio_event_wait(ev, 0), -ETIMEDOUT);
     CHECK_EQ(cio_event_wait(ev, cio_deadline_in(5)), -ETIMEDOUT);
     for (int i = 0; i < 3; i++)
-        CHECK_EQ(cio_spawn(&ts[i], event_waiter, NULL), 0);
-    CHECK_EQ(cio_sleep(1), 0);
+        CHECK_EQ(cio_task_spawn(&ts[i], event_waiter, NULL), 0);
+    CHECK_EQ(cio_task_sleep(1), 0);
     CHECK_EQ(woke, 0);
     cio_event_set(ev);
     CHECK(cio_event_is_set(ev));
-    CHECK_EQ(cio_joinall(ts, 3, -1), 0);
+    CHECK_EQ(cio_task_join_all(ts, 3, -1), 0);
     CHECK_EQ(woke, 3);
     CHECK_EQ(cio_event_wait(ev, 0), 0);
     cio_event_clear(ev);
@@ -100,8 +100,8 @@ static void *main_task(void *arg)
     CHECK_EQ(cio_sem_value(sem), 2);
     inside = most_inside = 0;
     for (int i = 0; i < 6; i++)
-        CHECK_EQ(cio_spawn(&ts[i], sem_user, NULL), 0);
-    CHECK_EQ(cio_joinall(ts, 6, -1), 0);
+        CHECK_EQ(cio_task_spawn(&ts[i], sem_user, NULL), 0);
+    CHECK_EQ(cio_task_join_all(ts, 6, -1), 0);
     CHECK_EQ(most_inside, 2);
     CHECK_EQ(cio_sem_value(sem), 2);
     for (int i = 0; i < 6; i++)
@@ -118,14 +118,14 @@ static void *main_task(void *arg)
     CHECK_EQ(cio_lock_new(&lock), 0);
     inside = 0;
     for (int i = 0; i < 4; i++)
-        CHECK_EQ(cio_spawn(&ts[i], lock_user, NULL), 0);
-    CHECK_EQ(cio_joinall(ts, 4, -1), 0);
+        CHECK_EQ(cio_task_spawn(&ts[i], lock_user, NULL), 0);
+    CHECK_EQ(cio_task_join_all(ts, 4, -1), 0);
     for (int i = 0; i < 4; i++)
         cio_task_free(ts[i]);
     CHECK_EQ(cio_lock_acquire(lock, 0), 0);
     CHECK_EQ(cio_lock_acquire(lock, 0), -EDEADLK);
-    CHECK_EQ(cio_spawn(&ts[0], lock_thief, NULL), 0);
-    CHECK_EQ(cio_join(ts[0], -1), 0);
+    CHECK_EQ(cio_task_spawn(&ts[0], lock_thief, NULL), 0);
+    CHECK_EQ(cio_task_join(ts[0], -1), 0);
     cio_task_free(ts[0]);
     CHECK_EQ(cio_lock_release(lock), 0);
     CHECK_EQ(cio_lock_release(lock), -EPERM);
@@ -137,7 +137,7 @@ static void *main_task(void *arg)
     woke = 0;
     cio_waitgroup_add(wg, 3);
     for (intptr_t i = 0; i < 3; i++)
-        CHECK_EQ(cio_spawn(NULL, worker, (void *)(i * 3)), 0);
+        CHECK_EQ(cio_task_spawn(NULL, worker, (void *)(i * 3)), 0);
     CHECK_EQ(cio_waitgroup_wait(wg, 0), -ETIMEDOUT);
     CHECK_EQ(cio_waitgroup_wait(wg, -1), 0);
     CHECK_EQ(woke, 3);
@@ -171,6 +171,6 @@ static void *main_task(void *arg)
 
 int main(void)
 {
-    CHECK_EQ(cio_run(main_task, NULL, NULL), 0);
+    CHECK_EQ(cio_hub_run(NULL, main_task, NULL), 0);
     return 0;
 }

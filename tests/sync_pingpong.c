@@ -53,18 +53,18 @@ static void *main_task(void *arg)
     for (int i = 0; i < PAIRS; i++) {
         CHECK_EQ(cio_queue_new(&pairs[i].ping, 1), 0);
         CHECK_EQ(cio_queue_new(&pairs[i].pong, 1), 0);
-        CHECK_EQ(cio_spawn(NULL, pinger, &pairs[i]), 0);
-        CHECK_EQ(cio_spawn(NULL, ponger, &pairs[i]), 0);
+        CHECK_EQ(cio_task_spawn(NULL, pinger, &pairs[i]), 0);
+        CHECK_EQ(cio_task_spawn(NULL, ponger, &pairs[i]), 0);
     }
-    CHECK_EQ(cio_task_count(), 2 * PAIRS + 1);
+    CHECK_EQ(cio_hub_task_count(), 2 * PAIRS + 1);
     return NULL;
 }
 
 int main(void)
 {
     /* small stacks: 100k tasks at 16 KiB of address space each */
-    cio_run_opts opts = {.stack_size = 16 * 1024};
-    CHECK_EQ(cio_run_ex(&opts, main_task, NULL, NULL), 0);
+    cio_hub_opts_t opts = {.stack_size = 16 * 1024};
+    CHECK_EQ(cio_hub_run_ex(&opts, NULL, main_task, NULL), 0);
     CHECK_EQ(finished, 2 * PAIRS);
     for (int i = 0; i < PAIRS; i++) {
         CHECK_EQ(pairs[i].hits, 2 * ROUNDS);

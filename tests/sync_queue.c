@@ -44,21 +44,21 @@ static void *main_task(void *arg)
         CHECK_EQ((intptr_t)item, i);
     }
     CHECK_EQ(cio_queue_get(q, &item, 0), -ETIMEDOUT);
-    int64_t start = cio_now();
+    int64_t start = cio_hub_now();
     CHECK_EQ(cio_queue_get(q, &item, cio_deadline_in(20)), -ETIMEDOUT);
-    CHECK(cio_now() - start >= 19);
+    CHECK(cio_hub_now() - start >= 19);
 
     /* waiting getters are served in arrival order, straight from put */
     cio_task_t *g[3];
     ntrail = 0;
     for (int i = 0; i < 3; i++)
-        CHECK_EQ(cio_spawn(&g[i], getter, (void *)'x'), 0);
-    CHECK_EQ(cio_sleep(1), 0);
+        CHECK_EQ(cio_task_spawn(&g[i], getter, (void *)'x'), 0);
+    CHECK_EQ(cio_task_sleep(1), 0);
     CHECK_EQ(cio_queue_put(q, (void *)'a', 0), 0);
     CHECK_EQ(cio_queue_put(q, (void *)'b', 0), 0);
     CHECK_EQ(cio_queue_len(q), 0); /* handed over, not buffered */
     CHECK_EQ(cio_queue_put(q, (void *)'c', 0), 0);
-    CHECK_EQ(cio_joinall(g, 3, -1), 0);
+    CHECK_EQ(cio_task_join_all(g, 3, -1), 0);
     CHECK(memcmp(trail, "abc", 3) == 0);
     for (int i = 0; i < 3; i++)
         cio_task_free(g[i]);
@@ -72,13 +72,13 @@ static void *main_task(void *arg)
     CHECK_EQ(cio_queue_put(q, (void *)3, cio_deadline_in(10)), -ETIMEDOUT);
     cio_task_t *p;
     ntrail = 0;
-    CHECK_EQ(cio_spawn(&p, putter, (void *)'3'), 0);
-    CHECK_EQ(cio_sleep(1), 0);
+    CHECK_EQ(cio_task_spawn(&p, putter, (void *)'3'), 0);
+    CHECK_EQ(cio_task_sleep(1), 0);
     CHECK_EQ(ntrail, 0); /* still waiting */
     CHECK_EQ(cio_queue_get(q, &item, 0), 0);
     CHECK_EQ((intptr_t)item, 1);
     CHECK_EQ(cio_queue_len(q), 2);
-    CHECK_EQ(cio_join(p, -1), 0);
+    CHECK_EQ(cio_task_join(p, -1), 0);
     CHECK_EQ((intptr_t)cio_task_result(p), 0);
     cio_task_free(p);
     CHECK_EQ(cio_queue_get(q, &item, 0), 0);
@@ -89,11 +89,11 @@ static void *main_task(void *arg)
     /* close: puts refused, the rest drains, then -EPIPE for everyone */
     CHECK_EQ(cio_queue_put(q, (void *)7, 0), 0);
     ntrail = 0;
-    CHECK_EQ(cio_spawn(&p, putter, (void *)'p'), 0);
+    CHECK_EQ(cio_task_spawn(&p, putter, (void *)'p'), 0);
     CHECK_EQ(cio_queue_put(q, (void *)8, 0), 0);
-    CHECK_EQ(cio_sleep(1), 0); /* p waits for room */
+    CHECK_EQ(cio_task_sleep(1), 0); /* p waits for room */
     cio_queue_close(q);
-    CHECK_EQ(cio_join(p, -1), 0);
+    CHECK_EQ(cio_task_join(p, -1), 0);
     CHECK_EQ((intptr_t)cio_task_result(p), -EPIPE);
     cio_task_free(p);
     CHECK_EQ(cio_queue_put(q, (void *)9, 0), -EPIPE);
@@ -107,20 +107,20 @@ static void *main_task(void *arg)
 
     /* a closed queue wakes its waiting getters with -EPIPE */
     CHECK_EQ(cio_queue_new(&q, 0), 0);
-    CHECK_EQ(cio_spawn(&g[0], getter, (void *)'e'), 0);
-    CHECK_EQ(cio_sleep(1), 0);
+    CHECK_EQ(cio_task_spawn(&g[0], getter, (void *)'e'), 0);
+    CHECK_EQ(cio_task_sleep(1), 0);
     cio_queue_close(q);
-    CHECK_EQ(cio_join(g[0], -1), 0);
+    CHECK_EQ(cio_task_join(g[0], -1), 0);
     CHECK_EQ((intptr_t)cio_task_result(g[0]), -EPIPE);
     cio_task_free(g[0]);
     cio_queue_free(q);
 
     /* freeing a queue wakes its waiters with -EPIPE */
     CHECK_EQ(cio_queue_new(&q, 0), 0);
-    CHECK_EQ(cio_spawn(&g[0], getter, (void *)'f'), 0);
-    CHECK_EQ(cio_sleep(1), 0);
+    CHECK_EQ(cio_task_spawn(&g[0], getter, (void *)'f'), 0);
+    CHECK_EQ(cio_task_sleep(1), 0);
     cio_queue_free(q);
-    CHECK_EQ(cio_join(g[0], -1), 0);
+    CHECK_EQ(cio_task_join(g[0], -1), 0);
     CHECK_EQ((intptr_t)cio_task_result(g[0]), -EPIPE);
     cio_task_free(g[0]);
 
@@ -144,6 +144,6 @@ int main(void)
     CHECK_EQ(cio_queue_get(q, &item, -1), 0);
     CHECK_EQ(cio_queue_get(q, &item, -1), -EAGAIN);
     cio_queue_free(q);
-    CHECK_EQ(cio_run(main_task, NULL, NULL), 0);
+    CHECK_EQ(cio_hub_run(NULL, main_task, NULL), 0);
     return 0;
 }

@@ -66,7 +66,7 @@ static void *ticker_task(void *arg)
 {
     atomic_bool *done = arg;
     while (!atomic_load(done))
-        cio_sleep(1);
+        cio_task_sleep(1);
     return NULL;
 }
 
@@ -77,20 +77,20 @@ static void *flood_main(void *arg)
     atomic_bool done = false;
     cio_task_t *recv[RECEIVERS], *tick;
     for (int i = 0; i < RECEIVERS; i++)
-        CHECK_EQ(cio_spawn(&recv[i], receiver_task, &t), 0);
-    CHECK_EQ(cio_spawn(&tick, ticker_task, &done), 0);
-    cio_sleep(0); /* receivers park before the senders start */
+        CHECK_EQ(cio_task_spawn(&recv[i], receiver_task, &t), 0);
+    CHECK_EQ(cio_task_spawn(&tick, ticker_task, &done), 0);
+    cio_task_sleep(0); /* receivers park before the senders start */
     pthread_t th[SENDERS];
     for (uintptr_t i = 0; i < SENDERS; i++)
         CHECK_EQ(pthread_create(&th[i], NULL, sender_thread, (void *)i), 0);
     while (t.received < (long)SENDERS * PER_SENDER)
-        cio_sleep(5);
+        cio_task_sleep(5);
     for (int i = 0; i < SENDERS; i++)
         pthread_join(th[i], NULL);
     cio_chan_close(flood);
-    CHECK_EQ(cio_joinall(recv, RECEIVERS, cio_deadline_in(10000)), 0);
+    CHECK_EQ(cio_task_join_all(recv, RECEIVERS, cio_deadline_in(10000)), 0);
     atomic_store(&done, true);
-    CHECK_EQ(cio_join(tick, cio_deadline_in(10000)), 0);
+    CHECK_EQ(cio_task_join(tick, cio_deadline_in(10000)), 0);
     for (int i = 0; i < RECEIVERS; i++)
         cio_task_free(recv[i]);
     cio_task_free(tick);
@@ -105,7 +105,7 @@ static void *flood_main(void *arg)
 static void test_flood(void)
 {
     CHECK_EQ(cio_chan_new(&flood, 0), 0);
-    CHECK_EQ(cio_run(flood_main, NULL, NULL), 0);
+    CHECK_EQ(cio_hub_run(NULL, flood_main, NULL), 0);
     CHECK_EQ(cio_chan_len(flood), 0);
     cio_chan_free(flood);
 }
@@ -147,18 +147,18 @@ static void *basics_main(void *arg)
 
     /* A deadline passes; nothing arrives. */
     CHECK_EQ(cio_chan_new(&ch, 0), 0);
-    int64_t t0 = cio_now();
+    int64_t t0 = cio_hub_now();
     CHECK_EQ(cio_chan_recv(ch, &item, cio_deadline_in(50)), -ETIMEDOUT);
-    CHECK(cio_now() - t0 >= 40);
+    CHECK(cio_hub_now() - t0 >= 40);
     CHECK_EQ(cio_chan_recv(ch, &item, 0), -ETIMEDOUT);
 
     /* A parked receiver that is killed gets -ECANCELED; the channel works
      * on afterwards. */
     cio_task_t *t;
-    CHECK_EQ(cio_spawn(&t, parked_task, ch), 0);
-    cio_sleep(10);
-    CHECK_EQ(cio_kill(t), 0);
-    CHECK_EQ(cio_join(t, cio_deadline_in(5000)), 0);
+    CHECK_EQ(cio_task_spawn(&t, parked_task, ch), 0);
+    cio_task_sleep(10);
+    CHECK_EQ(cio_task_kill(t), 0);
+    CHECK_EQ(cio_task_join(t, cio_deadline_in(5000)), 0);
     CHECK_EQ((intptr_t)cio_task_result(t), -ECANCELED);
     cio_task_free(t);
     CHECK_EQ(cio_chan_send(ch, (void *)7), 0);
@@ -166,11 +166,11 @@ static void *basics_main(void *arg)
     CHECK_EQ((intptr_t)item, 7);
 
     /* A parked receiver woken by a close from another thread. */
-    CHECK_EQ(cio_spawn(&t, parked_task, ch), 0);
-    cio_sleep(10);
+    CHECK_EQ(cio_task_spawn(&t, parked_task, ch), 0);
+    cio_task_sleep(10);
     pthread_t th;
     CHECK_EQ(pthread_create(&th, NULL, close_thread, ch), 0);
-    CHECK_EQ(cio_join(t, cio_deadline_in(5000)), 0);
+    CHECK_EQ(cio_task_join(t, cio_deadline_in(5000)), 0);
     CHECK_EQ((intptr_t)cio_task_result(t), -EPIPE);
     pthread_join(th, NULL);
     cio_task_free(t);
@@ -227,7 +227,7 @@ static void *second_hub_main(void *arg)
 
 static void *second_hub_thread(void *arg)
 {
-    CHECK_EQ(cio_run(second_hub_main, arg, NULL), 0);
+    CHECK_EQ(cio_hub_run(NULL, second_hub_main, arg), 0);
     return NULL;
 }
 
@@ -248,14 +248,14 @@ static void *pair_main(void *arg)
     void *item;
     CHECK_EQ(cio_chan_recv(p->bound, &item, 0), -ETIMEDOUT);
     cio_task_t *parked;
-    CHECK_EQ(cio_spawn(&parked, parked_task, p->bound), 0);
-    cio_sleep(5);
+    CHECK_EQ(cio_task_spawn(&parked, parked_task, p->bound), 0);
+    cio_task_sleep(5);
     CHECK_EQ(pthread_create(&hub2, NULL, second_hub_thread, p), 0);
     CHECK_EQ(cio_chan_recv(p->to_hub, &item, cio_deadline_in(10000)), 0);
     CHECK_EQ((intptr_t)item, -1);
     CHECK_EQ(atomic_load(&p->xdev), -EXDEV);
     CHECK_EQ(cio_chan_send(p->bound, (void *)7), 0);
-    CHECK_EQ(cio_join(parked, cio_deadline_in(10000)), 0);
+    CHECK_EQ(cio_task_join(parked, cio_deadline_in(10000)), 0);
     CHECK_EQ((intptr_t)cio_task_result(parked), 0);
     cio_task_free(parked);
     CHECK_EQ(cio_chan_send(p->bound, (void *)42), 0);
@@ -268,13 +268,13 @@ static void *pair_main(void *arg)
 int main(void)
 {
     test_flood();
-    CHECK_EQ(cio_run(basics_main, NULL, NULL), 0);
+    CHECK_EQ(cio_hub_run(NULL, basics_main, NULL), 0);
     struct pair p = {0};
     CHECK_EQ(cio_chan_new(&p.to_thread, 0), 0);
     CHECK_EQ(cio_chan_new(&p.to_hub, 0), 0);
     CHECK_EQ(cio_chan_new(&p.bound, 0), 0);
     CHECK_EQ(cio_chan_new(&p.go, 0), 0);
-    CHECK_EQ(cio_run(pair_main, &p, NULL), 0);
+    CHECK_EQ(cio_hub_run(NULL, pair_main, &p), 0);
     cio_chan_free(p.to_thread);
     cio_chan_free(p.to_hub);
     cio_chan_free(p.bound);

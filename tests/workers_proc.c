@@ -17,29 +17,30 @@
 
 /* Greets with "pid index\n", then echoes. The greeting needs the offload
  * pool, which the parent used before forking: the child's must work. */
-static void greet_echo(int fd, void *data)
+static void greet_echo(int fd, const struct sockaddr *peer, socklen_t peer_len,
+                       void *data)
 {
     (void)data;
     char buf[512];
     struct stat st;
     if (cio_file_stat("/", &st) < 0) {
-        cio_close(fd);
+        cio_fd_close(fd);
         return;
     }
     int n = snprintf(buf, sizeof(buf), "%d %d\n", (int)getpid(),
                      cio_workers_index());
-    if (cio_write_all(fd, buf, (size_t)n, cio_deadline_in(10000)) < 0) {
-        cio_close(fd);
+    if (cio_fd_write_all(fd, buf, (size_t)n, cio_deadline_in(10000)) < 0) {
+        cio_fd_close(fd);
         return;
     }
     for (;;) {
-        ssize_t r = cio_read(fd, buf, sizeof(buf), cio_deadline_in(10000));
+        ssize_t r = cio_fd_read(fd, buf, sizeof(buf), cio_deadline_in(10000));
         if (r <= 0)
             break;
-        if (cio_write_all(fd, buf, (size_t)r, cio_deadline_in(10000)) < 0)
+        if (cio_fd_write_all(fd, buf, (size_t)r, cio_deadline_in(10000)) < 0)
             break;
     }
-    cio_close(fd);
+    cio_fd_close(fd);
 }
 
 static void *serve(void *arg)
@@ -82,7 +83,7 @@ static int one_client(int port, int seq)
 static void test_threads_per_process(void)
 {
     cio_workers_t *g;
-    cio_workers_opts o = {.processes = 2, .threads = 2, .stop_grace_ms = 300};
+    cio_workers_opts_t o = {.processes = 2, .threads = 2, .stop_grace_ms = 300};
     CHECK_EQ(cio_workers_new(&g, &o), 0);
     CHECK_EQ(cio_workers_count(g), 4);
     int port = cio_workers_listen(g, "127.0.0.1", 0, 0);
@@ -116,9 +117,9 @@ int main(void)
 {
     /* Start the parent's offload threads, as a program that did some work
      * before forking its workers would. */
-    CHECK_EQ(cio_run(use_offload, NULL, NULL), 0);
+    CHECK_EQ(cio_hub_run(NULL, use_offload, NULL), 0);
     cio_workers_t *g;
-    cio_workers_opts o = {
+    cio_workers_opts_t o = {
         .processes = PROCS, .catch_signals = true, .stop_grace_ms = 500};
     CHECK_EQ(cio_workers_new(&g, &o), 0);
     CHECK_EQ(cio_workers_count(g), PROCS);

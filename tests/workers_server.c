@@ -21,7 +21,8 @@ static atomic_int served[WORKERS]; /* connections each worker handled */
 static atomic_int trips_ok;        /* round trips verified by clients */
 static int port;
 
-static void echo_conn(int fd, void *data)
+static void echo_conn(int fd, const struct sockaddr *peer, socklen_t peer_len,
+                      void *data)
 {
     (void)data;
     int w = cio_workers_index();
@@ -29,13 +30,13 @@ static void echo_conn(int fd, void *data)
     atomic_fetch_add(&served[w], 1);
     char buf[4096];
     for (;;) {
-        ssize_t n = cio_read(fd, buf, sizeof(buf), cio_deadline_in(20000));
+        ssize_t n = cio_fd_read(fd, buf, sizeof(buf), cio_deadline_in(20000));
         if (n <= 0)
             break;
-        if (cio_write_all(fd, buf, (size_t)n, cio_deadline_in(20000)) < 0)
+        if (cio_fd_write_all(fd, buf, (size_t)n, cio_deadline_in(20000)) < 0)
             break;
     }
-    cio_close(fd);
+    cio_fd_close(fd);
 }
 
 static void *serve(void *arg)
@@ -80,7 +81,7 @@ static void run(bool shared)
         atomic_store(&served[i], 0);
     atomic_store(&trips_ok, 0);
     cio_workers_t *g;
-    cio_workers_opts o = {
+    cio_workers_opts_t o = {
         .threads = WORKERS, .shared_listener = shared, .stop_grace_ms = 1000};
     CHECK_EQ(cio_workers_new(&g, &o), 0);
     port = cio_workers_listen(g, "127.0.0.1", 0, 0);

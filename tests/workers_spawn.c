@@ -23,7 +23,7 @@ static atomic_int main_runs;
 static void *where_am_i(void *arg)
 {
     CHECK(cio_workers_self() != NULL);
-    CHECK_EQ(cio_sleep((intptr_t)arg), 0);
+    CHECK_EQ(cio_task_sleep((intptr_t)arg), 0);
     return (void *)(intptr_t)cio_workers_index();
 }
 
@@ -43,7 +43,7 @@ static void *count_detached(void *arg)
 static void *sleeper(void *arg)
 {
     (void)arg;
-    int r = cio_sleep(60000); /* outlives the grace: killed by the stop */
+    int r = cio_task_sleep(60000); /* outlives the grace: killed by the stop */
     return (void *)(intptr_t)r;
 }
 
@@ -112,7 +112,7 @@ static void test_pinned(void)
             cpus[ncpus++] = cpu;
     CHECK(ncpus > 0);
     cio_workers_t *g;
-    cio_workers_opts o = {.threads = WORKERS, .pin_cpus = true};
+    cio_workers_opts_t o = {.threads = WORKERS, .pin_cpus = true};
     CHECK_EQ(cio_workers_new(&g, &o), 0);
     CHECK_EQ(cio_workers_start(g, NULL, NULL), 0);
     for (unsigned i = 0; i < WORKERS; i++) {
@@ -135,7 +135,7 @@ static void default_count(void)
     CHECK_EQ(sched_getaffinity(0, sizeof(all), &all), 0);
     CHECK_EQ(cio_workers_cpus(), (unsigned)CPU_COUNT(&all));
     cio_workers_t *g;
-    cio_workers_opts o = {.threads = 0};
+    cio_workers_opts_t o = {.threads = 0};
     CHECK_EQ(cio_workers_new(&g, &o), 0);
     CHECK_EQ(cio_workers_count(g), cio_workers_cpus());
     cio_workers_free(g);
@@ -154,7 +154,7 @@ int main(void)
 {
     default_count();
     cio_workers_t *g;
-    cio_workers_opts o = {.threads = WORKERS, .stop_grace_ms = 200};
+    cio_workers_opts_t o = {.threads = WORKERS, .stop_grace_ms = 200};
     CHECK_EQ(cio_workers_new(&g, &o), 0);
     CHECK_EQ(cio_workers_count(g), WORKERS);
     CHECK_EQ(cio_workers_index(), -1);

@@ -21,20 +21,21 @@
 static atomic_int handlers_running;
 static atomic_int stops_seen;
 
-static void echo_conn(int fd, void *data)
+static void echo_conn(int fd, const struct sockaddr *peer, socklen_t peer_len,
+                      void *data)
 {
     (void)data;
     atomic_fetch_add(&handlers_running, 1);
     char buf[512];
     for (;;) {
-        ssize_t n = cio_read(fd, buf, sizeof(buf), -1);
+        ssize_t n = cio_fd_read(fd, buf, sizeof(buf), -1);
         if (n <= 0)
             break;
-        if (cio_write_all(fd, buf, (size_t)n, -1) < 0)
+        if (cio_fd_write_all(fd, buf, (size_t)n, -1) < 0)
             break;
     }
     atomic_fetch_sub(&handlers_running, 1);
-    cio_close(fd);
+    cio_fd_close(fd);
 }
 
 /* A task besides the server that watches for the stop. */
@@ -49,7 +50,7 @@ static void *watcher(void *arg)
 static void *serve(void *arg)
 {
     (void)arg;
-    CHECK_EQ(cio_spawn(NULL, watcher, NULL), 0);
+    CHECK_EQ(cio_task_spawn(NULL, watcher, NULL), 0);
     CHECK_EQ(cio_workers_serve(echo_conn, NULL, 0), 0);
     return NULL;
 }
@@ -57,7 +58,7 @@ static void *serve(void *arg)
 static void test_signal_with_open_connections(void)
 {
     cio_workers_t *g;
-    cio_workers_opts o = {
+    cio_workers_opts_t o = {
         .threads = WORKERS, .catch_signals = true, .stop_grace_ms = 300};
     CHECK_EQ(cio_workers_new(&g, &o), 0);
     int port = cio_workers_listen(g, "127.0.0.1", 0, 0);
@@ -110,7 +111,7 @@ static void test_signal_with_open_connections(void)
 static void *stubborn(void *arg)
 {
     (void)arg;
-    int r = cio_sleep(60000);
+    int r = cio_task_sleep(60000);
     CHECK_EQ(r, -ECANCELED);
     return NULL;
 }
@@ -118,7 +119,7 @@ static void *stubborn(void *arg)
 static void test_grace_kill(void)
 {
     cio_workers_t *g;
-    cio_workers_opts o = {.threads = WORKERS, .stop_grace_ms = 100};
+    cio_workers_opts_t o = {.threads = WORKERS, .stop_grace_ms = 100};
     CHECK_EQ(cio_workers_new(&g, &o), 0);
     CHECK_EQ(cio_workers_start(g, stubborn, NULL), 0);
     wn_sleep_ms(20);
@@ -136,7 +137,7 @@ static void test_grace_kill(void)
 static void test_immediate_stop(void)
 {
     cio_workers_t *g;
-    cio_workers_opts o = {.threads = 4};
+    cio_workers_opts_t o = {.threads = 4};
     CHECK_EQ(cio_workers_new(&g, &o), 0);
     CHECK_EQ(cio_workers_start(g, NULL, NULL), 0);
     cio_workers_stop(g);
@@ -154,7 +155,7 @@ static void *stop_from_inside(void *arg)
 {
     (void)arg;
     if (cio_workers_index() == 3) {
-        CHECK_EQ(cio_sleep(20), 0);
+        CHECK_EQ(cio_task_sleep(20), 0);
         cio_workers_stop(cio_workers_self());
         CHECK_EQ(cio_workers_wait(cio_workers_self()), -EDEADLK);
     }
@@ -165,7 +166,7 @@ static void *stop_from_inside(void *arg)
 static void test_stop_from_a_worker(void)
 {
     cio_workers_t *g;
-    cio_workers_opts o = {.threads = 4};
+    cio_workers_opts_t o = {.threads = 4};
     CHECK_EQ(cio_workers_new(&g, &o), 0);
     CHECK_EQ(cio_workers_start(g, stop_from_inside, NULL), 0);
     CHECK_EQ(cio_workers_wait(g), 0);

@@ -463,7 +463,7 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_signal);
     void *result = NULL;
-    int rc = cio_run(app_task, &a, &result);
+    int rc = cio_hub_run(&result, app_task, &a);
     app_free(&a);
     if (rc < 0) {
         fprintf(stderr, "corio-ftp: %s\n", cio_strerror(rc));

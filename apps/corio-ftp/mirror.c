@@ -49,7 +49,7 @@ int local_mkdirs(const char *path)
     if (!copy)
         return -ENOMEM;
     long result = 0;
-    int rc = cio_offload(CIO_OFFLOAD_FILE, mkdirs_run, copy, &result, -1);
+    int rc = cio_offload_run(&result, CIO_OFFLOAD_FILE, mkdirs_run, copy, -1);
     return rc < 0 ? rc : (int)result;
 }
 
@@ -341,7 +341,7 @@ int mirror_put(ftp_conn *c, const ftp_site *site, const char *local_dir,
         return 1;
     }
     long ignored;
-    int rc = cio_offload(CIO_OFFLOAD_FILE, walk_run, w, &ignored, -1);
+    int rc = cio_offload_run(&ignored, CIO_OFFLOAD_FILE, walk_run, w, -1);
     if (rc < 0 || w->err) {
         progress_error(e->progress, "corio-ftp: %s: %s",
                        w->err_path ? w->err_path : local_dir,

@@ -103,7 +103,7 @@ static void clock_text(char *out, size_t outlen, double secs)
 
 static int64_t now_ms(void)
 {
-    return cio_self() ? cio_now() : 0;
+    return cio_task_self() ? cio_hub_now() : 0;
 }
 
 /* Bytes per second over the last few seconds of samples. */
@@ -233,7 +233,7 @@ static void draw(progress_t *p, bool final)
 static void *redraw_task(void *arg)
 {
     progress_t *p = arg;
-    while (cio_sleep(REDRAW_MS) == 0)
+    while (cio_task_sleep(REDRAW_MS) == 0)
         if (p->start_ms)
             draw(p, false);
     return NULL;
@@ -244,7 +244,7 @@ int progress_start(progress_t *p)
     p->created_ms = now_ms();
     if (p->mode != PROGRESS_TTY || p->task)
         return 0;
-    int rc = cio_spawn(&p->task, redraw_task, p);
+    int rc = cio_task_spawn(&p->task, redraw_task, p);
     if (rc == 0)
         cio_task_set_name(p->task, "progress");
     return rc;
@@ -259,8 +259,8 @@ static void flush_pending(progress_t *p)
 void progress_finish(progress_t *p)
 {
     if (p->task) {
-        cio_kill(p->task);
-        cio_join(p->task, -1);
+        cio_task_kill(p->task);
+        cio_task_join(p->task, -1);
         cio_task_free(p->task);
         p->task = NULL;
     }

@@ -32,9 +32,9 @@ void ftp_init(ftp_conn *c, int64_t timeout_ms, bool active, bool verbose)
 void ftp_drop(ftp_conn *c)
 {
     if (c->listen_fd >= 0)
-        cio_close(c->listen_fd);
+        cio_fd_close(c->listen_fd);
     if (c->fd >= 0)
-        cio_close(c->fd);
+        cio_fd_close(c->fd);
     c->fd = c->listen_fd = -1;
     c->in_len = c->in_pos = 0;
     c->binary = false;
@@ -57,7 +57,7 @@ static int read_line(ftp_conn *c, char *line, size_t cap)
             if (n + 1 < cap)
                 line[n++] = ch;
         }
-        ssize_t got = cio_read(c->fd, c->in, sizeof c->in, deadline(c));
+        ssize_t got = cio_fd_read(c->fd, c->in, sizeof c->in, deadline(c));
         if (got == 0)
             return -ENOTCONN; /* the server hung up */
         if (got < 0)
@@ -133,7 +133,7 @@ static int send_line(ftp_conn *c, const char *fmt, va_list ap)
         fprintf(stderr, "---> %s\n",
                 strncmp(line, "PASS ", 5) ? line : "PASS ****");
     memcpy(line + n, "\r\n", 2);
-    ssize_t w = cio_write_all(c->fd, line, (size_t)n + 2, deadline(c));
+    ssize_t w = cio_fd_write_all(c->fd, line, (size_t)n + 2, deadline(c));
     if (w < 0) {
         ftp_drop(c);
         return (int)w;
@@ -381,10 +381,10 @@ static int passive_open(ftp_conn *c)
         socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
-    int rc =
-        cio_connect(fd, (struct sockaddr *)&addr, c->peer_len, deadline(c));
+    int rc = cio_sock_connect(fd, (struct sockaddr *)&addr, c->peer_len,
+                              deadline(c));
     if (rc < 0) {
-        cio_close(fd);
+        cio_fd_close(fd);
         return rc;
     }
     return fd;
@@ -445,14 +445,14 @@ static int active_accept(ftp_conn *c)
 {
     struct sockaddr_storage from;
     socklen_t len = sizeof from;
-    int fd =
-        cio_accept(c->listen_fd, (struct sockaddr *)&from, &len, deadline(c));
-    cio_close(c->listen_fd);
+    int fd = cio_sock_accept(c->listen_fd, (struct sockaddr *)&from, &len,
+                             deadline(c));
+    cio_fd_close(c->listen_fd);
     c->listen_fd = -1;
     if (fd < 0)
         return fd;
     if (!same_host(&from, &c->peer)) {
-        cio_close(fd);
+        cio_fd_close(fd);
         return -EACCES;
     }
     return fd;
@@ -498,9 +498,9 @@ int ftp_data_begin(ftp_conn *c, int64_t rest, const char *fmt, ...)
     return dfd;
 fail:
     if (dfd >= 0)
-        cio_close(dfd);
+        cio_fd_close(dfd);
     if (c->listen_fd >= 0) {
-        cio_close(c->listen_fd);
+        cio_fd_close(c->listen_fd);
         c->listen_fd = -1;
     }
     return rc;
@@ -531,7 +531,7 @@ static int read_all(int fd, char **out, size_t *outlen, int64_t timeout_ms)
             cap *= 2;
         }
         int64_t dl = timeout_ms < 0 ? -1 : cio_deadline_in(timeout_ms);
-        ssize_t got = cio_read(fd, buf + len, cap - len - 1, dl);
+        ssize_t got = cio_fd_read(fd, buf + len, cap - len - 1, dl);
         if (got < 0) {
             free(buf);
             return (int)got;
@@ -566,7 +566,7 @@ int ftp_fetch_listing(ftp_conn *c, const char *path, bool use_list, char **out,
     if (dfd < 0)
         return dfd;
     int rc = read_all(dfd, out, outlen, c->timeout_ms);
-    cio_close(dfd);
+    cio_fd_close(dfd);
     if (rc < 0) {
         ftp_drop(c);
         return rc;

@@ -130,7 +130,7 @@ static int offload_path_op(const char *from, const char *to)
         return -ENOMEM;
     }
     long result = 0;
-    int rc = cio_offload(CIO_OFFLOAD_FILE, path_op_run, op, &result, -1);
+    int rc = cio_offload_run(&result, CIO_OFFLOAD_FILE, path_op_run, op, -1);
     return rc < 0 ? rc : (int)result;
 }
 
@@ -174,7 +174,7 @@ static int receive(ftp_conn *c, int dfd, int fd, progress_t *pg,
     int rc = 0;
     for (;;) {
         int64_t dl = c->timeout_ms < 0 ? -1 : cio_deadline_in(c->timeout_ms);
-        ssize_t got = cio_read(dfd, buf, XFER_BUF, dl);
+        ssize_t got = cio_fd_read(dfd, buf, XFER_BUF, dl);
         if (got == 0)
             break;
         if (got < 0) {
@@ -296,7 +296,7 @@ static int do_get(ftp_conn *c, const xfer_job *job, const ftp_opts *o,
             rc = -errno;
         else
             rc = receive(c, dfd, fd, pg, it, &received, err, errlen);
-        cio_close(dfd);
+        cio_fd_close(dfd);
         if (rc < 0) {
             ftp_drop(c); /* mid-transfer: the control state is unknown */
         } else if ((rc = ftp_data_end(c)) < 0) {
@@ -324,7 +324,7 @@ static int send_file(ftp_conn *c, int dfd, int fd, int64_t offset, int64_t size,
         int64_t dl = c->timeout_ms < 0 ? -1 : cio_deadline_in(c->timeout_ms);
         size_t want = (size_t)(size - off) < SEND_CHUNK ? (size_t)(size - off)
                                                         : SEND_CHUNK;
-        ssize_t n = cio_sendfile(dfd, fd, &off, want, dl);
+        ssize_t n = cio_fd_sendfile(dfd, fd, &off, want, dl);
         if (n <= 0) {
             int rc = n == 0 ? -EIO : (int)n; /* 0: the file shrank */
             snprintf(err, errlen, "data connection: %s",
@@ -385,7 +385,7 @@ static int do_put(ftp_conn *c, const xfer_job *job, const ftp_opts *o,
         snprintf(err, errlen, "%s", ftp_strerror(c, dfd));
     if (dfd >= 0) {
         rc = send_file(c, dfd, fd, offset, size, pg, it, err, errlen);
-        cio_close(dfd);
+        cio_fd_close(dfd);
         if (rc < 0)
             ftp_drop(c);
         else if ((rc = ftp_data_end(c)) < 0)

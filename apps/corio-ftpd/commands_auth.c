@@ -105,7 +105,7 @@ static void login_failed(struct ftp_session *s)
     free(s->username);
     s->username = NULL;
     s->state = FTP_NEED_USER;
-    cio_sleep(s->srv->cfg->login_delay_ms);
+    cio_task_sleep(s->srv->cfg->login_delay_ms);
     if (s->failures >= s->srv->cfg->max_login_failures) {
         reply(s, 421, "Too many failed logins; closing.");
         s->quit = true;
@@ -132,12 +132,13 @@ void cmd_pass(struct ftp_session *s, char *arg)
     }
     long rc = -EIO;
     int orc = 0;
-    if (cio_cancelled())
+    if (cio_task_cancelled())
         orc = -ESHUTDOWN; /* killed already: do not start a check */
     else if (is_anonymous_name(s) && s->srv->cfg->anonymous)
         rc = check_run(c); /* no password hash: not worth a thread */
     else
-        orc = cio_offload(CIO_OFFLOAD_FILE, check_run, c, &rc, ctl_deadline(s));
+        orc = cio_offload_run(&rc, CIO_OFFLOAD_FILE, check_run, c,
+                              ctl_deadline(s));
     if (orc < 0) {
         /* Killed, interrupted or timed out while waiting, check_run still runs
          * and drops its share; any other failure means it never started. */

@@ -330,9 +330,9 @@ void cmd_hash(struct ftp_session *s, char *arg)
     j->fd = fd;
     j->size = st.st_size;
     long rc = -EIO;
-    int orc = cio_cancelled()
+    int orc = cio_task_cancelled()
                   ? -ESHUTDOWN
-                  : cio_offload(CIO_OFFLOAD_FILE, hash_run, j, &rc, -1);
+                  : cio_offload_run(&rc, CIO_OFFLOAD_FILE, hash_run, j, -1);
     if (orc < 0) {
         /* Killed, interrupted or timed out while waiting, hash_run still runs
          * and drops its share; any other failure means it never started. */

@@ -52,7 +52,7 @@ static socklen_t addr_len(const ftpd_addr *a)
 void data_reset(struct ftp_session *s)
 {
     if (s->pasv_fd >= 0)
-        cio_close(s->pasv_fd);
+        cio_fd_close(s->pasv_fd);
     s->pasv_fd = -1;
     s->port_set = false;
 }
@@ -178,18 +178,18 @@ static int accept_from_client(struct ftp_session *s, int64_t deadline_ms)
     for (;;) {
         ftpd_addr from;
         socklen_t len = sizeof(from);
-        int fd = cio_accept(s->pasv_fd, &from.sa, &len, deadline_ms);
+        int fd = cio_sock_accept(s->pasv_fd, &from.sa, &len, deadline_ms);
         if (fd < 0)
             return fd;
         if (addr_same_host(&from, &s->peer)) {
-            cio_close(s->pasv_fd);
+            cio_fd_close(s->pasv_fd);
             s->pasv_fd = -1;
             return fd;
         }
         char who[48];
         addr_to_str(&from, who, sizeof(who));
         log_event(s->srv, s, "refused data connection from %s", who);
-        cio_close(fd);
+        cio_fd_close(fd);
     }
 }
 
@@ -215,9 +215,9 @@ static int connect_to_client(struct ftp_session *s, int64_t deadline_ms)
     set_port(&src, 0);
     int rc = bind(fd, &src.sa, addr_len(&src)) < 0 ? -errno : 0;
     if (rc == 0)
-        rc = cio_connect(fd, &dst.sa, addr_len(&dst), deadline_ms);
+        rc = cio_sock_connect(fd, &dst.sa, addr_len(&dst), deadline_ms);
     if (rc < 0) {
-        cio_close(fd);
+        cio_fd_close(fd);
         return rc;
     }
     return fd;

@@ -249,7 +249,7 @@ static void reload(struct app *app)
     struct reload *r;
     if (!reload_prepare(app, &r))
         return;
-    if (cio_offload(CIO_OFFLOAD_FILE, reload_run, r, NULL, -1) < 0)
+    if (cio_offload_run(NULL, CIO_OFFLOAD_FILE, reload_run, r, -1) < 0)
         return; /* shutting down: the thread still owns r */
     if (!r->cfg) {
         log_event(&app->srv, NULL,
@@ -271,9 +271,10 @@ static void on_signal(cio_loop_t *loop, int signum, void *data)
         app->term = 1;
 }
 
-static void on_connection(int fd, void *data)
+static void on_connection(int fd, const struct sockaddr *peer,
+                          socklen_t peer_len, void *data)
 {
-    cio_task_set_name(cio_self(), "ftpd-session");
+    cio_task_set_name(cio_task_self(), "ftpd-session");
     session_run(data, fd);
 }
 
@@ -306,7 +307,7 @@ static void stop_sessions(struct ftpd_server *srv)
               srv->n_sessions, (long long)srv->cfg->grace_ms);
     for (struct ftp_session *s = srv->sessions; s; s = s->next)
         if (!s->xfer)
-            cio_interrupt(s->task);
+            cio_task_interrupt(s->task);
 }
 
 static void *main_task(void *arg)
@@ -330,7 +331,7 @@ static void *main_task(void *arg)
     int rc = cio_server_start(&server, lfd, on_connection, srv, 0);
     if (rc < 0) {
         fprintf(stderr, "corio-ftpd: %s\n", cio_strerror(rc));
-        cio_close(lfd);
+        cio_fd_close(lfd);
         app->status = 1;
         return NULL;
     }
@@ -338,7 +339,7 @@ static void *main_task(void *arg)
     log_event(srv, NULL, "corio-ftpd %s serving %s", FTPD_VERSION,
               srv->cfg->root);
     while (!app->term) {
-        cio_sleep(200);
+        cio_task_sleep(200);
         if (app->hup) {
             app->hup = 0;
             reload(app);
@@ -349,7 +350,7 @@ static void *main_task(void *arg)
     cio_server_free(server);
     server_roots_free(srv);
     log_event(srv, NULL, "stopped");
-    /* The loop's signal watches end with cio_run: a late second SIGTERM
+    /* The loop's signal watches end with cio_hub_run: a late second SIGTERM
      * must not kill the process on its way out. */
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);
@@ -384,13 +385,13 @@ static void *worker_main(void *arg)
     srv->pasv_next = span * cio_workers_index() / (int)srv->cfg->workers;
     tls_srv = srv;
     cio_hub_set_shrink_after(srv->cfg->shrink_after_ms);
-    if (cio_spawn(&watcher, stop_watcher, srv) == 0) {
+    if (cio_task_spawn(&watcher, stop_watcher, srv) == 0) {
         int rc = cio_workers_serve(on_connection, srv, 0);
         if (rc < 0)
             fprintf(stderr, "corio-ftpd: worker %d: %s\n", cio_workers_index(),
                     cio_strerror(rc));
-        cio_kill(watcher);
-        cio_join(watcher, -1);
+        cio_task_kill(watcher);
+        cio_task_join(watcher, -1);
         cio_task_free(watcher);
     }
     tls_srv = NULL;
@@ -439,12 +440,12 @@ static void reload_workers(struct app *app, cio_workers_t *g)
     reload_done(app, r);
 }
 
-static int run_workers(struct app *app, const cio_run_opts *run)
+static int run_workers(struct app *app, const cio_hub_opts_t *run)
 {
     const struct ftpd_config *cfg = app->srv.cfg;
-    cio_workers_opts wo = {.threads = (unsigned)cfg->workers,
-                           .stop_grace_ms = cfg->grace_ms ? cfg->grace_ms : 1,
-                           .run = run};
+    cio_workers_opts_t wo = {.threads = (unsigned)cfg->workers,
+                             .stop_grace_ms = cfg->grace_ms ? cfg->grace_ms : 1,
+                             .run = run};
     cio_workers_t *g;
     sigset_t set;
     sigemptyset(&set);
@@ -531,10 +532,10 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     umask((mode_t)app.srv.cfg->umask);
     raise_fd_limit();
-    cio_run_opts opts = {.dump_on_sigquit = true, .stack_size = STACK_SIZE};
+    cio_hub_opts_t opts = {.dump_on_sigquit = true, .stack_size = STACK_SIZE};
     int rc = app.srv.cfg->workers > 1
                  ? run_workers(&app, &opts)
-                 : cio_run_ex(&opts, main_task, &app, NULL);
+                 : cio_hub_run_ex(&opts, NULL, main_task, &app);
     if (rc < 0) {
         fprintf(stderr, "corio-ftpd: %s\n", cio_strerror(rc));
         app.status = 1;

@@ -25,7 +25,7 @@ int reply_raw(struct ftp_session *s, const char *text, size_t len)
     int rc = 0;
     if (s->wlock && (rc = cio_lock_acquire(s->wlock, ctl_deadline(s))) < 0)
         goto out;
-    ssize_t n = cio_write_all(s->ctl, text, len, ctl_deadline(s));
+    ssize_t n = cio_fd_write_all(s->ctl, text, len, ctl_deadline(s));
     rc = n < 0 ? (int)n : 0;
     if (s->wlock)
         cio_lock_release(s->wlock);
@@ -168,13 +168,14 @@ static ssize_t read_line(struct ftp_session *s)
         /* While a transfer runs, wake each second to notice its end, so
          * that the idle limit counts from there. */
         int64_t dl = s->xfer ? cio_deadline_in(1000) : ctl_deadline(s);
-        int rc = cio_wait_readable(s->ctl, dl);
+        int rc = cio_fd_wait_readable(s->ctl, dl);
         if (rc < 0)
             return rc;
         if (!s->inbuf && !(s->inbuf = malloc(FTPD_LINE_MAX)))
             return -ENOMEM;
-        ssize_t n = cio_read(s->ctl, s->inbuf + s->inlen,
-                             FTPD_LINE_MAX - s->inlen, cio_deadline_in(1000));
+        ssize_t n =
+            cio_fd_read(s->ctl, s->inbuf + s->inlen, FTPD_LINE_MAX - s->inlen,
+                        cio_deadline_in(1000));
         if (n == 0)
             return -EPIPE;
         if (n < 0 && n != -EAGAIN && n != -ETIMEDOUT)
@@ -245,7 +246,7 @@ static void session_init(struct ftp_session *s, struct ftpd_server *srv, int fd)
 {
     s->srv = srv;
     s->ctl = fd;
-    s->task = cio_self();
+    s->task = cio_task_self();
     s->pasv_fd = -1;
     s->id = atomic_fetch_add(&srv->shared->next_id, 1) + 1;
     socklen_t len = sizeof(s->peer);
@@ -279,7 +280,7 @@ static void session_free(struct ftp_session *s)
         s->next->prev = s->prev;
     srv->n_sessions--;
     server_release(srv, s);
-    cio_close(s->ctl);
+    cio_fd_close(s->ctl);
     free(s);
 }
 
@@ -317,7 +318,7 @@ void session_run(struct ftpd_server *srv, int fd)
 {
     struct ftp_session *s = calloc(1, sizeof(*s));
     if (!s) {
-        cio_close(fd);
+        cio_fd_close(fd);
         return;
     }
     session_init(s, srv, fd);

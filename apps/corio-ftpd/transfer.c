@@ -67,7 +67,7 @@ static void xfer_free(struct transfer *x)
     if (x->file_fd >= 0)
         close(x->file_fd);
     if (x->data_fd >= 0)
-        cio_close(x->data_fd);
+        cio_fd_close(x->data_fd);
     if (x->dir)
         closedir(x->dir);
     free(x->vpath);
@@ -86,7 +86,7 @@ static void fair_yield(size_t *since, size_t n)
 {
     if ((*since += n) >= FAIR_SHARE) {
         *since = 0;
-        cio_sleep(0);
+        cio_task_sleep(0);
     }
 }
 
@@ -107,8 +107,8 @@ static int send_binary(struct transfer *x)
     off_t off = x->offset;
     size_t since = 0;
     for (;;) {
-        ssize_t n = cio_sendfile(x->data_fd, x->file_fd, &off, SEND_CHUNK,
-                                 data_deadline(x));
+        ssize_t n = cio_fd_sendfile(x->data_fd, x->file_fd, &off, SEND_CHUNK,
+                                    data_deadline(x));
         if (n <= 0)
             return (int)n;
         x->bytes += n;
@@ -136,7 +136,7 @@ static int send_ascii(struct transfer *x)
                 out[o++] = '\r';
             out[o++] = in[i];
         }
-        ssize_t w = cio_write_all(x->data_fd, out, o, data_deadline(x));
+        ssize_t w = cio_fd_write_all(x->data_fd, out, o, data_deadline(x));
         if (w < 0) {
             rc = (int)w;
             break;
@@ -196,7 +196,7 @@ static int receive_splice(struct transfer *x)
         ssize_t n = splice(x->data_fd, NULL, p[1], NULL, RECV_BUF,
                            SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         if (n < 0 && errno == EAGAIN) {
-            if ((rc = cio_wait_readable(x->data_fd, data_deadline(x))) < 0)
+            if ((rc = cio_fd_wait_readable(x->data_fd, data_deadline(x))) < 0)
                 break;
             continue;
         }
@@ -243,7 +243,7 @@ static int receive(struct transfer *x)
     int rc = -ENOMEM;
     x->fpos = x->offset;
     while (buf && (out || !x->ascii)) {
-        ssize_t n = cio_read(x->data_fd, buf, RECV_BUF, data_deadline(x));
+        ssize_t n = cio_fd_read(x->data_fd, buf, RECV_BUF, data_deadline(x));
         if (n <= 0) {
             rc = (int)n;
             if (n == 0 && cr)
@@ -278,7 +278,7 @@ struct list_out {
 static int list_flush(struct list_out *o)
 {
     ssize_t w =
-        cio_write_all(o->x->data_fd, o->buf, o->len, data_deadline(o->x));
+        cio_fd_write_all(o->x->data_fd, o->buf, o->len, data_deadline(o->x));
     if (w < 0)
         return (int)w;
     o->x->bytes += (off_t)o->len;
@@ -411,7 +411,7 @@ static void final_reply(struct transfer *x, int rc)
 static void finish(struct transfer *x, int rc)
 {
     bool upload = x->kind == X_STOR || x->kind == X_APPE || x->kind == X_STOU;
-    bool quiet = x->orphan || cio_cancelled();
+    bool quiet = x->orphan || cio_task_cancelled();
     struct ftp_session *s = x->s;
     x->phase = rc < 0 && x->data_fd < 0 ? PH_CONNECT : PH_FINISH;
     if (upload && rc == 0 && (quiet || control_gone(s)))
@@ -426,7 +426,7 @@ static void finish(struct transfer *x, int rc)
             struct linger lg = {1, 0};
             setsockopt(x->data_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
         }
-        cio_close(x->data_fd);
+        cio_fd_close(x->data_fd);
         x->data_fd = -1;
     }
     if (x->orphan)
@@ -436,7 +436,7 @@ static void finish(struct transfer *x, int rc)
     else if (x->kind == X_RETR)
         s->bytes_out += (uint64_t)x->bytes;
     if (x->kind == X_RETR || upload)
-        log_transfer(s, x->vpath, x->bytes, cio_now() - x->start_ms, upload,
+        log_transfer(s, x->vpath, x->bytes, cio_hub_now() - x->start_ms, upload,
                      x->ascii, rc == 0);
     if (!quiet)
         final_reply(x, rc);
@@ -456,7 +456,7 @@ static void *xfer_main(void *arg)
         x->phase = PH_MOVE;
         rc = move(x);
     } else if (fd >= 0) {
-        cio_close(fd);
+        cio_fd_close(fd);
     }
     finish(x, rc);
     if (x->orphan)
@@ -630,7 +630,7 @@ void transfer_begin(struct ftp_session *s, enum xfer_kind kind,
     x->vfs = &x->root->vfs;
     x->may = s->user->perms;
     x->data_ms = s->srv->cfg->data_timeout_ms;
-    x->start_ms = cio_now();
+    x->start_ms = cio_hub_now();
     int rc;
     switch (kind) {
     case X_RETR:
@@ -650,7 +650,7 @@ void transfer_begin(struct ftp_session *s, enum xfer_kind kind,
     if (rc == 0 && !s->wlock && cio_lock_new(&s->wlock) < 0)
         rc = -1;
     cio_task_t *task = NULL;
-    if (rc == 0 && cio_spawn(&task, xfer_main, x) < 0)
+    if (rc == 0 && cio_task_spawn(&task, xfer_main, x) < 0)
         rc = -1;
     if (rc < 0) {
         if (x->tmp_vpath || x->created)
@@ -673,7 +673,7 @@ static void release(struct ftp_session *s)
     s->xfer = NULL;
     s->xfer_task = NULL;
     int rc;
-    while ((rc = cio_join(task, -1)) == -EINTR)
+    while ((rc = cio_task_join(task, -1)) == -EINTR)
         ;
     if (rc == 0) {
         cio_task_free(task);
@@ -683,7 +683,7 @@ static void release(struct ftp_session *s)
         xfer_free(x);
     } else {
         x->orphan = true;
-        cio_kill(task);
+        cio_task_kill(task);
         cio_task_detach(task);
     }
 }
@@ -693,7 +693,7 @@ bool transfer_abort(struct ftp_session *s)
     struct transfer *x = s->xfer;
     bool running = !cio_task_done(s->xfer_task) && x->phase != PH_FINISH;
     if (running)
-        cio_kill(s->xfer_task);
+        cio_task_kill(s->xfer_task);
     release(s);
     return running;
 }

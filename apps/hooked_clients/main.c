@@ -32,17 +32,18 @@ struct client_job {
     int rc; /* echo_client's result */
 };
 
-static void echo_conn(int fd, void *data)
+static void echo_conn(int fd, const struct sockaddr *peer, socklen_t peer_len,
+                      void *data)
 {
     const struct options *opt = data;
     char buf[4096];
     for (;;) {
-        ssize_t n = cio_read(fd, buf, sizeof(buf), -1);
-        if (n <= 0 || cio_sleep(opt->delay_ms) < 0 ||
-            cio_write_all(fd, buf, (size_t)n, -1) < 0)
+        ssize_t n = cio_fd_read(fd, buf, sizeof(buf), -1);
+        if (n <= 0 || cio_task_sleep(opt->delay_ms) < 0 ||
+            cio_fd_write_all(fd, buf, (size_t)n, -1) < 0)
             break;
     }
-    cio_close(fd);
+    cio_fd_close(fd);
 }
 
 static void *client_task(void *arg)
@@ -72,10 +73,10 @@ static int run_clients(const char *port, int n, int rounds)
     }
     for (int i = 0; i < n; i++) {
         jobs[i] = (struct client_job){port, i, rounds, -1};
-        if (cio_spawn(&tasks[i], client_task, &jobs[i]) < 0)
+        if (cio_task_spawn(&tasks[i], client_task, &jobs[i]) < 0)
             tasks[i] = NULL;
     }
-    cio_joinall(tasks, (size_t)n, -1);
+    cio_task_join_all(tasks, (size_t)n, -1);
     for (int i = 0; i < n; i++) {
         failed += jobs[i].rc != 0;
         if (tasks[i] != NULL)
@@ -95,13 +96,13 @@ static void *main_task(void *arg)
         return (void *)1;
     }
     char port[16];
-    snprintf(port, sizeof(port), "%d", cio_socket_port(lfd));
+    snprintf(port, sizeof(port), "%d", cio_sock_port(lfd));
     printf("listening on 127.0.0.1:%s\n", port);
     cio_server_t *srv;
     int rc = cio_server_start(&srv, lfd, echo_conn, opt, 0);
     if (rc < 0) {
         fprintf(stderr, "hooked_clients: server: %s\n", cio_strerror(rc));
-        cio_close(lfd);
+        cio_fd_close(lfd);
         return (void *)1;
     }
 
@@ -173,7 +174,7 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     raise_fd_limit(opt.clients);
     void *result = NULL;
-    int rc = cio_run(main_task, &opt, &result);
+    int rc = cio_hub_run(&result, main_task, &opt);
     if (rc < 0) {
         fprintf(stderr, "hooked_clients: %s\n", cio_strerror(rc));
         return 1;

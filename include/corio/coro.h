@@ -19,7 +19,7 @@ typedef struct cio_coro cio_coro_t;
 
 /* Entry function: receives the value of the first switch into the coroutine
  * (the create argument if that value is NULL) and returns its result. */
-typedef void *(*cio_coro_fn)(void *arg);
+typedef void *(*cio_coro_cb)(void *arg);
 
 /* Default stack size (bytes) when 0 is passed to cio_coro_create. */
 #define CIO_CORO_STACK_DEFAULT (64u * 1024u)
@@ -30,7 +30,7 @@ typedef void *(*cio_coro_fn)(void *arg);
  * it and starts with that coroutine's FPU control words (rounding mode...),
  * which it then keeps as its own across switches.
  * Returns 0, -ENOMEM or -EAGAIN (out of memory or memory mappings). */
-int cio_coro_create(cio_coro_t **out, cio_coro_fn fn, void *arg,
+int cio_coro_create(cio_coro_t **out, cio_coro_cb fn, void *arg,
                     size_t stack_size);
 
 /* Runs `to`, passing `value`; returns 0 when control comes back, with the

@@ -28,7 +28,7 @@ typedef enum {
     CIO_RUN_DEFAULT, /* until stopped or nothing is left to wait for */
     CIO_RUN_ONCE,    /* one iteration, blocking until something happens */
     CIO_RUN_NOWAIT   /* one iteration without blocking */
-} cio_run_mode;
+} cio_run_mode_t;
 
 /* Called with the events that fired for fd (a subset of those asked, plus
  * CIO_ERROR). The callback may register, modify or unregister any fd. */
@@ -65,7 +65,7 @@ int cio_loop_unregister(cio_loop_t *loop, int fd);
 /* Runs the loop in the given mode. Returns 0 when stopped or nothing is
  * left to wait for (no watched fd, no active timer), 1 in ONCE/NOWAIT mode
  * when work remains, or a negative errno from the backend. */
-int cio_loop_run(cio_loop_t *loop, cio_run_mode mode);
+int cio_loop_run(cio_loop_t *loop, cio_run_mode_t mode);
 
 /* Makes cio_loop_run return after the current iteration. */
 void cio_loop_stop(cio_loop_t *loop);
@@ -114,12 +114,12 @@ bool cio_timer_active(const cio_timer_t *timer);
 
 /* ---- posts from any thread ---- */
 
-typedef void (*cio_post_fn)(cio_loop_t *loop, void *data);
+typedef void (*cio_post_cb)(cio_loop_t *loop, void *data);
 
 /* Thread-safe: queues fn(loop, data) to run on the loop's thread in FIFO
  * order and wakes the loop. Returns 0 or -ENOMEM. Posts keep a running
  * loop alive until they have run. */
-int cio_loop_post(cio_loop_t *loop, cio_post_fn fn, void *data);
+int cio_loop_post(cio_loop_t *loop, cio_post_cb fn, void *data);
 
 /* ---- signals ---- */
 

@@ -16,7 +16,7 @@ extern "C" {
 typedef enum {
     CIO_OFFLOAD_FILE, /* open, stat, fsync, unlink, rename, ... */
     CIO_OFFLOAD_DNS   /* getaddrinfo */
-} cio_offload_kind;
+} cio_offload_kind_t;
 
 /* Runs fn(arg) on a pool thread; the calling task waits until it returns and
  * gets its return value in *result (may be NULL). fn must not touch corio.
@@ -24,8 +24,8 @@ typedef enum {
  * -ETIMEDOUT at once; fn still runs to its end and its result is dropped
  * (arg must stay valid: allocate it when that matters). Outside a task
  * fn runs at once on the calling thread. Returns 0 or -errno. */
-int cio_offload(cio_offload_kind kind, long (*fn)(void *arg), void *arg,
-                long *result, int64_t deadline_ms);
+int cio_offload_run(long *result, cio_offload_kind_t kind,
+                    long (*fn)(void *arg), void *arg, int64_t deadline_ms);
 
 /* <netdb.h> declares it only with POSIX features on; strict C11 users too. */
 struct addrinfo;
@@ -35,9 +35,9 @@ struct addrinfo;
  * arguments or family), -ETIMEDOUT, -ECANCELED, or the errno of EAI_SYSTEM
  * (-EIO for a non-recoverable resolver failure). Numeric addresses are
  * answered at once without the pool. */
-int cio_getaddrinfo(const char *node, const char *service,
-                    const struct addrinfo *hints, struct addrinfo **res,
-                    int64_t deadline_ms);
+int cio_dns_getaddrinfo(const char *node, const char *service,
+                        const struct addrinfo *hints, struct addrinfo **res,
+                        int64_t deadline_ms);
 
 /* File calls on the file pool; return as the syscalls do but -errno. */
 int cio_file_open(const char *path, int flags, mode_t mode);
@@ -45,7 +45,7 @@ int cio_file_stat(const char *path, struct stat *st);
 int cio_file_fsync(int fd);
 
 /* Threads per pool (default 4 each); takes effect for pools not started. */
-void cio_offload_set_threads(cio_offload_kind kind, unsigned threads);
+void cio_offload_set_threads(cio_offload_kind_t kind, unsigned threads);
 
 #ifdef __cplusplus
 }

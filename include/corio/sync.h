@@ -35,7 +35,7 @@ typedef struct cio_event cio_event_t;
 
 int cio_event_new(cio_event_t **out);
 void cio_event_free(cio_event_t *ev);
-void cio_event_set(cio_event_t *ev);   /* wakes every waiter */
+void cio_event_set(cio_event_t *ev); /* wakes every waiter */
 void cio_event_clear(cio_event_t *ev);
 bool cio_event_is_set(const cio_event_t *ev);
 int cio_event_wait(cio_event_t *ev, int64_t deadline_ms);
@@ -74,8 +74,8 @@ int cio_pool_new(cio_pool_t **out, size_t size);
 /* Waits for every task of the pool, then frees it. */
 void cio_pool_free(cio_pool_t *pool);
 /* Spawns fn(arg) once a slot is free (waiting until the deadline). out as
- * in cio_spawn. */
-int cio_pool_spawn(cio_pool_t *pool, cio_task_t **out, cio_task_fn fn,
+ * in cio_task_spawn. */
+int cio_pool_spawn(cio_pool_t *pool, cio_task_t **out, cio_task_cb fn,
                    void *arg, int64_t deadline_ms);
 /* Waits until no task of the pool runs. */
 int cio_pool_join(cio_pool_t *pool, int64_t deadline_ms);

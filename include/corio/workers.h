@@ -8,7 +8,7 @@
  * Typical server:
  *
  *     cio_workers_t *g;
- *     cio_workers_opts o = {.threads = 4, .catch_signals = true};
+ *     cio_workers_opts_t o = {.threads = 4, .catch_signals = true};
  *     cio_workers_new(&g, &o);
  *     int port = cio_workers_listen(g, "127.0.0.1", 0, 0);
  *     cio_workers_start(g, serve_fn, NULL); // serve_fn calls cio_workers_serve
@@ -60,7 +60,7 @@ int cio_chan_send(cio_chan_t *ch, void *item);
 
 /* Receives the oldest item into *item, waiting until the deadline (see
  * hub.h; from a plain thread, milliseconds on CLOCK_MONOTONIC, the clock of
- * cio_now). Returns 0, -EPIPE once closed and drained, -ETIMEDOUT,
+ * cio_hub_now). Returns 0, -EPIPE once closed and drained, -ETIMEDOUT,
  * -ECANCELED, -EINTR, -EXDEV while a task of another hub waits, -ENOMEM. */
 int cio_chan_recv(cio_chan_t *ch, void **item, int64_t deadline_ms);
 
@@ -77,25 +77,25 @@ typedef struct cio_workers cio_workers_t;
 
 /* Options for cio_workers_new; zero-initialise and set what you need. */
 typedef struct cio_workers_opts {
-    unsigned threads;        /* worker threads (per process in process mode);
-                                0 = cio_workers_cpus(), or 1 in process
-                                mode */
-    unsigned processes;      /* 0 = threads of this process; N = fork N
-                                processes after listening, each running
-                                `threads` workers, supervised and restarted */
-    bool catch_signals;      /* SIGINT/SIGTERM stop every worker, once */
-    bool shared_listener;    /* one listening socket for all workers even
-                                where SO_REUSEPORT works */
-    int64_t stop_grace_ms;   /* time given to tasks after a stop before they
-                                are killed; 0 = 5000 */
-    const cio_run_opts *run; /* each worker's cio_run_ex options (copied);
+    unsigned threads;          /* worker threads (per process in process mode);
+                                  0 = cio_workers_cpus(), or 1 in process
+                                  mode */
+    unsigned processes;        /* 0 = threads of this process; N = fork N
+                                  processes after listening, each running
+                                  `threads` workers, supervised and restarted */
+    bool catch_signals;        /* SIGINT/SIGTERM stop every worker, once */
+    bool shared_listener;      /* one listening socket for all workers even
+                                  where SO_REUSEPORT works */
+    int64_t stop_grace_ms;     /* time given to tasks after a stop before they
+                                  are killed; 0 = 5000 */
+    const cio_hub_opts_t *run; /* each worker's cio_hub_run_ex options (copied);
                                 NULL = defaults */
-    bool pin_cpus;           /* pin worker i to the i-th CPU (modulo their
-                                count) this process may run on */
-} cio_workers_opts;
+    bool pin_cpus;             /* pin worker i to the i-th CPU (modulo their
+                                  count) this process may run on */
+} cio_workers_opts_t;
 
 /* Creates a stopped group. Returns 0, -EINVAL or -ENOMEM. */
-int cio_workers_new(cio_workers_t **out, const cio_workers_opts *opts);
+int cio_workers_new(cio_workers_t **out, const cio_workers_opts_t *opts);
 
 /* Before start: listens on TCP host:port (host as in cio_tcp_listen; port 0
  * picks one) with one SO_REUSEPORT socket per worker, so the kernel spreads
@@ -113,14 +113,14 @@ bool cio_workers_reuseport(const cio_workers_t *g);
  * SIGINT and SIGTERM are blocked in the calling thread until
  * cio_workers_wait returns: start the group before other threads, or block
  * them there too. Returns 0 or -errno (-EBUSY if started already). */
-int cio_workers_start(cio_workers_t *g, cio_task_fn fn, void *arg);
+int cio_workers_start(cio_workers_t *g, cio_task_cb fn, void *arg);
 
 /* Any thread, any number of times: asks every worker to stop (through
  * cio_loop_post; in process mode, SIGTERM to each worker process). */
 void cio_workers_stop(cio_workers_t *g);
 
 /* Blocks the calling thread (not a worker) until every worker has ended.
- * Returns 0, the first error a worker's cio_run reported, or -EDEADLK
+ * Returns 0, the first error a worker's cio_hub_run reported, or -EDEADLK
  * from a worker. */
 int cio_workers_wait(cio_workers_t *g);
 
@@ -168,10 +168,10 @@ bool cio_workers_stopping(void);
  * -EINTR, or -EPERM outside a worker. */
 int cio_workers_wait_stop(int64_t deadline_ms);
 
-/* Serves the worker's listener: runs handler(fd, data) in a task per
- * connection (as cio_server_start) until the group stops, then stops the
+/* Serves the worker's listener: runs handler(fd, peer, peer_len, data) in a
+ * task per connection (as cio_server_start) until the group stops, then stops the
  * server within the grace time. Returns 0 or -errno. */
-int cio_workers_serve(cio_conn_fn handler, void *data, size_t max_conns);
+int cio_workers_serve(cio_server_conn_cb handler, void *data, size_t max_conns);
 
 /* ---- tasks on another worker ---- */
 
@@ -182,7 +182,7 @@ typedef struct cio_remote cio_remote_t;
  * (not the parent of process mode). With out == NULL the task is detached.
  * Returns 0, -EINVAL, -ENOTSUP (process mode), -EPIPE (stopping), -ENOMEM. */
 int cio_workers_spawn(cio_workers_t *g, unsigned index, cio_remote_t **out,
-                      cio_task_fn fn, void *arg);
+                      cio_task_cb fn, void *arg);
 
 /* Waits for a remote task to end; *result (may be NULL) gets its return
  * value. Tasks of two hubs cannot wait at the same time. Returns 0 (also when

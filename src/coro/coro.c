@@ -378,7 +378,7 @@ make(cio_coro_t **out, struct cio__thread *t, size_t stack_size, size_t room)
     return 0;
 }
 
-int cio__coro_create_room(cio_coro_t **out, cio_coro_fn fn, void *arg,
+int cio__coro_create_room(cio_coro_t **out, cio_coro_cb fn, void *arg,
                           size_t stack_size, size_t room)
 {
     if (UNLIKELY(!out || !fn || room > UINT32_MAX))
@@ -417,7 +417,7 @@ int cio__coro_create_room(cio_coro_t **out, cio_coro_fn fn, void *arg,
     return 0;
 }
 
-int cio_coro_create(cio_coro_t **out, cio_coro_fn fn, void *arg,
+int cio_coro_create(cio_coro_t **out, cio_coro_cb fn, void *arg,
                     size_t stack_size)
 {
     return cio__coro_create_room(out, fn, arg, stack_size, 0);

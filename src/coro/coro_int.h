@@ -55,7 +55,7 @@ struct cio_coro {
     uint8_t is_root;            /* 1 for a thread's root coroutine */
     uint32_t room;              /* bytes of the owner's room after the struct */
     /* colder: */
-    cio_coro_fn fn;        /* entry function */
+    cio_coro_cb fn;        /* entry function */
     void *arg;             /* entry argument when the first value is NULL */
     void *result;          /* entry function's return value once done */
     void *data;            /* owner's pointer (cio_coro_set_data) */

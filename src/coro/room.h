@@ -10,7 +10,7 @@
 /* Like cio_coro_create, with `room` bytes (64-byte aligned, uninitialised)
  * allocated right after the coroutine; they are freed with it. */
 __attribute__((visibility("hidden"))) int
-cio__coro_create_room(cio_coro_t **out, cio_coro_fn fn, void *arg,
+cio__coro_create_room(cio_coro_t **out, cio_coro_cb fn, void *arg,
                       size_t stack_size, size_t room);
 
 /* The running coroutine, NULL before the thread's first coroutine call:

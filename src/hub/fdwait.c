@@ -5,7 +5,7 @@
  * only when an event fires that nobody waits for. A ping-pong connection
  * therefore costs no epoll_ctl in steady state.
  *
- * cio_close wakes the waiters with -EBADF and unregisters before closing,
+ * cio_fd_close wakes the waiters with -EBADF and unregisters before closing,
  * so no event for a reused fd number reaches a stale waiter. */
 #include <errno.h>
 #include <poll.h>
@@ -294,14 +294,14 @@ void cio__fd_fresh(int fd)
     struct cio__fd *f = fd_peek(hub, fd);
     if (!f)
         return;
-    /* The number was closed without cio_close: whoever waited on the old
+    /* The number was closed without cio_fd_close: whoever waited on the old
      * file waits in vain; tell them. */
     wake_side(hub, &f->reader, &f->readers, -EBADF);
     wake_side(hub, &f->writer, &f->writers, -EBADF);
     forget(hub, fd, f);
 }
 
-int cio_close(int fd)
+int cio_fd_close(int fd)
 {
     if (fd < 0)
         return -EBADF;
@@ -344,7 +344,7 @@ void cio__fd_table_free(struct cio__hub *hub)
     hub->fd_nevents = hub->fd_events_cap = 0;
 }
 
-int cio_wait_readable(int fd, int64_t deadline_ms)
+int cio_fd_wait_readable(int fd, int64_t deadline_ms)
 {
     cio_task_t *t;
     int rc = cio__enter(&t);
@@ -357,7 +357,7 @@ int cio_wait_readable(int fd, int64_t deadline_ms)
     return cio__fd_wait(t->hub, t, fd, CIO_READABLE, deadline_ms);
 }
 
-int cio_wait_writable(int fd, int64_t deadline_ms)
+int cio_fd_wait_writable(int fd, int64_t deadline_ms)
 {
     cio_task_t *t;
     int rc = cio__enter(&t);
@@ -370,7 +370,7 @@ int cio_wait_writable(int fd, int64_t deadline_ms)
     return cio__fd_wait(t->hub, t, fd, CIO_WRITABLE, deadline_ms);
 }
 
-int cio_poll(struct pollfd *fds, unsigned long nfds, int64_t deadline_ms)
+int cio_fd_poll(struct pollfd *fds, unsigned long nfds, int64_t deadline_ms)
 {
     cio_task_t *t;
     int rc = cio__enter(&t);

@@ -9,7 +9,7 @@
 
 /* What the hub knows about one fd. A read or write that waits takes the
  * direction's slot, so the common case of one waiter links no node; more
- * waiters, and every cio_poll, queue up behind it. */
+ * waiters, and every cio_fd_poll, queue up behind it. */
 struct cio__fd {
     /* One cache line per fd, which the event and the call both touch. */
     _Alignas(64) cio_task_t *reader; /* a task waiting to read */
@@ -23,7 +23,7 @@ struct cio__fd {
     uint8_t nonblock;          /* O_NONBLOCK is set: no fcntl needed */
 };
 
-/* One fd of a multi-fd wait (cio_poll). */
+/* One fd of a multi-fd wait (cio_fd_poll). */
 struct cio__fdreq {
     int fd;     /* the fd; < 0 is skipped */
     int events; /* CIO_READABLE | CIO_WRITABLE */

@@ -1,4 +1,4 @@
-/* The hub: one per thread, the coroutine that called cio_run. It runs the
+/* The hub: one per thread, the coroutine that called cio_hub_run. It runs the
  * ready tasks in FIFO order, then one iteration of the event loop (without
  * blocking while tasks are ready), whose callbacks make more tasks ready.
  * When every task waits and nothing the hub knows of can wake one (no fd
@@ -27,7 +27,7 @@ cio_loop_t *cio_hub_loop(void)
     return cio__tls_hub ? cio__tls_hub->loop : NULL;
 }
 
-int64_t cio_now(void)
+int64_t cio_hub_now(void)
 {
     if (cio__tls_hub)
         return cio_loop_now(cio__tls_hub->loop);
@@ -38,10 +38,10 @@ int64_t cio_now(void)
 
 int64_t cio_deadline_in(int64_t ms)
 {
-    return ms < 0 ? -1 : cio_now() + ms;
+    return ms < 0 ? -1 : cio_hub_now() + ms;
 }
 
-size_t cio_task_count(void)
+size_t cio_hub_task_count(void)
 {
     return cio__tls_hub ? cio__tls_hub->live : 0;
 }
@@ -130,7 +130,7 @@ static const char *state_name(int state)
     }
 }
 
-void cio_dump(FILE *out)
+void cio_hub_dump(FILE *out)
 {
     struct cio__hub *hub = cio__tls_hub;
     if (!hub) {
@@ -167,7 +167,7 @@ void cio_dump(FILE *out)
 static void sigquit_cb(cio_loop_t *loop, int signum, void *data)
 {
     (void)loop, (void)signum, (void)data;
-    cio_dump(stderr);
+    cio_hub_dump(stderr);
 }
 
 /* ---- the run ---- */
@@ -220,7 +220,7 @@ static int hub_loop(struct cio__hub *hub)
         if (hub->live > 0 && deadlocked(hub)) {
             fprintf(stderr, "corio: deadlock: every task waits and nothing "
                             "can wake one\n");
-            cio_dump(stderr);
+            cio_hub_dump(stderr);
             return -EDEADLK;
         }
         int rc = cio_loop_run(hub->loop,
@@ -248,10 +248,10 @@ static void hub_teardown(struct cio__hub *hub)
     free(hub->runq);
 }
 
-int cio_run_ex(const cio_run_opts *opts, cio_task_fn main_fn, void *arg,
-               void **result)
+int cio_hub_run_ex(const cio_hub_opts_t *opts, void **result,
+                   cio_task_cb main_fn, void *arg)
 {
-    static const cio_run_opts defaults;
+    static const cio_hub_opts_t defaults;
     if (!opts)
         opts = &defaults;
     if (result)
@@ -280,7 +280,7 @@ int cio_run_ex(const cio_run_opts *opts, cio_task_fn main_fn, void *arg,
         hub->sigquit = true;
 
     cio_task_t *main_task;
-    rc = cio_spawn(&main_task, main_fn, arg);
+    rc = cio_task_spawn(&main_task, main_fn, arg);
     if (rc == 0) {
         cio_task_set_name(main_task, "main");
         rc = hub_loop(hub);
@@ -298,7 +298,7 @@ int cio_run_ex(const cio_run_opts *opts, cio_task_fn main_fn, void *arg,
     return rc;
 }
 
-int cio_run(cio_task_fn main_fn, void *arg, void **result)
+int cio_hub_run(void **result, cio_task_cb main_fn, void *arg)
 {
-    return cio_run_ex(NULL, main_fn, arg, result);
+    return cio_hub_run_ex(NULL, result, main_fn, arg);
 }

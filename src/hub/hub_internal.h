@@ -53,7 +53,7 @@ struct cio_task {
     struct cio__hub *hub;  /* hub that schedules it */
     int state;             /* enum cio__task_state */
     int wake_rc;           /* result code of the trigger that woke it */
-    bool killed;           /* cio_kill was called */
+    bool killed;           /* cio_task_kill was called */
     bool interrupt;        /* an -EINTR is pending for the next wait */
     bool timer_armed;      /* the deadline timer is running */
     bool idle_listed;      /* linked in the hub's shrink list */
@@ -61,7 +61,7 @@ struct cio_task {
     bool shrunk;           /* shrink attempted during this wait */
     bool keep_stack;       /* another thread may use its stack now */
     bool started;          /* the hub switched to it once */
-    const char *wait_what; /* what it waits on, for cio_dump */
+    const char *wait_what; /* what it waits on, for cio_hub_dump */
     long wait_arg;         /* an fd or a count shown with wait_what */
     int64_t wait_since;    /* when the current wait began */
     void *wait_obj;        /* what it waits on (an fd's state) or NULL:
@@ -70,7 +70,7 @@ struct cio_task {
      * (cio_coro_shrink) reads as zeros until the task runs again. */
     struct cio__waiter wnode[2];
     /* colder: */
-    cio_task_fn fn;       /* the task's function */
+    cio_task_cb fn;       /* the task's function */
     void *arg;            /* its argument */
     void *result;         /* fn's return value once done */
     int status;           /* 0, or -ECANCELED if it ended killed */
@@ -78,7 +78,7 @@ struct cio_task {
     cio_task_t *all_next;
     cio_task_t *idle_prev; /* neighbours in the shrink list */
     cio_task_t *idle_next;
-    struct cio__waitq joiners; /* tasks in cio_join on this one */
+    struct cio__waitq joiners; /* tasks in cio_task_join on this one */
     cio_timer_t timer;         /* deadline of the current wait */
 };
 _Static_assert(offsetof(struct cio_task, wnode) <= 64,
@@ -105,7 +105,7 @@ struct cio__hub {
     size_t runq_len;   /* tasks queued */
     size_t round_left; /* queued tasks of the round being run */
     size_t warm;       /* queued tasks, oldest first, with stacks prefetched */
-    cio_task_t *all;   /* live tasks (for cio_dump) */
+    cio_task_t *all;   /* live tasks (for cio_hub_dump) */
     size_t live;       /* tasks whose function has not returned */
     size_t stack_size; /* stack size for new tasks */
     size_t fd_waiters; /* waiter nodes linked on fds */
@@ -122,16 +122,16 @@ struct cio__hub {
     cio_task_t *idle_head;           /* waiting tasks, oldest wait first */
     cio_task_t *idle_tail;
     cio_timer_t shrink_timer; /* periodic scan of the shrink list */
-    bool sigquit;             /* SIGQUIT prints cio_dump */
+    bool sigquit;             /* SIGQUIT prints cio_hub_dump */
 };
 
-/* This thread's hub, NULL outside cio_run (hub.c). initial-exec: read on
+/* This thread's hub, NULL outside cio_hub_run (hub.c). initial-exec: read on
  * every blocking call, as the coroutine core reads its own. */
 extern _Thread_local
     __attribute__((tls_model("initial-exec"),
                    visibility("hidden"))) struct cio__hub *cio__tls_hub;
 
-/* This thread's hub, NULL outside cio_run. */
+/* This thread's hub, NULL outside cio_hub_run. */
 static inline struct cio__hub *cio__hub_get(void)
 {
     return cio__tls_hub;
@@ -170,7 +170,7 @@ static inline bool cio__expired(struct cio__hub *hub, int64_t deadline_ms)
 
 /* Suspends the running task until a trigger calls cio__wake, or the
  * deadline passes (-ETIMEDOUT), or it is killed (-ECANCELED) or
- * interrupted (-EINTR). what/arg describe the wait for cio_dump. */
+ * interrupted (-EINTR). what/arg describe the wait for cio_hub_dump. */
 int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg);
 
 /* Appends t to its hub's run queue. */
@@ -228,7 +228,7 @@ bool cio__waitq_wake_one(struct cio__waitq *q, int rc, void *value);
 /* Wakes every waiter with rc; returns how many there were. */
 size_t cio__waitq_wake_all(struct cio__waitq *q, int rc);
 
-/* Drops the hub's fd state (fdwait.c): at the end of cio_run. */
+/* Drops the hub's fd state (fdwait.c): at the end of cio_hub_run. */
 void cio__fd_table_free(struct cio__hub *hub);
 /* Acts on the loop's readiness reports (fdwait.c): after each iteration. */
 void cio__fd_flush(struct cio__hub *hub);

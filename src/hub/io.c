@@ -15,7 +15,7 @@
 #include "corio/io.h"
 #include "hub/fdwait.h"
 
-int cio_set_nonblock(int fd)
+int cio_fd_set_nonblock(int fd)
 {
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0)
@@ -27,13 +27,13 @@ int cio_set_nonblock(int fd)
 
 /* O_NONBLOCK for calls that have no per-call flag (read, write, accept,
  * connect, sendfile), set once: the fd's state remembers it until
- * cio_close, which spares an fcntl per call (sendfile returns every few
+ * cio_fd_close, which spares an fcntl per call (sendfile returns every few
  * hundred KiB on a busy download). */
 static int ensure_nonblock(int fd, struct cio__fd *f)
 {
     if (f->nonblock)
         return 0;
-    int rc = cio_set_nonblock(fd);
+    int rc = cio_fd_set_nonblock(fd);
     if (rc == 0)
         f->nonblock = 1;
     return rc;
@@ -177,43 +177,44 @@ static inline __attribute__((always_inline)) ssize_t io_run(struct io_op *op,
     }
 }
 
-ssize_t cio_read(int fd, void *buf, size_t n, int64_t deadline_ms)
+ssize_t cio_fd_read(int fd, void *buf, size_t n, int64_t deadline_ms)
 {
     struct io_op op = {.fd = fd, .dir = IO_IN, .buf = buf, .n = n};
     return io_run(&op, deadline_ms);
 }
 
-ssize_t cio_write(int fd, const void *buf, size_t n, int64_t deadline_ms)
+ssize_t cio_fd_write(int fd, const void *buf, size_t n, int64_t deadline_ms)
 {
     struct io_op op = {.fd = fd, .dir = IO_OUT, .buf = (void *)buf, .n = n};
     return io_run(&op, deadline_ms);
 }
 
-ssize_t cio_readv(int fd, const struct iovec *iov, int iovcnt,
-                  int64_t deadline_ms)
+ssize_t cio_fd_readv(int fd, const struct iovec *iov, int iovcnt,
+                     int64_t deadline_ms)
 {
     struct io_op op = {
         .fd = fd, .dir = IO_IN, .iov = iov, .iovcnt = iovcnt, .kind = 1};
     return io_run(&op, deadline_ms);
 }
 
-ssize_t cio_writev(int fd, const struct iovec *iov, int iovcnt,
-                   int64_t deadline_ms)
+ssize_t cio_fd_writev(int fd, const struct iovec *iov, int iovcnt,
+                      int64_t deadline_ms)
 {
     struct io_op op = {
         .fd = fd, .dir = IO_OUT, .iov = iov, .iovcnt = iovcnt, .kind = 1};
     return io_run(&op, deadline_ms);
 }
 
-ssize_t cio_recv(int fd, void *buf, size_t n, int flags, int64_t deadline_ms)
+ssize_t cio_sock_recv(int fd, void *buf, size_t n, int flags,
+                      int64_t deadline_ms)
 {
     struct io_op op = {
         .fd = fd, .dir = IO_IN, .buf = buf, .n = n, .flags = flags, .kind = 2};
     return io_run(&op, deadline_ms);
 }
 
-ssize_t cio_send(int fd, const void *buf, size_t n, int flags,
-                 int64_t deadline_ms)
+ssize_t cio_sock_send(int fd, const void *buf, size_t n, int flags,
+                      int64_t deadline_ms)
 {
     struct io_op op = {.fd = fd,
                        .dir = IO_OUT,
@@ -224,9 +225,9 @@ ssize_t cio_send(int fd, const void *buf, size_t n, int flags,
     return io_run(&op, deadline_ms);
 }
 
-ssize_t cio_recvfrom(int fd, void *buf, size_t n, int flags,
-                     struct sockaddr *from, socklen_t *fromlen,
-                     int64_t deadline_ms)
+ssize_t cio_sock_recvfrom(int fd, void *buf, size_t n, int flags,
+                          struct sockaddr *from, socklen_t *fromlen,
+                          int64_t deadline_ms)
 {
     struct io_op op = {.fd = fd,
                        .dir = IO_IN,
@@ -239,9 +240,9 @@ ssize_t cio_recvfrom(int fd, void *buf, size_t n, int flags,
     return io_run(&op, deadline_ms);
 }
 
-ssize_t cio_sendto(int fd, const void *buf, size_t n, int flags,
-                   const struct sockaddr *to, socklen_t tolen,
-                   int64_t deadline_ms)
+ssize_t cio_sock_sendto(int fd, const void *buf, size_t n, int flags,
+                        const struct sockaddr *to, socklen_t tolen,
+                        int64_t deadline_ms)
 {
     struct io_op op = {.fd = fd,
                        .dir = IO_OUT,
@@ -254,11 +255,11 @@ ssize_t cio_sendto(int fd, const void *buf, size_t n, int flags,
     return io_run(&op, deadline_ms);
 }
 
-ssize_t cio_read_full(int fd, void *buf, size_t n, int64_t deadline_ms)
+ssize_t cio_fd_read_full(int fd, void *buf, size_t n, int64_t deadline_ms)
 {
     size_t done = 0;
     while (done < n) {
-        ssize_t r = cio_read(fd, (char *)buf + done, n - done, deadline_ms);
+        ssize_t r = cio_fd_read(fd, (char *)buf + done, n - done, deadline_ms);
         if (r < 0)
             return r;
         if (r == 0)
@@ -268,12 +269,12 @@ ssize_t cio_read_full(int fd, void *buf, size_t n, int64_t deadline_ms)
     return (ssize_t)done;
 }
 
-ssize_t cio_write_all(int fd, const void *buf, size_t n, int64_t deadline_ms)
+ssize_t cio_fd_write_all(int fd, const void *buf, size_t n, int64_t deadline_ms)
 {
     size_t done = 0;
     while (done < n) {
         ssize_t r =
-            cio_write(fd, (const char *)buf + done, n - done, deadline_ms);
+            cio_fd_write(fd, (const char *)buf + done, n - done, deadline_ms);
         if (r < 0)
             return r;
         done += (size_t)r;
@@ -281,8 +282,8 @@ ssize_t cio_write_all(int fd, const void *buf, size_t n, int64_t deadline_ms)
     return (ssize_t)n;
 }
 
-int cio_accept(int fd, struct sockaddr *addr, socklen_t *addrlen,
-               int64_t deadline_ms)
+int cio_sock_accept(int fd, struct sockaddr *addr, socklen_t *addrlen,
+                    int64_t deadline_ms)
 {
     cio_task_t *t;
     struct cio__fd *f;
@@ -308,8 +309,8 @@ int cio_accept(int fd, struct sockaddr *addr, socklen_t *addrlen,
     }
 }
 
-int cio_connect(int fd, const struct sockaddr *addr, socklen_t addrlen,
-                int64_t deadline_ms)
+int cio_sock_connect(int fd, const struct sockaddr *addr, socklen_t addrlen,
+                     int64_t deadline_ms)
 {
     cio_task_t *t;
     struct cio__fd *f;
@@ -330,8 +331,8 @@ int cio_connect(int fd, const struct sockaddr *addr, socklen_t addrlen,
     return -err;
 }
 
-ssize_t cio_sendfile(int out_fd, int in_fd, off_t *offset, size_t count,
-                     int64_t deadline_ms)
+ssize_t cio_fd_sendfile(int out_fd, int in_fd, off_t *offset, size_t count,
+                        int64_t deadline_ms)
 {
     cio_task_t *t;
     struct cio__fd *f;

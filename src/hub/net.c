@@ -31,7 +31,7 @@ static int resolve(const char *host, uint16_t port, int flags,
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
                              .ai_flags = flags | AI_NUMERICSERV};
     if (cio__self())
-        return cio_getaddrinfo(host, service, &hints, res, deadline_ms);
+        return cio_dns_getaddrinfo(host, service, &hints, res, deadline_ms);
     int rc = getaddrinfo(host, service, &hints, res);
     if (rc == 0)
         return 0;
@@ -104,12 +104,12 @@ int cio_tcp_dial(const char *host, uint16_t port, int64_t deadline_ms)
             rc = fd;
             continue;
         }
-        rc = cio_connect(fd, ai->ai_addr, ai->ai_addrlen, deadline_ms);
+        rc = cio_sock_connect(fd, ai->ai_addr, ai->ai_addrlen, deadline_ms);
         if (rc == 0) {
             rc = fd;
             break;
         }
-        cio_close(fd);
+        cio_fd_close(fd);
         if (rc == -ETIMEDOUT || rc == -ECANCELED || rc == -EINTR ||
             rc == -EPERM)
             break;
@@ -159,15 +159,15 @@ int cio_unix_dial(const char *path, int64_t deadline_ms)
     int fd = new_socket(AF_UNIX, SOCK_STREAM);
     if (fd < 0)
         return fd;
-    rc = cio_connect(fd, (struct sockaddr *)&sa, sizeof sa, deadline_ms);
+    rc = cio_sock_connect(fd, (struct sockaddr *)&sa, sizeof sa, deadline_ms);
     if (rc < 0) {
-        cio_close(fd);
+        cio_fd_close(fd);
         return rc;
     }
     return fd;
 }
 
-int cio_socket_port(int fd)
+int cio_sock_port(int fd)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;

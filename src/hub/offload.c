@@ -66,7 +66,7 @@ static void atfork_register(void)
     pthread_atfork(NULL, NULL, atfork_child);
 }
 
-void cio_offload_set_threads(cio_offload_kind kind, unsigned threads)
+void cio_offload_set_threads(cio_offload_kind_t kind, unsigned threads)
 {
     struct cio__opool *p = &pools[kind == CIO_OFFLOAD_DNS];
     pthread_mutex_lock(&p->mu);
@@ -158,7 +158,7 @@ static int submit(struct cio__opool *p, struct cio__job *job)
 /* Runs fn(arg) on a pool. When the caller does not take the result (it
  * returns an error), drop(arg, result) frees what the job owns, now or when
  * the job completes. Outside a task fn runs inline. */
-static int offload_run(cio_offload_kind kind, long (*fn)(void *), void *arg,
+static int offload_run(cio_offload_kind_t kind, long (*fn)(void *), void *arg,
                        void (*drop)(void *, long), long *result,
                        int64_t deadline_ms)
 {
@@ -208,8 +208,8 @@ static int offload_run(cio_offload_kind kind, long (*fn)(void *), void *arg,
     return rc;
 }
 
-int cio_offload(cio_offload_kind kind, long (*fn)(void *arg), void *arg,
-                long *result, int64_t deadline_ms)
+int cio_offload_run(long *result, cio_offload_kind_t kind,
+                    long (*fn)(void *arg), void *arg, int64_t deadline_ms)
 {
     if (!fn)
         return -EINVAL;
@@ -298,9 +298,9 @@ static bool is_numeric(const char *node, const char *service)
            inet_pton(AF_INET6, node, buf) == 1;
 }
 
-int cio_getaddrinfo(const char *node, const char *service,
-                    const struct addrinfo *hints, struct addrinfo **res,
-                    int64_t deadline_ms)
+int cio_dns_getaddrinfo(const char *node, const char *service,
+                        const struct addrinfo *hints, struct addrinfo **res,
+                        int64_t deadline_ms)
 {
     if (!res || (!node && !service))
         return -EINVAL;

@@ -17,7 +17,7 @@ struct cio_pool {
 /* What a pool task runs: the user's function, then the slot's return. */
 struct pool_start {
     cio_pool_t *pool;
-    cio_task_fn fn;
+    cio_task_cb fn;
     void *arg;
 };
 
@@ -53,7 +53,7 @@ static void *pool_task(void *arg)
     return result;
 }
 
-int cio_pool_spawn(cio_pool_t *pool, cio_task_t **out, cio_task_fn fn,
+int cio_pool_spawn(cio_pool_t *pool, cio_task_t **out, cio_task_cb fn,
                    void *arg, int64_t deadline_ms)
 {
     if (out)
@@ -79,7 +79,7 @@ int cio_pool_spawn(cio_pool_t *pool, cio_task_t **out, cio_task_fn fn,
     start->fn = fn;
     start->arg = arg;
     pool->running++;
-    rc = cio_spawn(out, pool_task, start);
+    rc = cio_task_spawn(out, pool_task, start);
     if (rc < 0) {
         free(start);
         pool->running--;

@@ -9,24 +9,26 @@
 #include "hub/hub_internal.h"
 
 struct conn {
-    cio_server_t *srv; /* the server that accepted it */
-    int fd;            /* handed to the handler, which closes it */
-    cio_task_t *task;  /* the handler task (detached) */
-    struct conn *prev; /* neighbours among the running handlers */
+    cio_server_t *srv;            /* the server that accepted it */
+    int fd;                       /* handed to the handler, which closes it */
+    struct sockaddr_storage peer; /* the client's address */
+    socklen_t peer_len;           /* its length (0 if unknown) */
+    cio_task_t *task;             /* the handler task (detached) */
+    struct conn *prev;            /* neighbours among the running handlers */
     struct conn *next;
 };
 
 struct cio_server {
-    int listen_fd;          /* closed by cio_server_stop */
-    cio_conn_fn handler;    /* runs per connection */
-    void *data;             /* handler's argument */
-    cio_sem_t *slots;       /* bounds handlers (max_conns), or NULL */
-    cio_task_t *acceptor;   /* the accept loop, NULL once it ended */
-    struct conn *conns;     /* running handlers */
-    size_t nconns;          /* how many */
-    bool stopping;          /* cio_server_stop was called */
-    bool freed;             /* free once acceptor and handlers are gone */
-    struct cio__waitq idle; /* cio_server_stop waiting for the end */
+    int listen_fd;              /* closed by cio_server_stop */
+    cio_server_conn_cb handler; /* runs per connection */
+    void *data;                 /* handler's argument */
+    cio_sem_t *slots;           /* bounds handlers (max_conns), or NULL */
+    cio_task_t *acceptor;       /* the accept loop, NULL once it ended */
+    struct conn *conns;         /* running handlers */
+    size_t nconns;              /* how many */
+    bool stopping;              /* cio_server_stop was called */
+    bool freed;                 /* free once acceptor and handlers are gone */
+    struct cio__waitq idle;     /* cio_server_stop waiting for the end */
 };
 
 static bool server_idle(const cio_server_t *srv)
@@ -50,7 +52,8 @@ static void *conn_main(void *arg)
 {
     struct conn *c = arg;
     cio_server_t *srv = c->srv;
-    srv->handler(c->fd, srv->data);
+    srv->handler(c->fd, (const struct sockaddr *)&c->peer, c->peer_len,
+                 srv->data);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -66,19 +69,22 @@ static void *conn_main(void *arg)
 }
 
 /* Starts a handler for fd; 0 or -errno (fd is then closed). */
-static int start_conn(cio_server_t *srv, int fd)
+static int start_conn(cio_server_t *srv, int fd,
+                      const struct sockaddr_storage *peer, socklen_t peer_len)
 {
     struct conn *c = calloc(1, sizeof *c);
-    int rc = c ? cio_spawn(&c->task, conn_main, c) : -ENOMEM;
+    int rc = c ? cio_task_spawn(&c->task, conn_main, c) : -ENOMEM;
     if (rc < 0) {
         free(c);
-        cio_close(fd);
+        cio_fd_close(fd);
         return rc;
     }
     cio_task_set_name(c->task, "conn");
     cio_task_detach(c->task);
     c->srv = srv;
     c->fd = fd;
+    c->peer = *peer;
+    c->peer_len = peer_len;
     c->next = srv->conns;
     if (srv->conns)
         srv->conns->prev = c;
@@ -93,8 +99,11 @@ static void *accept_main(void *arg)
     while (!srv->stopping) {
         if (srv->slots && cio_sem_acquire(srv->slots, -1) < 0)
             break;
-        int fd = cio_accept(srv->listen_fd, NULL, NULL, -1);
-        if (fd < 0 || start_conn(srv, fd) < 0) {
+        struct sockaddr_storage peer;
+        socklen_t peer_len = sizeof peer;
+        int fd = cio_sock_accept(srv->listen_fd, (struct sockaddr *)&peer,
+                                 &peer_len, -1);
+        if (fd < 0 || start_conn(srv, fd, &peer, peer_len) < 0) {
             if (srv->slots)
                 cio_sem_release(srv->slots);
         }
@@ -102,7 +111,7 @@ static void *accept_main(void *arg)
             continue;
         if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM) {
             /* Out of descriptors: give the handlers time to close some. */
-            if (cio_sleep(100) < 0)
+            if (cio_task_sleep(100) < 0)
                 break;
             continue;
         }
@@ -113,8 +122,8 @@ static void *accept_main(void *arg)
     return NULL;
 }
 
-int cio_server_start(cio_server_t **out, int listen_fd, cio_conn_fn handler,
-                     void *data, size_t max_conns)
+int cio_server_start(cio_server_t **out, int listen_fd,
+                     cio_server_conn_cb handler, void *data, size_t max_conns)
 {
     if (!out || listen_fd < 0 || !handler)
         return -EINVAL;
@@ -129,7 +138,7 @@ int cio_server_start(cio_server_t **out, int listen_fd, cio_conn_fn handler,
     if (max_conns > 0)
         rc = cio_sem_new(&srv->slots, max_conns);
     if (rc == 0)
-        rc = cio_spawn(&srv->acceptor, accept_main, srv);
+        rc = cio_task_spawn(&srv->acceptor, accept_main, srv);
     if (rc < 0) {
         cio_sem_free(srv->slots);
         free(srv);
@@ -144,9 +153,9 @@ int cio_server_start(cio_server_t **out, int listen_fd, cio_conn_fn handler,
 static void kill_all(cio_server_t *srv)
 {
     if (srv->acceptor)
-        cio_kill(srv->acceptor);
+        cio_task_kill(srv->acceptor);
     for (struct conn *c = srv->conns; c; c = c->next)
-        cio_kill(c->task);
+        cio_task_kill(c->task);
 }
 
 /* Waits until the server has no task left; 0 or -errno. */
@@ -174,8 +183,8 @@ int cio_server_stop(cio_server_t *srv, int64_t deadline_ms)
     if (!srv->stopping) {
         srv->stopping = true;
         if (srv->acceptor)
-            cio_kill(srv->acceptor);
-        cio_close(srv->listen_fd);
+            cio_task_kill(srv->acceptor);
+        cio_fd_close(srv->listen_fd);
         srv->listen_fd = -1;
     }
     int rc = wait_idle(srv, deadline_ms);
@@ -194,7 +203,7 @@ void cio_server_free(cio_server_t *srv)
         return;
     if (!srv->stopping) {
         srv->stopping = true;
-        cio_close(srv->listen_fd);
+        cio_fd_close(srv->listen_fd);
         srv->listen_fd = -1;
     }
     if (server_idle(srv)) {

@@ -269,7 +269,7 @@ static void *task_main(void *arg)
     return NULL;
 }
 
-int cio_spawn(cio_task_t **out, cio_task_fn fn, void *arg)
+int cio_task_spawn(cio_task_t **out, cio_task_cb fn, void *arg)
 {
     struct cio__hub *hub = cio__hub_get();
     if (out)
@@ -324,7 +324,7 @@ void cio__task_run_next(struct cio__hub *hub)
 /* Unlinks a task that will never finish from what it waits on, which may
  * outlive the run (hub teardown after a deadlock). Every task is unlinked
  * before any is freed: joiners' nodes live in the tasks they join. Only
- * cio_poll links other nodes, into fd queues, which end with the hub. */
+ * cio_fd_poll links other nodes, into fd queues, which end with the hub. */
 void cio__task_unlink(cio_task_t *t);
 void cio__task_unlink(cio_task_t *t)
 {
@@ -340,14 +340,14 @@ void cio__task_destroy(cio_task_t *t)
     cio_coro_free(t->coro);
 }
 
-cio_task_t *cio_self(void)
+cio_task_t *cio_task_self(void)
 {
     return cio__self();
 }
 
 /* ---- sleep, join, kill ---- */
 
-int cio_sleep_until(int64_t deadline_ms)
+int cio_task_sleep_until(int64_t deadline_ms)
 {
     cio_task_t *t;
     int rc = cio__enter(&t);
@@ -365,17 +365,17 @@ int cio_sleep_until(int64_t deadline_ms)
     return rc == -ETIMEDOUT ? 0 : rc;
 }
 
-int cio_sleep(int64_t ms)
+int cio_task_sleep(int64_t ms)
 {
     struct cio__hub *hub = cio__hub_get();
     if (!hub)
         return -EPERM;
     if (ms < 0)
-        return cio_sleep_until(-1);
-    return cio_sleep_until(cio_loop_now(hub->loop) + ms);
+        return cio_task_sleep_until(-1);
+    return cio_task_sleep_until(cio_loop_now(hub->loop) + ms);
 }
 
-int cio_join(cio_task_t *task, int64_t deadline_ms)
+int cio_task_join(cio_task_t *task, int64_t deadline_ms)
 {
     cio_task_t *t;
     if (!task)
@@ -396,19 +396,19 @@ int cio_join(cio_task_t *task, int64_t deadline_ms)
     return rc;
 }
 
-int cio_joinall(cio_task_t *const *tasks, size_t n, int64_t deadline_ms)
+int cio_task_join_all(cio_task_t *const *tasks, size_t n, int64_t deadline_ms)
 {
     for (size_t i = 0; i < n; i++) {
         if (!tasks[i])
             continue;
-        int rc = cio_join(tasks[i], deadline_ms);
+        int rc = cio_task_join(tasks[i], deadline_ms);
         if (rc < 0)
             return rc;
     }
     return 0;
 }
 
-int cio_kill(cio_task_t *task)
+int cio_task_kill(cio_task_t *task)
 {
     if (!task)
         return -EINVAL;
@@ -419,7 +419,7 @@ int cio_kill(cio_task_t *task)
     return 0;
 }
 
-int cio_interrupt(cio_task_t *task)
+int cio_task_interrupt(cio_task_t *task)
 {
     if (!task)
         return -EINVAL;
@@ -430,7 +430,7 @@ int cio_interrupt(cio_task_t *task)
     return 0;
 }
 
-bool cio_cancelled(void)
+bool cio_task_cancelled(void)
 {
     cio_task_t *t = cio__self();
     return t && t->killed;

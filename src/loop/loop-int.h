@@ -22,7 +22,7 @@ typedef struct cio__io_slot {
 /* A post waiting to run on the loop's thread. */
 typedef struct cio__post {
     struct cio__post *next; /* FIFO link */
-    cio_post_fn fn;         /* what to run */
+    cio_post_cb fn;         /* what to run */
     void *data;             /* its argument */
 } cio__post_t;
 

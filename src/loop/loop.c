@@ -274,7 +274,7 @@ static int iterate(cio_loop_t *loop, int timeout_ms)
     return 0;
 }
 
-int cio_loop_run(cio_loop_t *loop, cio_run_mode mode)
+int cio_loop_run(cio_loop_t *loop, cio_run_mode_t mode)
 {
     if (loop->running)
         return -EBUSY;

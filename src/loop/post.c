@@ -19,7 +19,7 @@ static void wake(cio_loop_t *loop)
         ;
 }
 
-int cio_loop_post(cio_loop_t *loop, cio_post_fn fn, void *data)
+int cio_loop_post(cio_loop_t *loop, cio_post_cb fn, void *data)
 {
     cio__post_t *post = malloc(sizeof(*post));
     if (post == NULL)

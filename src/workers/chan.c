@@ -239,7 +239,7 @@ static int chan_bind_hub(cio_chan_t *ch)
 
 int cio_chan_recv(cio_chan_t *ch, void **item, int64_t deadline_ms)
 {
-    if (!cio_self())
+    if (!cio_task_self())
         return chan_recv_thread(ch, item, deadline_ms);
     pthread_mutex_lock(&ch->mu);
     int r;

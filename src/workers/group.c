@@ -1,4 +1,4 @@
-/* Worker groups: N threads, each running cio_run with its own loop and hub.
+/* Worker groups: N threads, each running cio_hub_run with its own loop and hub.
  * A worker's first task is a dispatcher that receives spawn requests on the
  * worker's inbox channel; closing the inbox is the stop (the wake reaches
  * the worker through cio_loop_post). */
@@ -31,9 +31,9 @@ unsigned cio_workers_cpus(void)
     return cpus > 0 ? (unsigned)cpus : 1;
 }
 
-int cio_workers_new(cio_workers_t **out, const cio_workers_opts *opts)
+int cio_workers_new(cio_workers_t **out, const cio_workers_opts_t *opts)
 {
-    cio_workers_opts none = {0};
+    cio_workers_opts_t none = {0};
     if (!opts)
         opts = &none;
     cio_workers_t *g = calloc(1, sizeof(*g));
@@ -150,9 +150,9 @@ int cio_workers_wait_stop(int64_t deadline_ms)
 static void worker_wind_down(cio__worker *w)
 {
     if (w->main_task) {
-        if (cio_join(w->main_task, w->stop_deadline) == -ETIMEDOUT) {
-            cio_kill(w->main_task);
-            cio_join(w->main_task, -1);
+        if (cio_task_join(w->main_task, w->stop_deadline) == -ETIMEDOUT) {
+            cio_task_kill(w->main_task);
+            cio_task_join(w->main_task, -1);
         }
         cio_task_free(w->main_task);
         w->main_task = NULL;
@@ -173,7 +173,7 @@ static void *worker_root(void *arg)
         cio_waitgroup_new(&w->remote_wg) < 0) {
         w->rc = -ENOMEM;
         cio_workers_stop(g);
-    } else if (g->fn && cio_spawn(&w->main_task, g->fn, g->arg) < 0) {
+    } else if (g->fn && cio_task_spawn(&w->main_task, g->fn, g->arg) < 0) {
         w->rc = -ENOMEM;
         cio_workers_stop(g);
     } else if (w->main_task) {
@@ -203,7 +203,7 @@ static void *worker_thread(void *arg)
     cio__worker *w = arg;
     cio_workers_t *g = w->group;
     current_worker = w;
-    int r = cio_run_ex(&g->run, worker_root, w, NULL);
+    int r = cio_hub_run_ex(&g->run, NULL, worker_root, w);
     if (r < 0 && w->rc == 0)
         w->rc = r;
     current_worker = NULL;
@@ -269,7 +269,7 @@ int cio__workers_join_threads(cio_workers_t *g)
     return rc;
 }
 
-int cio_workers_start(cio_workers_t *g, cio_task_fn fn, void *arg)
+int cio_workers_start(cio_workers_t *g, cio_task_cb fn, void *arg)
 {
     if (g->state != CIO__G_NEW)
         return -EBUSY;
@@ -331,7 +331,7 @@ int cio_workers_wait(cio_workers_t *g)
     return rc;
 }
 
-int cio_workers_serve(cio_conn_fn handler, void *data, size_t max_conns)
+int cio_workers_serve(cio_server_conn_cb handler, void *data, size_t max_conns)
 {
     cio__worker *w = current_worker;
     if (!w)

@@ -37,11 +37,11 @@ static void child_main(cio_workers_t *parent, unsigned slot)
     if (parent->chld_installed)
         sigaction(SIGCHLD, &parent->old_chld, NULL);
     pthread_sigmask(SIG_SETMASK, &parent->old_mask, NULL);
-    cio_workers_opts opts = {.threads = parent->threads,
-                             .catch_signals = true,
-                             .stop_grace_ms = parent->grace_ms,
-                             .pin_cpus = parent->pin_cpus,
-                             .run = &parent->run};
+    cio_workers_opts_t opts = {.threads = parent->threads,
+                               .catch_signals = true,
+                               .stop_grace_ms = parent->grace_ms,
+                               .pin_cpus = parent->pin_cpus,
+                               .run = &parent->run};
     cio_workers_t *g;
     if (cio_workers_new(&g, &opts) < 0)
         _exit(1);

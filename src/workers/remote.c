@@ -12,7 +12,7 @@
 struct cio_remote {
     struct cio__remote_link link; /* first: in the worker's live list */
     atomic_int refs;              /* the handle + the running side */
-    cio_task_fn fn;               /* what to run */
+    cio_task_cb fn;               /* what to run */
     void *arg;                    /* its argument */
     cio__worker *worker;          /* where it runs (set there) */
     cio_task_t *task; /* the task, while it runs (worker thread only) */
@@ -39,7 +39,7 @@ static void remote_finish(cio_remote_t *rt, int status)
 }
 
 int cio_workers_spawn(cio_workers_t *g, unsigned index, cio_remote_t **out,
-                      cio_task_fn fn, void *arg)
+                      cio_task_cb fn, void *arg)
 {
     if (out)
         *out = NULL;
@@ -77,7 +77,7 @@ static void *remote_run(void *arg)
     rt->link.next->prev = rt->link.prev;
     cio_waitgroup_done(w->remote_wg);
     rt->task = NULL;
-    remote_finish(rt, cio_cancelled() ? -ECANCELED : 0);
+    remote_finish(rt, cio_task_cancelled() ? -ECANCELED : 0);
     return NULL;
 }
 
@@ -89,7 +89,7 @@ void cio__remote_start(cio__worker *w, void *request)
         return;
     }
     cio_task_t *task;
-    if (cio_spawn(&task, remote_run, rt) < 0) {
+    if (cio_task_spawn(&task, remote_run, rt) < 0) {
         remote_finish(rt, -ENOMEM);
         return;
     }
@@ -110,7 +110,7 @@ void cio__remote_kill_all(cio__worker *w)
 {
     for (struct cio__remote_link *l = w->remotes.next; l != &w->remotes;
          l = l->next)
-        cio_kill(((cio_remote_t *)l)->task);
+        cio_task_kill(((cio_remote_t *)l)->task);
 }
 
 int cio_remote_join(cio_remote_t *rt, void **result, int64_t deadline_ms)

@@ -33,7 +33,7 @@ typedef struct cio__worker {
     cio_task_t *main_task;      /* (own) the task running the group's fn */
     cio_waitgroup_t *remote_wg; /* (own) counts live remote tasks */
     struct cio__remote_link remotes; /* (own) live remote tasks */
-    int rc;                          /* cio_run's result, read after the join */
+    int rc; /* cio_hub_run's result, read after the join */
 } cio__worker;
 
 struct cio_workers {
@@ -46,8 +46,8 @@ struct cio_workers {
     bool shared_listener;   /* never use SO_REUSEPORT */
     bool pin_cpus;          /* one CPU per worker thread */
     int64_t grace_ms;       /* stop grace */
-    cio_run_opts run;       /* each worker's cio_run_ex options */
-    cio_task_fn fn;         /* the function every worker runs */
+    cio_hub_opts_t run;     /* each worker's cio_hub_run_ex options */
+    cio_task_cb fn;         /* the function every worker runs */
     void *arg;              /* its argument */
     int state;              /* CIO__G_NEW, _STARTED or _WAITED */
     atomic_bool stopping;   /* cio_workers_stop has been called */

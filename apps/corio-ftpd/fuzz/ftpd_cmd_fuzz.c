@@ -1,7 +1,7 @@
 /* libFuzzer target for corio-ftpd's command parser and session state
  * machine: each input is the byte stream a client sends on the control
  * connection. A real session runs on a loopback TCP connection inside
- * cio_run; the input is written, the write side is shut, and the replies
+ * cio_hub_run; the input is written, the write side is shut, and the replies
  * are read until the server closes. Any crash, leak, hang or sanitizer
  * report is a finding. Built and run by tests/ftpd_fuzz.sh.
  *
@@ -104,42 +104,42 @@ static void *client(void *arg)
     int lfd = cio_tcp_listen("127.0.0.1", 0, 8);
     if (lfd < 0)
         return NULL;
-    int port = cio_socket_port(lfd);
+    int port = cio_sock_port(lfd);
     int cfd = cio_tcp_dial("127.0.0.1", (uint16_t)port, cio_deadline_in(1000));
     struct conn c = {.srv = &r->srv, .fd = -1};
     if (cfd >= 0)
-        c.fd = cio_accept(lfd, NULL, NULL, cio_deadline_in(1000));
-    cio_close(lfd);
+        c.fd = cio_sock_accept(lfd, NULL, NULL, cio_deadline_in(1000));
+    cio_fd_close(lfd);
     if (cfd < 0 || c.fd < 0) {
         if (cfd >= 0)
-            cio_close(cfd);
+            cio_fd_close(cfd);
         return NULL;
     }
     cio_task_t *server_task;
-    if (cio_spawn(&server_task, serve, &c) < 0) {
-        cio_close(c.fd);
-        cio_close(cfd);
+    if (cio_task_spawn(&server_task, serve, &c) < 0) {
+        cio_fd_close(c.fd);
+        cio_fd_close(cfd);
         return NULL;
     }
     const uint8_t *data = r->data;
     size_t size = r->size;
     if (size && (data[0] & 1)) {
         const char *p = preludes[(data[0] >> 1) & 1];
-        cio_write_all(cfd, p, strlen(p), cio_deadline_in(1000));
+        cio_fd_write_all(cfd, p, strlen(p), cio_deadline_in(1000));
     }
     if (size) {
         data++;
         size--;
     }
-    cio_write_all(cfd, data, size, cio_deadline_in(1000));
+    cio_fd_write_all(cfd, data, size, cio_deadline_in(1000));
     shutdown(cfd, SHUT_WR);
     char buf[4096];
     int64_t deadline = cio_deadline_in(5000);
-    while (cio_read(cfd, buf, sizeof(buf), deadline) > 0)
+    while (cio_fd_read(cfd, buf, sizeof(buf), deadline) > 0)
         ;
-    cio_close(cfd);
-    cio_kill(server_task);
-    cio_join(server_task, -1);
+    cio_fd_close(cfd);
+    cio_task_kill(server_task);
+    cio_task_join(server_task, -1);
     cio_task_free(server_task);
     return NULL;
 }
@@ -183,7 +183,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r.srv.shared = &fuzz_shared;
     r.data = data;
     r.size = size;
-    cio_run(client, &r, NULL);
+    cio_hub_run(NULL, client, &r);
     server_roots_free(&r.srv);
     return 0;
 }
