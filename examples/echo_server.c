@@ -117,7 +117,7 @@ static int serve(int listen_fd)
 static void *main_task(void *arg)
 {
     (void)arg;
-    int fd = cio_tcp_listen("127.0.0.1", (uint16_t)opts.port, 0);
+    int fd = cio_tcp_listen("127.0.0.1", (uint16_t)opts.port, 0, -1);
     if (fd < 0) {
         fprintf(stderr, "listen on 127.0.0.1:%d: %s\n", opts.port,
                 strerror(-fd));

@@ -134,7 +134,7 @@ static double fetch_all(struct fetch *f, int n, int port, unsigned first)
 static void *main_task(void *arg)
 {
     static struct fetch f[FETCHES];
-    int lfd = cio_tcp_listen("127.0.0.1", 0, 0);
+    int lfd = cio_tcp_listen("127.0.0.1", 0, 0, -1);
     CHECK(lfd >= 0);
     int port = cio_sock_port(lfd);
     cio_server_t *srv;

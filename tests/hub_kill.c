@@ -178,11 +178,11 @@ static void *main_task(void *arg)
     CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fp), 0);
     full_fd = fp[0];
     fill(full_fd);
-    listen_fd = cio_tcp_listen("127.0.0.1", 0, 0);
+    listen_fd = cio_tcp_listen("127.0.0.1", 0, 0, -1);
     CHECK(listen_fd >= 0);
     /* Fill the accept queue of a backlog-0 listener: further SYNs are
      * dropped, so a connect waits (for SYN retransmits) until killed. */
-    int lq_fd = cio_tcp_listen("127.0.0.1", 0, 1);
+    int lq_fd = cio_tcp_listen("127.0.0.1", 0, 1, -1);
     CHECK(lq_fd >= 0);
     CHECK_EQ(listen(lq_fd, 0), 0);
     full_port = cio_sock_port(lq_fd);

@@ -55,7 +55,7 @@ static void *main_task(void *arg)
     (void)arg;
     cio_server_t *srv;
     /* bounded: 20 clients, at most 4 handlers at once */
-    int lfd = cio_tcp_listen("127.0.0.1", 0, 0);
+    int lfd = cio_tcp_listen("127.0.0.1", 0, 0, -1);
     CHECK(lfd >= 0);
     port = cio_sock_port(lfd);
     CHECK_EQ(cio_server_start(&srv, lfd, upper_echo, NULL, 4), 0);
@@ -75,7 +75,7 @@ static void *main_task(void *arg)
 
     /* stop with idle connections open: the deadline passes, they are
      * killed, their reads return -ECANCELED and they close */
-    lfd = cio_tcp_listen("127.0.0.1", 0, 0);
+    lfd = cio_tcp_listen("127.0.0.1", 0, 0, -1);
     port = cio_sock_port(lfd);
     CHECK_EQ(cio_server_start(&srv, lfd, upper_echo, NULL, 0), 0);
     int fds[5];
@@ -97,7 +97,7 @@ static void *main_task(void *arg)
     cio_server_free(srv);
 
     /* free without stop: closes and kills, frees when the last ends */
-    lfd = cio_tcp_listen("127.0.0.1", 0, 0);
+    lfd = cio_tcp_listen("127.0.0.1", 0, 0, -1);
     port = cio_sock_port(lfd);
     CHECK_EQ(cio_server_start(&srv, lfd, upper_echo, NULL, 0), 0);
     fds[0] = cio_tcp_dial("127.0.0.1", (uint16_t)port, -1);

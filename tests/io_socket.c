@@ -60,7 +60,7 @@ static void *closer(void *arg)
 
 static void tcp_roundtrip(const char *listen_host, const char *dial_host)
 {
-    listen_fd = cio_tcp_listen(listen_host, 0, 0);
+    listen_fd = cio_tcp_listen(listen_host, 0, 0, -1);
     CHECK(listen_fd >= 0);
     int port = cio_sock_port(listen_fd);
     CHECK(port > 0);
@@ -145,7 +145,7 @@ static void *main_task(void *arg)
         tcp_roundtrip("::1", "::1");
 
     /* refused: a port nobody listens on */
-    int fd = cio_tcp_listen("127.0.0.1", 0, 0);
+    int fd = cio_tcp_listen("127.0.0.1", 0, 0, -1);
     int port = cio_sock_port(fd);
     cio_fd_close(fd);
     CHECK_EQ(cio_tcp_dial("127.0.0.1", (uint16_t)port, cio_deadline_in(5000)),
@@ -154,7 +154,7 @@ static void *main_task(void *arg)
 
     /* a connect that cannot finish (the listener's accept queue is full,
      * further SYNs are dropped) ends at its deadline */
-    int lq = cio_tcp_listen("127.0.0.1", 0, 1);
+    int lq = cio_tcp_listen("127.0.0.1", 0, 1, -1);
     CHECK(lq >= 0);
     CHECK_EQ(listen(lq, 0), 0);
     port = cio_sock_port(lq);

@@ -33,6 +33,55 @@ static long slow(void *arg)
     return (long)(intptr_t)arg;
 }
 
+static long slower(void *arg)
+{
+    usleep(300 * 1000);
+    return (long)(intptr_t)arg;
+}
+
+static void *file_hog(void *arg)
+{
+    long r;
+    CHECK_EQ(cio_offload_run(&r, CIO_OFFLOAD_FILE, slower, arg, -1), 0);
+    return NULL;
+}
+
+/* A file call waits for a free file thread only until its deadline. */
+static void file_deadline(const char *path)
+{
+    cio_task_t *hogs[8];
+    for (int i = 0; i < 8; i++) /* more than the pool's threads */
+        CHECK_EQ(cio_task_spawn(&hogs[i], file_hog, NULL), 0);
+    CHECK_EQ(cio_task_sleep(0), 0); /* the hogs queue their jobs */
+    int64_t t0 = cio_hub_now();
+    CHECK_EQ(cio_file_open(path, O_RDONLY, 0, cio_deadline_in(20)), -ETIMEDOUT);
+    struct stat st;
+    CHECK_EQ(cio_file_stat(path, &st, cio_deadline_in(20)), -ETIMEDOUT);
+    CHECK_EQ(cio_file_fsync(0, cio_deadline_in(20)), -ETIMEDOUT);
+    int64_t took = cio_hub_now() - t0;
+    CHECK(took >= 40 && took < 280); /* the hogs hold the pool 300 ms */
+    CHECK_EQ(cio_task_join_all(hogs, 8, -1), 0);
+    for (int i = 0; i < 8; i++)
+        cio_task_free(hogs[i]);
+    CHECK_EQ(cio_file_stat(path, &st, 0), -ETIMEDOUT); /* passed already */
+    CHECK_EQ(cio_file_stat(path, &st, cio_deadline_in(5000)), 0);
+}
+
+/* A name that does not resolve gives one error, in a task or not. */
+static int listen_unresolved(void)
+{
+    int rc =
+        cio_tcp_listen("no-such-host.invalid", 0, 0, cio_deadline_in(5000));
+    CHECK(rc == -ENOENT || rc == -EAGAIN); /* EAGAIN: no resolver at all */
+    return rc;
+}
+
+static void *listen_unresolved_task(void *arg)
+{
+    CHECK_EQ(listen_unresolved(), *(int *)arg);
+    return NULL;
+}
+
 static long spins;
 static bool stop_spinning;
 
@@ -165,17 +214,18 @@ static void *main_task(void *arg)
     /* file calls */
     char path[256];
     snprintf(path, sizeof path, "%s/f", dir);
-    int fd = cio_file_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int fd = cio_file_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600, -1);
     CHECK(fd >= 0);
     CHECK_EQ(write(fd, "12345", 5), 5);
-    CHECK_EQ(cio_file_fsync(fd), 0);
+    CHECK_EQ(cio_file_fsync(fd, -1), 0);
     close(fd);
     struct stat st;
-    CHECK_EQ(cio_file_stat(path, &st), 0);
+    CHECK_EQ(cio_file_stat(path, &st, -1), 0);
     CHECK_EQ(st.st_size, 5);
-    CHECK_EQ(cio_file_stat("/nonexistent/x", &st), -ENOENT);
-    CHECK_EQ(cio_file_open("/nonexistent/x", O_RDONLY, 0), -ENOENT);
-    CHECK_EQ(cio_file_fsync(-1), -EBADF);
+    CHECK_EQ(cio_file_stat("/nonexistent/x", &st, -1), -ENOENT);
+    CHECK_EQ(cio_file_open("/nonexistent/x", O_RDONLY, 0, -1), -ENOENT);
+    CHECK_EQ(cio_file_fsync(-1, -1), -EBADF);
+    file_deadline(path);
     unlink(path);
 
     /* a job writing into the waiting task's stack, with stack shrinking on:
@@ -203,9 +253,11 @@ int main(void)
     CHECK_EQ(cio_offload_run(&r, CIO_OFFLOAD_FILE, slow, (void *)3, -1), 0);
     CHECK_EQ(r, 3);
     struct stat st;
-    CHECK_EQ(cio_file_stat(dir, &st), 0);
+    CHECK_EQ(cio_file_stat(dir, &st, -1), 0);
     CHECK(S_ISDIR(st.st_mode));
     CHECK_EQ(cio_hub_run(NULL, main_task, dir), 0);
+    int unresolved = listen_unresolved();
+    CHECK_EQ(cio_hub_run(NULL, listen_unresolved_task, &unresolved), 0);
     rmdir(dir);
     return 0;
 }

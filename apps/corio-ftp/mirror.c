@@ -64,7 +64,7 @@ typedef struct dir_pair {
 static bool up_to_date(const ftp_entry *en, const char *local)
 {
     struct stat st;
-    if (cio_file_stat(local, &st) < 0 || !S_ISREG(st.st_mode))
+    if (cio_file_stat(local, &st, -1) < 0 || !S_ISREG(st.st_mode))
         return false;
     if (en->size < 0 || st.st_size != en->size)
         return false;

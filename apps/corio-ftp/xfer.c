@@ -205,16 +205,16 @@ static int open_target(const xfer_job *job, const ftp_opts *o, int64_t size,
     *tmp = NULL;
     if (o->resume) {
         struct stat st;
-        if (cio_file_stat(job->local, &st) == 0 && S_ISREG(st.st_mode) &&
+        if (cio_file_stat(job->local, &st, -1) == 0 && S_ISREG(st.st_mode) &&
             (size < 0 || st.st_size <= size))
             *offset = st.st_size;
         int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (*offset ? 0 : O_TRUNC);
-        return cio_file_open(job->local, flags, 0666);
+        return cio_file_open(job->local, flags, 0666, -1);
     }
     *tmp = temp_name(job->local);
     if (!*tmp)
         return -ENOMEM;
-    int fd = cio_file_open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    int fd = cio_file_open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666, -1);
     if (fd < 0) {
         free(*tmp);
         *tmp = NULL;
@@ -266,7 +266,7 @@ static int do_get(ftp_conn *c, const xfer_job *job, const ftp_opts *o,
         progress_expect(pg, 0, size); /* learnt now: count it in the total */
     if (o->resume && size >= 0) {
         struct stat st;
-        if (cio_file_stat(job->local, &st) == 0 && S_ISREG(st.st_mode) &&
+        if (cio_file_stat(job->local, &st, -1) == 0 && S_ISREG(st.st_mode) &&
             st.st_size == size) {
             progress_skip(pg, size);
             return 0; /* already complete */
@@ -350,7 +350,7 @@ static void set_remote_mtime(ftp_conn *c, const char *path, int64_t mtime)
 static int do_put(ftp_conn *c, const xfer_job *job, const ftp_opts *o,
                   progress_t *pg, char *err, size_t errlen)
 {
-    int fd = cio_file_open(job->local, O_RDONLY | O_CLOEXEC, 0);
+    int fd = cio_file_open(job->local, O_RDONLY | O_CLOEXEC, 0, -1);
     struct stat st;
     if (fd >= 0 && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
         close(fd);

@@ -319,7 +319,7 @@ static void *main_task(void *arg)
     cio_loop_signal(loop, SIGINT, on_signal, app);
     cio_loop_signal(loop, SIGHUP, on_signal, app);
     cio_hub_set_shrink_after(srv->cfg->shrink_after_ms);
-    int lfd = cio_tcp_listen(srv->cfg->listen, (uint16_t)srv->cfg->port, 0);
+    int lfd = cio_tcp_listen(srv->cfg->listen, (uint16_t)srv->cfg->port, 0, -1);
     if (lfd < 0) {
         fprintf(stderr, "corio-ftpd: cannot listen on %s port %d: %s\n",
                 srv->cfg->listen ? srv->cfg->listen : "*", srv->cfg->port,
@@ -431,8 +431,8 @@ static void reload_workers(struct app *app, cio_workers_t *g)
     }
     for (unsigned i = 0; i < cio_workers_count(g); i++) {
         cio_remote_t *rt;
-        if (cio_workers_spawn(g, i, &rt, worker_update, r) == 0) {
-            cio_remote_join(rt, NULL, -1);
+        if (cio_workers_spawn(g, &rt, i, worker_update, r) == 0) {
+            cio_remote_join(rt, -1);
             cio_remote_free(rt);
         }
     }

@@ -346,7 +346,7 @@ static bool control_gone(struct ftp_session *s)
 
 static int sync_fd(int fd)
 {
-    int rc = cio_file_fsync(fd);
+    int rc = cio_file_fsync(fd, -1);
     return rc == -EINVAL || rc == -EROFS ? 0 : rc; /* not syncable: fine */
 }
 

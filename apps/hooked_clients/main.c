@@ -90,7 +90,7 @@ static int run_clients(const char *port, int n, int rounds)
 static void *main_task(void *arg)
 {
     struct options *opt = arg;
-    int lfd = cio_tcp_listen("127.0.0.1", 0, 0);
+    int lfd = cio_tcp_listen("127.0.0.1", 0, 0, -1);
     if (lfd < 0) {
         fprintf(stderr, "hooked_clients: listen: %s\n", cio_strerror(lfd));
         return (void *)1;

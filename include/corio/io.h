@@ -70,9 +70,13 @@ ssize_t cio_fd_sendfile(int out_fd, int in_fd, off_t *offset, size_t count,
 int cio_fd_close(int fd);
 
 /* Listens on TCP host:port (host NULL or "" = any IPv6 and IPv4, "::1",
- * "127.0.0.1", a name...) with SO_REUSEADDR; backlog <= 0 takes SOMAXCONN.
- * Returns the non-blocking listening fd or -errno. port 0 picks a port. */
-int cio_tcp_listen(const char *host, uint16_t port, int backlog);
+ * "127.0.0.1", a name...) with SO_REUSEADDR; backlog <= 0 takes SOMAXCONN;
+ * port 0 picks a port. A name is resolved until deadline_ms (cooperatively
+ * in a task, blocking outside one). Returns the non-blocking listening fd,
+ * the name-lookup errors of cio_dns_getaddrinfo (-ENOENT: no such name),
+ * or the errno of socket/bind/listen (-EADDRINUSE, -EACCES...). */
+int cio_tcp_listen(const char *host, uint16_t port, int backlog,
+                   int64_t deadline_ms);
 
 /* Connects to TCP host:port (resolved cooperatively, every address tried in
  * turn until the deadline). Returns a non-blocking connected fd or -errno. */

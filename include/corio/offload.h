@@ -39,10 +39,15 @@ int cio_dns_getaddrinfo(const char *node, const char *service,
                         const struct addrinfo *hints, struct addrinfo **res,
                         int64_t deadline_ms);
 
-/* File calls on the file pool; return as the syscalls do but -errno. */
-int cio_file_open(const char *path, int flags, mode_t mode);
-int cio_file_stat(const char *path, struct stat *st);
-int cio_file_fsync(int fd);
+/* File calls on the file pool, waiting until deadline_ms (-1 forever). They
+ * return as the syscalls do but -errno: open(2) an fd (made close-on-exec),
+ * stat(2) and fsync(2) 0; each can also fail with -ETIMEDOUT, -ECANCELED,
+ * -EINTR, -ENOMEM or -EINVAL (NULL path or st). After a timeout the call
+ * still completes on its thread; a file opened then is closed. */
+int cio_file_open(const char *path, int flags, mode_t mode,
+                  int64_t deadline_ms);
+int cio_file_stat(const char *path, struct stat *st, int64_t deadline_ms);
+int cio_file_fsync(int fd, int64_t deadline_ms);
 
 /* Threads per pool (default 4 each); takes effect for pools not started. */
 void cio_offload_set_threads(cio_offload_kind_t kind, unsigned threads);

@@ -138,9 +138,10 @@ unsigned cio_workers_cpus(void);
 /* The signal (SIGINT or SIGTERM) that stopped the group, or 0. */
 int cio_workers_signal(const cio_workers_t *g);
 
-/* Process mode: the pid of worker process `proc` (0 while it is being
- * restarted), or -EINVAL. */
-pid_t cio_workers_pid(cio_workers_t *g, unsigned proc);
+/* Process mode: stores in *pid the pid of worker process `proc` (0 while it
+ * is being restarted). Returns 0, or -EINVAL (not process mode, proc out of
+ * range, pid NULL). */
+int cio_workers_pid(cio_workers_t *g, pid_t *pid, unsigned proc);
 
 /* Process mode: how many worker processes have been restarted. */
 unsigned cio_workers_restarts(cio_workers_t *g);
@@ -181,14 +182,23 @@ typedef struct cio_remote cio_remote_t;
 /* Any thread: runs fn(arg) as a task on worker `index` of a thread group
  * (not the parent of process mode). With out == NULL the task is detached.
  * Returns 0, -EINVAL, -ENOTSUP (process mode), -EPIPE (stopping), -ENOMEM. */
-int cio_workers_spawn(cio_workers_t *g, unsigned index, cio_remote_t **out,
+int cio_workers_spawn(cio_workers_t *g, cio_remote_t **out, unsigned index,
                       cio_task_cb fn, void *arg);
 
-/* Waits for a remote task to end; *result (may be NULL) gets its return
- * value. Tasks of two hubs cannot wait at the same time. Returns 0 (also when
- * joined before), -ETIMEDOUT, -ECANCELED, -EINTR, or the task's status:
- * -ECANCELED if it was killed, an error if it could not be started. */
-int cio_remote_join(cio_remote_t *rt, void **result, int64_t deadline_ms);
+/* Waits for a remote task to end, as cio_task_join does for a local one.
+ * Tasks of two hubs cannot wait at the same time. Returns 0 (also when
+ * joined before), -ETIMEDOUT, -ECANCELED, -EINTR, -EXDEV (a task of another
+ * hub waits), -ENOMEM or -EINVAL (rt NULL). */
+int cio_remote_join(cio_remote_t *rt, int64_t deadline_ms);
+
+/* After a successful cio_remote_join: the task function's return value
+ * (NULL before, or if it never ran). */
+void *cio_remote_result(const cio_remote_t *rt);
+
+/* After a successful cio_remote_join: 0 if the task returned normally,
+ * -ECANCELED if it ended after a kill, -EPIPE or -ENOMEM if it could not be
+ * started; -EBUSY before the join, -EINVAL for NULL. */
+int cio_remote_status(const cio_remote_t *rt);
 
 /* Releases the handle; the task itself runs on to its end. */
 void cio_remote_free(cio_remote_t *rt);

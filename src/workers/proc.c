@@ -255,14 +255,14 @@ int cio__proc_wait(cio_workers_t *g)
     return 0;
 }
 
-pid_t cio_workers_pid(cio_workers_t *g, unsigned proc)
+int cio_workers_pid(cio_workers_t *g, pid_t *pid, unsigned proc)
 {
-    if (!g->processes || proc >= g->processes || !g->pids)
+    if (!pid || !g->processes || proc >= g->processes || !g->pids)
         return -EINVAL;
     pthread_mutex_lock(&g->mu);
-    pid_t pid = g->pids[proc];
+    *pid = g->pids[proc];
     pthread_mutex_unlock(&g->mu);
-    return pid;
+    return 0;
 }
 
 unsigned cio_workers_restarts(cio_workers_t *g)

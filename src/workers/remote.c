@@ -38,7 +38,7 @@ static void remote_finish(cio_remote_t *rt, int status)
     remote_unref(rt);
 }
 
-int cio_workers_spawn(cio_workers_t *g, unsigned index, cio_remote_t **out,
+int cio_workers_spawn(cio_workers_t *g, cio_remote_t **out, unsigned index,
                       cio_task_cb fn, void *arg)
 {
     if (out)
@@ -113,8 +113,10 @@ void cio__remote_kill_all(cio__worker *w)
         cio_task_kill(((cio_remote_t *)l)->task);
 }
 
-int cio_remote_join(cio_remote_t *rt, void **result, int64_t deadline_ms)
+int cio_remote_join(cio_remote_t *rt, int64_t deadline_ms)
 {
+    if (!rt)
+        return -EINVAL;
     if (!rt->joined) {
         void *item;
         int r = cio_chan_recv(rt->done, &item, deadline_ms);
@@ -122,9 +124,19 @@ int cio_remote_join(cio_remote_t *rt, void **result, int64_t deadline_ms)
             return r;
         rt->joined = true;
     }
-    if (result)
-        *result = rt->result;
-    return rt->status;
+    return 0;
+}
+
+void *cio_remote_result(const cio_remote_t *rt)
+{
+    return rt && rt->joined ? rt->result : NULL;
+}
+
+int cio_remote_status(const cio_remote_t *rt)
+{
+    if (!rt)
+        return -EINVAL;
+    return rt->joined ? rt->status : -EBUSY;
 }
 
 void cio_remote_free(cio_remote_t *rt)

@@ -101,7 +101,7 @@ static const char *const preludes[] = {
 static void *client(void *arg)
 {
     struct run *r = arg;
-    int lfd = cio_tcp_listen("127.0.0.1", 0, 8);
+    int lfd = cio_tcp_listen("127.0.0.1", 0, 8, -1);
     if (lfd < 0)
         return NULL;
     int port = cio_sock_port(lfd);
