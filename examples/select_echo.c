@@ -40,14 +40,14 @@ typedef struct queue {
 
 /* The server: the seed's inputs, outputs and message_queues, by fd. */
 typedef struct server {
-    cio_loop_t *loop;         /* the readiness source */
-    int listen_fd;            /* the listening socket */
-    queue_t **queues;         /* fd -> queue, NULL when fd is not a client */
-    int queues_cap;           /* entries in queues */
-    int verbose;              /* -v: the seed's prints */
-    int accept_paused;        /* out of fds: the listener is idle */
-    cio_timer_t accept_retry; /* resumes accepting if no client leaves */
-    char buf[READ_SIZE];      /* scratch for recv */
+    cio_loop_t *loop;          /* the readiness source */
+    int listen_fd;             /* the listening socket */
+    queue_t **queues;          /* fd -> queue, NULL when fd is not a client */
+    int queues_cap;            /* entries in queues */
+    int verbose;               /* -v: the seed's prints */
+    int accept_paused;         /* out of fds: the listener is idle */
+    cio_timer_t *accept_retry; /* resumes accepting if no client leaves */
+    char buf[READ_SIZE];       /* scratch for recv */
 } server_t;
 
 static server_t srv;
@@ -57,7 +57,7 @@ static void accept_resume(void)
     if (!srv.accept_paused)
         return;
     srv.accept_paused = 0;
-    cio_timer_stop(&srv.accept_retry);
+    cio_timer_stop(srv.accept_retry);
     cio_loop_modify(srv.loop, srv.listen_fd, CIO_READABLE);
 }
 
@@ -135,7 +135,7 @@ static void accept_clients(void)
                 perror("accept");
                 cio_loop_modify(srv.loop, srv.listen_fd, 0);
                 srv.accept_paused = 1;
-                cio_timer_start(srv.loop, &srv.accept_retry, 100, 0);
+                cio_timer_start(srv.accept_retry, 100, 0);
             }
             return;
         }
@@ -262,7 +262,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "loop: %s\n", strerror(-rc));
         return 1;
     }
-    cio_timer_init(&srv.accept_retry, accept_retry_fired, NULL);
+    rc = cio_timer_new(&srv.accept_retry, srv.loop, accept_retry_fired, NULL);
+    if (rc < 0) {
+        fprintf(stderr, "timer: %s\n", strerror(-rc));
+        return 1;
+    }
     srv.listen_fd = listen_on(port);
     if (srv.listen_fd < 0) {
         fprintf(stderr, "listen on 127.0.0.1:%d: %s\n", port, strerror(errno));
@@ -281,7 +285,7 @@ int main(int argc, char **argv)
     printf("listening on 127.0.0.1:%d\n", ntohs(addr.sin_port));
     fflush(stdout);
     rc = cio_loop_run(srv.loop, CIO_RUN_DEFAULT);
-    cio_timer_stop(&srv.accept_retry);
+    cio_timer_free(srv.accept_retry);
     close(srv.listen_fd);
     cio_loop_free(srv.loop);
     free(srv.queues);

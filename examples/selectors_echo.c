@@ -37,12 +37,12 @@ typedef struct conn {
 
 /* The server's state. */
 typedef struct server {
-    cio_loop_t *loop;         /* the loop everything runs on */
-    int listen_fd;            /* the listening socket */
-    conn_t *conns;            /* open connections */
-    int verbose;              /* -v: log like the seed */
-    cio_timer_t accept_pause; /* re-enables accept after EMFILE */
-    char buf[READ_SIZE];      /* scratch for each read */
+    cio_loop_t *loop;          /* the loop everything runs on */
+    int listen_fd;             /* the listening socket */
+    conn_t *conns;             /* open connections */
+    int verbose;               /* -v: log like the seed */
+    cio_timer_t *accept_pause; /* re-enables accept after EMFILE */
+    char buf[READ_SIZE];       /* scratch for each read */
 } server_t;
 
 static void conn_close(server_t *srv, conn_t *c)
@@ -139,7 +139,7 @@ static void on_conn(cio_loop_t *loop, int fd, int events, void *data)
 
 static void accept_resume(cio_timer_t *t)
 {
-    server_t *srv = t->data;
+    server_t *srv = cio_timer_data(t);
     cio_loop_modify(srv->loop, srv->listen_fd, CIO_READABLE);
 }
 
@@ -157,7 +157,7 @@ static void on_accept(cio_loop_t *loop, int fd, int events, void *data)
                 /* Out of fds: pause accepting instead of spinning. */
                 fprintf(stderr, "accept: %s\n", strerror(errno));
                 cio_loop_modify(loop, fd, 0);
-                cio_timer_start(loop, &srv->accept_pause, 100, 0);
+                cio_timer_start(srv->accept_pause, 100, 0);
             }
             return;
         }
@@ -189,7 +189,7 @@ static void on_signal(cio_loop_t *loop, int signum, void *data)
     while (srv->conns)
         conn_close(srv, srv->conns);
     cio_loop_unregister(loop, srv->listen_fd);
-    cio_timer_stop(&srv->accept_pause);
+    cio_timer_stop(srv->accept_pause);
     cio_loop_stop(loop);
 }
 
@@ -256,8 +256,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "listen on 127.0.0.1:%d: %s\n", port, strerror(errno));
         return 1;
     }
-    cio_timer_init(&srv.accept_pause, accept_resume, &srv);
-    if ((rc = cio_loop_register(srv.loop, srv.listen_fd, CIO_READABLE,
+    if ((rc = cio_timer_new(&srv.accept_pause, srv.loop, accept_resume, &srv)) <
+            0 ||
+        (rc = cio_loop_register(srv.loop, srv.listen_fd, CIO_READABLE,
                                 on_accept, &srv)) < 0 ||
         (rc = cio_loop_signal(srv.loop, SIGINT, on_signal, &srv)) < 0 ||
         (rc = cio_loop_signal(srv.loop, SIGTERM, on_signal, &srv)) < 0) {
@@ -271,6 +272,7 @@ int main(int argc, char **argv)
     fflush(stdout);
     rc = cio_loop_run(srv.loop, CIO_RUN_DEFAULT);
     close(srv.listen_fd);
+    cio_timer_free(srv.accept_pause);
     cio_loop_free(srv.loop);
     if (rc < 0) {
         fprintf(stderr, "loop: %s\n", strerror(-rc));

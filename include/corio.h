@@ -18,6 +18,7 @@
 #define CIO_VERSION_MINOR 1
 #define CIO_VERSION_PATCH 0
 
+#include "corio/export.h"
 #include "corio/coro.h"
 #include "corio/loop.h"
 #include "corio/hub.h"
@@ -31,7 +32,7 @@ extern "C" {
 #endif
 
 /* Describes a negative errno value returned by a corio function. */
-const char *cio_strerror(int err);
+CIO_API const char *cio_strerror(int err);
 
 #ifdef __cplusplus
 }

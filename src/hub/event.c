@@ -9,6 +9,7 @@
 struct cio_event {
     bool set;                  /* waits return at once while set */
     struct cio__waitq waiters; /* tasks in cio_event_wait */
+    void *user;                /* the program's pointer (cio_event_set_data) */
 };
 
 int cio_event_new(cio_event_t **out)
@@ -62,6 +63,7 @@ int cio_event_wait(cio_event_t *ev, int64_t deadline_ms)
 struct cio_waitgroup {
     size_t count;              /* work not done yet */
     struct cio__waitq waiters; /* tasks in cio_waitgroup_wait */
+    void *user; /* the program's pointer (cio_waitgroup_set_data) */
 };
 
 int cio_waitgroup_new(cio_waitgroup_t **out)
@@ -109,4 +111,26 @@ int cio_waitgroup_wait(cio_waitgroup_t *wg, int64_t deadline_ms)
             return rc;
     }
     return 0;
+}
+
+void cio_event_set_data(cio_event_t *ev, void *data)
+{
+    if (ev)
+        ev->user = data;
+}
+
+void *cio_event_data(const cio_event_t *ev)
+{
+    return ev ? ev->user : NULL;
+}
+
+void cio_waitgroup_set_data(cio_waitgroup_t *wg, void *data)
+{
+    if (wg)
+        wg->user = data;
+}
+
+void *cio_waitgroup_data(const cio_waitgroup_t *wg)
+{
+    return wg ? wg->user : NULL;
 }

@@ -99,7 +99,7 @@ static void shrink_timer_update(struct cio__hub *hub)
     int64_t period = hub->shrink_after_ms / 2;
     if (period < 10)
         period = 10;
-    cio_timer_start(hub->loop, &hub->shrink_timer, period, period);
+    cio_timer_start(&hub->shrink_timer, period, period);
 }
 
 void cio_hub_set_shrink_after(int64_t ms)
@@ -268,10 +268,9 @@ int cio_hub_run_ex(const cio_hub_opts_t *opts, void **result,
         free(hub);
         return rc;
     }
-    cio_loop_set_data(hub->loop, hub);
     hub->coro = cio_coro_current();
     hub->stack_size = opts->stack_size;
-    cio_timer_init(&hub->shrink_timer, shrink_cb, hub);
+    cio__timer_init(&hub->shrink_timer, hub->loop, shrink_cb, hub);
     cio__tls_hub = hub;
     if (tls_shrink_default > 0)
         cio_hub_set_shrink_after(tls_shrink_default);

@@ -20,6 +20,7 @@
 #include "corio/hub.h"
 #include "corio/loop.h"
 #include "coro/room.h"
+#include "loop/timer.h"
 
 struct cio__hub;
 struct cio__waitq;
@@ -74,6 +75,7 @@ struct cio_task {
     void *arg;            /* its argument */
     void *result;         /* fn's return value once done */
     int status;           /* 0, or -ECANCELED if it ended killed */
+    void *data;           /* the program's pointer (cio_task_set_data) */
     cio_task_t *all_prev; /* neighbours in the hub's live list */
     cio_task_t *all_next;
     cio_task_t *idle_prev; /* neighbours in the shrink list */

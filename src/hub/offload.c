@@ -365,8 +365,7 @@ static int file_call(long (*fn)(void *), void (*drop)(void *, long),
     return 0;
 }
 
-int cio_file_open(const char *path, int flags, mode_t mode,
-                  int64_t deadline_ms)
+int cio_file_open(const char *path, int flags, mode_t mode, int64_t deadline_ms)
 {
     if (!path)
         return -EINVAL;

@@ -12,6 +12,7 @@ struct cio_pool {
     bool freed;              /* cio_pool_free came early: last task frees */
     struct cio__waitq slots; /* tasks waiting to spawn */
     struct cio__waitq idle;  /* tasks waiting for running == 0 */
+    void *user;              /* the program's pointer (cio_pool_set_data) */
 };
 
 /* What a pool task runs: the user's function, then the slot's return. */
@@ -122,4 +123,15 @@ void cio_pool_free(cio_pool_t *pool)
 size_t cio_pool_running(const cio_pool_t *pool)
 {
     return pool ? pool->running : 0;
+}
+
+void cio_pool_set_data(cio_pool_t *pool, void *data)
+{
+    if (pool)
+        pool->user = data;
+}
+
+void *cio_pool_data(const cio_pool_t *pool)
+{
+    return pool ? pool->user : NULL;
 }

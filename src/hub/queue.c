@@ -17,6 +17,7 @@ struct cio_queue {
     bool closed;               /* puts refused, gets drain then -EPIPE */
     struct cio__waitq getters; /* tasks waiting for an item */
     struct cio__waitq putters; /* tasks waiting for room (value = item) */
+    void *user;                /* the program's pointer (cio_queue_set_data) */
 };
 
 int cio_queue_new(cio_queue_t **out, size_t capacity)
@@ -151,4 +152,15 @@ void cio_queue_close(cio_queue_t *q)
 size_t cio_queue_len(const cio_queue_t *q)
 {
     return q ? q->len : 0;
+}
+
+void cio_queue_set_data(cio_queue_t *q, void *data)
+{
+    if (q)
+        q->user = data;
+}
+
+void *cio_queue_data(const cio_queue_t *q)
+{
+    return q ? q->user : NULL;
 }

@@ -9,6 +9,7 @@
 struct cio_sem {
     size_t value;              /* units available */
     struct cio__waitq waiters; /* tasks in cio_sem_acquire */
+    void *user;                /* the program's pointer (cio_sem_set_data) */
 };
 
 int cio_sem_new(cio_sem_t **out, size_t initial)
@@ -60,6 +61,7 @@ size_t cio_sem_value(const cio_sem_t *sem)
 struct cio_lock {
     cio_task_t *owner;         /* holder, NULL when free */
     struct cio__waitq waiters; /* tasks in cio_lock_acquire */
+    void *user;                /* the program's pointer (cio_lock_set_data) */
 };
 
 int cio_lock_new(cio_lock_t **out)
@@ -112,4 +114,26 @@ int cio_lock_release(cio_lock_t *lock)
         }
     }
     return 0;
+}
+
+void cio_sem_set_data(cio_sem_t *sem, void *data)
+{
+    if (sem)
+        sem->user = data;
+}
+
+void *cio_sem_data(const cio_sem_t *sem)
+{
+    return sem ? sem->user : NULL;
+}
+
+void cio_lock_set_data(cio_lock_t *lock, void *data)
+{
+    if (lock)
+        lock->user = data;
+}
+
+void *cio_lock_data(const cio_lock_t *lock)
+{
+    return lock ? lock->user : NULL;
 }

@@ -29,6 +29,7 @@ struct cio_server {
     bool stopping;              /* cio_server_stop was called */
     bool freed;                 /* free once acceptor and handlers are gone */
     struct cio__waitq idle;     /* cio_server_stop waiting for the end */
+    void *user; /* the program's pointer (cio_server_set_data) */
 };
 
 static bool server_idle(const cio_server_t *srv)
@@ -213,4 +214,15 @@ void cio_server_free(cio_server_t *srv)
     }
     kill_all(srv);
     srv->freed = true; /* the last task to end frees it */
+}
+
+void cio_server_set_data(cio_server_t *srv, void *data)
+{
+    if (srv)
+        srv->user = data;
+}
+
+void *cio_server_data(const cio_server_t *srv)
+{
+    return srv ? srv->user : NULL;
 }

@@ -228,7 +228,7 @@ int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg)
     if (cio__expired(hub, deadline_ms))
         return -ETIMEDOUT;
     if (deadline_ms >= 0) {
-        if (cio_timer_start_at(hub->loop, &t->timer, deadline_ms) < 0)
+        if (cio_timer_start_at(&t->timer, deadline_ms) < 0)
             return -ENOMEM;
         t->timer_armed = true;
         hub->timers++;
@@ -289,12 +289,11 @@ int cio_task_spawn(cio_task_t **out, cio_task_cb fn, void *arg)
     cio_task_t *t = cio__coro_room(co);
     memset(t, 0, sizeof *t);
     t->coro = co;
-    cio_coro_set_data(co, t);
     t->hub = hub;
     t->fn = fn;
     t->arg = arg;
     t->detached = out == NULL;
-    cio_timer_init(&t->timer, deadline_cb, t);
+    cio__timer_init(&t->timer, hub->loop, deadline_cb, t);
     t->all_next = hub->all;
     if (hub->all)
         hub->all->all_prev = t;
@@ -470,8 +469,20 @@ void cio_task_detach(cio_task_t *task)
 
 void cio_task_free(cio_task_t *task)
 {
-    /* A task still running is detached instead: freed when it ends. */
+    if (task && task->state != CIO__DONE)
+        cio_task_kill(task); /* its handle is gone: nothing waits for it */
     cio_task_detach(task);
+}
+
+void cio_task_set_data(cio_task_t *task, void *data)
+{
+    if (task)
+        task->data = data;
+}
+
+void *cio_task_data(const cio_task_t *task)
+{
+    return task ? task->data : NULL;
 }
 
 /* Shrinks the stacks of tasks that have waited long enough (hub.c timer). */

@@ -20,6 +20,7 @@ struct cio_remote {
     void *result;     /* fn's return value, written before `done` */
     int status;       /* 0, -ECANCELED, or why it could not start */
     bool joined;      /* (joiner) `done` was received */
+    void *user;       /* the program's pointer (cio_remote_set_data) */
 };
 
 static void remote_unref(cio_remote_t *rt)
@@ -143,4 +144,15 @@ void cio_remote_free(cio_remote_t *rt)
 {
     if (rt)
         remote_unref(rt);
+}
+
+void cio_remote_set_data(cio_remote_t *rt, void *data)
+{
+    if (rt)
+        rt->user = data;
+}
+
+void *cio_remote_data(const cio_remote_t *rt)
+{
+    return rt ? rt->user : NULL;
 }
