@@ -26,6 +26,7 @@
 #include "corio/sync.h"
 #include "corio/offload.h"
 #include "corio/workers.h"
+#include "corio/nursery.h"
 
 #ifdef __cplusplus
 extern "C" {

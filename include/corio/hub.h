@@ -83,14 +83,23 @@ CIO_API int cio_task_join_all(cio_task_t *const *tasks, size_t n,
                               int64_t deadline_ms);
 
 /* Cancels task: its current and every later blocking call return
- * -ECANCELED until its function returns (a nursery's close still waits for
- * its children for the nursery's grace). Returns 0, -ESRCH (finished) or
- * -EINVAL (NULL). */
+ * -ECANCELED until its function returns, or, while it is shielded
+ * (cio_task_shield), once its grace has passed. Returns 0, -ESRCH
+ * (finished) or -EINVAL (NULL). */
 CIO_API int cio_task_kill(cio_task_t *task);
 
 /* Makes task's current (or next) blocking call return -EINTR, once.
  * Returns 0, -ESRCH (finished) or -EINVAL (NULL). */
 CIO_API int cio_task_interrupt(cio_task_t *task);
+
+/* Cleanup after a kill: while the running task is shielded, a kill does not
+ * end its blocking calls at once; they work on until grace_ms after the
+ * (first) kill and then return -ECANCELED. grace_ms < 0 removes the shield.
+ * Returns the previous grace (-1: none), so that sections nest:
+ *     int64_t old = cio_task_shield(500); ...flush, say goodbye...;
+ *     cio_task_shield(old);
+ * Outside a task it does nothing and returns -1. */
+CIO_API int64_t cio_task_shield(int64_t grace_ms);
 
 /* True once cio_task_kill has been called on the running task. */
 CIO_API bool cio_task_cancelled(void);

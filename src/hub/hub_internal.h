@@ -82,6 +82,11 @@ struct cio_task {
     cio_task_t *idle_next;
     struct cio__waitq joiners; /* tasks in cio_task_join on this one */
     cio_timer_t timer;         /* deadline of the current wait */
+    /* While shielded (cio_task_shield), a kill does not end the task's
+     * waits at once: they go on until killed_at + shield_grace. */
+    bool shielded;        /* cio_task_shield is on */
+    int64_t shield_grace; /* its grace after a kill, ms */
+    int64_t killed_at;    /* when cio_task_kill was first called */
 };
 _Static_assert(offsetof(struct cio_task, wnode) <= 64,
                "a task's hot fields fit one cache line");
@@ -174,6 +179,7 @@ static inline bool cio__expired(struct cio__hub *hub, int64_t deadline_ms)
  * deadline passes (-ETIMEDOUT), or it is killed (-ECANCELED) or
  * interrupted (-EINTR). what/arg describe the wait for cio_hub_dump. */
 int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg);
+
 
 /* Appends t to its hub's run queue. */
 static inline void cio__runq_push(struct cio__hub *hub, cio_task_t *t)

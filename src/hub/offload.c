@@ -171,13 +171,15 @@ static int offload_run(cio_offload_kind_t kind, long (*fn)(void *), void *arg,
             *result = r;
         return 0;
     }
-    if (rc < 0)
+    if (rc == 0 && cio__expired(t->hub, deadline_ms))
+        rc = -ETIMEDOUT;
+    struct cio__job *job = rc < 0 ? NULL : calloc(1, sizeof *job);
+    if (!job) {
+        rc = rc < 0 ? rc : -ENOMEM;
+        if (drop) /* never queued: what the job owns goes now */
+            drop(arg, rc);
         return rc;
-    if (cio__expired(t->hub, deadline_ms))
-        return -ETIMEDOUT;
-    struct cio__job *job = calloc(1, sizeof *job);
-    if (!job)
-        return -ENOMEM;
+    }
     job->fn = fn;
     job->arg = arg;
     job->drop = drop;
@@ -188,6 +190,8 @@ static int offload_run(cio_offload_kind_t kind, long (*fn)(void *), void *arg,
     if (rc < 0) {
         cio__hub_inflight(t->hub, -1);
         free(job);
+        if (drop)
+            drop(arg, rc);
         return rc;
     }
     /* arg may live on the task's stack and the job uses it from its

@@ -183,10 +183,19 @@ static void deadline_cb(cio_timer_t *timer)
     cio__wake(t, -ETIMEDOUT);
 }
 
+/* True while a killed task's shield still lets it wait. */
+static bool shield_open(const cio_task_t *t)
+{
+    return t->shielded &&
+           cio_loop_now(t->hub->loop) < t->killed_at + t->shield_grace;
+}
+
 int cio__enter_flagged(cio_task_t *t)
 {
-    if (t->killed)
+    if (t->killed && !shield_open(t))
         return -ECANCELED;
+    if (!t->interrupt)
+        return 0;
     t->interrupt = false;
     return -EINTR;
 }
@@ -219,8 +228,13 @@ static void leave(struct cio__hub *hub)
 int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg)
 {
     struct cio__hub *hub = t->hub;
-    if (t->killed)
-        return -ECANCELED;
+    if (t->killed) {
+        if (!shield_open(t))
+            return -ECANCELED;
+        int64_t limit = t->killed_at + t->shield_grace;
+        if (deadline_ms < 0 || deadline_ms > limit)
+            deadline_ms = limit;
+    }
     if (t->interrupt) {
         t->interrupt = false;
         return -EINTR;
@@ -243,6 +257,8 @@ int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg)
     leave(hub);
     /* Woken: cio__wake already disarmed the timer and the shrink entry. */
     t->wait_what = NULL;
+    if (t->wake_rc == -ETIMEDOUT && t->killed && !shield_open(t))
+        return -ECANCELED; /* the grace after a kill ran out */
     return t->wake_rc;
 }
 
@@ -407,14 +423,48 @@ int cio_task_join_all(cio_task_t *const *tasks, size_t n, int64_t deadline_ms)
     return 0;
 }
 
+/* A kill during a shielded wait: the wait ends by the grace at the latest. */
+static void shield_cut(cio_task_t *t)
+{
+    if (t->state != CIO__WAITING)
+        return;
+    int64_t limit = t->killed_at + t->shield_grace;
+    if (t->timer_armed && t->timer.deadline_ms <= limit)
+        return;
+    if (cio_timer_start_at(&t->timer, limit) < 0) {
+        cio__wake(t, -ECANCELED); /* no memory: no grace either */
+        return;
+    }
+    if (!t->timer_armed) {
+        t->timer_armed = true;
+        t->hub->timers++;
+    }
+}
+
+int64_t cio_task_shield(int64_t grace_ms)
+{
+    cio_task_t *t = cio__self();
+    if (!t)
+        return -1;
+    int64_t old = t->shielded ? t->shield_grace : -1;
+    t->shielded = grace_ms >= 0;
+    t->shield_grace = grace_ms >= 0 ? grace_ms : 0;
+    return old;
+}
+
 int cio_task_kill(cio_task_t *task)
 {
     if (!task)
         return -EINVAL;
     if (task->state == CIO__DONE)
         return -ESRCH;
+    if (!task->killed)
+        task->killed_at = cio_loop_now(task->hub->loop);
     task->killed = true;
-    cio__wake(task, -ECANCELED);
+    if (task->shielded)
+        shield_cut(task);
+    else
+        cio__wake(task, -ECANCELED);
     return 0;
 }
 
