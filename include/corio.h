@@ -20,8 +20,8 @@
 #ifndef CORIO_H
 #define CORIO_H
 
-#define CIO_VERSION_MAJOR 0
-#define CIO_VERSION_MINOR 1
+#define CIO_VERSION_MAJOR 1
+#define CIO_VERSION_MINOR 0
 #define CIO_VERSION_PATCH 0
 
 #include "corio/export.h"

@@ -29,10 +29,11 @@ extern "C" {
 CIO_API int cio_fd_wait_readable(int fd, int64_t deadline_ms);
 CIO_API int cio_fd_wait_writable(int fd, int64_t deadline_ms);
 
+struct pollfd;
+
 /* poll(2) for tasks: waits until one of fds is ready or the deadline; fills
  * revents and returns how many are ready (0 at the deadline), or the fd
  * errors but -ETIMEDOUT. Regular files are always ready, as with poll(2). */
-struct pollfd;
 CIO_API int cio_fd_poll(struct pollfd *fds, unsigned long nfds,
                         int64_t deadline_ms);
 

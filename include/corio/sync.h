@@ -37,6 +37,7 @@ CIO_API int cio_queue_get(cio_queue_t *q, void **item, int64_t deadline_ms);
 CIO_API void cio_queue_close(cio_queue_t *q);
 /* Items queued (0 for NULL). */
 CIO_API size_t cio_queue_len(const cio_queue_t *q);
+/* A pointer for the program, never used by corio (NULL at creation). */
 CIO_API void cio_queue_set_data(cio_queue_t *q, void *data);
 CIO_API void *cio_queue_data(const cio_queue_t *q);
 
@@ -56,6 +57,7 @@ CIO_API bool cio_event_is_set(const cio_event_t *ev);
 /* Waits until the event is set. Returns 0, -EPIPE (freed meanwhile) or the
  * wait errors. */
 CIO_API int cio_event_wait(cio_event_t *ev, int64_t deadline_ms);
+/* A pointer for the program, never used by corio (NULL at creation). */
 CIO_API void cio_event_set_data(cio_event_t *ev, void *data);
 CIO_API void *cio_event_data(const cio_event_t *ev);
 
@@ -72,6 +74,7 @@ CIO_API int cio_sem_acquire(cio_sem_t *sem, int64_t deadline_ms);
 CIO_API void cio_sem_release(cio_sem_t *sem);
 /* Units available now. */
 CIO_API size_t cio_sem_value(const cio_sem_t *sem);
+/* A pointer for the program, never used by corio (NULL at creation). */
 CIO_API void cio_sem_set_data(cio_sem_t *sem, void *data);
 CIO_API void *cio_sem_data(const cio_sem_t *sem);
 
@@ -88,6 +91,7 @@ CIO_API int cio_lock_acquire(cio_lock_t *lock, int64_t deadline_ms);
 /* Releases the lock (to the oldest waiter first). Returns 0 or -EPERM (the
  * caller does not hold it). */
 CIO_API int cio_lock_release(cio_lock_t *lock);
+/* A pointer for the program, never used by corio (NULL at creation). */
 CIO_API void cio_lock_set_data(cio_lock_t *lock, void *data);
 CIO_API void *cio_lock_data(const cio_lock_t *lock);
 
@@ -105,6 +109,7 @@ CIO_API void cio_waitgroup_add(cio_waitgroup_t *wg, size_t n);
 CIO_API void cio_waitgroup_done(cio_waitgroup_t *wg);
 /* Waits until the count is zero. Returns 0, -EPIPE or the wait errors. */
 CIO_API int cio_waitgroup_wait(cio_waitgroup_t *wg, int64_t deadline_ms);
+/* A pointer for the program, never used by corio (NULL at creation). */
 CIO_API void cio_waitgroup_set_data(cio_waitgroup_t *wg, void *data);
 CIO_API void *cio_waitgroup_data(const cio_waitgroup_t *wg);
 
@@ -126,6 +131,7 @@ CIO_API int cio_pool_spawn(cio_pool_t *pool, cio_task_t **out, cio_task_cb fn,
 CIO_API int cio_pool_join(cio_pool_t *pool, int64_t deadline_ms);
 /* Tasks of the pool running now. */
 CIO_API size_t cio_pool_running(const cio_pool_t *pool);
+/* A pointer for the program, never used by corio (NULL at creation). */
 CIO_API void cio_pool_set_data(cio_pool_t *pool, void *data);
 CIO_API void *cio_pool_data(const cio_pool_t *pool);
 
