@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "corio.h"
+#include "common/cli.h"
 
 static long n_tasks = 200000, n_threads = 5000;
 
@@ -48,6 +49,9 @@ static void *hub_main(void *arg)
 
 int main(int argc, char **argv)
 {
+    cli_begin(argc, argv, "bench_spawn", "[-n TASKS] [-t THREADS]",
+              "Spawn and join of tasks against pthreads. Ends with RESULT "
+              "lines.\n  --help, --version\n");
     int opt;
     while ((opt = getopt(argc, argv, "n:t:")) != -1) {
         if (opt == 'n')

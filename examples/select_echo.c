@@ -25,6 +25,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/cli.h"
+
 enum {
     READ_SIZE = 64 * 1024,    /* bytes received per readable event */
     QUEUE_LIMIT = 256 * 1024, /* stop reading above this many queued */
@@ -224,14 +226,23 @@ static int listen_on(int port)
     return fd;
 }
 
+static const char USAGE[] = "[-p PORT] [-b select|poll|epoll] [-v]";
+static const char HELP[] =
+    "The seed's select() echo server on the raw loop, on 127.0.0.1 "
+    "only;\nreplies are upper-cased.\n  -p PORT   port on 127.0.0.1 (default "
+    "9999; 0 picks a free one)\n  -b NAME   loop backend (default: "
+    "CIO_BACKEND, else epoll)\n  -v        print each connection\n  -h, "
+    "--help, --version\n";
+
 static void usage(const char *prog)
 {
-    fprintf(stderr, "usage: %s [-p PORT] [-b select|poll|epoll] [-v]\n", prog);
-    exit(2);
+    (void)prog;
+    cli_fail("select_echo", USAGE);
 }
 
 int main(int argc, char **argv)
 {
+    cli_begin(argc, argv, "select_echo", USAGE, HELP);
     int port = 9999, opt;
     const char *backend = NULL;
     while ((opt = getopt(argc, argv, "p:b:vh")) != -1) {
@@ -250,6 +261,8 @@ int main(int argc, char **argv)
         case 'v':
             srv.verbose = 1;
             break;
+        case 'h':
+            cli_help("select_echo", USAGE, HELP);
         default:
             usage(argv[0]);
         }
@@ -269,7 +282,8 @@ int main(int argc, char **argv)
     }
     srv.listen_fd = listen_on(port);
     if (srv.listen_fd < 0) {
-        fprintf(stderr, "listen on 127.0.0.1:%d: %s\n", port, strerror(errno));
+        fprintf(stderr, "select_echo: cannot listen on 127.0.0.1:%d: %s\n",
+                port, strerror(errno));
         return 1;
     }
     if ((rc = cio_loop_register(srv.loop, srv.listen_fd, CIO_READABLE, on_ready,

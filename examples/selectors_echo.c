@@ -20,6 +20,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/cli.h"
+
 enum {
     READ_SIZE = 64 * 1024,    /* bytes read per readable event */
     QUEUE_LIMIT = 256 * 1024, /* stop reading above this many queued */
@@ -211,14 +213,22 @@ static int listen_on(int port)
     return fd;
 }
 
+static const char USAGE[] = "[-p PORT] [-b select|poll|epoll] [-v]";
+static const char HELP[] =
+    "The seed's selectors echo server on loop callbacks, on 127.0.0.1 only.\n  "
+    "-p PORT   port on 127.0.0.1 (default 9999; 0 picks a free one)\n  -b NAME "
+    "  loop backend (default: CIO_BACKEND, else epoll)\n  -v        print each "
+    "connection\n  -h, --help, --version\n";
+
 static void usage(const char *prog)
 {
-    fprintf(stderr, "usage: %s [-p PORT] [-b select|poll|epoll] [-v]\n", prog);
-    exit(2);
+    (void)prog;
+    cli_fail("selectors_echo", USAGE);
 }
 
 int main(int argc, char **argv)
 {
+    cli_begin(argc, argv, "selectors_echo", USAGE, HELP);
     int port = 9999, opt;
     const char *backend = NULL;
     static server_t srv;
@@ -238,6 +248,8 @@ int main(int argc, char **argv)
         case 'v':
             srv.verbose = 1;
             break;
+        case 'h':
+            cli_help("selectors_echo", USAGE, HELP);
         default:
             usage(argv[0]);
         }
@@ -253,7 +265,8 @@ int main(int argc, char **argv)
     cio_loop_set_data(srv.loop, &srv);
     srv.listen_fd = listen_on(port);
     if (srv.listen_fd < 0) {
-        fprintf(stderr, "listen on 127.0.0.1:%d: %s\n", port, strerror(errno));
+        fprintf(stderr, "selectors_echo: cannot listen on 127.0.0.1:%d: %s\n",
+                port, strerror(errno));
         return 1;
     }
     if ((rc = cio_timer_new(&srv.accept_pause, srv.loop, accept_resume, &srv)) <
