@@ -90,16 +90,14 @@ static size_t prefetch_batch(const struct cio__hub *hub)
     for (size_t i = BATCH; i < 2 * BATCH && i < n; i++)
         __builtin_prefetch(q[(h + i) & mask]->coro);
     size_t k = n < BATCH ? n : BATCH;
-#ifndef CIO_USE_UCONTEXT
     for (size_t i = 0; i < k; i++) {
         const cio_task_t *t = q[(h + i) & mask];
-        const char *sp = *(char *const *)(const void *)t->coro;
-        for (int j = 0; j < STACK_LINES; j++)
+        const char *sp = cio__coro_saved_sp(t->coro);
+        for (int j = 0; sp && j < STACK_LINES; j++)
             __builtin_prefetch(sp + 64 * j);
         if (t->wait_obj)
             __builtin_prefetch(t->wait_obj);
     }
-#endif
     return k;
 }
 
