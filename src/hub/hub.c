@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "hub/hub_internal.h"
 
 void cio__task_run_next(struct cio__hub *hub);
@@ -31,9 +32,7 @@ int64_t cio_hub_now(void)
 {
     if (cio__tls_hub)
         return cio_loop_now(cio__tls_hub->loop);
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return cio__mono_ms();
 }
 
 int64_t cio_deadline_in(int64_t ms)

@@ -32,13 +32,6 @@ struct cio_chan {
     void *user;              /* the program's pointer (cio_chan_set_data) */
 };
 
-int64_t cio__mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int cio_chan_new(cio_chan_t **out, size_t capacity)
 {
     cio_chan_t *ch = calloc(1, sizeof(*ch));

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/clock.h"
 #include "corio/hub.h"
 #include "corio/sync.h"
 #include "corio/workers.h"
@@ -78,8 +79,6 @@ struct cio_workers {
 
 enum { CIO__G_NEW, CIO__G_STARTED, CIO__G_WAITED };
 
-/* Milliseconds on CLOCK_MONOTONIC. */
-int64_t cio__mono_ms(void);
 
 /* The worker running on this thread, or NULL. */
 cio__worker *cio__worker_current(void);
