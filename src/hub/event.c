@@ -53,10 +53,7 @@ int cio_event_wait(cio_event_t *ev, int64_t deadline_ms)
         return rc;
     if (ev->set)
         return 0;
-    struct cio__waiter *w = &t->wnode[0];
-    cio__waitq_push(&ev->waiters, w, t);
-    rc = cio__block(t, deadline_ms, "event", 0);
-    cio__waitq_remove(w);
+    rc = cio__wait_in(&ev->waiters, t, NULL, NULL, deadline_ms, "event", 0);
     return rc;
 }
 
@@ -103,10 +100,8 @@ int cio_waitgroup_wait(cio_waitgroup_t *wg, int64_t deadline_ms)
     if (rc < 0)
         return rc;
     while (wg->count > 0) {
-        struct cio__waiter *w = &t->wnode[0];
-        cio__waitq_push(&wg->waiters, w, t);
-        rc = cio__block(t, deadline_ms, "waitgroup", (long)wg->count);
-        cio__waitq_remove(w);
+        rc = cio__wait_in(&wg->waiters, t, NULL, NULL, deadline_ms, "waitgroup",
+                          (long)wg->count);
         if (rc < 0)
             return rc;
     }

@@ -180,7 +180,6 @@ static inline bool cio__expired(struct cio__hub *hub, int64_t deadline_ms)
  * interrupted (-EINTR). what/arg describe the wait for cio_hub_dump. */
 int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg);
 
-
 /* Appends t to its hub's run queue. */
 static inline void cio__runq_push(struct cio__hub *hub, cio_task_t *t)
 {
@@ -235,6 +234,11 @@ static inline struct cio__waiter *cio__waitq_pop(struct cio__waitq *q)
 bool cio__waitq_wake_one(struct cio__waitq *q, int rc, void *value);
 /* Wakes every waiter with rc; returns how many there were. */
 size_t cio__waitq_wake_all(struct cio__waitq *q, int rc);
+/* The usual wait on one queue: links t's first node into q with value (an
+ * item handed over, for queues), blocks (see cio__block), unlinks. *got (may
+ * be NULL) receives the value a waker handed over. */
+int cio__wait_in(struct cio__waitq *q, cio_task_t *t, void *value, void **got,
+                 int64_t deadline_ms, const char *what, long arg);
 
 /* Drops the hub's fd state (fdwait.c): at the end of cio_hub_run. */
 void cio__fd_table_free(struct cio__hub *hub);

@@ -111,10 +111,8 @@ static int wait_idle(cio_nursery_t *n, cio_task_t *t, int64_t deadline_ms,
 {
     int rc = 0;
     while (n->running > 0) {
-        struct cio__waiter *w = &t->wnode[0];
-        cio__waitq_push(&n->idle, w, t);
-        rc = cio__block(t, deadline_ms, what, (long)n->running);
-        cio__waitq_remove(w);
+        rc = cio__wait_in(&n->idle, t, NULL, NULL, deadline_ms, what,
+                          (long)n->running);
         if (rc < 0)
             return rc;
     }

@@ -66,10 +66,8 @@ int cio_pool_spawn(cio_pool_t *pool, cio_task_t **out, cio_task_cb fn,
     if (rc < 0)
         return rc;
     while (pool->running >= pool->size) {
-        struct cio__waiter *w = &t->wnode[0];
-        cio__waitq_push(&pool->slots, w, t);
-        rc = cio__block(t, deadline_ms, "pool slot", (long)pool->running);
-        cio__waitq_remove(w);
+        rc = cio__wait_in(&pool->slots, t, NULL, NULL, deadline_ms, "pool slot",
+                          (long)pool->running);
         if (rc < 0)
             return rc;
     }
@@ -96,10 +94,8 @@ int cio_pool_join(cio_pool_t *pool, int64_t deadline_ms)
     if (rc < 0)
         return rc;
     while (pool->running > 0) {
-        struct cio__waiter *w = &t->wnode[0];
-        cio__waitq_push(&pool->idle, w, t);
-        rc = cio__block(t, deadline_ms, "pool join", (long)pool->running);
-        cio__waitq_remove(w);
+        rc = cio__wait_in(&pool->idle, t, NULL, NULL, deadline_ms, "pool join",
+                          (long)pool->running);
         if (rc < 0)
             return rc;
     }

@@ -95,12 +95,8 @@ int cio_queue_put(cio_queue_t *q, void *item, int64_t deadline_ms)
     }
     if (!t)
         return -EAGAIN;
-    struct cio__waiter *w = &t->wnode[0];
-    w->value = item;
-    cio__waitq_push(&q->putters, w, t);
-    rc = cio__block(t, deadline_ms, "queue put", (long)q->len);
-    cio__waitq_remove(w);
-    return rc;
+    return cio__wait_in(&q->putters, t, item, NULL, deadline_ms, "queue put",
+                        (long)q->len);
 }
 
 int cio_queue_get(cio_queue_t *q, void **item, int64_t deadline_ms)
@@ -130,13 +126,10 @@ int cio_queue_get(cio_queue_t *q, void **item, int64_t deadline_ms)
         return -EPIPE;
     if (!t)
         return -EAGAIN;
-    struct cio__waiter *w = &t->wnode[0];
-    w->value = NULL;
-    cio__waitq_push(&q->getters, w, t);
-    rc = cio__block(t, deadline_ms, "queue get", 0);
-    cio__waitq_remove(w);
+    void *got = NULL;
+    rc = cio__wait_in(&q->getters, t, NULL, &got, deadline_ms, "queue get", 0);
     if (rc == 0)
-        *item = w->value;
+        *item = got;
     return rc;
 }
 

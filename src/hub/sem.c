@@ -40,10 +40,8 @@ int cio_sem_acquire(cio_sem_t *sem, int64_t deadline_ms)
         sem->value--;
         return 0;
     }
-    struct cio__waiter *w = &t->wnode[0];
-    cio__waitq_push(&sem->waiters, w, t);
-    rc = cio__block(t, deadline_ms, "semaphore", 0);
-    cio__waitq_remove(w);
+    rc =
+        cio__wait_in(&sem->waiters, t, NULL, NULL, deadline_ms, "semaphore", 0);
     return rc; /* 0: the releaser handed us its unit */
 }
 
@@ -93,10 +91,7 @@ int cio_lock_acquire(cio_lock_t *lock, int64_t deadline_ms)
     }
     if (lock->owner == t)
         return -EDEADLK;
-    struct cio__waiter *w = &t->wnode[0];
-    cio__waitq_push(&lock->waiters, w, t);
-    rc = cio__block(t, deadline_ms, "lock", 0);
-    cio__waitq_remove(w);
+    rc = cio__wait_in(&lock->waiters, t, NULL, NULL, deadline_ms, "lock", 0);
     return rc; /* 0: the releaser made us the owner */
 }
 

@@ -167,10 +167,8 @@ static int wait_idle(cio_server_t *srv, int64_t deadline_ms)
     if (rc < 0)
         return rc;
     while (!server_idle(srv)) {
-        struct cio__waiter *w = &t->wnode[0];
-        cio__waitq_push(&srv->idle, w, t);
-        rc = cio__block(t, deadline_ms, "server stop", (long)srv->nconns);
-        cio__waitq_remove(w);
+        rc = cio__wait_in(&srv->idle, t, NULL, NULL, deadline_ms, "server stop",
+                          (long)srv->nconns);
         if (rc < 0)
             return rc;
     }

@@ -53,6 +53,19 @@ bool cio__waitq_wake_one(struct cio__waitq *q, int rc, void *value)
     return false;
 }
 
+int cio__wait_in(struct cio__waitq *q, cio_task_t *t, void *value, void **got,
+                 int64_t deadline_ms, const char *what, long arg)
+{
+    struct cio__waiter *w = &t->wnode[0];
+    w->value = value;
+    cio__waitq_push(q, w, t);
+    int rc = cio__block(t, deadline_ms, what, arg);
+    cio__waitq_remove(w);
+    if (got)
+        *got = w->value;
+    return rc;
+}
+
 size_t cio__waitq_wake_all(struct cio__waitq *q, int rc)
 {
     size_t n = 0;
@@ -402,10 +415,8 @@ int cio_task_join(cio_task_t *task, int64_t deadline_ms)
         return -EDEADLK;
     if (task->hub != t->hub)
         return -EINVAL;
-    struct cio__waiter *w = &t->wnode[0];
-    cio__waitq_push(&task->joiners, w, t);
-    rc = cio__block(t, deadline_ms, "join", (long)cio_coro_id(task->coro));
-    cio__waitq_remove(w);
+    rc = cio__wait_in(&task->joiners, t, NULL, NULL, deadline_ms, "join",
+                      (long)cio_coro_id(task->coro));
     return rc;
 }
 
