@@ -86,6 +86,15 @@ peer_stamp = $(shell mkdir -p $(BUILD)/peers && \
     { [ "$$(cat $(BUILD)/peers/$(1) 2>/dev/null)" = "$(2)" ] || \
       echo "$(2)" > $(BUILD)/peers/$(1); } && echo $(BUILD)/peers/$(1))
 
+# The compile flags are recorded too: objects built with other flags (a
+# changed CFLAGS, SANFLAGS, WERROR, or a Makefile that hides symbols) are
+# rebuilt. Written with $(file), so no quoting of the flags can break it.
+FLAGS_LINE   = $(CC) $(FINAL_CPPFLAGS) $(FINAL_CFLAGS) vis=hidden-in-src
+FLAGS_STAMP  := $(BUILD)/peers/flags
+$(shell mkdir -p $(BUILD)/peers)
+$(file >$(FLAGS_STAMP).new,$(FLAGS_LINE))
+$(shell cmp -s $(FLAGS_STAMP).new $(FLAGS_STAMP) || mv -f $(FLAGS_STAMP).new $(FLAGS_STAMP); rm -f $(FLAGS_STAMP).new)
+
 -include $(sort $(wildcard */build*.mk apps/*/build*.mk))
 
 .PHONY: all lib programs tests test bench run man install uninstall clean
@@ -95,11 +104,11 @@ lib: $(LIB_A) $(LIB_SO)
 programs: $(PROGRAMS)
 tests: all $(TEST_BINS)
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(FINAL_CPPFLAGS) $(FINAL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/obj/%.o: %.S
+$(BUILD)/obj/%.o: %.S $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(FINAL_CPPFLAGS) $(FINAL_CFLAGS) -MMD -MP -c $< -o $@
 
