@@ -90,7 +90,8 @@ static void *main_task(void *arg)
     cio_task_free(ts[1]);
 
     /* deadlines: join and joinall time out, the task goes on */
-    CHECK_EQ(cio_task_spawn(&t, sleeper, (void *)50), 0);
+    /* long enough that a loaded machine cannot end it before the checks */
+    CHECK_EQ(cio_task_spawn(&t, sleeper, (void *)400), 0);
     CHECK_EQ(cio_task_join(t, 0), -ETIMEDOUT);
     start = cio_hub_now();
     CHECK_EQ(cio_task_join(t, cio_deadline_in(10)), -ETIMEDOUT);

@@ -115,7 +115,9 @@ static void test_repeat(cio_loop_t *loop)
     CHECK_EQ(cio_loop_run(loop, CIO_RUN_DEFAULT), 0);
     CHECK_EQ(ctx.fired, 10);
     CHECK(!cio_timer_active(t));
-    CHECK(ctx.last - ctx.first >= 9 * 20 - 9);
+    /* later firings keep to the schedule, so a first one that a busy host
+     * delayed shortens the span by up to a period */
+    CHECK(ctx.last - ctx.first >= 8 * 20);
     CHECK(ctx.last - ctx.first < 5000);
     cio_timer_free(t);
 }
