@@ -17,6 +17,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/cli.h"
+
 /* Unsent reply bytes of one connection. */
 typedef struct pending {
     char *data;  /* the bytes */
@@ -97,6 +99,10 @@ static int accept_all(int epfd, int lfd, pending_t **pend, int *cap)
 
 int main(int argc, char **argv)
 {
+    cli_begin(argc, argv, "bench_epoll_echo", "[-p PORT]",
+              "A hand-written epoll echo server: the baseline of the echo "
+              "benchmarks.\n  -p PORT   port on 127.0.0.1 (default 9999; 0 "
+              "picks one)\n  --help, --version\n");
     int port = 9999, opt;
     while ((opt = getopt(argc, argv, "p:")) != -1) {
         if (opt != 'p') {

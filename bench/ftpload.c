@@ -31,6 +31,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/cli.h"
+
 #define BUF (256u << 10)
 
 struct opts {
@@ -394,6 +396,11 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
+    cli_begin(argc, argv, "bench_ftpload",
+              "retr|stor|sessions|connect|idle -p PORT [options]",
+              "FTP load against a server on 127.0.0.1 (the options of each "
+              "mode are\nat the top of bench/ftpload.c). Ends with one RESULT "
+              "line.\n  --help, --version\n");
     if (argc < 2)
         usage();
     o.mode = argv[1];

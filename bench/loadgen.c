@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cli.h"
+
 enum {
     HIST_US = 1000000, /* 1 us buckets up to 1 s; one overflow bucket */
     PATTERN = 26,      /* messages are slices of a repeating alphabet */
@@ -200,6 +202,12 @@ static int connect_to(const char *host, const char *port)
 
 int main(int argc, char **argv)
 {
+    cli_begin(
+        argc, argv, "bench_loadgen",
+        "-p PORT [-h HOST] [-c CONNS] [-s SIZE] [-t SECONDS | -n COUNT] [-u]",
+        "Echo load generator: CONNS connections send SIZE bytes and wait "
+        "for\nthe echo, for SECONDS or COUNT round trips. Ends with one RESULT "
+        "line.\n  --help, --version\n");
     const char *host = "127.0.0.1", *port = NULL;
     int conns = 1, opt;
     double secs = 5;

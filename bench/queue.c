@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "corio.h"
+#include "common/cli.h"
 
 static long n_hub = 2000000, n_threads = 100000;
 
@@ -109,6 +110,10 @@ static void *thread_ponger(void *arg)
 
 int main(int argc, char **argv)
 {
+    cli_begin(argc, argv, "bench_queue",
+              "[-n ROUNDTRIPS] [-t THREAD_ROUNDTRIPS]",
+              "Round trips through a hub queue against a pthread queue.\nEnds "
+              "with RESULT lines.\n  --help, --version\n");
     int opt;
     while ((opt = getopt(argc, argv, "n:t:")) != -1) {
         if (opt == 'n')

@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/cli.h"
+
 static volatile sig_atomic_t child;
 
 static void forward(int sig)
@@ -26,6 +28,10 @@ static void forward(int sig)
 
 int main(int argc, char **argv)
 {
+    cli_begin(
+        argc < 2 ? argc : 2, argv, "bench_reap", "CMD [ARGS...]",
+        "Runs CMD as a child subreaper, so that every process it starts "
+        "is\nwaited for; forwards SIGINT and SIGTERM.\n  --help, --version\n");
     if (argc < 2) {
         fprintf(stderr, "usage: bench_reap CMD [ARGS...]\n");
         return 2;

@@ -1,5 +1,5 @@
-/* spawn+join cost: cio_task_spawn then cio_task_join of a task that returns at once,
- * next to the thread-based equivalent (pthread_create + pthread_join) in
+/* spawn+join cost: cio_task_spawn then cio_task_join of a task that returns at
+ * once, next to the thread-based equivalent (pthread_create + pthread_join) in
  * the same run. Prints:
  *
  *   RESULT bench=spawn impl=hub n=N ns_per_op=X
@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "corio.h"
+#include "common/cli.h"
 
 static long n_tasks = 200000, n_threads = 5000;
 
@@ -36,7 +37,8 @@ static void *hub_main(void *arg)
         double start = now_ns();
         for (long i = 0; i < n_tasks; i++) {
             cio_task_t *t;
-            if (cio_task_spawn(&t, nothing, NULL) < 0 || cio_task_join(t, -1) < 0)
+            if (cio_task_spawn(&t, nothing, NULL) < 0 ||
+                cio_task_join(t, -1) < 0)
                 return (void *)1;
             cio_task_free(t);
         }
@@ -47,6 +49,9 @@ static void *hub_main(void *arg)
 
 int main(int argc, char **argv)
 {
+    cli_begin(argc, argv, "bench_spawn", "[-n TASKS] [-t THREADS]",
+              "Spawn and join of tasks against pthreads. Ends with RESULT "
+              "lines.\n  --help, --version\n");
     int opt;
     while ((opt = getopt(argc, argv, "n:t:")) != -1) {
         if (opt == 'n')

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "corio.h"
+#include "common/cli.h"
 
 #define REPS 7
 #define MILLION 1000000
@@ -210,6 +211,11 @@ static void pin(void)
 
 int main(int argc, char **argv)
 {
+    cli_begin(argc, argv, "bench_switch", "[-q]",
+              "Context switch against swapcontext; -q runs fewer "
+              "iterations.\nEnds with one RESULT line.\n  --help, --version\n");
+    if (argc > 2 || (argc == 2 && strcmp(argv[1], "-q") != 0))
+        cli_fail("bench_switch", "[-q]");
     int quick = argc > 1 && strcmp(argv[1], "-q") == 0;
     long rounds = quick ? 200000 : 5000000;
     long uc_rounds = quick ? 20000 : 300000;

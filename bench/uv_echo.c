@@ -8,8 +8,12 @@
 #include <stdio.h>
 
 #if !__has_include(<uv.h>)
-int main(void)
+int main(int argc, char **argv)
 {
+    cli_begin(argc, argv, "bench_uv_echo", "[-p PORT]",
+              "An echo server on libuv: a baseline of the echo benchmarks.\n  "
+              "-p PORT   port on 127.0.0.1 (default 9999; 0 picks one)\n  "
+              "--help, --version\n");
     puts("SKIP: built without libuv (libuv1-dev)");
     return 77;
 }
@@ -18,6 +22,8 @@ int main(void)
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
+
+#include "common/cli.h"
 
 static uv_loop_t *loop;
 static uv_tcp_t server;
@@ -112,6 +118,10 @@ static void on_signal(uv_signal_t *h, int signum)
 
 int main(int argc, char **argv)
 {
+    cli_begin(argc, argv, "bench_uv_echo", "[-p PORT]",
+              "An echo server on libuv: a baseline of the echo benchmarks.\n  "
+              "-p PORT   port on 127.0.0.1 (default 9999; 0 picks one)\n  "
+              "--help, --version\n");
     int port = 9999, opt;
     while ((opt = getopt(argc, argv, "p:")) != -1) {
         if (opt != 'p') {

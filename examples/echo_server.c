@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/cli.h"
 #include "corio.h"
 
 enum {
@@ -52,17 +53,17 @@ static __attribute__((noinline)) int send_rest(int fd, const char *rest,
     return cio_fd_write_all(fd, own, n, -1) < 0 ? -1 : 0;
 }
 
-static void handle_conn(int fd, void *data)
+static void handle_conn(int fd, const struct sockaddr *peer, socklen_t peer_len,
+                        void *data)
 {
     (void)data;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (opts.verbose) {
-        struct sockaddr_in peer;
-        socklen_t len = sizeof peer;
-        if (getpeername(fd, (struct sockaddr *)&peer, &len) == 0)
-            printf("connection from %s:%d on fd %d\n", inet_ntoa(peer.sin_addr),
-                   ntohs(peer.sin_port), fd);
+    if (opts.verbose && peer->sa_family == AF_INET &&
+        peer_len >= (socklen_t)sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)peer;
+        printf("connection from %s:%d on fd %d\n", inet_ntoa(in->sin_addr),
+               ntohs(in->sin_port), fd);
     }
     for (;;) {
         ssize_t n = cio_fd_read(fd, scratch, sizeof scratch, -1);
@@ -119,8 +120,8 @@ static void *main_task(void *arg)
     (void)arg;
     int fd = cio_tcp_listen("127.0.0.1", (uint16_t)opts.port, 0, -1);
     if (fd < 0) {
-        fprintf(stderr, "listen on 127.0.0.1:%d: %s\n", opts.port,
-                strerror(-fd));
+        fprintf(stderr, "echo_server: cannot listen on 127.0.0.1:%d: %s\n",
+                opts.port, cio_strerror(fd));
         return (void *)1;
     }
     int rc = serve(fd);
@@ -147,10 +148,10 @@ static int run_workers(void)
 {
     cio_hub_opts_t ro = {.backend = opts.backend};
     cio_workers_opts_t wo = {.threads = (unsigned)opts.workers,
-                           .catch_signals = true,
-                           .stop_grace_ms = 1000,
-                           .run = &ro,
-                           .pin_cpus = opts.pin};
+                             .catch_signals = true,
+                             .stop_grace_ms = 1000,
+                             .run = &ro,
+                             .pin_cpus = opts.pin};
     cio_workers_t *g;
     int rc = cio_workers_new(&g, &wo);
     if (rc < 0) {
@@ -159,8 +160,8 @@ static int run_workers(void)
     }
     int port = cio_workers_listen(g, "127.0.0.1", (uint16_t)opts.port, 0);
     if (port < 0) {
-        fprintf(stderr, "listen on 127.0.0.1:%d: %s\n", opts.port,
-                strerror(-port));
+        fprintf(stderr, "echo_server: cannot listen on 127.0.0.1:%d: %s\n",
+                opts.port, strerror(-port));
         cio_workers_free(g);
         return 1;
     }
@@ -179,16 +180,23 @@ static int run_workers(void)
     return 0;
 }
 
+static const char USAGE[] = "[-p PORT] [-b select|poll|epoll] [-w N [-a]] [-v]";
+static const char HELP[] =
+    "An echo server, a task per connection, on 127.0.0.1 only.\n  -p PORT   "
+    "port on 127.0.0.1 (default 9999; 0 picks a free one)\n  -b NAME   loop "
+    "backend (default: CIO_BACKEND, else epoll)\n  -w N      N worker threads, "
+    "each with its own hub and socket\n  -a        with -w: pin each worker to "
+    "its own CPU\n  -v        print each connection\n  -h, --help, --version\n";
+
 static void usage(const char *prog)
 {
-    fprintf(stderr,
-            "usage: %s [-p PORT] [-b select|poll|epoll] [-w N [-a]] [-v]\n",
-            prog);
-    exit(2);
+    (void)prog;
+    cli_fail("echo_server", USAGE);
 }
 
 int main(int argc, char **argv)
 {
+    cli_begin(argc, argv, "echo_server", USAGE, HELP);
     int opt;
     while ((opt = getopt(argc, argv, "p:b:w:avh")) != -1) {
         switch (opt) {
@@ -217,6 +225,8 @@ int main(int argc, char **argv)
             opts.workers = (int)n;
             break;
         }
+        case 'h':
+            cli_help("echo_server", USAGE, HELP);
         default:
             usage(argv[0]);
         }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cli.h"
 #include "corio.h"
 
 /* One target and what happened to it. */
@@ -63,7 +64,8 @@ static void *fetch(void *arg)
         t->rc = fd;
     } else if (send_text) {
         t->step = "send";
-        ssize_t n = cio_fd_write_all(fd, send_text, strlen(send_text), deadline);
+        ssize_t n =
+            cio_fd_write_all(fd, send_text, strlen(send_text), deadline);
         if (n < 0) {
             t->rc = (int)n;
         } else {
@@ -114,7 +116,8 @@ static void *main_task(void *arg)
         } else {
             failed++;
             printf("%s failed to %s after %lld ms: %s\n", t->spec, t->step,
-                   (long long)t->ms, strerror(-t->rc));
+                   (long long)t->ms,
+                   cli_strerror(t->rc, !strcmp(t->step, "connect")));
         }
     }
     printf("%d ok, %d failed in %lld ms\n", job->n - failed, failed,
@@ -123,17 +126,24 @@ static void *main_task(void *arg)
     return failed ? (void *)1 : NULL;
 }
 
+static const char USAGE[] =
+    "[-t MS] [-s TEXT] [-b select|poll|epoll] HOST:PORT...";
+static const char HELP[] =
+    "Resolves and connects to every target at once, each with a deadline.\n  "
+    "-t MS     deadline per target in milliseconds (default 2000)\n  -s TEXT   "
+    "text to send once connected; then awaits the first reply\n  -b NAME   "
+    "loop backend (default: CIO_BACKEND, else epoll)\n  -h, --help, "
+    "--version\n";
+
 static void usage(const char *prog)
 {
-    fprintf(stderr,
-            "usage: %s [-t MS] [-s TEXT] [-b select|poll|epoll] "
-            "HOST:PORT...\n",
-            prog);
-    exit(2);
+    (void)prog;
+    cli_fail("fetch_many", USAGE);
 }
 
 int main(int argc, char **argv)
 {
+    cli_begin(argc, argv, "fetch_many", USAGE, HELP);
     const char *backend = NULL;
     int opt;
     while ((opt = getopt(argc, argv, "t:s:b:h")) != -1) {
@@ -151,6 +161,8 @@ int main(int argc, char **argv)
         case 'b':
             backend = optarg;
             break;
+        case 'h':
+            cli_help("fetch_many", USAGE, HELP);
         default:
             usage(argv[0]);
         }

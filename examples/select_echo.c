@@ -25,6 +25,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/cli.h"
+
 enum {
     READ_SIZE = 64 * 1024,    /* bytes received per readable event */
     QUEUE_LIMIT = 256 * 1024, /* stop reading above this many queued */
@@ -40,14 +42,14 @@ typedef struct queue {
 
 /* The server: the seed's inputs, outputs and message_queues, by fd. */
 typedef struct server {
-    cio_loop_t *loop;         /* the readiness source */
-    int listen_fd;            /* the listening socket */
-    queue_t **queues;         /* fd -> queue, NULL when fd is not a client */
-    int queues_cap;           /* entries in queues */
-    int verbose;              /* -v: the seed's prints */
-    int accept_paused;        /* out of fds: the listener is idle */
-    cio_timer_t accept_retry; /* resumes accepting if no client leaves */
-    char buf[READ_SIZE];      /* scratch for recv */
+    cio_loop_t *loop;          /* the readiness source */
+    int listen_fd;             /* the listening socket */
+    queue_t **queues;          /* fd -> queue, NULL when fd is not a client */
+    int queues_cap;            /* entries in queues */
+    int verbose;               /* -v: the seed's prints */
+    int accept_paused;         /* out of fds: the listener is idle */
+    cio_timer_t *accept_retry; /* resumes accepting if no client leaves */
+    char buf[READ_SIZE];       /* scratch for recv */
 } server_t;
 
 static server_t srv;
@@ -57,7 +59,7 @@ static void accept_resume(void)
     if (!srv.accept_paused)
         return;
     srv.accept_paused = 0;
-    cio_timer_stop(&srv.accept_retry);
+    cio_timer_stop(srv.accept_retry);
     cio_loop_modify(srv.loop, srv.listen_fd, CIO_READABLE);
 }
 
@@ -135,7 +137,7 @@ static void accept_clients(void)
                 perror("accept");
                 cio_loop_modify(srv.loop, srv.listen_fd, 0);
                 srv.accept_paused = 1;
-                cio_timer_start(srv.loop, &srv.accept_retry, 100, 0);
+                cio_timer_start(srv.accept_retry, 100, 0);
             }
             return;
         }
@@ -224,14 +226,23 @@ static int listen_on(int port)
     return fd;
 }
 
+static const char USAGE[] = "[-p PORT] [-b select|poll|epoll] [-v]";
+static const char HELP[] =
+    "The seed's select() echo server on the raw loop, on 127.0.0.1 "
+    "only;\nreplies are upper-cased.\n  -p PORT   port on 127.0.0.1 (default "
+    "9999; 0 picks a free one)\n  -b NAME   loop backend (default: "
+    "CIO_BACKEND, else epoll)\n  -v        print each connection\n  -h, "
+    "--help, --version\n";
+
 static void usage(const char *prog)
 {
-    fprintf(stderr, "usage: %s [-p PORT] [-b select|poll|epoll] [-v]\n", prog);
-    exit(2);
+    (void)prog;
+    cli_fail("select_echo", USAGE);
 }
 
 int main(int argc, char **argv)
 {
+    cli_begin(argc, argv, "select_echo", USAGE, HELP);
     int port = 9999, opt;
     const char *backend = NULL;
     while ((opt = getopt(argc, argv, "p:b:vh")) != -1) {
@@ -250,6 +261,8 @@ int main(int argc, char **argv)
         case 'v':
             srv.verbose = 1;
             break;
+        case 'h':
+            cli_help("select_echo", USAGE, HELP);
         default:
             usage(argv[0]);
         }
@@ -262,10 +275,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "loop: %s\n", strerror(-rc));
         return 1;
     }
-    cio_timer_init(&srv.accept_retry, accept_retry_fired, NULL);
+    rc = cio_timer_new(&srv.accept_retry, srv.loop, accept_retry_fired, NULL);
+    if (rc < 0) {
+        fprintf(stderr, "timer: %s\n", strerror(-rc));
+        return 1;
+    }
     srv.listen_fd = listen_on(port);
     if (srv.listen_fd < 0) {
-        fprintf(stderr, "listen on 127.0.0.1:%d: %s\n", port, strerror(errno));
+        fprintf(stderr, "select_echo: cannot listen on 127.0.0.1:%d: %s\n",
+                port, strerror(errno));
         return 1;
     }
     if ((rc = cio_loop_register(srv.loop, srv.listen_fd, CIO_READABLE, on_ready,
@@ -281,7 +299,7 @@ int main(int argc, char **argv)
     printf("listening on 127.0.0.1:%d\n", ntohs(addr.sin_port));
     fflush(stdout);
     rc = cio_loop_run(srv.loop, CIO_RUN_DEFAULT);
-    cio_timer_stop(&srv.accept_retry);
+    cio_timer_free(srv.accept_retry);
     close(srv.listen_fd);
     cio_loop_free(srv.loop);
     free(srv.queues);

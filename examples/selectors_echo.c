@@ -20,6 +20,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/cli.h"
+
 enum {
     READ_SIZE = 64 * 1024,    /* bytes read per readable event */
     QUEUE_LIMIT = 256 * 1024, /* stop reading above this many queued */
@@ -37,12 +39,12 @@ typedef struct conn {
 
 /* The server's state. */
 typedef struct server {
-    cio_loop_t *loop;         /* the loop everything runs on */
-    int listen_fd;            /* the listening socket */
-    conn_t *conns;            /* open connections */
-    int verbose;              /* -v: log like the seed */
-    cio_timer_t accept_pause; /* re-enables accept after EMFILE */
-    char buf[READ_SIZE];      /* scratch for each read */
+    cio_loop_t *loop;          /* the loop everything runs on */
+    int listen_fd;             /* the listening socket */
+    conn_t *conns;             /* open connections */
+    int verbose;               /* -v: log like the seed */
+    cio_timer_t *accept_pause; /* re-enables accept after EMFILE */
+    char buf[READ_SIZE];       /* scratch for each read */
 } server_t;
 
 static void conn_close(server_t *srv, conn_t *c)
@@ -139,7 +141,7 @@ static void on_conn(cio_loop_t *loop, int fd, int events, void *data)
 
 static void accept_resume(cio_timer_t *t)
 {
-    server_t *srv = t->data;
+    server_t *srv = cio_timer_data(t);
     cio_loop_modify(srv->loop, srv->listen_fd, CIO_READABLE);
 }
 
@@ -157,7 +159,7 @@ static void on_accept(cio_loop_t *loop, int fd, int events, void *data)
                 /* Out of fds: pause accepting instead of spinning. */
                 fprintf(stderr, "accept: %s\n", strerror(errno));
                 cio_loop_modify(loop, fd, 0);
-                cio_timer_start(loop, &srv->accept_pause, 100, 0);
+                cio_timer_start(srv->accept_pause, 100, 0);
             }
             return;
         }
@@ -189,7 +191,7 @@ static void on_signal(cio_loop_t *loop, int signum, void *data)
     while (srv->conns)
         conn_close(srv, srv->conns);
     cio_loop_unregister(loop, srv->listen_fd);
-    cio_timer_stop(&srv->accept_pause);
+    cio_timer_stop(srv->accept_pause);
     cio_loop_stop(loop);
 }
 
@@ -211,14 +213,22 @@ static int listen_on(int port)
     return fd;
 }
 
+static const char USAGE[] = "[-p PORT] [-b select|poll|epoll] [-v]";
+static const char HELP[] =
+    "The seed's selectors echo server on loop callbacks, on 127.0.0.1 only.\n  "
+    "-p PORT   port on 127.0.0.1 (default 9999; 0 picks a free one)\n  -b NAME "
+    "  loop backend (default: CIO_BACKEND, else epoll)\n  -v        print each "
+    "connection\n  -h, --help, --version\n";
+
 static void usage(const char *prog)
 {
-    fprintf(stderr, "usage: %s [-p PORT] [-b select|poll|epoll] [-v]\n", prog);
-    exit(2);
+    (void)prog;
+    cli_fail("selectors_echo", USAGE);
 }
 
 int main(int argc, char **argv)
 {
+    cli_begin(argc, argv, "selectors_echo", USAGE, HELP);
     int port = 9999, opt;
     const char *backend = NULL;
     static server_t srv;
@@ -238,6 +248,8 @@ int main(int argc, char **argv)
         case 'v':
             srv.verbose = 1;
             break;
+        case 'h':
+            cli_help("selectors_echo", USAGE, HELP);
         default:
             usage(argv[0]);
         }
@@ -253,11 +265,13 @@ int main(int argc, char **argv)
     cio_loop_set_data(srv.loop, &srv);
     srv.listen_fd = listen_on(port);
     if (srv.listen_fd < 0) {
-        fprintf(stderr, "listen on 127.0.0.1:%d: %s\n", port, strerror(errno));
+        fprintf(stderr, "selectors_echo: cannot listen on 127.0.0.1:%d: %s\n",
+                port, strerror(errno));
         return 1;
     }
-    cio_timer_init(&srv.accept_pause, accept_resume, &srv);
-    if ((rc = cio_loop_register(srv.loop, srv.listen_fd, CIO_READABLE,
+    if ((rc = cio_timer_new(&srv.accept_pause, srv.loop, accept_resume, &srv)) <
+            0 ||
+        (rc = cio_loop_register(srv.loop, srv.listen_fd, CIO_READABLE,
                                 on_accept, &srv)) < 0 ||
         (rc = cio_loop_signal(srv.loop, SIGINT, on_signal, &srv)) < 0 ||
         (rc = cio_loop_signal(srv.loop, SIGTERM, on_signal, &srv)) < 0) {
@@ -271,6 +285,7 @@ int main(int argc, char **argv)
     fflush(stdout);
     rc = cio_loop_run(srv.loop, CIO_RUN_DEFAULT);
     close(srv.listen_fd);
+    cio_timer_free(srv.accept_pause);
     cio_loop_free(srv.loop);
     if (rc < 0) {
         fprintf(stderr, "loop: %s\n", strerror(-rc));

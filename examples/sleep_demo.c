@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/cli.h"
 #include "corio.h"
 
 static void say(const char *line)
@@ -44,8 +45,13 @@ static void *main_task(void *arg)
     return NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    cli_begin(argc, argv, "sleep_demo", "",
+              "Two tasks sleep cooperatively: four lines in about 2 s, not "
+              "3.\n  --help, --version\n");
+    if (argc > 1)
+        cli_fail("sleep_demo", "");
     void *result = NULL;
     int rc = cio_hub_run(&result, main_task, NULL);
     if (rc < 0) {

@@ -23,6 +23,16 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
+
+/* libc entry points the hook replaces that libc's headers declare only
+ * under _FORTIFY_SOURCE, or never. */
+ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
+ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
+ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+                       struct sockaddr *from, socklen_t *fromlen);
+int __poll(struct pollfd *fds, nfds_t n, int timeout_ms);
+int __poll_chk(struct pollfd *fds, nfds_t n, int timeout_ms, size_t fdslen);
 
 /* ---- the real functions, found with dlsym(RTLD_NEXT) ---- */
 

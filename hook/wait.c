@@ -80,8 +80,9 @@ int cio__wait_block(struct cio__wait *w)
     if (cio__wait_nonblock(w))
         return cio__fail(EAGAIN);
     cio__wait_deadline(w);
-    int rc = w->events == CIO_WRITABLE ? cio_fd_wait_writable(w->fd, w->deadline)
-                                       : cio_fd_wait_readable(w->fd, w->deadline);
+    int rc = w->events == CIO_WRITABLE
+                 ? cio_fd_wait_writable(w->fd, w->deadline)
+                 : cio_fd_wait_readable(w->fd, w->deadline);
     if (rc == 0)
         return 0;
     /* The kernel reports an expired SO_RCVTIMEO/SO_SNDTIMEO as EAGAIN. */

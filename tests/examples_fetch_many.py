@@ -30,13 +30,18 @@ def main():
         ready, _, _ = select.select([echo.stdout], [], [], 10)
         assert ready, "echo_server did not start"
         port = int(echo.stdout.readline().strip().rsplit(":", 1)[1])
-        dead = free_port()
         silent = []
         for _ in range(5):
             s = socket.socket()
             s.bind(("127.0.0.1", 0))
             s.listen(8)
             silent.append(s)
+        # chosen after the listeners: a port just freed can be handed out
+        # again to a bind of port 0
+        taken = {s.getsockname()[1] for s in silent}
+        dead = free_port()
+        while dead in taken or dead == port:
+            dead = free_port()
         targets = ["127.0.0.1:%d" % port, "localhost:%d" % port,
                    "127.0.0.1:%d" % dead]
         targets += ["127.0.0.1:%d" % s.getsockname()[1] for s in silent]

@@ -28,7 +28,8 @@ int main(void)
 
 /* ---- the server: one task per connection, corio calls ---- */
 
-static void http_conn(int fd, void *data)
+static void http_conn(int fd, const struct sockaddr *peer, socklen_t peer_len,
+                      void *data)
 {
     char req[2048];
     size_t len = 0;

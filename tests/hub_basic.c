@@ -33,6 +33,12 @@ static void *yielder(void *arg)
     return NULL;
 }
 
+static void *sleep_forever(void *arg)
+{
+    *(int *)arg = cio_task_sleep(-1);
+    return NULL;
+}
+
 static void *nested(void *arg)
 {
     (void)arg;
@@ -84,7 +90,8 @@ static void *main_task(void *arg)
     cio_task_free(ts[1]);
 
     /* deadlines: join and joinall time out, the task goes on */
-    CHECK_EQ(cio_task_spawn(&t, sleeper, (void *)50), 0);
+    /* long enough that a loaded machine cannot end it before the checks */
+    CHECK_EQ(cio_task_spawn(&t, sleeper, (void *)400), 0);
     CHECK_EQ(cio_task_join(t, 0), -ETIMEDOUT);
     start = cio_hub_now();
     CHECK_EQ(cio_task_join(t, cio_deadline_in(10)), -ETIMEDOUT);
@@ -95,14 +102,34 @@ static void *main_task(void *arg)
     cio_task_free(t);
     CHECK_EQ(cio_deadline_in(-5), -1);
 
-    /* detached tasks and a task freed before it ends */
+    /* detached tasks, a task detached before it ends (it runs on) and one
+     * freed before it ends (it is killed) */
     CHECK_EQ(cio_task_spawn(NULL, sleeper, (void *)10), 0);
     CHECK_EQ(cio_task_spawn(&t, sleeper, (void *)10), 0);
     cio_task_set_name(t, "napper");
+    cio_task_detach(t);
+    int freed_rc = 1;
+    CHECK_EQ(cio_task_spawn(&t, sleep_forever, &freed_rc), 0);
     cio_task_free(t);
-    CHECK_EQ(cio_hub_task_count(), 3);
+    cio_task_free(NULL);
+    CHECK_EQ(cio_hub_task_count(), 4);
     CHECK_EQ(cio_task_sleep(30), 0);
     CHECK_EQ(cio_hub_task_count(), 1);
+    CHECK_EQ(freed_rc, -ECANCELED);
+
+    /* data pointers are the program's: the hub uses none of them */
+    CHECK(cio_loop_data(cio_hub_loop()) == NULL);
+    CHECK(cio_coro_data(cio_coro_current()) == NULL);
+    CHECK(cio_task_data(cio_task_self()) == NULL);
+    cio_loop_set_data(cio_hub_loop(), &freed_rc);
+    cio_coro_set_data(cio_coro_current(), &norder);
+    cio_task_set_data(cio_task_self(), order);
+    CHECK_EQ(cio_task_spawn(&t, add_one, (void *)1), 0);
+    CHECK_EQ(cio_task_join(t, -1), 0);
+    cio_task_free(t);
+    CHECK(cio_loop_data(cio_hub_loop()) == &freed_rc);
+    CHECK(cio_coro_data(cio_coro_current()) == &norder);
+    CHECK(cio_task_data(cio_task_self()) == order);
 
     /* interrupt: one wait returns -EINTR, the next works */
     CHECK_EQ(cio_task_interrupt(cio_task_self()), 0);

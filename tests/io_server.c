@@ -2,7 +2,9 @@
  * a graceful stop that waits for handlers, and a stop whose deadline
  * passes, killing the handlers left.
  * CIO_TEST_ALL_BACKENDS */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -10,10 +12,18 @@
 #include "corio.h"
 
 static int running, most_running, served;
+static int port;
 
-static void upper_echo(int fd, void *data)
+static void upper_echo(int fd, const struct sockaddr *peer, socklen_t peer_len,
+                       void *data)
 {
     (void)data;
+    /* the handler gets the client's address */
+    CHECK_EQ(peer_len, (socklen_t)sizeof(struct sockaddr_in));
+    CHECK_EQ(peer->sa_family, AF_INET);
+    const struct sockaddr_in *in = (const struct sockaddr_in *)peer;
+    CHECK_EQ(ntohl(in->sin_addr.s_addr), INADDR_LOOPBACK);
+    CHECK(ntohs(in->sin_port) != 0 && ntohs(in->sin_port) != port);
     running++;
     if (running > most_running)
         most_running = running;
@@ -30,8 +40,6 @@ static void upper_echo(int fd, void *data)
     running--;
     cio_fd_close(fd);
 }
-
-static int port;
 
 static void *client(void *arg)
 {
@@ -58,6 +66,9 @@ static void *main_task(void *arg)
     CHECK(lfd >= 0);
     port = cio_sock_port(lfd);
     CHECK_EQ(cio_server_start(&srv, lfd, upper_echo, NULL, 4), 0);
+    CHECK(cio_server_data(srv) == NULL);
+    cio_server_set_data(srv, &port);
+    CHECK(cio_server_data(srv) == &port);
     cio_task_t *c[20];
     for (int i = 0; i < 20; i++)
         CHECK_EQ(cio_task_spawn(&c[i], client, (void *)3), 0);

@@ -83,7 +83,8 @@ static void tcp_roundtrip(const char *listen_host, const char *dial_host)
         CHECK(n > 0);
         got += (size_t)n;
         if (got < 5) { /* rare: split delivery; read the rest plainly */
-            CHECK_EQ(cio_fd_read_full(fd, buf, 5 - got, -1), (ssize_t)(5 - got));
+            CHECK_EQ(cio_fd_read_full(fd, buf, 5 - got, -1),
+                     (ssize_t)(5 - got));
             got = 5;
             memcpy(y, "cde", 3);
         }
@@ -208,7 +209,8 @@ static void *main_task(void *arg)
     CHECK_EQ(pipe(pp), 0);
     CHECK_EQ(cio_fd_write(pp[1], "pipe", 4, -1), 4);
     CHECK_EQ(cio_fd_read(pp[0], buf, sizeof buf, -1), 4);
-    CHECK_EQ(cio_fd_read(pp[0], buf, sizeof buf, cio_deadline_in(5)), -ETIMEDOUT);
+    CHECK_EQ(cio_fd_read(pp[0], buf, sizeof buf, cio_deadline_in(5)),
+             -ETIMEDOUT);
     CHECK_EQ(cio_sock_recv(pp[0], buf, 1, 0, 0), -ENOTSOCK);
     cio_fd_close(pp[0]);
     cio_fd_close(pp[1]);
@@ -221,7 +223,8 @@ static void *main_task(void *arg)
     off_t off = 0;
     size_t sent = 0;
     while (sent < sizeof content) {
-        ssize_t n = cio_fd_sendfile(sp[0], file, &off, sizeof content - sent, -1);
+        ssize_t n =
+            cio_fd_sendfile(sp[0], file, &off, sizeof content - sent, -1);
         CHECK(n > 0);
         sent += (size_t)n;
         char in[10000];
@@ -240,12 +243,13 @@ static void *main_task(void *arg)
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     CHECK_EQ(bind(u1, (struct sockaddr *)&a, sizeof a), 0);
     a.sin_port = htons((uint16_t)cio_sock_port(u1));
-    CHECK_EQ(cio_sock_sendto(u2, "dgram", 5, 0, (struct sockaddr *)&a, sizeof a, -1),
-             5);
+    CHECK_EQ(
+        cio_sock_sendto(u2, "dgram", 5, 0, (struct sockaddr *)&a, sizeof a, -1),
+        5);
     struct sockaddr_in from;
     socklen_t flen = sizeof from;
     CHECK_EQ(cio_sock_recvfrom(u1, buf, sizeof buf, 0, (struct sockaddr *)&from,
-                          &flen, cio_deadline_in(5000)),
+                               &flen, cio_deadline_in(5000)),
              5);
     CHECK(memcmp(buf, "dgram", 5) == 0);
     CHECK_EQ(ntohs(from.sin_port), cio_sock_port(u2));

@@ -45,9 +45,9 @@ int main(void)
 
     CHECK_EQ(kill(getpid(), SIGUSR1), 0);
     CHECK_EQ(kill(getpid(), SIGUSR2), 0);
-    cio_timer_t t;
-    cio_timer_init(&t, keep_running, NULL);
-    CHECK_EQ(cio_timer_start(loop, &t, 2000, 0), 0);
+    cio_timer_t *t;
+    CHECK_EQ(cio_timer_new(&t, loop, keep_running, NULL), 0);
+    CHECK_EQ(cio_timer_start(t, 2000, 0), 0);
     while (got[SIGUSR1] == 0 || got[SIGUSR2] == 0)
         CHECK_EQ(cio_loop_run(loop, CIO_RUN_ONCE), 1);
     CHECK_EQ(got[SIGUSR1], 1);
@@ -57,8 +57,8 @@ int main(void)
     CHECK_EQ(kill(getpid(), SIGTERM), 0);
     CHECK_EQ(cio_loop_run(loop, CIO_RUN_DEFAULT), 0);
     CHECK_EQ(got[SIGTERM], 1);
-    CHECK(cio_timer_active(&t));
-    cio_timer_stop(&t);
+    CHECK(cio_timer_active(t));
+    cio_timer_free(t);
 
     /* Stop restores the mask; a pending instance is dropped, not fatal. */
     CHECK_EQ(kill(getpid(), SIGUSR2), 0);

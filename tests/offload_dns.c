@@ -33,6 +33,55 @@ static long slow(void *arg)
     return (long)(intptr_t)arg;
 }
 
+static long slower(void *arg)
+{
+    usleep(300 * 1000);
+    return (long)(intptr_t)arg;
+}
+
+static void *file_hog(void *arg)
+{
+    long r;
+    CHECK_EQ(cio_offload_run(&r, CIO_OFFLOAD_FILE, slower, arg, -1), 0);
+    return NULL;
+}
+
+/* A file call waits for a free file thread only until its deadline. */
+static void file_deadline(const char *path)
+{
+    cio_task_t *hogs[8];
+    for (int i = 0; i < 8; i++) /* more than the pool's threads */
+        CHECK_EQ(cio_task_spawn(&hogs[i], file_hog, NULL), 0);
+    CHECK_EQ(cio_task_sleep(0), 0); /* the hogs queue their jobs */
+    int64_t t0 = cio_hub_now();
+    CHECK_EQ(cio_file_open(path, O_RDONLY, 0, cio_deadline_in(20)), -ETIMEDOUT);
+    struct stat st;
+    CHECK_EQ(cio_file_stat(path, &st, cio_deadline_in(20)), -ETIMEDOUT);
+    CHECK_EQ(cio_file_fsync(0, cio_deadline_in(20)), -ETIMEDOUT);
+    int64_t took = cio_hub_now() - t0;
+    CHECK(took >= 40 && took < 280); /* the hogs hold the pool 300 ms */
+    CHECK_EQ(cio_task_join_all(hogs, 8, -1), 0);
+    for (int i = 0; i < 8; i++)
+        cio_task_free(hogs[i]);
+    CHECK_EQ(cio_file_stat(path, &st, 0), -ETIMEDOUT); /* passed already */
+    CHECK_EQ(cio_file_stat(path, &st, cio_deadline_in(5000)), 0);
+}
+
+/* A name that does not resolve gives one error, in a task or not. */
+static int listen_unresolved(void)
+{
+    int rc =
+        cio_tcp_listen("no-such-host.invalid", 0, 0, cio_deadline_in(5000));
+    CHECK(rc == -ENOENT || rc == -EAGAIN); /* EAGAIN: no resolver at all */
+    return rc;
+}
+
+static void *listen_unresolved_task(void *arg)
+{
+    CHECK_EQ(listen_unresolved(), *(int *)arg);
+    return NULL;
+}
+
 static long spins;
 static bool stop_spinning;
 
@@ -126,13 +175,14 @@ static void *main_task(void *arg)
     struct addrinfo bad = {.ai_family = 12345};
     CHECK_EQ(cio_dns_getaddrinfo("localhost", NULL, &bad, &res, -1), -EINVAL);
     struct addrinfo badflags = {.ai_flags = 0x7fff0000};
-    CHECK_EQ(cio_dns_getaddrinfo("localhost", NULL, &badflags, &res, -1), -EINVAL);
-    CHECK_EQ(
-        cio_dns_getaddrinfo("localhost", "no-such-service-xyz", &hints, &res, -1),
-        -EINVAL);
+    CHECK_EQ(cio_dns_getaddrinfo("localhost", NULL, &badflags, &res, -1),
+             -EINVAL);
+    CHECK_EQ(cio_dns_getaddrinfo("localhost", "no-such-service-xyz", &hints,
+                                 &res, -1),
+             -EINVAL);
     CHECK(res == NULL);
     int rc = cio_dns_getaddrinfo("no-such-host.invalid", NULL, NULL, &res,
-                             cio_deadline_in(3000));
+                                 cio_deadline_in(3000));
     fprintf(stderr, "lookup of no-such-host.invalid: %d\n", rc);
     CHECK(rc == -ENOENT || rc == -EAGAIN || rc == -ETIMEDOUT);
 
@@ -140,11 +190,13 @@ static void *main_task(void *arg)
      * to its end and is dropped */
     job_ran = 0;
     int64_t start = cio_hub_now();
-    CHECK_EQ(cio_offload_run(&r, CIO_OFFLOAD_DNS, slow, NULL, cio_deadline_in(10)),
-             -ETIMEDOUT);
+    CHECK_EQ(
+        cio_offload_run(&r, CIO_OFFLOAD_DNS, slow, NULL, cio_deadline_in(10)),
+        -ETIMEDOUT);
     CHECK(cio_hub_now() - start < 90);
     CHECK_EQ(cio_offload_run(&r, CIO_OFFLOAD_DNS, slow, NULL, 0), -ETIMEDOUT);
-    CHECK_EQ(cio_task_sleep(150), 0);
+    for (int i = 0; i < 500 && !job_ran; i++) /* up to 5 s on a busy host */
+        CHECK_EQ(cio_task_sleep(10), 0);
     CHECK(job_ran);
 
     /* DNS and files do not share threads: a file job goes through while
@@ -174,13 +226,15 @@ static void *main_task(void *arg)
     CHECK_EQ(cio_file_stat("/nonexistent/x", &st, -1), -ENOENT);
     CHECK_EQ(cio_file_open("/nonexistent/x", O_RDONLY, 0, -1), -ENOENT);
     CHECK_EQ(cio_file_fsync(-1, -1), -EBADF);
+    file_deadline(path);
     unlink(path);
 
     /* a job writing into the waiting task's stack, with stack shrinking on:
      * the stack stays in place while the job runs */
     cio_hub_set_shrink_after(10);
     char stack_buf[512] = {0};
-    CHECK_EQ(cio_offload_run(&r, CIO_OFFLOAD_FILE, fill_slowly, stack_buf, -1), 0);
+    CHECK_EQ(cio_offload_run(&r, CIO_OFFLOAD_FILE, fill_slowly, stack_buf, -1),
+             0);
     for (int i = 0; i < 512; i++)
         CHECK_EQ(stack_buf[i], (char)i);
     cio_hub_set_shrink_after(0);
@@ -203,6 +257,8 @@ int main(void)
     CHECK_EQ(cio_file_stat(dir, &st, -1), 0);
     CHECK(S_ISDIR(st.st_mode));
     CHECK_EQ(cio_hub_run(NULL, main_task, dir), 0);
+    int unresolved = listen_unresolved();
+    CHECK_EQ(cio_hub_run(NULL, listen_unresolved_task, &unresolved), 0);
     rmdir(dir);
     return 0;
 }

@@ -13,6 +13,38 @@ static cio_lock_t *lock;
 static cio_waitgroup_t *wg;
 static int inside, most_inside, woke;
 
+/* Every object carries a pointer for the program: NULL at creation, kept
+ * as set, NULL-safe. */
+#define CHECK_DATA(type, obj, ...)                                             \
+    do {                                                                       \
+        int mark;                                                              \
+        CHECK_EQ(cio_##type##_new(&obj, ##__VA_ARGS__), 0);                    \
+        CHECK(cio_##type##_data(obj) == NULL);                                 \
+        cio_##type##_set_data(obj, &mark);                                     \
+        CHECK(cio_##type##_data(obj) == &mark);                                \
+        CHECK(cio_##type##_data(NULL) == NULL);                                \
+        cio_##type##_set_data(NULL, &mark);                                    \
+        cio_##type##_free(obj);                                                \
+    } while (0)
+
+static void data_pointers(void)
+{
+    cio_queue_t *q;
+    cio_event_t *e;
+    cio_sem_t *s;
+    cio_lock_t *l;
+    cio_waitgroup_t *w;
+    cio_pool_t *p;
+    cio_chan_t *c;
+    CHECK_DATA(queue, q, 4);
+    CHECK_DATA(event, e);
+    CHECK_DATA(sem, s, 1);
+    CHECK_DATA(lock, l);
+    CHECK_DATA(waitgroup, w);
+    CHECK_DATA(pool, p, 2);
+    CHECK_DATA(chan, c, 0);
+}
+
 static void *event_waiter(void *arg)
 {
     (void)arg;
@@ -166,6 +198,7 @@ static void *main_task(void *arg)
     CHECK_EQ(cio_pool_join(pool, 0), -ETIMEDOUT);
     cio_pool_free(pool); /* waits for the three */
     CHECK_EQ(inside, 0);
+    data_pointers();
     return NULL;
 }
 

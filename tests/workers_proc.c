@@ -17,7 +17,8 @@
 
 /* Greets with "pid index\n", then echoes. The greeting needs the offload
  * pool, which the parent used before forking: the child's must work. */
-static void greet_echo(int fd, void *data)
+static void greet_echo(int fd, const struct sockaddr *peer, socklen_t peer_len,
+                       void *data)
 {
     (void)data;
     char buf[512];
@@ -92,9 +93,13 @@ static void test_threads_per_process(void)
     int seen = 0;
     for (int i = 0; i < 40; i++) {
         int pid = one_client(port, i);
-        CHECK(pid == cio_workers_pid(g, 0) || pid == cio_workers_pid(g, 1));
+        pid_t p0, p1, owner;
+        CHECK_EQ(cio_workers_pid(g, &p0, 0), 0);
+        CHECK_EQ(cio_workers_pid(g, &p1, 1), 0);
+        CHECK(pid == p0 || pid == p1);
         /* Workers 0-1 live in process 0, 2-3 in process 1. */
-        CHECK_EQ(pid, cio_workers_pid(g, (unsigned)last_index / 2));
+        CHECK_EQ(cio_workers_pid(g, &owner, (unsigned)last_index / 2), 0);
+        CHECK_EQ(pid, owner);
         seen |= 1 << last_index;
     }
     printf("2 processes x 2 threads: workers seen 0x%x\n", seen);
@@ -127,11 +132,13 @@ int main(void)
     CHECK_EQ(cio_workers_start(g, serve, NULL), 0);
     pid_t pids[PROCS];
     for (unsigned i = 0; i < PROCS; i++) {
-        pids[i] = cio_workers_pid(g, i);
+        CHECK_EQ(cio_workers_pid(g, &pids[i], i), 0);
         CHECK(pids[i] > 0 && pids[i] != getpid());
     }
-    CHECK_EQ(cio_workers_pid(g, PROCS), -EINVAL);
-    CHECK_EQ(cio_workers_spawn(g, 0, NULL, NULL, NULL), -ENOTSUP);
+    pid_t none;
+    CHECK_EQ(cio_workers_pid(g, &none, PROCS), -EINVAL);
+    CHECK_EQ(cio_workers_pid(g, NULL, 0), -EINVAL);
+    CHECK_EQ(cio_workers_spawn(g, NULL, 0, NULL, NULL), -ENOTSUP);
 
     for (int i = 0; i < 20; i++) {
         int pid = one_client(port, i);
@@ -143,7 +150,7 @@ int main(void)
     int64_t until = wn_now_ms() + 10000;
     pid_t fresh = 0;
     while (wn_now_ms() < until) {
-        fresh = cio_workers_pid(g, 0);
+        CHECK_EQ(cio_workers_pid(g, &fresh, 0), 0);
         if (fresh > 0 && fresh != pids[0])
             break;
         wn_sleep_ms(10);
@@ -152,7 +159,9 @@ int main(void)
            (int)fresh);
     CHECK(fresh > 0 && fresh != pids[0]);
     CHECK_EQ(cio_workers_restarts(g), 1);
-    CHECK_EQ(cio_workers_pid(g, 1), pids[1]);
+    pid_t p1;
+    CHECK_EQ(cio_workers_pid(g, &p1, 1), 0);
+    CHECK_EQ(p1, pids[1]);
 
     /* Every connection is served, by the new worker or the other. */
     int by_fresh = 0;

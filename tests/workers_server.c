@@ -21,7 +21,8 @@ static atomic_int served[WORKERS]; /* connections each worker handled */
 static atomic_int trips_ok;        /* round trips verified by clients */
 static int port;
 
-static void echo_conn(int fd, void *data)
+static void echo_conn(int fd, const struct sockaddr *peer, socklen_t peer_len,
+                      void *data)
 {
     (void)data;
     int w = cio_workers_index();

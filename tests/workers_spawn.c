@@ -65,10 +65,12 @@ static void *coordinator(void *arg)
     CHECK_EQ(cio_workers_index(), 0);
     cio_remote_t *rt[WORKERS];
     for (unsigned i = 0; i < WORKERS; i++)
-        CHECK_EQ(cio_workers_spawn(g, i, &rt[i], where_am_i, (void *)5), 0);
+        CHECK_EQ(cio_workers_spawn(g, &rt[i], i, where_am_i, (void *)5), 0);
     for (unsigned i = 0; i < WORKERS; i++) {
         void *res;
-        CHECK_EQ(cio_remote_join(rt[i], &res, cio_deadline_in(10000)), 0);
+        CHECK_EQ(cio_remote_join(rt[i], cio_deadline_in(10000)), 0);
+        res = cio_remote_result(rt[i]);
+        CHECK_EQ(cio_remote_status(rt[i]), 0);
         CHECK_EQ((intptr_t)res, i);
         cio_remote_free(rt[i]);
     }
@@ -76,10 +78,12 @@ static void *coordinator(void *arg)
     static cio_remote_t *many[MANY];
     atomic_int counter = 0;
     for (int i = 0; i < MANY; i++)
-        CHECK_EQ(cio_workers_spawn(g, 1, &many[i], add_one, &counter), 0);
+        CHECK_EQ(cio_workers_spawn(g, &many[i], 1, add_one, &counter), 0);
     for (int i = 0; i < MANY; i++) {
         void *res;
-        CHECK_EQ(cio_remote_join(many[i], &res, cio_deadline_in(10000)), 0);
+        CHECK_EQ(cio_remote_join(many[i], cio_deadline_in(10000)), 0);
+        res = cio_remote_result(many[i]);
+        CHECK_EQ(cio_remote_status(many[i]), 0);
         CHECK(res == &counter);
         cio_remote_free(many[i]);
     }
@@ -118,8 +122,10 @@ static void test_pinned(void)
     for (unsigned i = 0; i < WORKERS; i++) {
         cio_remote_t *rt;
         void *res;
-        CHECK_EQ(cio_workers_spawn(g, i, &rt, my_cpu, NULL), 0);
-        CHECK_EQ(cio_remote_join(rt, &res, wn_now_ms() + 10000), 0);
+        CHECK_EQ(cio_workers_spawn(g, &rt, i, my_cpu, NULL), 0);
+        CHECK_EQ(cio_remote_join(rt, wn_now_ms() + 10000), 0);
+        res = cio_remote_result(rt);
+        CHECK_EQ(cio_remote_status(rt), 0);
         CHECK_EQ((intptr_t)res, cpus[i % (unsigned)ncpus]);
         cio_remote_free(rt);
     }
@@ -161,32 +167,38 @@ int main(void)
     CHECK(cio_workers_self() == NULL);
     CHECK_EQ(cio_workers_listener(), -EPERM);
     cio_remote_t *rt;
-    CHECK_EQ(cio_workers_spawn(g, WORKERS, &rt, where_am_i, NULL), -EINVAL);
+    CHECK_EQ(cio_workers_spawn(g, &rt, WORKERS, where_am_i, NULL), -EINVAL);
     CHECK_EQ(cio_workers_start(g, worker_main, NULL), 0);
     CHECK_EQ(cio_workers_start(g, worker_main, NULL), -EBUSY);
 
     /* From this plain thread to every worker. */
     for (unsigned i = 0; i < WORKERS; i++) {
-        CHECK_EQ(cio_workers_spawn(g, i, &rt, where_am_i, (void *)1), 0);
+        CHECK_EQ(cio_workers_spawn(g, &rt, i, where_am_i, (void *)1), 0);
         void *res;
-        CHECK_EQ(cio_remote_join(rt, &res, wn_now_ms() + 10000), 0);
+        CHECK_EQ(cio_remote_join(rt, wn_now_ms() + 10000), 0);
+        res = cio_remote_result(rt);
+        CHECK_EQ(cio_remote_status(rt), 0);
         CHECK_EQ((intptr_t)res, i);
         /* Joining again gives the same answer. */
-        CHECK_EQ(cio_remote_join(rt, &res, 0), 0);
+        CHECK_EQ(cio_remote_join(rt, 0), 0);
+        res = cio_remote_result(rt);
+        CHECK_EQ(cio_remote_status(rt), 0);
         CHECK_EQ((intptr_t)res, i);
         cio_remote_free(rt);
     }
 
     /* From a task on worker 0 across to the others. */
-    CHECK_EQ(cio_workers_spawn(g, 0, &rt, coordinator, g), 0);
+    CHECK_EQ(cio_workers_spawn(g, &rt, 0, coordinator, g), 0);
     void *res;
-    CHECK_EQ(cio_remote_join(rt, &res, wn_now_ms() + 30000), 0);
+    CHECK_EQ(cio_remote_join(rt, wn_now_ms() + 30000), 0);
+    res = cio_remote_result(rt);
+    CHECK_EQ(cio_remote_status(rt), 0);
     CHECK_EQ((intptr_t)res, 1);
     cio_remote_free(rt);
 
     /* Detached ones run too. */
     for (int i = 0; i < 100; i++)
-        CHECK_EQ(cio_workers_spawn(g, (unsigned)i % WORKERS, NULL,
+        CHECK_EQ(cio_workers_spawn(g, NULL, (unsigned)i % WORKERS,
                                    count_detached, NULL),
                  0);
     int64_t until = wn_now_ms() + 10000;
@@ -198,19 +210,21 @@ int main(void)
     /* A join that times out, then the stop kills the task after the
      * grace, and the join reports it. */
     cio_remote_t *slow, *never_joined;
-    CHECK_EQ(cio_workers_spawn(g, 2, &slow, sleeper, NULL), 0);
-    CHECK_EQ(cio_workers_spawn(g, 1, &never_joined, sleeper, NULL), 0);
-    CHECK_EQ(cio_remote_join(slow, NULL, wn_now_ms() + 50), -ETIMEDOUT);
+    CHECK_EQ(cio_workers_spawn(g, &slow, 2, sleeper, NULL), 0);
+    CHECK_EQ(cio_workers_spawn(g, &never_joined, 1, sleeper, NULL), 0);
+    CHECK_EQ(cio_remote_join(slow, wn_now_ms() + 50), -ETIMEDOUT);
     int64_t t0 = wn_now_ms();
     cio_workers_stop(g);
     cio_workers_stop(g); /* twice is harmless */
-    CHECK_EQ(cio_workers_spawn(g, 0, &rt, where_am_i, NULL), -EPIPE);
+    CHECK_EQ(cio_workers_spawn(g, &rt, 0, where_am_i, NULL), -EPIPE);
     CHECK_EQ(cio_workers_wait(g), 0);
     int64_t took = wn_now_ms() - t0;
     printf("stop took %lld ms\n", (long long)took);
     CHECK(took < 5000);
-    CHECK_EQ(cio_remote_join(slow, &res, 0), -ECANCELED);
-    CHECK_EQ((intptr_t)res, -ECANCELED);
+    CHECK_EQ(cio_remote_status(slow), -EBUSY); /* not joined yet */
+    CHECK_EQ(cio_remote_join(slow, 0), 0);
+    CHECK_EQ(cio_remote_status(slow), -ECANCELED);
+    CHECK_EQ((intptr_t)cio_remote_result(slow), -ECANCELED);
     cio_remote_free(slow);
     cio_remote_free(never_joined);
     cio_workers_free(g);

@@ -21,7 +21,8 @@
 static atomic_int handlers_running;
 static atomic_int stops_seen;
 
-static void echo_conn(int fd, void *data)
+static void echo_conn(int fd, const struct sockaddr *peer, socklen_t peer_len,
+                      void *data)
 {
     (void)data;
     atomic_fetch_add(&handlers_running, 1);

@@ -368,6 +368,7 @@ static int parse_options(app *a, int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"reverse", no_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
     int ch;
     char *end;
@@ -409,6 +410,10 @@ static int parse_options(app *a, int argc, char **argv)
         }
         case 'h':
             usage(stdout);
+            exit(0);
+        case 'V':
+            printf("corio-ftp (corio %d.%d.%d)\n", CIO_VERSION_MAJOR,
+                   CIO_VERSION_MINOR, CIO_VERSION_PATCH);
             exit(0);
         default:
             usage(stderr);

@@ -381,8 +381,8 @@ static int passive_open(ftp_conn *c)
         socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
-    int rc =
-        cio_sock_connect(fd, (struct sockaddr *)&addr, c->peer_len, deadline(c));
+    int rc = cio_sock_connect(fd, (struct sockaddr *)&addr, c->peer_len,
+                              deadline(c));
     if (rc < 0) {
         cio_fd_close(fd);
         return rc;
@@ -445,8 +445,8 @@ static int active_accept(ftp_conn *c)
 {
     struct sockaddr_storage from;
     socklen_t len = sizeof from;
-    int fd =
-        cio_sock_accept(c->listen_fd, (struct sockaddr *)&from, &len, deadline(c));
+    int fd = cio_sock_accept(c->listen_fd, (struct sockaddr *)&from, &len,
+                             deadline(c));
     cio_fd_close(c->listen_fd);
     c->listen_fd = -1;
     if (fd < 0)

@@ -1,6 +1,8 @@
 /* Single-file transfers and the worker engine of xfer.h. */
 #include "xfer.h"
 
+#include "common/cli.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -78,8 +80,11 @@ int xfer_connect(ftp_conn *c, const ftp_site *site, const ftp_opts *o,
     ftp_init(c, o->timeout_ms, o->active, o->verbose);
     int rc = ftp_open(c, site->host, site->port);
     if (rc < 0) {
+        /* ftp_open resolves the host: -ENOENT is a name that does not. */
         snprintf(err, errlen, "cannot connect to %s port %u: %s", site->host,
-                 site->port, ftp_strerror(c, rc));
+                 site->port,
+                 rc == -ENOENT || rc == -EAGAIN ? cli_strerror(rc, true)
+                                                : ftp_strerror(c, rc));
         return rc;
     }
     rc = ftp_login(c, site->user, site->pass);

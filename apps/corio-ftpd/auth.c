@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -414,6 +415,35 @@ size_t userdb_count(const struct userdb *db)
     return db ? db->count : 0;
 }
 
+/* Warns on stderr when root is set but is not a directory. */
+static int warn_root(const char *who, const char *root)
+{
+    struct stat st;
+    if (!root || !*root || (stat(root, &st) == 0 && S_ISDIR(st.st_mode)))
+        return 0;
+    fprintf(stderr,
+            "corio-ftpd: warning: %s: root %s is not a directory (%s): "
+            "logins will fail until it exists\n",
+            who, root, errno ? strerror(errno) : "not a directory");
+    return 1;
+}
+
+int userdb_warn_roots(const struct userdb *db)
+{
+    int n = 0;
+    for (size_t i = 0; db && i < db->count; i++) {
+        char who[AUTH_NAME_MAX + 8];
+        snprintf(who, sizeof who, "user %s", db->users[i].name);
+        errno = 0;
+        n += warn_root(who, db->users[i].root);
+    }
+    if (db && db->anonymous) {
+        errno = 0;
+        n += warn_root("anonymous", db->anon_root);
+    }
+    return n;
+}
+
 struct userdb *userdb_ref(struct userdb *db)
 {
     if (db)
@@ -554,6 +584,8 @@ int auth_passwd_main(int argc, char **argv)
         fprintf(stderr, "corio-ftpd passwd: root must be an absolute path\n");
         return 2;
     }
+    errno = 0;
+    warn_root(name, root); /* a warning: the directory may come later */
     if (argc > 3 && auth_parse_perms(argv[3], &perms) < 0) {
         fprintf(stderr,
                 "corio-ftpd passwd: bad permissions \"%s\" (letters "

@@ -86,6 +86,10 @@ int userdb_check(const struct userdb *db, const char *name,
 /* Number of users in the database (anonymous not counted). */
 size_t userdb_count(const struct userdb *db);
 
+/* Warns on stderr about each user root (and the anonymous root) that is
+ * not an existing directory; returns how many. */
+int userdb_warn_roots(const struct userdb *db);
+
 /* Take another reference (for a reload while checks are in flight). */
 struct userdb *userdb_ref(struct userdb *db);
 

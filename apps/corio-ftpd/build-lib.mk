@@ -1,5 +1,5 @@
-# Link flags and unit-test rules for corio-ftpd's support modules (path jail,
-# users, listings, transfer log, hashes). The server core has build.mk.
+# Link flags for corio-ftpd and unit-test rules for its support modules (path
+# jail, users, listings, transfer log, hashes).
 
 # crypt(3) hashes for the users file (libxcrypt).
 LDLIBS_corio-ftpd += -lcrypt
@@ -11,9 +11,10 @@ FTPD_OBJ := $(BUILD)/obj/apps/corio-ftpd
 ifeq ($(FTPD_HAVE_LIBCRYPTO),1)
 FTPD_LIBCRYPTO := $(or $(shell pkg-config --libs libcrypto),-lcrypto)
 LDLIBS_corio-ftpd += $(FTPD_LIBCRYPTO)
-$(FTPD_OBJ)/hash.o: CPPFLAGS += -DFTPD_HAVE_LIBCRYPTO=1 \
+$(FTPD_OBJ)/hash.o: EXTRA_CPPFLAGS += -DFTPD_HAVE_LIBCRYPTO=1 \
                                $(shell pkg-config --cflags libcrypto)
 endif
+$(FTPD_OBJ)/hash.o: $(call peer_stamp,libcrypto,$(FTPD_HAVE_LIBCRYPTO))
 
 # Unit tests link the module objects they exercise (tests/ftpd_*.c).
 $(BUILD)/tests/ftpd_vfs: $(FTPD_OBJ)/vfs.o

@@ -137,7 +137,8 @@ void cmd_pass(struct ftp_session *s, char *arg)
     else if (is_anonymous_name(s) && s->srv->cfg->anonymous)
         rc = check_run(c); /* no password hash: not worth a thread */
     else
-        orc = cio_offload_run(&rc, CIO_OFFLOAD_FILE, check_run, c, ctl_deadline(s));
+        orc = cio_offload_run(&rc, CIO_OFFLOAD_FILE, check_run, c,
+                              ctl_deadline(s));
     if (orc < 0) {
         /* Killed, interrupted or timed out while waiting, check_run still runs
          * and drops its share; any other failure means it never started. */

@@ -35,7 +35,7 @@ struct key {
 static const struct key keys[] = {
     {"root", K_STR, F(root), 0, 0, "DIR  directory served (required)"},
     {"listen", K_STR, F(listen), 0, 0,
-     "ADDR  address to listen on (default: every address)"},
+     "ADDR  address to listen on (default: every IPv6 and IPv4 address, [::])"},
     {"port", K_INT, F(port), 0, 65535, "N  TCP port (default 21; 0 = any)"},
     {"users_file", K_STR, F(users_file), 0, 0,
      "FILE  users with crypt(3) hashes (see `passwd`)"},
@@ -120,6 +120,11 @@ static const struct key *find_key(const char *name)
         if (strcmp(keys[i].name, norm) == 0)
             return &keys[i];
     return NULL;
+}
+
+bool config_has_key(const char *key)
+{
+    return find_key(key) != NULL || strcmp(key, "config") == 0;
 }
 
 bool config_is_flag(const char *key)

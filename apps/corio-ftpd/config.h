@@ -58,6 +58,9 @@ int config_set(struct ftpd_config *c, const char *key, const char *value,
 /* True if key is a boolean that a bare `--key` flag turns on. */
 bool config_is_flag(const char *key);
 
+/* True for an option the command line and the config file know. */
+bool config_has_key(const char *key);
+
 /* Reads a `key = value` file (# comments, blank lines). 0 or -1 + err. */
 int config_load_file(struct ftpd_config *c, const char *path, char *err,
                      size_t errlen);

@@ -146,7 +146,8 @@ bool session_target(struct ftp_session *s, const char *arg, unsigned perm,
 /* Ends the login: drops user, root, cwd and pending state (REIN). */
 void session_logout(struct ftp_session *s);
 
-/* ---- commands: each handles one verb; arg is "" when absent ---- */
+/* ---- commands.c (and commands_*.c): each handles one verb; arg is "" when
+ * absent ---- */
 
 typedef void (*ftp_cmd_fn)(struct ftp_session *s, char *arg);
 
@@ -217,7 +218,7 @@ void log_event(struct ftpd_server *srv, struct ftp_session *s, const char *fmt,
 void log_transfer(struct ftp_session *s, const char *vpath, off_t bytes,
                   int64_t ms, bool upload, bool ascii, bool complete);
 
-/* ---- server (main.c) ---- */
+/* ---- server.c: limits and shared roots of the whole server ---- */
 
 /* Counts a new session; false (and not counted) if a limit refuses it,
  * with the reason in *why. */

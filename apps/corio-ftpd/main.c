@@ -6,6 +6,7 @@
  * SIGTERM/SIGINT: stop accepting, let transfers finish for the grace period,
  * then close. SIGHUP: reload the config file, the flags and the users
  * without dropping a session. */
+#include "common/cli.h"
 #include "ftpd.h"
 
 #include <corio/workers.h>
@@ -84,6 +85,10 @@ static int apply_args(struct ftpd_config *c, int argc, char **argv,
             value = eq ? eq + 1 : NULL;
         } else {
             snprintf(err, errlen, "unexpected argument '%s'", argv[i]);
+            return -1;
+        }
+        if (!config_has_key(key)) {
+            snprintf(err, errlen, "unknown option %s", argv[i]);
             return -1;
         }
         if (!value && config_is_flag(key))
@@ -271,7 +276,8 @@ static void on_signal(cio_loop_t *loop, int signum, void *data)
         app->term = 1;
 }
 
-static void on_connection(int fd, void *data)
+static void on_connection(int fd, const struct sockaddr *peer,
+                          socklen_t peer_len, void *data)
 {
     cio_task_set_name(cio_task_self(), "ftpd-session");
     session_run(data, fd);
@@ -284,6 +290,26 @@ static void print_listening(const char *host, int port)
     else
         printf("listening on %s:%d\n", host, port);
     fflush(stdout);
+}
+
+/* The one message for a listen that failed; a name that does not resolve
+ * is said to be one. */
+static void listen_failed(const struct ftpd_config *cfg, int err)
+{
+    fprintf(stderr, "corio-ftpd: cannot listen on %s port %d: %s\n",
+            cfg->listen ? cfg->listen : "every address", cfg->port,
+            cli_strerror(err, cfg->listen != NULL));
+}
+
+/* What a NULL --listen binds: IPv6 any (which takes IPv4 too), or IPv4
+ * any where IPv6 is missing, as cio_tcp_listen does. */
+static const char *any_address(void)
+{
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    if (fd < 0)
+        return "0.0.0.0";
+    close(fd);
+    return "::";
 }
 
 static void print_listening_fd(int fd)
@@ -318,11 +344,10 @@ static void *main_task(void *arg)
     cio_loop_signal(loop, SIGINT, on_signal, app);
     cio_loop_signal(loop, SIGHUP, on_signal, app);
     cio_hub_set_shrink_after(srv->cfg->shrink_after_ms);
-    int lfd = cio_tcp_listen(srv->cfg->listen, (uint16_t)srv->cfg->port, 0, -1);
+    int lfd = cio_tcp_listen(srv->cfg->listen, (uint16_t)srv->cfg->port, 0,
+                             cio_deadline_in(30000));
     if (lfd < 0) {
-        fprintf(stderr, "corio-ftpd: cannot listen on %s port %d: %s\n",
-                srv->cfg->listen ? srv->cfg->listen : "*", srv->cfg->port,
-                cio_strerror(lfd));
+        listen_failed(srv->cfg, lfd);
         app->status = 1;
         return NULL;
     }
@@ -430,8 +455,8 @@ static void reload_workers(struct app *app, cio_workers_t *g)
     }
     for (unsigned i = 0; i < cio_workers_count(g); i++) {
         cio_remote_t *rt;
-        if (cio_workers_spawn(g, i, &rt, worker_update, r) == 0) {
-            cio_remote_join(rt, NULL, -1);
+        if (cio_workers_spawn(g, &rt, i, worker_update, r) == 0) {
+            cio_remote_join(rt, -1);
             cio_remote_free(rt);
         }
     }
@@ -443,8 +468,8 @@ static int run_workers(struct app *app, const cio_hub_opts_t *run)
 {
     const struct ftpd_config *cfg = app->srv.cfg;
     cio_workers_opts_t wo = {.threads = (unsigned)cfg->workers,
-                           .stop_grace_ms = cfg->grace_ms ? cfg->grace_ms : 1,
-                           .run = run};
+                             .stop_grace_ms = cfg->grace_ms ? cfg->grace_ms : 1,
+                             .run = run};
     cio_workers_t *g;
     sigset_t set;
     sigemptyset(&set);
@@ -459,16 +484,15 @@ static int run_workers(struct app *app, const cio_hub_opts_t *run)
         return rc;
     int port = cio_workers_listen(g, cfg->listen, (uint16_t)cfg->port, 0);
     if (port < 0) {
-        fprintf(stderr, "corio-ftpd: cannot listen on %s port %d: %s\n",
-                cfg->listen ? cfg->listen : "*", cfg->port, cio_strerror(port));
+        listen_failed(cfg, port);
         cio_workers_free(g);
-        return port;
+        return 1; /* reported */
     }
     if ((rc = cio_workers_start(g, worker_main, app)) < 0) {
         cio_workers_free(g);
         return rc;
     }
-    print_listening(cfg->listen ? cfg->listen : "0.0.0.0", port);
+    print_listening(cfg->listen ? cfg->listen : any_address(), port);
     log_event(&app->srv, NULL, "corio-ftpd %s serving %s with %d workers",
               FTPD_VERSION, cfg->root, cfg->workers);
     for (;;) {
@@ -525,6 +549,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "corio-ftpd: %s\n", err);
         return 2;
     }
+    userdb_warn_roots(app.srv.users);
     if (userdb_count(app.srv.users) == 0 && !app.srv.cfg->anonymous)
         fprintf(stderr, "corio-ftpd: warning: no users and no --anonymous: "
                         "every login will fail\n");
@@ -538,6 +563,8 @@ int main(int argc, char **argv)
     if (rc < 0) {
         fprintf(stderr, "corio-ftpd: %s\n", cio_strerror(rc));
         app.status = 1;
+    } else if (rc > 0) {
+        app.status = 1; /* reported where it happened */
     }
     log_close(app.srv.log);
     userdb_free(app.srv.users);

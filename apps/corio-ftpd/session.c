@@ -173,8 +173,9 @@ static ssize_t read_line(struct ftp_session *s)
             return rc;
         if (!s->inbuf && !(s->inbuf = malloc(FTPD_LINE_MAX)))
             return -ENOMEM;
-        ssize_t n = cio_fd_read(s->ctl, s->inbuf + s->inlen,
-                             FTPD_LINE_MAX - s->inlen, cio_deadline_in(1000));
+        ssize_t n =
+            cio_fd_read(s->ctl, s->inbuf + s->inlen, FTPD_LINE_MAX - s->inlen,
+                        cio_deadline_in(1000));
         if (n == 0)
             return -EPIPE;
         if (n < 0 && n != -EAGAIN && n != -ETIMEDOUT)

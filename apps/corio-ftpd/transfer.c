@@ -108,7 +108,7 @@ static int send_binary(struct transfer *x)
     size_t since = 0;
     for (;;) {
         ssize_t n = cio_fd_sendfile(x->data_fd, x->file_fd, &off, SEND_CHUNK,
-                                 data_deadline(x));
+                                    data_deadline(x));
         if (n <= 0)
             return (int)n;
         x->bytes += n;

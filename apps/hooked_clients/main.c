@@ -17,6 +17,7 @@
 
 #include "client.h"
 #include "corio.h"
+#include "common/cli.h"
 
 struct options {
     int clients;      /* tasks running the client at once */
@@ -32,7 +33,8 @@ struct client_job {
     int rc; /* echo_client's result */
 };
 
-static void echo_conn(int fd, void *data)
+static void echo_conn(int fd, const struct sockaddr *peer, socklen_t peer_len,
+                      void *data)
 {
     const struct options *opt = data;
     char buf[4096];
@@ -151,6 +153,13 @@ static int parse_int(const char *s, int min, int max, const char *what)
 
 int main(int argc, char **argv)
 {
+    cli_begin(argc, argv, "hooked_clients",
+              "[-n clients] [-r rounds] [-d reply_delay_ms]",
+              "Unmodified blocking clients (libc calls) cooperating in one "
+              "thread\nthrough the hook library, against an echo server of its "
+              "own.\n  -n N   clients (default 1000)\n  -r N   rounds per "
+              "client (default 3)\n  -d MS  reply delay of the server (default "
+              "50)\n  -h, --help, --version\n");
     struct options opt = {.clients = 1000, .rounds = 3, .delay_ms = 50};
     int c;
     while ((c = getopt(argc, argv, "n:r:d:h")) != -1) {

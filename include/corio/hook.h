@@ -8,6 +8,8 @@
 #ifndef CORIO_HOOK_H
 #define CORIO_HOOK_H
 
+#include "export.h"
+
 #include <stdbool.h>
 
 #ifdef __cplusplus
@@ -16,12 +18,12 @@ extern "C" {
 
 /* True when a blocking call made now by this thread would wait
  * cooperatively: the caller is a task and hooking is not switched off. */
-bool cio_hook_enabled(void);
+CIO_API bool cio_hook_enabled(void);
 
 /* Switches hooking on or off for the calling thread and returns the
  * previous setting. While off, hooked calls block the whole thread as the
  * real ones do. Per thread: switch it back on before any corio wait. */
-bool cio_hook_set_enabled(bool on);
+CIO_API bool cio_hook_set_enabled(bool on);
 
 #ifdef __cplusplus
 }

@@ -1,8 +1,12 @@
 /* Blocking calls that no longer block everything: a function runs on a
  * thread of an offload pool while only the calling task waits. Name lookups
- * and file work use separate pools so neither can starve the other. */
+ * and file work use separate pools so neither can starve the other. The two
+ * pools are shared by every hub of the process (threads start on demand and
+ * leave after 10 s without work). */
 #ifndef CORIO_OFFLOAD_H
 #define CORIO_OFFLOAD_H
+
+#include "export.h"
 
 #include <netdb.h>
 #include <stdint.h>
@@ -23,9 +27,12 @@ typedef enum {
  * If the task is killed or its deadline passes, returns -ECANCELED or
  * -ETIMEDOUT at once; fn still runs to its end and its result is dropped
  * (arg must stay valid: allocate it when that matters). Outside a task
- * fn runs at once on the calling thread. Returns 0 or -errno. */
-int cio_offload_run(cio_offload_kind_t kind, long (*fn)(void *arg), void *arg,
-                long *result, int64_t deadline_ms);
+ * fn runs at once on the calling thread. Returns 0, -EINVAL (fn NULL),
+ * -ETIMEDOUT, -ECANCELED, -EINTR, -ENOMEM, or -EAGAIN (no pool thread
+ * could be started). */
+CIO_API int cio_offload_run(long *result, cio_offload_kind_t kind,
+                            long (*fn)(void *arg), void *arg,
+                            int64_t deadline_ms);
 
 /* <netdb.h> declares it only with POSIX features on; strict C11 users too. */
 struct addrinfo;
@@ -35,17 +42,24 @@ struct addrinfo;
  * arguments or family), -ETIMEDOUT, -ECANCELED, or the errno of EAI_SYSTEM
  * (-EIO for a non-recoverable resolver failure). Numeric addresses are
  * answered at once without the pool. */
-int cio_dns_getaddrinfo(const char *node, const char *service,
-                    const struct addrinfo *hints, struct addrinfo **res,
-                    int64_t deadline_ms);
+CIO_API int cio_dns_getaddrinfo(const char *node, const char *service,
+                                const struct addrinfo *hints,
+                                struct addrinfo **res, int64_t deadline_ms);
 
-/* File calls on the file pool; return as the syscalls do but -errno. */
-int cio_file_open(const char *path, int flags, mode_t mode, -1);
-int cio_file_stat(const char *path, struct stat *st, -1);
-int cio_file_fsync(int fd, -1);
+/* File calls on the file pool, waiting until deadline_ms (-1 forever). They
+ * return as the syscalls do but -errno: open(2) an fd (made close-on-exec),
+ * stat(2) and fsync(2) 0; each can also fail with -ETIMEDOUT, -ECANCELED,
+ * -EINTR, -ENOMEM or -EINVAL (NULL path or st). After a timeout the call
+ * still completes on its thread; a file opened then is closed. */
+CIO_API int cio_file_open(const char *path, int flags, mode_t mode,
+                          int64_t deadline_ms);
+CIO_API int cio_file_stat(const char *path, struct stat *st,
+                          int64_t deadline_ms);
+CIO_API int cio_file_fsync(int fd, int64_t deadline_ms);
 
-/* Threads per pool (default 4 each); takes effect for pools not started. */
-void cio_offload_set_threads(cio_offload_kind_t kind, unsigned threads);
+/* The most threads a pool runs at once (default 4 each, 0 counts as 1);
+ * takes effect for threads started from now on. */
+CIO_API void cio_offload_set_threads(cio_offload_kind_t kind, unsigned threads);
 
 #ifdef __cplusplus
 }

@@ -33,6 +33,12 @@
 #endif
 
 #if !CIO_USE_UCONTEXT
+#ifndef CIO_USE_UCONTEXT
+/* cio__coro_saved_sp (room.h) reads the saved sp as the first word. */
+_Static_assert(offsetof(struct cio_coro, ctx) == 0 &&
+                   offsetof(cio__ctx, sp) == 0,
+               "a coroutine starts with its saved stack pointer");
+#endif
 _Static_assert(offsetof(struct cio_coro, fn) <= 64,
                "what a switch reads fits one cache line");
 #endif

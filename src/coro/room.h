@@ -22,4 +22,18 @@ extern _Thread_local
 /* The room of a coroutine made by cio__coro_create_room. */
 __attribute__((visibility("hidden"))) void *cio__coro_room(cio_coro_t *co);
 
+/* The saved stack pointer of a suspended coroutine, for prefetching the
+ * top of its stack; NULL where it is not known (ucontext builds). Inline
+ * for the hub's hot path: the coroutine's first word is its saved sp
+ * (coro.c asserts it). */
+static inline const char *cio__coro_saved_sp(const cio_coro_t *co)
+{
+#ifdef CIO_USE_UCONTEXT
+    (void)co;
+    return NULL;
+#else
+    return *(char *const *)(const void *)co;
+#endif
+}
+
 #endif

@@ -9,6 +9,7 @@
 struct cio_event {
     bool set;                  /* waits return at once while set */
     struct cio__waitq waiters; /* tasks in cio_event_wait */
+    void *user;                /* the program's pointer (cio_event_set_data) */
 };
 
 int cio_event_new(cio_event_t **out)
@@ -52,16 +53,14 @@ int cio_event_wait(cio_event_t *ev, int64_t deadline_ms)
         return rc;
     if (ev->set)
         return 0;
-    struct cio__waiter *w = &t->wnode[0];
-    cio__waitq_push(&ev->waiters, w, t);
-    rc = cio__block(t, deadline_ms, "event", 0);
-    cio__waitq_remove(w);
+    rc = cio__wait_in(&ev->waiters, t, NULL, NULL, deadline_ms, "event", 0);
     return rc;
 }
 
 struct cio_waitgroup {
     size_t count;              /* work not done yet */
     struct cio__waitq waiters; /* tasks in cio_waitgroup_wait */
+    void *user; /* the program's pointer (cio_waitgroup_set_data) */
 };
 
 int cio_waitgroup_new(cio_waitgroup_t **out)
@@ -101,12 +100,32 @@ int cio_waitgroup_wait(cio_waitgroup_t *wg, int64_t deadline_ms)
     if (rc < 0)
         return rc;
     while (wg->count > 0) {
-        struct cio__waiter *w = &t->wnode[0];
-        cio__waitq_push(&wg->waiters, w, t);
-        rc = cio__block(t, deadline_ms, "waitgroup", (long)wg->count);
-        cio__waitq_remove(w);
+        rc = cio__wait_in(&wg->waiters, t, NULL, NULL, deadline_ms, "waitgroup",
+                          (long)wg->count);
         if (rc < 0)
             return rc;
     }
     return 0;
+}
+
+void cio_event_set_data(cio_event_t *ev, void *data)
+{
+    if (ev)
+        ev->user = data;
+}
+
+void *cio_event_data(const cio_event_t *ev)
+{
+    return ev ? ev->user : NULL;
+}
+
+void cio_waitgroup_set_data(cio_waitgroup_t *wg, void *data)
+{
+    if (wg)
+        wg->user = data;
+}
+
+void *cio_waitgroup_data(const cio_waitgroup_t *wg)
+{
+    return wg ? wg->user : NULL;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "corio/io.h"
 #include "hub/fdwait.h"
 
 static void fd_event_cb(cio_loop_t *loop, int fd, int events, void *data);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "hub/hub_internal.h"
 
 void cio__task_run_next(struct cio__hub *hub);
@@ -31,9 +32,7 @@ int64_t cio_hub_now(void)
 {
     if (cio__tls_hub)
         return cio_loop_now(cio__tls_hub->loop);
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return cio__mono_ms();
 }
 
 int64_t cio_deadline_in(int64_t ms)
@@ -99,7 +98,7 @@ static void shrink_timer_update(struct cio__hub *hub)
     int64_t period = hub->shrink_after_ms / 2;
     if (period < 10)
         period = 10;
-    cio_timer_start(hub->loop, &hub->shrink_timer, period, period);
+    cio_timer_start(&hub->shrink_timer, period, period);
 }
 
 void cio_hub_set_shrink_after(int64_t ms)
@@ -248,8 +247,8 @@ static void hub_teardown(struct cio__hub *hub)
     free(hub->runq);
 }
 
-int cio_hub_run_ex(const cio_hub_opts_t *opts, cio_task_cb main_fn, void *arg,
-               void **result)
+int cio_hub_run_ex(const cio_hub_opts_t *opts, void **result,
+                   cio_task_cb main_fn, void *arg)
 {
     static const cio_hub_opts_t defaults;
     if (!opts)
@@ -268,10 +267,9 @@ int cio_hub_run_ex(const cio_hub_opts_t *opts, cio_task_cb main_fn, void *arg,
         free(hub);
         return rc;
     }
-    cio_loop_set_data(hub->loop, hub);
     hub->coro = cio_coro_current();
     hub->stack_size = opts->stack_size;
-    cio_timer_init(&hub->shrink_timer, shrink_cb, hub);
+    cio__timer_init(&hub->shrink_timer, hub->loop, shrink_cb, hub);
     cio__tls_hub = hub;
     if (tls_shrink_default > 0)
         cio_hub_set_shrink_after(tls_shrink_default);

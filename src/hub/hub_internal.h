@@ -20,6 +20,7 @@
 #include "corio/hub.h"
 #include "corio/loop.h"
 #include "coro/room.h"
+#include "loop/timer.h"
 
 struct cio__hub;
 struct cio__waitq;
@@ -74,12 +75,18 @@ struct cio_task {
     void *arg;            /* its argument */
     void *result;         /* fn's return value once done */
     int status;           /* 0, or -ECANCELED if it ended killed */
+    void *data;           /* the program's pointer (cio_task_set_data) */
     cio_task_t *all_prev; /* neighbours in the hub's live list */
     cio_task_t *all_next;
     cio_task_t *idle_prev; /* neighbours in the shrink list */
     cio_task_t *idle_next;
     struct cio__waitq joiners; /* tasks in cio_task_join on this one */
     cio_timer_t timer;         /* deadline of the current wait */
+    /* While shielded (cio_task_shield), a kill does not end the task's
+     * waits at once: they go on until killed_at + shield_grace. */
+    bool shielded;        /* cio_task_shield is on */
+    int64_t shield_grace; /* its grace after a kill, ms */
+    int64_t killed_at;    /* when cio_task_kill was first called */
 };
 _Static_assert(offsetof(struct cio_task, wnode) <= 64,
                "a task's hot fields fit one cache line");
@@ -227,6 +234,11 @@ static inline struct cio__waiter *cio__waitq_pop(struct cio__waitq *q)
 bool cio__waitq_wake_one(struct cio__waitq *q, int rc, void *value);
 /* Wakes every waiter with rc; returns how many there were. */
 size_t cio__waitq_wake_all(struct cio__waitq *q, int rc);
+/* The usual wait on one queue: links t's first node into q with value (an
+ * item handed over, for queues), blocks (see cio__block), unlinks. *got (may
+ * be NULL) receives the value a waker handed over. */
+int cio__wait_in(struct cio__waitq *q, cio_task_t *t, void *value, void **got,
+                 int64_t deadline_ms, const char *what, long arg);
 
 /* Drops the hub's fd state (fdwait.c): at the end of cio_hub_run. */
 void cio__fd_table_free(struct cio__hub *hub);

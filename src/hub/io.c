@@ -190,7 +190,7 @@ ssize_t cio_fd_write(int fd, const void *buf, size_t n, int64_t deadline_ms)
 }
 
 ssize_t cio_fd_readv(int fd, const struct iovec *iov, int iovcnt,
-                  int64_t deadline_ms)
+                     int64_t deadline_ms)
 {
     struct io_op op = {
         .fd = fd, .dir = IO_IN, .iov = iov, .iovcnt = iovcnt, .kind = 1};
@@ -198,14 +198,15 @@ ssize_t cio_fd_readv(int fd, const struct iovec *iov, int iovcnt,
 }
 
 ssize_t cio_fd_writev(int fd, const struct iovec *iov, int iovcnt,
-                   int64_t deadline_ms)
+                      int64_t deadline_ms)
 {
     struct io_op op = {
         .fd = fd, .dir = IO_OUT, .iov = iov, .iovcnt = iovcnt, .kind = 1};
     return io_run(&op, deadline_ms);
 }
 
-ssize_t cio_sock_recv(int fd, void *buf, size_t n, int flags, int64_t deadline_ms)
+ssize_t cio_sock_recv(int fd, void *buf, size_t n, int flags,
+                      int64_t deadline_ms)
 {
     struct io_op op = {
         .fd = fd, .dir = IO_IN, .buf = buf, .n = n, .flags = flags, .kind = 2};
@@ -213,7 +214,7 @@ ssize_t cio_sock_recv(int fd, void *buf, size_t n, int flags, int64_t deadline_m
 }
 
 ssize_t cio_sock_send(int fd, const void *buf, size_t n, int flags,
-                 int64_t deadline_ms)
+                      int64_t deadline_ms)
 {
     struct io_op op = {.fd = fd,
                        .dir = IO_OUT,
@@ -225,8 +226,8 @@ ssize_t cio_sock_send(int fd, const void *buf, size_t n, int flags,
 }
 
 ssize_t cio_sock_recvfrom(int fd, void *buf, size_t n, int flags,
-                     struct sockaddr *from, socklen_t *fromlen,
-                     int64_t deadline_ms)
+                          struct sockaddr *from, socklen_t *fromlen,
+                          int64_t deadline_ms)
 {
     struct io_op op = {.fd = fd,
                        .dir = IO_IN,
@@ -240,8 +241,8 @@ ssize_t cio_sock_recvfrom(int fd, void *buf, size_t n, int flags,
 }
 
 ssize_t cio_sock_sendto(int fd, const void *buf, size_t n, int flags,
-                   const struct sockaddr *to, socklen_t tolen,
-                   int64_t deadline_ms)
+                        const struct sockaddr *to, socklen_t tolen,
+                        int64_t deadline_ms)
 {
     struct io_op op = {.fd = fd,
                        .dir = IO_OUT,
@@ -282,7 +283,7 @@ ssize_t cio_fd_write_all(int fd, const void *buf, size_t n, int64_t deadline_ms)
 }
 
 int cio_sock_accept(int fd, struct sockaddr *addr, socklen_t *addrlen,
-               int64_t deadline_ms)
+                    int64_t deadline_ms)
 {
     cio_task_t *t;
     struct cio__fd *f;
@@ -309,7 +310,7 @@ int cio_sock_accept(int fd, struct sockaddr *addr, socklen_t *addrlen,
 }
 
 int cio_sock_connect(int fd, const struct sockaddr *addr, socklen_t addrlen,
-                int64_t deadline_ms)
+                     int64_t deadline_ms)
 {
     cio_task_t *t;
     struct cio__fd *f;
@@ -331,7 +332,7 @@ int cio_sock_connect(int fd, const struct sockaddr *addr, socklen_t addrlen,
 }
 
 ssize_t cio_fd_sendfile(int out_fd, int in_fd, off_t *offset, size_t count,
-                     int64_t deadline_ms)
+                        int64_t deadline_ms)
 {
     cio_task_t *t;
     struct cio__fd *f;

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/error.h"
 #include "corio/io.h"
 #include "corio/offload.h"
 #include "hub/hub_internal.h"
@@ -33,11 +34,7 @@ static int resolve(const char *host, uint16_t port, int flags,
     if (cio__self())
         return cio_dns_getaddrinfo(host, service, &hints, res, deadline_ms);
     int rc = getaddrinfo(host, service, &hints, res);
-    if (rc == 0)
-        return 0;
-    if (rc == EAI_SYSTEM)
-        return -errno;
-    return rc == EAI_AGAIN ? -EAGAIN : rc == EAI_MEMORY ? -ENOMEM : -ENOENT;
+    return cio__gai_errno(rc, rc == EAI_SYSTEM ? errno : 0);
 }
 
 static int listen_on(const struct sockaddr *sa, socklen_t len, int backlog)
@@ -58,7 +55,8 @@ static int listen_on(const struct sockaddr *sa, socklen_t len, int backlog)
     return fd;
 }
 
-int cio_tcp_listen(const char *host, uint16_t port, int backlog, -1)
+int cio_tcp_listen(const char *host, uint16_t port, int backlog,
+                   int64_t deadline_ms)
 {
     if (backlog <= 0)
         backlog = SOMAXCONN;
@@ -76,7 +74,7 @@ int cio_tcp_listen(const char *host, uint16_t port, int backlog, -1)
         return listen_on((struct sockaddr *)&a4, sizeof a4, backlog);
     }
     struct addrinfo *res;
-    int rc = resolve(host, port, AI_PASSIVE, &res, -1);
+    int rc = resolve(host, port, AI_PASSIVE, &res, deadline_ms);
     if (rc < 0)
         return rc;
     rc = -EADDRNOTAVAIL;

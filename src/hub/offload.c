@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/error.h"
 #include "corio/offload.h"
 #include "hub/hub_internal.h"
 
@@ -170,13 +171,15 @@ static int offload_run(cio_offload_kind_t kind, long (*fn)(void *), void *arg,
             *result = r;
         return 0;
     }
-    if (rc < 0)
+    if (rc == 0 && cio__expired(t->hub, deadline_ms))
+        rc = -ETIMEDOUT;
+    struct cio__job *job = rc < 0 ? NULL : calloc(1, sizeof *job);
+    if (!job) {
+        rc = rc < 0 ? rc : -ENOMEM;
+        if (drop) /* never queued: what the job owns goes now */
+            drop(arg, rc);
         return rc;
-    if (cio__expired(t->hub, deadline_ms))
-        return -ETIMEDOUT;
-    struct cio__job *job = calloc(1, sizeof *job);
-    if (!job)
-        return -ENOMEM;
+    }
     job->fn = fn;
     job->arg = arg;
     job->drop = drop;
@@ -187,6 +190,8 @@ static int offload_run(cio_offload_kind_t kind, long (*fn)(void *), void *arg,
     if (rc < 0) {
         cio__hub_inflight(t->hub, -1);
         free(job);
+        if (drop)
+            drop(arg, rc);
         return rc;
     }
     /* arg may live on the task's stack and the job uses it from its
@@ -208,8 +213,8 @@ static int offload_run(cio_offload_kind_t kind, long (*fn)(void *), void *arg,
     return rc;
 }
 
-int cio_offload_run(cio_offload_kind_t kind, long (*fn)(void *arg), void *arg,
-                long *result, int64_t deadline_ms)
+int cio_offload_run(long *result, cio_offload_kind_t kind,
+                    long (*fn)(void *arg), void *arg, int64_t deadline_ms)
 {
     if (!fn)
         return -EINVAL;
@@ -252,35 +257,6 @@ static void gai_drop(void *arg, long rc)
     gai_free(g);
 }
 
-static int gai_errno(long rc, int err)
-{
-    switch (rc) {
-    case 0:
-        return 0;
-    case EAI_NONAME:
-#ifdef EAI_NODATA
-    case EAI_NODATA:
-#endif
-#ifdef EAI_ADDRFAMILY
-    case EAI_ADDRFAMILY:
-#endif
-        return -ENOENT;
-    case EAI_AGAIN:
-        return -EAGAIN;
-    case EAI_MEMORY:
-        return -ENOMEM;
-    case EAI_FAMILY:
-    case EAI_BADFLAGS:
-    case EAI_SERVICE:
-    case EAI_SOCKTYPE:
-        return -EINVAL;
-    case EAI_SYSTEM:
-        return err ? -err : -EIO;
-    default: /* EAI_FAIL and the rest: the resolver gave up for good */
-        return -EIO;
-    }
-}
-
 /* Numeric hosts and services need no resolver: answer inline. */
 static bool is_numeric(const char *node, const char *service)
 {
@@ -299,8 +275,8 @@ static bool is_numeric(const char *node, const char *service)
 }
 
 int cio_dns_getaddrinfo(const char *node, const char *service,
-                    const struct addrinfo *hints, struct addrinfo **res,
-                    int64_t deadline_ms)
+                        const struct addrinfo *hints, struct addrinfo **res,
+                        int64_t deadline_ms)
 {
     if (!res || (!node && !service))
         return -EINVAL;
@@ -311,7 +287,7 @@ int cio_dns_getaddrinfo(const char *node, const char *service,
             h = *hints;
         h.ai_flags |= AI_NUMERICHOST | (service ? AI_NUMERICSERV : 0);
         int rc = getaddrinfo(node, service, &h, res);
-        return gai_errno(rc, rc == EAI_SYSTEM ? errno : 0);
+        return cio__gai_errno(rc, rc == EAI_SYSTEM ? errno : 0);
     }
     struct gai_job *g = calloc(1, sizeof *g);
     if (!g)
@@ -333,7 +309,7 @@ int cio_dns_getaddrinfo(const char *node, const char *service,
     int rc = offload_run(CIO_OFFLOAD_DNS, gai_fn, g, gai_drop, &r, deadline_ms);
     if (rc < 0) /* abandoned: gai_drop frees it later (or already did) */
         return rc;
-    rc = gai_errno(r, g->err);
+    rc = cio__gai_errno(r, g->err);
     if (rc == 0)
         *res = g->res;
     gai_free(g);
@@ -385,15 +361,15 @@ static void open_drop(void *arg, long r)
 }
 
 static int file_call(long (*fn)(void *), void (*drop)(void *, long),
-                     struct file_job *j, long *r)
+                     struct file_job *j, long *r, int64_t deadline_ms)
 {
-    int rc = offload_run(CIO_OFFLOAD_FILE, fn, j, drop, r, -1);
+    int rc = offload_run(CIO_OFFLOAD_FILE, fn, j, drop, r, deadline_ms);
     if (rc < 0)
         return rc; /* the job is dropped */
     return 0;
 }
 
-int cio_file_open(const char *path, int flags, mode_t mode, -1)
+int cio_file_open(const char *path, int flags, mode_t mode, int64_t deadline_ms)
 {
     if (!path)
         return -EINVAL;
@@ -405,14 +381,14 @@ int cio_file_open(const char *path, int flags, mode_t mode, -1)
     j->flags = flags;
     j->mode = mode;
     long r;
-    int rc = file_call(open_fn, open_drop, j, &r);
+    int rc = file_call(open_fn, open_drop, j, &r, deadline_ms);
     if (rc < 0)
         return rc;
     file_drop(j, r);
     return (int)r;
 }
 
-int cio_file_stat(const char *path, struct stat *st, -1)
+int cio_file_stat(const char *path, struct stat *st, int64_t deadline_ms)
 {
     if (!path || !st)
         return -EINVAL;
@@ -422,7 +398,7 @@ int cio_file_stat(const char *path, struct stat *st, -1)
         return -ENOMEM;
     }
     long r;
-    int rc = file_call(stat_fn, file_drop, j, &r);
+    int rc = file_call(stat_fn, file_drop, j, &r, deadline_ms);
     if (rc < 0)
         return rc;
     if (r == 0)
@@ -431,14 +407,14 @@ int cio_file_stat(const char *path, struct stat *st, -1)
     return (int)r;
 }
 
-int cio_file_fsync(int fd, -1)
+int cio_file_fsync(int fd, int64_t deadline_ms)
 {
     struct file_job *j = calloc(1, sizeof *j);
     if (!j)
         return -ENOMEM;
     j->fd = fd;
     long r;
-    int rc = file_call(fsync_fn, file_drop, j, &r);
+    int rc = file_call(fsync_fn, file_drop, j, &r, deadline_ms);
     if (rc < 0)
         return rc;
     file_drop(j, r);

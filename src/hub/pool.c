@@ -12,6 +12,7 @@ struct cio_pool {
     bool freed;              /* cio_pool_free came early: last task frees */
     struct cio__waitq slots; /* tasks waiting to spawn */
     struct cio__waitq idle;  /* tasks waiting for running == 0 */
+    void *user;              /* the program's pointer (cio_pool_set_data) */
 };
 
 /* What a pool task runs: the user's function, then the slot's return. */
@@ -65,10 +66,8 @@ int cio_pool_spawn(cio_pool_t *pool, cio_task_t **out, cio_task_cb fn,
     if (rc < 0)
         return rc;
     while (pool->running >= pool->size) {
-        struct cio__waiter *w = &t->wnode[0];
-        cio__waitq_push(&pool->slots, w, t);
-        rc = cio__block(t, deadline_ms, "pool slot", (long)pool->running);
-        cio__waitq_remove(w);
+        rc = cio__wait_in(&pool->slots, t, NULL, NULL, deadline_ms, "pool slot",
+                          (long)pool->running);
         if (rc < 0)
             return rc;
     }
@@ -95,10 +94,8 @@ int cio_pool_join(cio_pool_t *pool, int64_t deadline_ms)
     if (rc < 0)
         return rc;
     while (pool->running > 0) {
-        struct cio__waiter *w = &t->wnode[0];
-        cio__waitq_push(&pool->idle, w, t);
-        rc = cio__block(t, deadline_ms, "pool join", (long)pool->running);
-        cio__waitq_remove(w);
+        rc = cio__wait_in(&pool->idle, t, NULL, NULL, deadline_ms, "pool join",
+                          (long)pool->running);
         if (rc < 0)
             return rc;
     }
@@ -122,4 +119,15 @@ void cio_pool_free(cio_pool_t *pool)
 size_t cio_pool_running(const cio_pool_t *pool)
 {
     return pool ? pool->running : 0;
+}
+
+void cio_pool_set_data(cio_pool_t *pool, void *data)
+{
+    if (pool)
+        pool->user = data;
+}
+
+void *cio_pool_data(const cio_pool_t *pool)
+{
+    return pool ? pool->user : NULL;
 }

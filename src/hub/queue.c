@@ -17,6 +17,7 @@ struct cio_queue {
     bool closed;               /* puts refused, gets drain then -EPIPE */
     struct cio__waitq getters; /* tasks waiting for an item */
     struct cio__waitq putters; /* tasks waiting for room (value = item) */
+    void *user;                /* the program's pointer (cio_queue_set_data) */
 };
 
 int cio_queue_new(cio_queue_t **out, size_t capacity)
@@ -94,12 +95,8 @@ int cio_queue_put(cio_queue_t *q, void *item, int64_t deadline_ms)
     }
     if (!t)
         return -EAGAIN;
-    struct cio__waiter *w = &t->wnode[0];
-    w->value = item;
-    cio__waitq_push(&q->putters, w, t);
-    rc = cio__block(t, deadline_ms, "queue put", (long)q->len);
-    cio__waitq_remove(w);
-    return rc;
+    return cio__wait_in(&q->putters, t, item, NULL, deadline_ms, "queue put",
+                        (long)q->len);
 }
 
 int cio_queue_get(cio_queue_t *q, void **item, int64_t deadline_ms)
@@ -129,13 +126,10 @@ int cio_queue_get(cio_queue_t *q, void **item, int64_t deadline_ms)
         return -EPIPE;
     if (!t)
         return -EAGAIN;
-    struct cio__waiter *w = &t->wnode[0];
-    w->value = NULL;
-    cio__waitq_push(&q->getters, w, t);
-    rc = cio__block(t, deadline_ms, "queue get", 0);
-    cio__waitq_remove(w);
+    void *got = NULL;
+    rc = cio__wait_in(&q->getters, t, NULL, &got, deadline_ms, "queue get", 0);
     if (rc == 0)
-        *item = w->value;
+        *item = got;
     return rc;
 }
 
@@ -151,4 +145,15 @@ void cio_queue_close(cio_queue_t *q)
 size_t cio_queue_len(const cio_queue_t *q)
 {
     return q ? q->len : 0;
+}
+
+void cio_queue_set_data(cio_queue_t *q, void *data)
+{
+    if (q)
+        q->user = data;
+}
+
+void *cio_queue_data(const cio_queue_t *q)
+{
+    return q ? q->user : NULL;
 }

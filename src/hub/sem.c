@@ -9,6 +9,7 @@
 struct cio_sem {
     size_t value;              /* units available */
     struct cio__waitq waiters; /* tasks in cio_sem_acquire */
+    void *user;                /* the program's pointer (cio_sem_set_data) */
 };
 
 int cio_sem_new(cio_sem_t **out, size_t initial)
@@ -39,10 +40,8 @@ int cio_sem_acquire(cio_sem_t *sem, int64_t deadline_ms)
         sem->value--;
         return 0;
     }
-    struct cio__waiter *w = &t->wnode[0];
-    cio__waitq_push(&sem->waiters, w, t);
-    rc = cio__block(t, deadline_ms, "semaphore", 0);
-    cio__waitq_remove(w);
+    rc =
+        cio__wait_in(&sem->waiters, t, NULL, NULL, deadline_ms, "semaphore", 0);
     return rc; /* 0: the releaser handed us its unit */
 }
 
@@ -60,6 +59,7 @@ size_t cio_sem_value(const cio_sem_t *sem)
 struct cio_lock {
     cio_task_t *owner;         /* holder, NULL when free */
     struct cio__waitq waiters; /* tasks in cio_lock_acquire */
+    void *user;                /* the program's pointer (cio_lock_set_data) */
 };
 
 int cio_lock_new(cio_lock_t **out)
@@ -91,10 +91,7 @@ int cio_lock_acquire(cio_lock_t *lock, int64_t deadline_ms)
     }
     if (lock->owner == t)
         return -EDEADLK;
-    struct cio__waiter *w = &t->wnode[0];
-    cio__waitq_push(&lock->waiters, w, t);
-    rc = cio__block(t, deadline_ms, "lock", 0);
-    cio__waitq_remove(w);
+    rc = cio__wait_in(&lock->waiters, t, NULL, NULL, deadline_ms, "lock", 0);
     return rc; /* 0: the releaser made us the owner */
 }
 
@@ -112,4 +109,26 @@ int cio_lock_release(cio_lock_t *lock)
         }
     }
     return 0;
+}
+
+void cio_sem_set_data(cio_sem_t *sem, void *data)
+{
+    if (sem)
+        sem->user = data;
+}
+
+void *cio_sem_data(const cio_sem_t *sem)
+{
+    return sem ? sem->user : NULL;
+}
+
+void cio_lock_set_data(cio_lock_t *lock, void *data)
+{
+    if (lock)
+        lock->user = data;
+}
+
+void *cio_lock_data(const cio_lock_t *lock)
+{
+    return lock ? lock->user : NULL;
 }

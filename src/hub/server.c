@@ -9,24 +9,27 @@
 #include "hub/hub_internal.h"
 
 struct conn {
-    cio_server_t *srv; /* the server that accepted it */
-    int fd;            /* handed to the handler, which closes it */
-    cio_task_t *task;  /* the handler task (detached) */
-    struct conn *prev; /* neighbours among the running handlers */
+    cio_server_t *srv;            /* the server that accepted it */
+    int fd;                       /* handed to the handler, which closes it */
+    struct sockaddr_storage peer; /* the client's address */
+    socklen_t peer_len;           /* its length (0 if unknown) */
+    cio_task_t *task;             /* the handler task (detached) */
+    struct conn *prev;            /* neighbours among the running handlers */
     struct conn *next;
 };
 
 struct cio_server {
-    int listen_fd;          /* closed by cio_server_stop */
-    cio_server_conn_cb handler;    /* runs per connection */
-    void *data;             /* handler's argument */
-    cio_sem_t *slots;       /* bounds handlers (max_conns), or NULL */
-    cio_task_t *acceptor;   /* the accept loop, NULL once it ended */
-    struct conn *conns;     /* running handlers */
-    size_t nconns;          /* how many */
-    bool stopping;          /* cio_server_stop was called */
-    bool freed;             /* free once acceptor and handlers are gone */
-    struct cio__waitq idle; /* cio_server_stop waiting for the end */
+    int listen_fd;              /* closed by cio_server_stop */
+    cio_server_conn_cb handler; /* runs per connection */
+    void *data;                 /* handler's argument */
+    cio_sem_t *slots;           /* bounds handlers (max_conns), or NULL */
+    cio_task_t *acceptor;       /* the accept loop, NULL once it ended */
+    struct conn *conns;         /* running handlers */
+    size_t nconns;              /* how many */
+    bool stopping;              /* cio_server_stop was called */
+    bool freed;                 /* free once acceptor and handlers are gone */
+    struct cio__waitq idle;     /* cio_server_stop waiting for the end */
+    void *user; /* the program's pointer (cio_server_set_data) */
 };
 
 static bool server_idle(const cio_server_t *srv)
@@ -50,7 +53,8 @@ static void *conn_main(void *arg)
 {
     struct conn *c = arg;
     cio_server_t *srv = c->srv;
-    srv->handler(c->fd, srv->data);
+    srv->handler(c->fd, (const struct sockaddr *)&c->peer, c->peer_len,
+                 srv->data);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -66,7 +70,8 @@ static void *conn_main(void *arg)
 }
 
 /* Starts a handler for fd; 0 or -errno (fd is then closed). */
-static int start_conn(cio_server_t *srv, int fd)
+static int start_conn(cio_server_t *srv, int fd,
+                      const struct sockaddr_storage *peer, socklen_t peer_len)
 {
     struct conn *c = calloc(1, sizeof *c);
     int rc = c ? cio_task_spawn(&c->task, conn_main, c) : -ENOMEM;
@@ -79,6 +84,8 @@ static int start_conn(cio_server_t *srv, int fd)
     cio_task_detach(c->task);
     c->srv = srv;
     c->fd = fd;
+    c->peer = *peer;
+    c->peer_len = peer_len;
     c->next = srv->conns;
     if (srv->conns)
         srv->conns->prev = c;
@@ -93,8 +100,11 @@ static void *accept_main(void *arg)
     while (!srv->stopping) {
         if (srv->slots && cio_sem_acquire(srv->slots, -1) < 0)
             break;
-        int fd = cio_sock_accept(srv->listen_fd, NULL, NULL, -1);
-        if (fd < 0 || start_conn(srv, fd) < 0) {
+        struct sockaddr_storage peer;
+        socklen_t peer_len = sizeof peer;
+        int fd = cio_sock_accept(srv->listen_fd, (struct sockaddr *)&peer,
+                                 &peer_len, -1);
+        if (fd < 0 || start_conn(srv, fd, &peer, peer_len) < 0) {
             if (srv->slots)
                 cio_sem_release(srv->slots);
         }
@@ -113,8 +123,8 @@ static void *accept_main(void *arg)
     return NULL;
 }
 
-int cio_server_start(cio_server_t **out, int listen_fd, cio_server_conn_cb handler,
-                     void *data, size_t max_conns)
+int cio_server_start(cio_server_t **out, int listen_fd,
+                     cio_server_conn_cb handler, void *data, size_t max_conns)
 {
     if (!out || listen_fd < 0 || !handler)
         return -EINVAL;
@@ -157,10 +167,8 @@ static int wait_idle(cio_server_t *srv, int64_t deadline_ms)
     if (rc < 0)
         return rc;
     while (!server_idle(srv)) {
-        struct cio__waiter *w = &t->wnode[0];
-        cio__waitq_push(&srv->idle, w, t);
-        rc = cio__block(t, deadline_ms, "server stop", (long)srv->nconns);
-        cio__waitq_remove(w);
+        rc = cio__wait_in(&srv->idle, t, NULL, NULL, deadline_ms, "server stop",
+                          (long)srv->nconns);
         if (rc < 0)
             return rc;
     }
@@ -204,4 +212,15 @@ void cio_server_free(cio_server_t *srv)
     }
     kill_all(srv);
     srv->freed = true; /* the last task to end frees it */
+}
+
+void cio_server_set_data(cio_server_t *srv, void *data)
+{
+    if (srv)
+        srv->user = data;
+}
+
+void *cio_server_data(const cio_server_t *srv)
+{
+    return srv ? srv->user : NULL;
 }

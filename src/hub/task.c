@@ -53,6 +53,19 @@ bool cio__waitq_wake_one(struct cio__waitq *q, int rc, void *value)
     return false;
 }
 
+int cio__wait_in(struct cio__waitq *q, cio_task_t *t, void *value, void **got,
+                 int64_t deadline_ms, const char *what, long arg)
+{
+    struct cio__waiter *w = &t->wnode[0];
+    w->value = value;
+    cio__waitq_push(q, w, t);
+    int rc = cio__block(t, deadline_ms, what, arg);
+    cio__waitq_remove(w);
+    if (got)
+        *got = w->value;
+    return rc;
+}
+
 size_t cio__waitq_wake_all(struct cio__waitq *q, int rc)
 {
     size_t n = 0;
@@ -90,16 +103,14 @@ static size_t prefetch_batch(const struct cio__hub *hub)
     for (size_t i = BATCH; i < 2 * BATCH && i < n; i++)
         __builtin_prefetch(q[(h + i) & mask]->coro);
     size_t k = n < BATCH ? n : BATCH;
-#ifndef CIO_USE_UCONTEXT
     for (size_t i = 0; i < k; i++) {
         const cio_task_t *t = q[(h + i) & mask];
-        const char *sp = *(char *const *)(const void *)t->coro;
-        for (int j = 0; j < STACK_LINES; j++)
+        const char *sp = cio__coro_saved_sp(t->coro);
+        for (int j = 0; sp && j < STACK_LINES; j++)
             __builtin_prefetch(sp + 64 * j);
         if (t->wait_obj)
             __builtin_prefetch(t->wait_obj);
     }
-#endif
     return k;
 }
 
@@ -183,10 +194,19 @@ static void deadline_cb(cio_timer_t *timer)
     cio__wake(t, -ETIMEDOUT);
 }
 
+/* True while a killed task's shield still lets it wait. */
+static bool shield_open(const cio_task_t *t)
+{
+    return t->shielded &&
+           cio_loop_now(t->hub->loop) < t->killed_at + t->shield_grace;
+}
+
 int cio__enter_flagged(cio_task_t *t)
 {
-    if (t->killed)
+    if (t->killed && !shield_open(t))
         return -ECANCELED;
+    if (!t->interrupt)
+        return 0;
     t->interrupt = false;
     return -EINTR;
 }
@@ -219,8 +239,13 @@ static void leave(struct cio__hub *hub)
 int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg)
 {
     struct cio__hub *hub = t->hub;
-    if (t->killed)
-        return -ECANCELED;
+    if (t->killed) {
+        if (!shield_open(t))
+            return -ECANCELED;
+        int64_t limit = t->killed_at + t->shield_grace;
+        if (deadline_ms < 0 || deadline_ms > limit)
+            deadline_ms = limit;
+    }
     if (t->interrupt) {
         t->interrupt = false;
         return -EINTR;
@@ -228,7 +253,7 @@ int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg)
     if (cio__expired(hub, deadline_ms))
         return -ETIMEDOUT;
     if (deadline_ms >= 0) {
-        if (cio_timer_start_at(hub->loop, &t->timer, deadline_ms) < 0)
+        if (cio_timer_start_at(&t->timer, deadline_ms) < 0)
             return -ENOMEM;
         t->timer_armed = true;
         hub->timers++;
@@ -243,6 +268,8 @@ int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg)
     leave(hub);
     /* Woken: cio__wake already disarmed the timer and the shrink entry. */
     t->wait_what = NULL;
+    if (t->wake_rc == -ETIMEDOUT && t->killed && !shield_open(t))
+        return -ECANCELED; /* the grace after a kill ran out */
     return t->wake_rc;
 }
 
@@ -289,12 +316,11 @@ int cio_task_spawn(cio_task_t **out, cio_task_cb fn, void *arg)
     cio_task_t *t = cio__coro_room(co);
     memset(t, 0, sizeof *t);
     t->coro = co;
-    cio_coro_set_data(co, t);
     t->hub = hub;
     t->fn = fn;
     t->arg = arg;
     t->detached = out == NULL;
-    cio_timer_init(&t->timer, deadline_cb, t);
+    cio__timer_init(&t->timer, hub->loop, deadline_cb, t);
     t->all_next = hub->all;
     if (hub->all)
         hub->all->all_prev = t;
@@ -389,10 +415,8 @@ int cio_task_join(cio_task_t *task, int64_t deadline_ms)
         return -EDEADLK;
     if (task->hub != t->hub)
         return -EINVAL;
-    struct cio__waiter *w = &t->wnode[0];
-    cio__waitq_push(&task->joiners, w, t);
-    rc = cio__block(t, deadline_ms, "join", (long)cio_coro_id(task->coro));
-    cio__waitq_remove(w);
+    rc = cio__wait_in(&task->joiners, t, NULL, NULL, deadline_ms, "join",
+                      (long)cio_coro_id(task->coro));
     return rc;
 }
 
@@ -408,14 +432,48 @@ int cio_task_join_all(cio_task_t *const *tasks, size_t n, int64_t deadline_ms)
     return 0;
 }
 
+/* A kill during a shielded wait: the wait ends by the grace at the latest. */
+static void shield_cut(cio_task_t *t)
+{
+    if (t->state != CIO__WAITING)
+        return;
+    int64_t limit = t->killed_at + t->shield_grace;
+    if (t->timer_armed && t->timer.deadline_ms <= limit)
+        return;
+    if (cio_timer_start_at(&t->timer, limit) < 0) {
+        cio__wake(t, -ECANCELED); /* no memory: no grace either */
+        return;
+    }
+    if (!t->timer_armed) {
+        t->timer_armed = true;
+        t->hub->timers++;
+    }
+}
+
+int64_t cio_task_shield(int64_t grace_ms)
+{
+    cio_task_t *t = cio__self();
+    if (!t)
+        return -1;
+    int64_t old = t->shielded ? t->shield_grace : -1;
+    t->shielded = grace_ms >= 0;
+    t->shield_grace = grace_ms >= 0 ? grace_ms : 0;
+    return old;
+}
+
 int cio_task_kill(cio_task_t *task)
 {
     if (!task)
         return -EINVAL;
     if (task->state == CIO__DONE)
         return -ESRCH;
+    if (!task->killed)
+        task->killed_at = cio_loop_now(task->hub->loop);
     task->killed = true;
-    cio__wake(task, -ECANCELED);
+    if (task->shielded)
+        shield_cut(task);
+    else
+        cio__wake(task, -ECANCELED);
     return 0;
 }
 
@@ -470,8 +528,20 @@ void cio_task_detach(cio_task_t *task)
 
 void cio_task_free(cio_task_t *task)
 {
-    /* A task still running is detached instead: freed when it ends. */
+    if (task && task->state != CIO__DONE)
+        cio_task_kill(task); /* its handle is gone: nothing waits for it */
     cio_task_detach(task);
+}
+
+void cio_task_set_data(cio_task_t *task, void *data)
+{
+    if (task)
+        task->data = data;
+}
+
+void *cio_task_data(const cio_task_t *task)
+{
+    return task ? task->data : NULL;
 }
 
 /* Shrinks the stacks of tasks that have waited long enough (hub.c timer). */

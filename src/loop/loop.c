@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "loop/loop-int.h"
 
 static const cio__backend_ops_t *backend_by_name(const char *name)
@@ -35,9 +36,7 @@ static const cio__backend_ops_t *backend_by_name(const char *name)
 
 int64_t cio_loop_update_time(cio_loop_t *loop)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    loop->now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    loop->now_ms = cio__mono_ms();
     return loop->now_ms;
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "loop/loop-int.h"
+#include "loop/timer.h"
 
 static bool timer_before(const cio_timer_t *a, const cio_timer_t *b)
 {
@@ -83,50 +84,78 @@ static int heap_insert(cio_loop_t *loop, cio_timer_t *t)
     return 0;
 }
 
-void cio_timer_init(cio_timer_t *timer, cio_timer_cb cb, void *data)
+void cio__timer_init(cio_timer_t *timer, cio_loop_t *loop, cio_timer_cb cb,
+                     void *data)
 {
-    timer->cb = cb;
-    timer->data = data;
-    timer->loop = NULL;
-    timer->deadline_ms = 0;
-    timer->repeat_ms = 0;
-    timer->seq = 0;
-    timer->heap_index = 0;
+    *timer = (cio_timer_t){.cb = cb, .data = data, .owner = loop};
 }
 
-static int timer_start(cio_loop_t *loop, cio_timer_t *timer,
-                       int64_t deadline_ms, int64_t repeat_ms)
+int cio_timer_new(cio_timer_t **out, cio_loop_t *loop, cio_timer_cb cb,
+                  void *data)
+{
+    if (!out || !loop || !cb)
+        return -EINVAL;
+    *out = malloc(sizeof **out);
+    if (!*out)
+        return -ENOMEM;
+    cio__timer_init(*out, loop, cb, data);
+    return 0;
+}
+
+void cio_timer_free(cio_timer_t *timer)
+{
+    if (!timer)
+        return;
+    cio_timer_stop(timer);
+    free(timer);
+}
+
+static int timer_start(cio_timer_t *timer, int64_t deadline_ms,
+                       int64_t repeat_ms)
 {
     if (timer->loop != NULL)
         heap_remove(timer->loop, timer);
     timer->deadline_ms = deadline_ms;
     timer->repeat_ms = repeat_ms > 0 ? repeat_ms : 0;
-    return heap_insert(loop, timer);
+    return heap_insert(timer->owner, timer);
 }
 
-int cio_timer_start(cio_loop_t *loop, cio_timer_t *timer, int64_t timeout_ms,
-                    int64_t repeat_ms)
+int cio_timer_start(cio_timer_t *timer, int64_t timeout_ms, int64_t repeat_ms)
 {
+    if (!timer)
+        return -EINVAL;
     if (timeout_ms < 0)
         timeout_ms = 0;
-    return timer_start(loop, timer, loop->now_ms + timeout_ms, repeat_ms);
+    return timer_start(timer, timer->owner->now_ms + timeout_ms, repeat_ms);
 }
 
-int cio_timer_start_at(cio_loop_t *loop, cio_timer_t *timer,
-                       int64_t deadline_ms)
+int cio_timer_start_at(cio_timer_t *timer, int64_t deadline_ms)
 {
-    return timer_start(loop, timer, deadline_ms, 0);
+    if (!timer)
+        return -EINVAL;
+    return timer_start(timer, deadline_ms, 0);
 }
 
 void cio_timer_stop(cio_timer_t *timer)
 {
-    if (timer->loop != NULL)
+    if (timer && timer->loop != NULL)
         heap_remove(timer->loop, timer);
 }
 
 bool cio_timer_active(const cio_timer_t *timer)
 {
-    return timer->loop != NULL;
+    return timer && timer->loop != NULL;
+}
+
+void cio_timer_set_data(cio_timer_t *timer, void *data)
+{
+    if (timer)
+        timer->data = data;
+}
+
+void *cio_timer_data(const cio_timer_t *timer)
+{
+    return timer ? timer->data : NULL;
 }
 
 /* Milliseconds until the earliest deadline: -1 without timers. */

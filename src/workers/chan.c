@@ -29,14 +29,8 @@ struct cio_chan {
     unsigned thread_waiters; /* threads waiting on cond */
     bool wake_pending;       /* a wake post to loop is queued */
     unsigned refs;           /* 1 for the owner + 1 per queued wake post */
+    void *user;              /* the program's pointer (cio_chan_set_data) */
 };
-
-int64_t cio__mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int cio_chan_new(cio_chan_t **out, size_t capacity)
 {
@@ -268,4 +262,15 @@ int cio_chan_recv(cio_chan_t *ch, void **item, int64_t deadline_ms)
     }
     pthread_mutex_unlock(&ch->mu);
     return r;
+}
+
+void cio_chan_set_data(cio_chan_t *ch, void *data)
+{
+    if (ch)
+        ch->user = data;
+}
+
+void *cio_chan_data(const cio_chan_t *ch)
+{
+    return ch ? ch->user : NULL;
 }

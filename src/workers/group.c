@@ -356,3 +356,14 @@ int cio_workers_serve(cio_server_conn_cb handler, void *data, size_t max_conns)
     cio_server_free(srv);
     return r;
 }
+
+void cio_workers_set_data(cio_workers_t *g, void *data)
+{
+    if (g)
+        g->user = data;
+}
+
+void *cio_workers_data(const cio_workers_t *g)
+{
+    return g ? g->user : NULL;
+}

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/error.h"
 #include "corio/workers.h"
 #include "workers-int.h"
 
@@ -59,7 +60,7 @@ static int listen_first(const char *host, uint16_t port, bool reuseport,
         struct addrinfo *res;
         int gai = getaddrinfo(node, service, &hints, &res);
         if (gai != 0) {
-            err = gai == EAI_NONAME ? -ENOENT : -EINVAL;
+            err = cio__gai_errno(gai, gai == EAI_SYSTEM ? errno : 0);
             if (host && *host)
                 break;
             continue;

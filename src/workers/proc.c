@@ -38,10 +38,10 @@ static void child_main(cio_workers_t *parent, unsigned slot)
         sigaction(SIGCHLD, &parent->old_chld, NULL);
     pthread_sigmask(SIG_SETMASK, &parent->old_mask, NULL);
     cio_workers_opts_t opts = {.threads = parent->threads,
-                             .catch_signals = true,
-                             .stop_grace_ms = parent->grace_ms,
-                             .pin_cpus = parent->pin_cpus,
-                             .run = &parent->run};
+                               .catch_signals = true,
+                               .stop_grace_ms = parent->grace_ms,
+                               .pin_cpus = parent->pin_cpus,
+                               .run = &parent->run};
     cio_workers_t *g;
     if (cio_workers_new(&g, &opts) < 0)
         _exit(1);
@@ -255,14 +255,14 @@ int cio__proc_wait(cio_workers_t *g)
     return 0;
 }
 
-pid_t cio_workers_pid(cio_workers_t *g, unsigned proc)
+int cio_workers_pid(cio_workers_t *g, pid_t *pid, unsigned proc)
 {
-    if (!g->processes || proc >= g->processes || !g->pids)
+    if (!pid || !g->processes || proc >= g->processes || !g->pids)
         return -EINVAL;
     pthread_mutex_lock(&g->mu);
-    pid_t pid = g->pids[proc];
+    *pid = g->pids[proc];
     pthread_mutex_unlock(&g->mu);
-    return pid;
+    return 0;
 }
 
 unsigned cio_workers_restarts(cio_workers_t *g)

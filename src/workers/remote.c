@@ -20,6 +20,7 @@ struct cio_remote {
     void *result;     /* fn's return value, written before `done` */
     int status;       /* 0, -ECANCELED, or why it could not start */
     bool joined;      /* (joiner) `done` was received */
+    void *user;       /* the program's pointer (cio_remote_set_data) */
 };
 
 static void remote_unref(cio_remote_t *rt)
@@ -38,7 +39,7 @@ static void remote_finish(cio_remote_t *rt, int status)
     remote_unref(rt);
 }
 
-int cio_workers_spawn(cio_workers_t *g, unsigned index, cio_remote_t **out,
+int cio_workers_spawn(cio_workers_t *g, cio_remote_t **out, unsigned index,
                       cio_task_cb fn, void *arg)
 {
     if (out)
@@ -113,8 +114,10 @@ void cio__remote_kill_all(cio__worker *w)
         cio_task_kill(((cio_remote_t *)l)->task);
 }
 
-int cio_remote_join(cio_remote_t *rt, void **result, int64_t deadline_ms)
+int cio_remote_join(cio_remote_t *rt, int64_t deadline_ms)
 {
+    if (!rt)
+        return -EINVAL;
     if (!rt->joined) {
         void *item;
         int r = cio_chan_recv(rt->done, &item, deadline_ms);
@@ -122,13 +125,34 @@ int cio_remote_join(cio_remote_t *rt, void **result, int64_t deadline_ms)
             return r;
         rt->joined = true;
     }
-    if (result)
-        *result = rt->result;
-    return rt->status;
+    return 0;
+}
+
+void *cio_remote_result(const cio_remote_t *rt)
+{
+    return rt && rt->joined ? rt->result : NULL;
+}
+
+int cio_remote_status(const cio_remote_t *rt)
+{
+    if (!rt)
+        return -EINVAL;
+    return rt->joined ? rt->status : -EBUSY;
 }
 
 void cio_remote_free(cio_remote_t *rt)
 {
     if (rt)
         remote_unref(rt);
+}
+
+void cio_remote_set_data(cio_remote_t *rt, void *data)
+{
+    if (rt)
+        rt->user = data;
+}
+
+void *cio_remote_data(const cio_remote_t *rt)
+{
+    return rt ? rt->user : NULL;
 }

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/clock.h"
 #include "corio/hub.h"
 #include "corio/sync.h"
 #include "corio/workers.h"
@@ -33,7 +34,7 @@ typedef struct cio__worker {
     cio_task_t *main_task;      /* (own) the task running the group's fn */
     cio_waitgroup_t *remote_wg; /* (own) counts live remote tasks */
     struct cio__remote_link remotes; /* (own) live remote tasks */
-    int rc;                          /* cio_hub_run's result, read after the join */
+    int rc; /* cio_hub_run's result, read after the join */
 } cio__worker;
 
 struct cio_workers {
@@ -46,7 +47,7 @@ struct cio_workers {
     bool shared_listener;   /* never use SO_REUSEPORT */
     bool pin_cpus;          /* one CPU per worker thread */
     int64_t grace_ms;       /* stop grace */
-    cio_hub_opts_t run;       /* each worker's cio_hub_run_ex options */
+    cio_hub_opts_t run;     /* each worker's cio_hub_run_ex options */
     cio_task_cb fn;         /* the function every worker runs */
     void *arg;              /* its argument */
     int state;              /* CIO__G_NEW, _STARTED or _WAITED */
@@ -73,12 +74,11 @@ struct cio_workers {
     unsigned *fast_deaths; /* consecutive deaths soon after start */
     unsigned restarts;     /* restarts so far */
     bool done;             /* every worker process has ended after a stop */
+    void *user; /* the program's pointer (cio_workers_set_data) */
 };
 
 enum { CIO__G_NEW, CIO__G_STARTED, CIO__G_WAITED };
 
-/* Milliseconds on CLOCK_MONOTONIC. */
-int64_t cio__mono_ms(void);
 
 /* The worker running on this thread, or NULL. */
 cio__worker *cio__worker_current(void);

@@ -1,0 +1,11 @@
+/* The one monotonic clock (see clock.h). */
+#include <time.h>
+
+#include "common/clock.h"
+
+int64_t cio__mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
