@@ -6,11 +6,18 @@
  * therefore costs no epoll_ctl in steady state.
  *
  * cio_fd_close wakes the waiters with -EBADF and unregisters before closing,
- * so no event for a reused fd number reaches a stale waiter. */
+ * so no event for a reused fd number reaches a stale waiter. A number
+ * closed with plain close() and reused is caught by the file's identity
+ * (device and inode), checked before every wait: its kept interest, gone
+ * from the kernel with the old file, would otherwise never fire.
+ *
+ * Regular files, directories and block devices are always ready (as poll
+ * says); fstat tells, when the state is first used. */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hub/fdwait.h"
@@ -77,6 +84,8 @@ static bool fd_idle(const struct cio__fd *f)
     return !f->reader && !f->writer && !f->readers.head && !f->writers.head;
 }
 
+_Static_assert(sizeof(struct cio__fd) == 64, "one cache line per fd");
+
 static int change_interest(struct cio__hub *hub, int fd, struct cio__fd *f,
                            int interest)
 {
@@ -85,6 +94,10 @@ static int change_interest(struct cio__hub *hub, int fd, struct cio__fd *f,
         /* -EEXIST: the program watches this fd on the hub's loop itself;
          * its callback, not ours, would get the events. */
         rc = cio_loop_register(hub->loop, fd, interest, fd_event_cb, hub);
+        if (rc == -EPERM) { /* epoll refuses a device without poll */
+            f->nopoll = 1;
+            return 0;
+        }
         if (rc < 0)
             return rc;
         f->registered = 1;
@@ -120,6 +133,29 @@ static void forget(struct cio__hub *hub, int fd, struct cio__fd *f)
     f->drained = 0;
     f->notsock = 0;
     f->nonblock = 0;
+    f->known = 0;
+    f->nopoll = 0;
+}
+
+int cio__fd_check(struct cio__hub *hub, int fd, struct cio__fd *f)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    uint64_t ident =
+        (uint64_t)st.st_ino ^ ((uint64_t)st.st_dev * 0x9e3779b97f4a7c15ull);
+    if (f->known && f->ident == ident)
+        return 0;
+    if (f->known) { /* closed behind our back; the number is reused */
+        wake_side(hub, &f->reader, &f->readers, -EBADF);
+        wake_side(hub, &f->writer, &f->writers, -EBADF);
+        forget(hub, fd, f);
+    }
+    f->known = 1;
+    f->ident = ident;
+    f->nopoll =
+        S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode);
+    return 0;
 }
 
 /* Acts on one readiness report: wakes the fd's waiters, and stops watching
@@ -212,15 +248,17 @@ int cio__fd_wait_many(struct cio__hub *hub, cio_task_t *t,
             rc = -ENOMEM;
             break;
         }
-        rc = set_interest(hub, r->fd, f,
-                          f->interest | (r->events & CIO_READABLE) |
-                              (r->events & CIO_WRITABLE));
-        if (rc == -EPERM) { /* regular files: always ready */
+        rc = cio__fd_check(hub, r->fd, f);
+        if (rc == 0)
+            rc = set_interest(hub, r->fd, f,
+                              f->interest | (r->events & CIO_READABLE) |
+                                  (r->events & CIO_WRITABLE));
+        if (rc < 0)
+            break;
+        if (f->nopoll) { /* a regular file: always ready */
             rc = 1;
             break;
         }
-        if (rc < 0)
-            break;
         if (r->events & CIO_READABLE) {
             cio__waitq_push(&f->readers, &nodes[2 * i], t);
             hub->fd_waiters++;
@@ -260,9 +298,12 @@ int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,
     struct cio__fd *f = cio__fd_at(hub, fd);
     if (!f)
         return -ENOMEM;
-    int rc = set_interest(hub, fd, f, f->interest | events);
-    if (rc < 0)
-        return rc == -EPERM ? 0 : rc; /* a regular file: always ready */
+    int rc = cio__fd_check(hub, fd, f);
+    if (rc < 0 || f->nopoll) /* a regular file is always ready */
+        return rc;
+    rc = set_interest(hub, fd, f, f->interest | events);
+    if (rc < 0 || f->nopoll)
+        return rc;
     cio_task_t **slot = reading ? &f->reader : &f->writer;
     struct cio__waiter *w = NULL;
     if (!*slot) {
