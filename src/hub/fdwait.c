@@ -249,7 +249,7 @@ int cio__fd_wait_many(struct cio__hub *hub, cio_task_t *t,
             break;
         }
         rc = cio__fd_check(hub, r->fd, f);
-        if (rc == 0)
+        if (rc == 0 && !f->nopoll)
             rc = set_interest(hub, r->fd, f,
                               f->interest | (r->events & CIO_READABLE) |
                                   (r->events & CIO_WRITABLE));
