@@ -542,6 +542,14 @@ class Soak:
         self.restart()
         time.sleep(max(0, t0 + a.seconds * 0.4 - time.time()))
         warm = self.quiet_sample("after warm-up")
+        # The trend in between, under load: a line per tenth of the run.
+        for i in range(5, 10):
+            time.sleep(max(0, t0 + a.seconds * i / 10 - time.time()))
+            with self.srv_lock:
+                rss, fds = self.rss_fds()
+            print("soak: %4d s: RSS %d KiB, %d fds, %d transfers" %
+                  (time.time() - t0, rss, fds, self.st.get("transfers")),
+                  flush=True)
         time.sleep(max(0, t0 + a.seconds - time.time()))
         end = self.quiet_sample("at the end")
         self.gate.clear()
