@@ -113,9 +113,13 @@ def main():
     c.sendall(b"v")
     assert recv_exact(c, 1) == b"v"
     c.close()
-    time.sleep(0.2)
+    out = b""  # the server logs the close before it is stopped
+    deadline = time.time() + 10
+    while b"closing fd" not in out and time.time() < deadline:
+        if select.select([p.stdout], [], [], 0.1)[0]:
+            out += os.read(p.stdout.fileno(), 4096)
     p.send_signal(signal.SIGTERM)
-    out = p.stdout.read()
+    out = out.decode() + p.stdout.read()
     assert p.wait(timeout=10) == 0
     assert "connection from 127.0.0.1" in out and "closing fd" in out, out
     # bad flags

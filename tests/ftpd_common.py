@@ -72,6 +72,24 @@ class Server:
         except FileNotFoundError:
             return ""
 
+    def wait_events(self, pred, timeout=10):
+        """Waits, at most timeout seconds (thrice under sanitizers), until
+        pred(event log) holds; returns whether it does."""
+        deadline = time.time() + timeout * (3 if SAN else 1)
+        while not pred(self.events()):
+            if time.time() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    def sessions_ended(self, timeout=10):
+        """Waits until every session logged as connected has ended."""
+        def ended(ev):
+            lines = ev.splitlines()
+            return (sum(ln.endswith(": connect") for ln in lines) ==
+                    sum(": disconnect (" in ln for ln in lines))
+        return self.wait_events(ended, timeout)
+
     def ftp(self, user="alice", password="wonder", timeout=30):
         f = ftplib.FTP()
         f.connect(self.host, self.port, timeout=timeout)

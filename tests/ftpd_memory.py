@@ -22,6 +22,21 @@ def pss_kib(pid):
     raise AssertionError("no Pss in smaps_rollup")
 
 
+def settled_pss(pid, after):
+    """PSS once the sessions have been idle `after` seconds (the shrink
+    delay) and it has stopped moving: three samples 0.2 s apart within
+    64 KiB (at most 20 s)."""
+    time.sleep(after)
+    samples = [pss_kib(pid)]
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        time.sleep(0.2)
+        samples.append(pss_kib(pid))
+        if len(samples) >= 3 and max(samples[-3:]) - min(samples[-3:]) < 64:
+            return samples[-1]
+    raise AssertionError("PSS never settled: %s" % samples[-10:])
+
+
 def login_raw(port):
     s = socket.create_connection(("127.0.0.1", port), timeout=30)
     f = s.makefile("rb")
@@ -39,11 +54,9 @@ def main():
                 "--max-sessions", "5000", "--quiet") as srv:
         srv.write("data.bin", os.urandom(300000))
         base = [login_raw(srv.port) for _ in range(100)]
-        time.sleep(1)
-        before = pss_kib(srv.proc.pid)
+        before = settled_pss(srv.proc.pid, 0.2)
         more = [login_raw(srv.port) for _ in range(IDLE)]
-        time.sleep(1.5)  # past the shrink delay
-        after = pss_kib(srv.proc.pid)
+        after = settled_pss(srv.proc.pid, 0.2)  # past the shrink delay
         per = (after - before) * 1024 / IDLE
         print("PSS growth per idle session: %.0f bytes" % per)
         if not SAN:
@@ -56,7 +69,7 @@ def main():
             expect(line.startswith(b"200"), line)
         # Full sessions after a long idle: listing and download.
         ftps = [srv.ftp("anonymous", "x@y") for _ in range(5)]
-        time.sleep(1)
+        settled_pss(srv.proc.pid, 0.2)
         for f in ftps:
             expect(f.nlst() == ["data.bin"], "listing after idle")
             got = io.BytesIO()

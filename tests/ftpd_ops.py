@@ -7,6 +7,8 @@ file is broken), SIGTERM letting a transfer finish while idle sessions get
 import ftplib
 import io
 import os
+import re
+import select
 import signal
 import socket
 import subprocess
@@ -93,6 +95,12 @@ def reload():
             old.quit()
 
 
+def workers(events):
+    """How many workers the server's start line says it runs."""
+    m = re.search(r"with (\d+) workers", events)
+    return int(m.group(1)) if m else 1
+
+
 def graceful_stop():
     srv = Server("--grace", "20")
     try:
@@ -115,8 +123,10 @@ def graceful_stop():
             resp = str(e)
         expect(resp.startswith("421") and time.time() - t0 < 5, resp)
         # New connections are refused while the transfer goes on, at once:
-        # none waits unanswered in a listening socket nobody accepts from.
-        time.sleep(0.3)
+        # none waits unanswered in a listening socket nobody accepts from,
+        # once every worker has begun to stop.
+        expect(srv.wait_events(lambda ev: ev.count("stopping:") >= workers(ev)),
+               "not every worker stopping:\n" + srv.events())
         try:
             s = socket.create_connection(("127.0.0.1", srv.port), timeout=2)
             g = s.recv(100)
@@ -146,7 +156,7 @@ def graceful_stop():
         d = socket.create_connection(("127.0.0.1", pasv_port(r.cmd("PASV"))))
         d.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         expect(r.cmd("RETR big.bin").startswith("150"), "150")
-        time.sleep(0.3)
+        expect(select.select([d], [], [], 10)[0], "no data before SIGTERM")
         t0 = time.time()
         srv.stop(timeout=15)
         expect(time.time() - t0 < 10, "grace period not enforced")

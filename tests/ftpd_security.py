@@ -221,7 +221,7 @@ def limits():
         expect(r.cmd("LIST").startswith("150"), "150")
         expect(r.reply().startswith("425"), "425 after data timeout")
         r.close()
-        time.sleep(0.2)
+        expect(srv.sessions_ended(), "sessions still open")
         # Per-IP limit (2), while another address still gets in.
         a, b = srv.raw(), srv.raw()
         c = srv.raw()
@@ -244,7 +244,7 @@ def limits():
             x.close()
         s.close()
         s2.close()
-        time.sleep(0.2)
+        expect(srv.sessions_ended(), "sessions still open")
         # Failed logins: each waits, the second disconnects.
         r = srv.raw()
         r.cmd("USER alice")

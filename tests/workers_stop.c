@@ -107,12 +107,26 @@ static void test_signal_with_open_connections(void)
     cio_workers_free(g);
 }
 
+/* Waits (at most 10 s) until *n reaches want. */
+static void wait_count(atomic_int *n, int want)
+{
+    int64_t end = wn_now_ms() + 10000;
+    while (atomic_load(n) < want) {
+        CHECK(wn_now_ms() < end);
+        wn_sleep_ms(1);
+    }
+}
+
+static atomic_int stubborn_asleep, stubborn_killed;
+
 /* A main task that ignores the stop: killed once the grace has passed. */
 static void *stubborn(void *arg)
 {
     (void)arg;
+    atomic_fetch_add(&stubborn_asleep, 1);
     int r = cio_task_sleep(60000);
     CHECK_EQ(r, -ECANCELED);
+    atomic_fetch_add(&stubborn_killed, 1);
     return NULL;
 }
 
@@ -122,13 +136,14 @@ static void test_grace_kill(void)
     cio_workers_opts_t o = {.threads = WORKERS, .stop_grace_ms = 100};
     CHECK_EQ(cio_workers_new(&g, &o), 0);
     CHECK_EQ(cio_workers_start(g, stubborn, NULL), 0);
-    wn_sleep_ms(20);
+    wait_count(&stubborn_asleep, WORKERS);
     int64_t t0 = wn_now_ms();
     cio_workers_stop(g);
     CHECK_EQ(cio_workers_wait(g), 0);
     int64_t took = wn_now_ms() - t0;
     printf("stubborn workers killed after %lld ms\n", (long long)took);
     CHECK(took >= 90 && took < 5000);
+    CHECK_EQ(atomic_load(&stubborn_killed), WORKERS);
     CHECK_EQ(cio_workers_signal(g), 0);
     cio_workers_free(g);
 }
@@ -150,14 +165,22 @@ static void test_immediate_stop(void)
     cio_workers_free(g);
 }
 
-/* The last worker stops the group from inside; the others wait for it. */
+static atomic_int waiting_for_stop;
+
+/* The last worker stops the group from inside, once the others wait. */
 static void *stop_from_inside(void *arg)
 {
     (void)arg;
     if (cio_workers_index() == 3) {
-        CHECK_EQ(cio_task_sleep(20), 0);
+        int64_t end = cio_deadline_in(10000);
+        while (atomic_load(&waiting_for_stop) < 3) {
+            CHECK(cio_hub_now() < end);
+            CHECK_EQ(cio_task_sleep(1), 0);
+        }
         cio_workers_stop(cio_workers_self());
         CHECK_EQ(cio_workers_wait(cio_workers_self()), -EDEADLK);
+    } else {
+        atomic_fetch_add(&waiting_for_stop, 1);
     }
     CHECK_EQ(cio_workers_wait_stop(cio_deadline_in(10000)), 0);
     return NULL;

@@ -141,6 +141,9 @@ static size_t strip_telnet(char *line, size_t len)
  * while it holds bytes, so an idle session costs little. */
 static ssize_t read_line(struct ftp_session *s)
 {
+    /* Idle counts from the last whole command, not the last byte: a
+     * client trickling a line a byte at a time is idle too. */
+    int64_t idle_dl = ctl_deadline(s);
     for (;;) {
         char *nl = s->inlen ? memchr(s->inbuf, '\n', s->inlen) : NULL;
         if (nl && s->discarding) {
@@ -167,7 +170,7 @@ static ssize_t read_line(struct ftp_session *s)
         }
         /* While a transfer runs, wake each second to notice its end, so
          * that the idle limit counts from there. */
-        int64_t dl = s->xfer ? cio_deadline_in(1000) : ctl_deadline(s);
+        int64_t dl = s->xfer ? cio_deadline_in(1000) : idle_dl;
         int rc = cio_fd_wait_readable(s->ctl, dl);
         if (rc < 0)
             return rc;

@@ -6,11 +6,20 @@
  * therefore costs no epoll_ctl in steady state.
  *
  * cio_fd_close wakes the waiters with -EBADF and unregisters before closing,
- * so no event for a reused fd number reaches a stale waiter. */
+ * so no event for a reused fd number reaches a stale waiter. A number
+ * closed with plain close() and reused would keep the old file's interest,
+ * gone from the kernel with it, and never fire. So a wait that ends
+ * without its event drops the interest nobody waits for, and a wait that
+ * lasts checks the file's identity (device and inode) now and then; calls
+ * that rely on a cached O_NONBLOCK check it each time (io.c).
+ *
+ * Regular files, directories and block devices are always ready (as poll
+ * says); fstat tells, when the state is first used. */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "corio/io.h"
@@ -78,6 +87,8 @@ static bool fd_idle(const struct cio__fd *f)
     return !f->reader && !f->writer && !f->readers.head && !f->writers.head;
 }
 
+_Static_assert(sizeof(struct cio__fd) == 64, "one cache line per fd");
+
 static int change_interest(struct cio__hub *hub, int fd, struct cio__fd *f,
                            int interest)
 {
@@ -86,18 +97,21 @@ static int change_interest(struct cio__hub *hub, int fd, struct cio__fd *f,
         /* -EEXIST: the program watches this fd on the hub's loop itself;
          * its callback, not ours, would get the events. */
         rc = cio_loop_register(hub->loop, fd, interest, fd_event_cb, hub);
-        if (rc < 0)
-            return rc;
-        f->registered = 1;
+        if (rc == 0)
+            f->registered = 1;
     } else {
         rc = cio_loop_modify(hub->loop, fd, interest);
         if (rc == -ENOENT) { /* unregistered behind our back: again */
             f->registered = 0;
             return change_interest(hub, fd, f, interest);
         }
-        if (rc < 0)
-            return rc;
     }
+    if (rc == -EPERM) { /* epoll refuses a device without poll */
+        f->nopoll = 1;
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
     f->interest = (uint8_t)interest;
     return 0;
 }
@@ -121,6 +135,29 @@ static void forget(struct cio__hub *hub, int fd, struct cio__fd *f)
     f->drained = 0;
     f->notsock = 0;
     f->nonblock = 0;
+    f->known = 0;
+    f->nopoll = 0;
+}
+
+int cio__fd_check(struct cio__hub *hub, int fd, struct cio__fd *f)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    uint64_t ident =
+        (uint64_t)st.st_ino ^ ((uint64_t)st.st_dev * 0x9e3779b97f4a7c15ull);
+    if (f->known && f->ident == ident)
+        return 0;
+    if (f->known) { /* closed behind our back; the number is reused */
+        wake_side(hub, &f->reader, &f->readers, -EBADF);
+        wake_side(hub, &f->writer, &f->writers, -EBADF);
+        forget(hub, fd, f);
+    }
+    f->known = 1;
+    f->ident = ident;
+    f->nopoll =
+        S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode);
+    return 0;
 }
 
 /* Acts on one readiness report: wakes the fd's waiters, and stops watching
@@ -213,15 +250,17 @@ int cio__fd_wait_many(struct cio__hub *hub, cio_task_t *t,
             rc = -ENOMEM;
             break;
         }
-        rc = set_interest(hub, r->fd, f,
-                          f->interest | (r->events & CIO_READABLE) |
-                              (r->events & CIO_WRITABLE));
-        if (rc == -EPERM) { /* regular files: always ready */
+        rc = cio__fd_check(hub, r->fd, f);
+        if (rc == 0 && !f->nopoll)
+            rc = set_interest(hub, r->fd, f,
+                              f->interest | (r->events & CIO_READABLE) |
+                                  (r->events & CIO_WRITABLE));
+        if (rc < 0)
+            break;
+        if (f->nopoll) { /* a regular file: always ready */
             rc = 1;
             break;
         }
-        if (rc < 0)
-            break;
         if (r->events & CIO_READABLE) {
             cio__waitq_push(&f->readers, &nodes[2 * i], t);
             hub->fd_waiters++;
@@ -249,21 +288,14 @@ int cio__fd_wait_many(struct cio__hub *hub, cio_task_t *t,
     return rc;
 }
 
-int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,
-                 int64_t deadline_ms)
+/* One wait on one direction of fd, until the deadline: 0 once ready. */
+static int wait_once(struct cio__hub *hub, cio_task_t *t, int fd,
+                     struct cio__fd *f, int events, int64_t deadline_ms)
 {
     bool reading = events == CIO_READABLE;
-    if (fd < 0 || (!reading && events != CIO_WRITABLE)) {
-        struct cio__fdreq r = {.fd = fd, .events = events};
-        return cio__fd_wait_many(hub, t, &r, 1, t->wnode, deadline_ms);
-    }
-    /* One fd, one direction: every read or write that has to wait. */
-    struct cio__fd *f = cio__fd_at(hub, fd);
-    if (!f)
-        return -ENOMEM;
     int rc = set_interest(hub, fd, f, f->interest | events);
-    if (rc < 0)
-        return rc == -EPERM ? 0 : rc; /* a regular file: always ready */
+    if (rc < 0 || f->nopoll)
+        return rc;
     cio_task_t **slot = reading ? &f->reader : &f->writer;
     struct cio__waiter *w = NULL;
     if (!*slot) {
@@ -286,6 +318,48 @@ int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,
         hub->fd_waiters--;
     }
     t->wait_obj = NULL;
+    return rc;
+}
+
+/* A wait that long without an event checks that the number still names
+ * the file the loop watches (one fstat), then twice as long, and so on. */
+#define PROBE_MS 250
+#define PROBE_MAX_MS 8000
+
+int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,
+                 int64_t deadline_ms)
+{
+    if (fd < 0 || (events != CIO_READABLE && events != CIO_WRITABLE)) {
+        struct cio__fdreq r = {.fd = fd, .events = events};
+        return cio__fd_wait_many(hub, t, &r, 1, t->wnode, deadline_ms);
+    }
+    /* One fd, one direction: every read or write that has to wait. */
+    struct cio__fd *f = cio__fd_at(hub, fd);
+    if (!f)
+        return -ENOMEM;
+    /* Known as always ready, it may have been replaced by a pipe since. */
+    int rc = f->known && !f->nopoll ? 0 : cio__fd_check(hub, fd, f);
+    if (rc < 0 || f->nopoll) /* a regular file is always ready */
+        return rc;
+    for (int64_t probe = PROBE_MS;; probe *= 2) {
+        int64_t at = cio_loop_now(hub->loop) + probe;
+        int64_t until =
+            deadline_ms >= 0 && deadline_ms <= at ? deadline_ms : at;
+        rc = wait_once(hub, t, fd, f, events, until);
+        if (rc != -ETIMEDOUT || until == deadline_ms)
+            break;
+        if ((rc = cio__fd_check(hub, fd, f)) < 0 || f->nopoll)
+            return rc;
+        if (probe >= PROBE_MAX_MS)
+            probe = PROBE_MAX_MS / 2;
+    }
+    /* A wait that ends without its event keeps no interest that nobody
+     * waits for: the number may be closed and reused before the next. */
+    bool reading = events == CIO_READABLE;
+    if (rc != 0 && f->registered &&
+        !(reading ? f->reader || f->readers.head
+                  : f->writer || f->writers.head))
+        set_interest(hub, fd, f, f->interest & ~events);
     return rc;
 }
 

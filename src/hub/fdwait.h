@@ -21,6 +21,9 @@ struct cio__fd {
     uint8_t drained;           /* the last read came up short: wait first */
     uint8_t notsock;           /* not a socket: read/write, not recv/send */
     uint8_t nonblock;          /* O_NONBLOCK is set: no fcntl needed */
+    uint8_t known;             /* ident and nopoll describe the file */
+    uint8_t nopoll;            /* never waits: regular file, directory */
+    uint64_t ident;            /* device and inode of the file, hashed */
 };
 
 /* One fd of a multi-fd wait (cio_fd_poll). */
@@ -42,6 +45,11 @@ static inline struct cio__fd *cio__fd_at(struct cio__hub *hub, int fd)
         return &hub->fd_pages[page][(size_t)fd % CIO__FD_PAGE];
     return cio__fd_get(hub, fd);
 }
+
+/* Checks that fd is still the file f describes (fstat): a number closed
+ * without cio_fd_close and reused is a new file, whose state starts afresh
+ * (who waited on the old one is woken with -EBADF). 0 or -errno. */
+int cio__fd_check(struct cio__hub *hub, int fd, struct cio__fd *f);
 
 /* Waits until fd has one of events, or the deadline: 0 or -errno. An fd
  * the loop cannot watch (a regular file) counts as ready. */

@@ -27,13 +27,15 @@ int cio_fd_set_nonblock(int fd)
 
 /* O_NONBLOCK for calls that have no per-call flag (read, write, accept,
  * connect, sendfile), set once: the fd's state remembers it until
- * cio_fd_close, which spares an fcntl per call (sendfile returns every few
- * hundred KiB on a busy download). */
+ * cio_fd_close, which spares two fcntl per call (sendfile returns every few
+ * hundred KiB on a busy download). A number closed with plain close() and
+ * reused may be a blocking file now: the identity check (one fstat) tells. */
 static int ensure_nonblock(int fd, struct cio__fd *f)
 {
-    if (f->nonblock)
-        return 0;
-    int rc = cio_fd_set_nonblock(fd);
+    int rc = cio__fd_check(cio__hub_get(), fd, f);
+    if (rc < 0 || f->nonblock)
+        return rc;
+    rc = cio_fd_set_nonblock(fd);
     if (rc == 0)
         f->nonblock = 1;
     return rc;

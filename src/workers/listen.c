@@ -1,7 +1,12 @@
 /* Listening sockets for a group: one per worker, all bound to the same
  * address with SO_REUSEPORT so that the kernel spreads new connections over
  * the workers' own accept queues (no shared queue, no thundering herd); or
- * one socket shared by every worker where the kernel refuses that. */
+ * one socket shared by every worker where the kernel refuses that.
+ *
+ * SO_REUSEPORT alone would also let a group bind a port that another
+ * process's group holds, and share its connections. So the port is first
+ * taken by a socket without it, which fails with EADDRINUSE when anybody
+ * holds the port, and is kept until the workers' sockets are bound. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -17,7 +22,8 @@
 #include "workers-int.h"
 
 /* A non-blocking, close-on-exec listening socket bound to addr; with
- * reuseport, SO_REUSEPORT is set first. Returns the fd or -errno. */
+ * reuseport, SO_REUSEPORT is set first; a backlog < 0 binds only. Returns
+ * the fd or -errno. */
 static int listen_one(const struct sockaddr *addr, socklen_t len,
                       bool reuseport, int backlog)
 {
@@ -35,7 +41,7 @@ static int listen_one(const struct sockaddr *addr, socklen_t len,
         close(fd);
         return -e;
     }
-    if (bind(fd, addr, len) < 0 || listen(fd, backlog) < 0) {
+    if (bind(fd, addr, len) < 0 || (backlog >= 0 && listen(fd, backlog) < 0)) {
         int e = errno;
         close(fd);
         return -e;
@@ -45,9 +51,8 @@ static int listen_one(const struct sockaddr *addr, socklen_t len,
 
 /* Binds the first socket on the first address of host that works (for an
  * empty host, IPv6 any, which also takes IPv4, then IPv4 any). */
-static int listen_first(const char *host, uint16_t port, bool reuseport,
-                        int backlog, struct sockaddr_storage *bound,
-                        socklen_t *bound_len)
+static int listen_first(const char *host, uint16_t port, int backlog,
+                        struct sockaddr_storage *bound, socklen_t *bound_len)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
@@ -66,8 +71,7 @@ static int listen_first(const char *host, uint16_t port, bool reuseport,
             continue;
         }
         for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-            int fd =
-                listen_one(ai->ai_addr, ai->ai_addrlen, reuseport, backlog);
+            int fd = listen_one(ai->ai_addr, ai->ai_addrlen, false, backlog);
             if (fd < 0) {
                 err = fd;
                 continue;
@@ -105,28 +109,35 @@ int cio_workers_listen(cio_workers_t *g, const char *host, uint16_t port,
     struct sockaddr_storage addr;
     socklen_t len;
     bool reuseport = want > 1;
-    int fd = listen_first(host, port, reuseport, backlog, &addr, &len);
-    if (fd == -ENOPROTOOPT || fd == -EINVAL) {
-        reuseport = false; /* no SO_REUSEPORT here: share one socket */
-        fd = listen_first(host, port, false, backlog, &addr, &len);
-    }
-    if (fd < 0) {
+    /* With reuseport, the port's guard: bound, not listening. */
+    int guard = listen_first(host, port, reuseport ? -1 : backlog, &addr, &len);
+    if (guard < 0) {
         free(g->listen_fds);
         g->listen_fds = NULL;
-        return fd;
+        return guard;
     }
-    g->listen_fds[0] = fd;
-    g->nlisten = 1;
     while (reuseport && g->nlisten < want) {
-        fd = listen_one((struct sockaddr *)&addr, len, true, backlog);
+        int fd = listen_one((struct sockaddr *)&addr, len, true, backlog);
         if (fd >= 0) {
             g->listen_fds[g->nlisten++] = fd;
             continue;
         }
-        /* Refused (a kernel or policy without it): fall back to one. */
-        while (g->nlisten > 1)
+        /* Refused (a kernel or policy without it): the guard serves all. */
+        while (g->nlisten > 0)
             close(g->listen_fds[--g->nlisten]);
         break;
+    }
+    if (g->nlisten == 0) {
+        if (reuseport && listen(guard, backlog) < 0) {
+            int e = errno;
+            close(guard);
+            free(g->listen_fds);
+            g->listen_fds = NULL;
+            return -e;
+        }
+        g->listen_fds[g->nlisten++] = guard;
+    } else {
+        close(guard);
     }
     g->port = bound_port(&addr);
     return g->port;
