@@ -80,7 +80,8 @@ enum ftp_state {
 struct transfer;
 
 struct ftp_session {
-    struct ftpd_server *srv;  /* the server */
+    struct ftpd_server *srv;  /* the server; NULL once the session task ended */
+    int refs;                 /* the session task and a running transfer */
     struct ftp_session *prev; /* server's session list */
     struct ftp_session *next; /* server's session list */
     cio_task_t *task;         /* the task reading the control connection */
@@ -119,6 +120,11 @@ struct ftp_session {
 
 /* Runs a session on an accepted control connection; closes fd. */
 void session_run(struct ftpd_server *srv, int fd);
+
+/* A reference for a transfer task, which may outlive the session task when
+ * both are killed at shutdown; the last session_put frees the session. */
+struct ftp_session *session_hold(struct ftp_session *s);
+void session_put(struct ftp_session *s);
 
 /* Sends one reply line "CODE text". 0 or -errno (the session then ends). */
 int reply(struct ftp_session *s, int code, const char *fmt, ...)

@@ -17,6 +17,9 @@ enum { TELNET_IAC = 255, TELNET_WILL = 251, TELNET_DONT = 254 };
 
 int64_t ctl_deadline(struct ftp_session *s)
 {
+    /* Without its session task, a transfer is killed: no waiting. */
+    if (!s->srv)
+        return cio_hub_now();
     return cio_deadline_in(s->srv->cfg->idle_timeout_ms);
 }
 
@@ -244,6 +247,7 @@ static void dispatch(struct ftp_session *s, char *line, size_t len)
 static void session_init(struct ftp_session *s, struct ftpd_server *srv, int fd)
 {
     s->srv = srv;
+    s->refs = 1;
     s->ctl = fd;
     s->task = cio_task_self();
     s->pasv_fd = -1;
@@ -264,13 +268,30 @@ static void session_init(struct ftp_session *s, struct ftpd_server *srv, int fd)
     srv->n_sessions++;
 }
 
-static void session_free(struct ftp_session *s)
+struct ftp_session *session_hold(struct ftp_session *s)
 {
-    struct ftpd_server *srv = s->srv;
-    session_logout(s);
+    s->refs++;
+    return s;
+}
+
+void session_put(struct ftp_session *s)
+{
+    if (--s->refs > 0)
+        return;
     if (s->wlock)
         cio_lock_free(s->wlock);
     free(s->inbuf);
+    cio_fd_close(s->ctl);
+    free(s);
+}
+
+/* The session task's end: the session leaves the server (which may be
+ * freed next) and a transfer still running, killed by session_logout,
+ * keeps only the memory and the control fd until it has unwound. */
+static void session_end(struct ftp_session *s)
+{
+    struct ftpd_server *srv = s->srv;
+    session_logout(s);
     if (s->prev)
         s->prev->next = s->next;
     else
@@ -279,8 +300,8 @@ static void session_free(struct ftp_session *s)
         s->next->prev = s->prev;
     srv->n_sessions--;
     server_release(srv, s);
-    cio_fd_close(s->ctl);
-    free(s);
+    s->srv = NULL;
+    session_put(s);
 }
 
 static void command_loop(struct ftp_session *s)
@@ -334,5 +355,5 @@ void session_run(struct ftpd_server *srv, int fd)
                   (unsigned long long)s->bytes_in,
                   (unsigned long long)s->bytes_out);
     }
-    session_free(s);
+    session_end(s);
 }

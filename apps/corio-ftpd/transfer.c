@@ -37,7 +37,7 @@ enum phase {
 };
 
 struct transfer {
-    struct ftp_session *s;  /* owner, unless orphan */
+    struct ftp_session *s;  /* its session (a reference) */
     enum xfer_kind kind;    /* the verb */
     enum phase phase;       /* what the task is doing */
     bool ascii;             /* TYPE A conversion */
@@ -74,6 +74,8 @@ static void xfer_free(struct transfer *x)
     free(x->tmp_vpath);
     free(x->opts);
     root_put(x->root);
+    if (x->s)
+        session_put(x->s);
     free(x);
 }
 
@@ -622,7 +624,7 @@ void transfer_begin(struct ftp_session *s, enum xfer_kind kind,
         reply(s, 451, "Out of memory.");
         return;
     }
-    x->s = s;
+    x->s = session_hold(s);
     x->kind = kind;
     x->file_fd = x->data_fd = -1;
     x->ascii = s->ascii && kind <= X_STOU;
