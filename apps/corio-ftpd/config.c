@@ -78,6 +78,10 @@ static const struct key keys[] = {
     {"workers", K_INT, F(workers), 0, 256,
      "N  worker threads, each with its own loop; 0 = one per CPU "
      "(default 0)"},
+    {"hash_threads", K_INT, F(hash_threads), 1, 64,
+     "N  threads for HASH, apart from logins and fsync (default 2)"},
+    {"hash_timeout", K_SECONDS, F(hash_timeout_ms), 1, 86400,
+     "SECONDS  a HASH stops after this long (default 300)"},
 };
 
 void config_init(struct ftpd_config *c)
@@ -95,6 +99,8 @@ void config_init(struct ftpd_config *c)
     c->umask = 022;
     c->shrink_after_ms = 1000;
     c->workers = 0; /* one per CPU: see build_config */
+    c->hash_threads = 2;
+    c->hash_timeout_ms = 300 * 1000;
 }
 
 void config_free(struct ftpd_config *c)

@@ -42,6 +42,8 @@ struct ftpd_config {
     int umask;               /* mask for created files and directories */
     int64_t shrink_after_ms; /* idle tasks give their stacks back after */
     int workers;             /* worker threads (1 = this thread only) */
+    int hash_threads;        /* threads HASH runs on, all workers */
+    int64_t hash_timeout_ms; /* a HASH stops after this long */
 };
 
 /* Fills c with the defaults. */

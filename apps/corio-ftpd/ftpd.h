@@ -38,6 +38,19 @@ struct ftpd_ipcount {
 #define FTPD_IP_BUCKETS 256
 
 struct ftpd_log; /* log.c */
+struct hash_job; /* hashpool.c */
+
+/* The threads HASH runs on (hashpool.c), apart from the file offload pool
+ * that password checks and fsyncs use. Threads start on demand. */
+struct ftpd_hashpool {
+    pthread_mutex_t lock;  /* guards the rest */
+    pthread_cond_t cv;     /* a job was queued */
+    struct hash_job *head; /* queued jobs, oldest first */
+    struct hash_job *tail; /* newest */
+    int queued;            /* jobs in the queue */
+    int threads;           /* threads alive */
+    int idle;              /* threads waiting for a job */
+};
 
 /* What every worker thread shares: the session counts behind the limits
  * (a per-address limit must hold across threads) and the log ids. */
@@ -46,6 +59,7 @@ struct ftpd_shared {
     int n_sessions;                            /* sessions, all workers */
     struct ftpd_ipcount *ips[FTPD_IP_BUCKETS]; /* sessions per address */
     atomic_uint_fast64_t next_id;              /* session ids for the log */
+    struct ftpd_hashpool hashes;               /* HASH's threads */
 };
 
 /* A root directory open as a jail, shared by the sessions (and transfers)
@@ -111,6 +125,7 @@ struct ftp_session {
     cio_lock_t *wlock;        /* orders replies from two tasks */
     char *inbuf;              /* unread control bytes (only while used) */
     size_t inlen;             /* bytes in inbuf */
+    size_t line_len;          /* bytes of inbuf the running command took */
     uint64_t bytes_in;        /* bytes uploaded in this session */
     uint64_t bytes_out;       /* bytes downloaded in this session */
     char peer_str[48];        /* client address as text for the log */
@@ -135,6 +150,12 @@ int reply_raw(struct ftp_session *s, const char *text, size_t len);
 
 /* Deadline for a control write. */
 int64_t ctl_deadline(struct ftp_session *s);
+
+/* Waits until fd is readable while watching the control connection for
+ * ABOR and QUIT, which stay in the input for the command loop. 0, or
+ * -ECANCELED (ABOR/QUIT came), -EPIPE (the client left), -ETIMEDOUT, or
+ * -errno (the task was killed: cio_task_cancelled()). */
+int session_wait_fd(struct ftp_session *s, int fd, int64_t deadline_ms);
 
 /* Resolves arg against cwd into out (PATH_MAX); on error replies (501/550)
  * and returns -1. */
@@ -209,6 +230,14 @@ void transfer_wait(struct ftp_session *s);
 void transfer_reap(struct ftp_session *s);
 /* Bytes moved so far by the running transfer (for STAT). */
 off_t transfer_progress(struct ftp_session *s, const char **what);
+
+/* ---- hashpool.c ---- */
+
+/* SHA-256 of bytes [0, size) of fd (taken over, closed here) on HASH's
+ * threads, within hash_timeout, cancelled as session_wait_fd says. 0 with
+ * hex filled, -EAGAIN (queue full), or session_wait_fd's or a read's
+ * -errno. */
+int hash_file(struct ftp_session *s, int fd, off_t size, char hex[65]);
 
 /* ---- log.c ---- */
 

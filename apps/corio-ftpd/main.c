@@ -515,6 +515,8 @@ int main(int argc, char **argv)
     app.argc = argc;
     app.argv = argv;
     pthread_mutex_init(&app.shared.lock, NULL);
+    pthread_mutex_init(&app.shared.hashes.lock, NULL);
+    pthread_cond_init(&app.shared.hashes.cv, NULL);
     app.srv.shared = &app.shared;
     if (!(app.srv.cfg = build_config(argc, argv, err, sizeof(err)))) {
         fprintf(stderr, "corio-ftpd: %s\n(see corio-ftpd --help)\n", err);

@@ -8,9 +8,11 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 enum { TELNET_IAC = 255, TELNET_WILL = 251, TELNET_DONT = 254 };
@@ -187,6 +189,49 @@ static ssize_t read_line(struct ftp_session *s)
     }
 }
 
+/* True if line (one whole command line) is ABOR or QUIT. */
+static bool is_stop_line(const char *line, size_t len)
+{
+    char buf[16];
+    if (len >= sizeof(buf))
+        return false;
+    memcpy(buf, line, len);
+    len = strip_telnet(buf, len);
+    buf[len] = '\0';
+    return !strcasecmp(buf, "ABOR") || !strcasecmp(buf, "QUIT");
+}
+
+int session_wait_fd(struct ftp_session *s, int fd, int64_t deadline_ms)
+{
+    size_t scanned = s->line_len; /* the running command's own line */
+    for (;;) {
+        char *nl;
+        while (s->inlen > scanned &&
+               (nl = memchr(s->inbuf + scanned, '\n', s->inlen - scanned))) {
+            size_t end = (size_t)(nl - s->inbuf) + 1;
+            if (is_stop_line(s->inbuf + scanned, end - scanned))
+                return -ECANCELED;
+            scanned = end;
+        }
+        struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
+                              {.fd = s->ctl, .events = POLLIN}};
+        bool room = s->inbuf && s->inlen < FTPD_LINE_MAX;
+        int n = cio_fd_poll(p, room ? 2 : 1, deadline_ms);
+        if (n < 0)
+            return n;
+        if (n == 0)
+            return -ETIMEDOUT;
+        if (p[0].revents)
+            return 0;
+        ssize_t got =
+            read(s->ctl, s->inbuf + s->inlen, FTPD_LINE_MAX - s->inlen);
+        if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR))
+            return got == 0 ? -EPIPE : -errno;
+        if (got > 0)
+            s->inlen += (size_t)got;
+    }
+}
+
 /* Commands answered at once while a transfer runs; others wait for it. */
 static bool during_transfer(const char *verb)
 {
@@ -327,6 +372,7 @@ static void command_loop(struct ftp_session *s)
         if (s->xfer && cio_task_done(s->xfer_task))
             transfer_reap(s);
         size_t len = strip_telnet(s->inbuf, (size_t)n);
+        s->line_len = (size_t)n;
         dispatch(s, s->inbuf, len);
         /* dispatch may have freed nothing: the line is still at inbuf. */
         memmove(s->inbuf, s->inbuf + n, s->inlen - (size_t)n);

@@ -1,0 +1,144 @@
+/* HASH's own threads. Reading a whole file for a digest is bulk work: on the
+ * file offload pool it would queue password checks and fsyncs behind it (a
+ * login then waits for gigabytes to be read). The pool is shared by every
+ * worker thread; jobs wait in a bounded queue, carry a stop flag that the
+ * thread reads between 256 KiB reads, and report their end on an eventfd
+ * that the session task polls together with its control connection. */
+#include "ftpd.h"
+#include "hash.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define IDLE_EXIT_S 10     /* a thread without work this long leaves */
+#define QUEUE_PER_THREAD 4 /* jobs that may wait per thread allowed */
+
+struct hash_job {
+    struct hash_job *next; /* in the pool's queue */
+    atomic_int refs;       /* the session task and the pool */
+    atomic_bool stop;      /* the task gave up: stop reading */
+    atomic_int rc;         /* 0 or -errno, set before efd is written */
+    int fd;                /* the file */
+    int efd;               /* eventfd written once the job is over */
+    off_t size;            /* bytes to hash */
+    char hex[65];          /* the digest */
+};
+
+static void job_put(struct hash_job *j)
+{
+    if (atomic_fetch_sub(&j->refs, 1) != 1)
+        return;
+    close(j->fd);
+    if (j->efd >= 0)
+        close(j->efd);
+    free(j);
+}
+
+static void job_run(struct hash_job *j)
+{
+    int rc = -ECANCELED;
+    if (!atomic_load(&j->stop))
+        rc = hash_sha256_fd_until(j->fd, 0, j->size, j->hex, &j->stop);
+    atomic_store(&j->rc, rc);
+    uint64_t one = 1;
+    while (write(j->efd, &one, sizeof(one)) < 0 && errno == EINTR)
+        ;
+    job_put(j);
+}
+
+/* Threads stay once started (hash_threads of them at most): an idle one
+ * costs a stack and nothing else. */
+static void *pool_thread(void *arg)
+{
+    struct ftpd_hashpool *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        p->idle++;
+        while (!p->head)
+            pthread_cond_wait(&p->cv, &p->lock);
+        p->idle--;
+        struct hash_job *j = p->head;
+        if (!(p->head = j->next))
+            p->tail = NULL;
+        p->queued--;
+        pthread_mutex_unlock(&p->lock);
+        job_run(j);
+    }
+    return NULL;
+}
+
+/* A detached thread that takes none of the process's signals (the loop
+ * takes them): the mask is inherited from the creating thread. */
+static int start_thread(struct ftpd_hashpool *p)
+{
+    sigset_t all, old;
+    pthread_t th;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = -pthread_create(&th, NULL, pool_thread, p);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc < 0)
+        return rc;
+    pthread_detach(th);
+    p->threads++;
+    return 0;
+}
+
+/* Queues j; -EAGAIN when the queue is full. Called with threads > 0. */
+static int submit(struct ftpd_hashpool *p, struct hash_job *j, int threads)
+{
+    int rc = 0;
+    pthread_mutex_lock(&p->lock);
+    if (p->queued >= threads * QUEUE_PER_THREAD) {
+        rc = -EAGAIN;
+    } else if (p->queued >= p->idle && p->threads < threads) {
+        rc = start_thread(p);
+        if (rc < 0 && p->threads > 0)
+            rc = 0; /* the threads there will get to it */
+    }
+    if (rc == 0) {
+        if (p->tail)
+            p->tail->next = j;
+        else
+            p->head = j;
+        p->tail = j;
+        p->queued++;
+        pthread_cond_signal(&p->cv);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return rc;
+}
+
+int hash_file(struct ftp_session *s, int fd, off_t size, char hex[65])
+{
+    const struct ftpd_config *cfg = s->srv->cfg;
+    struct hash_job *j = calloc(1, sizeof(*j));
+    if (!j) {
+        close(fd);
+        return -ENOMEM;
+    }
+    j->fd = fd;
+    j->size = size;
+    j->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    atomic_init(&j->refs, 2);
+    int rc = j->efd < 0 ? -errno : 0;
+    if (rc == 0)
+        rc = submit(&s->srv->shared->hashes, j, cfg->hash_threads);
+    if (rc < 0) {
+        atomic_store(&j->refs, 1);
+        job_put(j);
+        return rc;
+    }
+    rc = session_wait_fd(s, j->efd, cio_deadline_in(cfg->hash_timeout_ms));
+    if (rc == 0 && (rc = atomic_load(&j->rc)) == 0)
+        memcpy(hex, j->hex, sizeof(j->hex));
+    else
+        atomic_store(&j->stop, true);
+    job_put(j);
+    return rc;
+}
