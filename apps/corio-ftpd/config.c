@@ -82,6 +82,17 @@ static const struct key keys[] = {
      "N  threads for HASH, apart from logins and fsync (default 2)"},
     {"hash_timeout", K_SECONDS, F(hash_timeout_ms), 1, 86400,
      "SECONDS  a HASH stops after this long (default 300)"},
+    {"ban_threshold", K_INT, F(ban_threshold), 0, 1000000,
+     "N  failed logins from an address, or for an account, within "
+     "ban_window that ban it (default 10; 0 = no bans)"},
+    {"ban_window", K_SECONDS, F(ban_window_ms), 1, 86400 * 30,
+     "SECONDS  how long a failed login counts (default 1800)"},
+    {"ban_time", K_SECONDS, F(ban_time_ms), 1, 86400 * 30,
+     "SECONDS  how long a ban lasts (default 1800)"},
+    {"ban_growth", K_INT, F(ban_growth), 0, 1000,
+     "PERCENT  of ban_time each try while banned adds (default 50)"},
+    {"ban_max_entries", K_INT, F(ban_max_entries), 1, 10000000,
+     "N  addresses and accounts tracked at once (default 10000)"},
 };
 
 void config_init(struct ftpd_config *c)
@@ -101,6 +112,11 @@ void config_init(struct ftpd_config *c)
     c->workers = 0; /* one per CPU: see build_config */
     c->hash_threads = 2;
     c->hash_timeout_ms = 300 * 1000;
+    c->ban_threshold = 10;
+    c->ban_window_ms = 1800 * 1000;
+    c->ban_time_ms = 1800 * 1000;
+    c->ban_growth = 50;
+    c->ban_max_entries = 10000;
 }
 
 void config_free(struct ftpd_config *c)

@@ -38,6 +38,7 @@ struct ftpd_ipcount {
 #define FTPD_IP_BUCKETS 256
 
 struct ftpd_log; /* log.c */
+struct ftpd_ban; /* defender.c */
 struct hash_job; /* hashpool.c */
 
 /* The threads HASH runs on (hashpool.c), apart from the file offload pool
@@ -60,6 +61,8 @@ struct ftpd_shared {
     struct ftpd_ipcount *ips[FTPD_IP_BUCKETS]; /* sessions per address */
     atomic_uint_fast64_t next_id;              /* session ids for the log */
     struct ftpd_hashpool hashes;               /* HASH's threads */
+    struct ftpd_ban *bans[FTPD_IP_BUCKETS];    /* failed logins (defender.c) */
+    int n_bans;                                /* entries in bans */
 };
 
 /* A root directory open as a jail, shared by the sessions (and transfers)
@@ -239,6 +242,21 @@ off_t transfer_progress(struct ftp_session *s, const char **what);
  * -errno. */
 int hash_file(struct ftp_session *s, int fd, off_t size, char hex[65]);
 
+/* ---- defender.c: failed logins per address and account ---- */
+
+enum { DEFENDER_ADDRESS = 1, DEFENDER_ACCOUNT = 2 };
+
+/* Milliseconds left of a ban on the session's address / on an account, 0
+ * if none; asking counts as an attempt, which lengthens a ban. */
+int64_t defender_address_banned(struct ftpd_server *srv,
+                                const struct ftp_session *s);
+int64_t defender_account_banned(struct ftpd_server *srv, const char *name);
+/* Scores a failed login for the address and account (NULL: none); logs
+ * and returns the DEFENDER_* bans that this failure started. */
+unsigned defender_failed(struct ftp_session *s, const char *account);
+/* Frees the table (at exit). */
+void defender_free(struct ftpd_shared *sh);
+
 /* ---- log.c ---- */
 
 /* Opens the logs cfg names; NULL with a message in err. */
@@ -259,6 +277,11 @@ void log_transfer(struct ftp_session *s, const char *vpath, off_t bytes,
 bool server_admit(struct ftpd_server *srv, struct ftp_session *s,
                   const char **why);
 void server_release(struct ftpd_server *srv, struct ftp_session *s);
+
+/* The client's address as IPv6 (IPv4 mapped), and a hash bucket for a
+ * key (FNV-1a), for the tables of struct ftpd_shared. */
+struct in6_addr session_peer_v6(const struct ftp_session *s);
+unsigned server_bucket(const void *key, size_t len);
 
 /* A reference to the root at path, opened on first use. 0 or -errno. */
 int server_root_get(struct ftpd_server *srv, const char *path,

@@ -550,6 +550,7 @@ int main(int argc, char **argv)
     free(app.retired);
     config_free(app.srv.cfg);
     free(app.srv.cfg);
+    defender_free(&app.shared);
     pthread_mutex_destroy(&app.shared.lock);
     return app.status;
 }
