@@ -82,7 +82,6 @@ struct ftpd_server {
     struct ftpd_shared *shared;   /* limits shared by every worker */
     struct ftp_session *sessions; /* this worker's sessions, newest first */
     int n_sessions;               /* length of sessions */
-    int pasv_next;                /* next passive port to try in the range */
     struct ftpd_root *roots;      /* open roots, kept while the server runs */
     bool stopping;                /* SIGTERM: finish transfers, take no more */
 };

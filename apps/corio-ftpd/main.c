@@ -379,9 +379,6 @@ static void *worker_main(void *arg)
     srv->users = userdb_ref(app->srv.users);
     srv->log = app->srv.log;
     srv->shared = &app->shared;
-    /* Spread the workers over the passive range. */
-    int span = srv->cfg->pasv_max - srv->cfg->pasv_min + 1;
-    srv->pasv_next = span * cio_workers_index() / (int)srv->cfg->workers;
     tls_srv = srv;
     cio_hub_set_shrink_after(srv->cfg->shrink_after_ms);
     if (cio_task_spawn(&watcher, stop_watcher, srv) == 0) {
