@@ -35,8 +35,9 @@ struct key {
 static const struct key keys[] = {
     {"root", K_STR, F(root), 0, 0, "DIR  directory served (required)"},
     {"listen", K_STR, F(listen), 0, 0,
-     "ADDR  address to listen on (default: every address)"},
-    {"port", K_INT, F(port), 0, 65535, "N  TCP port (default 21; 0 = any)"},
+     "ADDR  address to listen on (default: every address) (restart)"},
+    {"port", K_INT, F(port), 0, 65535,
+     "N  TCP port (default 21; 0 = any) (restart)"},
     {"users_file", K_STR, F(users_file), 0, 0,
      "FILE  users with crypt(3) hashes (see `passwd`)"},
     {"user", K_USER, F(users), 0, 0,
@@ -77,7 +78,7 @@ static const struct key keys[] = {
      "never)"},
     {"workers", K_INT, F(workers), 0, 256,
      "N  worker threads, each with its own loop; 0 = one per CPU "
-     "(default 0)"},
+     "(default 0) (restart)"},
     {"hash_threads", K_INT, F(hash_threads), 1, 64,
      "N  threads for HASH, apart from logins and fsync (default 2)"},
     {"hash_timeout", K_SECONDS, F(hash_timeout_ms), 1, 86400,

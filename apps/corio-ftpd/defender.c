@@ -113,7 +113,8 @@ static struct ftpd_ban *lookup(struct ftpd_shared *sh,
     if (!create)
         return NULL;
     if (sh->n_bans >= cfg->ban_max_entries) {
-        evict_one(sh);
+        while (sh->n_bans >= cfg->ban_max_entries) /* lowered by a reload */
+            evict_one(sh);
         p = find(sh, k); /* the chain may have changed */
     }
     struct ftpd_ban *b = calloc(1, sizeof(*b));

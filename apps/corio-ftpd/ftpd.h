@@ -51,6 +51,7 @@ struct ftpd_hashpool {
     int queued;            /* jobs in the queue */
     int threads;           /* threads alive */
     int idle;              /* threads waiting for a job */
+    int max;               /* hash_threads when the last job came */
 };
 
 /* What every worker thread shares: the session counts behind the limits

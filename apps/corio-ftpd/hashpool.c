@@ -51,8 +51,8 @@ static void job_run(struct hash_job *j)
     job_put(j);
 }
 
-/* Threads stay once started (hash_threads of them at most): an idle one
- * costs a stack and nothing else. */
+/* Threads stay once started (hash_threads of them at most; one leaves
+ * after its job when a reload lowered that): an idle one costs a stack. */
 static void *pool_thread(void *arg)
 {
     struct ftpd_hashpool *p = arg;
@@ -68,8 +68,14 @@ static void *pool_thread(void *arg)
         p->queued--;
         pthread_mutex_unlock(&p->lock);
         job_run(j);
+        pthread_mutex_lock(&p->lock);
+        bool surplus = p->threads > p->max; /* hash_threads was lowered */
+        if (surplus)
+            p->threads--;
+        pthread_mutex_unlock(&p->lock);
+        if (surplus)
+            return NULL;
     }
-    return NULL;
 }
 
 /* A detached thread that takes none of the process's signals (the loop
@@ -94,6 +100,7 @@ static int submit(struct ftpd_hashpool *p, struct hash_job *j, int threads)
 {
     int rc = 0;
     pthread_mutex_lock(&p->lock);
+    p->max = threads;
     if (p->queued >= threads * QUEUE_PER_THREAD) {
         rc = -EAGAIN;
     } else if (p->queued >= p->idle && p->threads < threads) {

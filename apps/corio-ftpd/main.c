@@ -29,6 +29,10 @@
 #define STACK_SIZE (128 * 1024)
 #endif
 
+/* The group's limit after a stop: the longest grace the settings allow,
+ * and a margin; the sessions' own watcher applies the configured one. */
+#define GRACE_MAX_MS ((3600 + 10) * 1000LL)
+
 /* What the main task needs: argv to rebuild the config, signal flags. */
 struct app {
     int argc;                     /* the command line, for reloads */
@@ -50,7 +54,9 @@ static void usage(FILE *out)
             "       corio-ftpd passwd NAME [ROOT [PERMS]]\n\n"
             "Serves DIR over FTP (RFC 959, 2389, 2428, 3659) until SIGTERM.\n"
             "Every option is also a `key = value` line of the config file\n"
-            "(underscores for dashes); flags override the file.\n\n"
+            "(underscores for dashes); flags override the file.\n"
+            "SIGHUP rereads both and applies every setting except those\n"
+            "marked (restart).\n\n"
             "  -c, --config FILE        read settings from FILE\n"
             "  -r DIR, -l ADDR, -p N    short for --root, --listen, --port\n"
             "  -h, --help               this text\n"
@@ -212,6 +218,7 @@ static struct ftpd_log *swap_in(struct app *app, struct ftpd_server *srv,
     struct ftpd_log *old = srv->log;
     app->retired[app->n_retired++] = srv->cfg;
     srv->cfg = r->cfg;
+    umask((mode_t)r->cfg->umask); /* process-wide: every worker at once */
     userdb_free(srv->users);
     srv->users = userdb_ref(r->users);
     srv->log = r->log;
@@ -361,10 +368,20 @@ static void *main_task(void *arg)
 
 static _Thread_local struct ftpd_server *tls_srv; /* this worker's server */
 
+/* The group's own grace is the longest a reload may set (GRACE_MAX_MS);
+ * the watcher ends the sessions at the grace of the settings in force. */
 static void *stop_watcher(void *arg)
 {
-    if (cio_workers_wait_stop(-1) == 0)
-        stop_sessions(arg);
+    struct ftpd_server *srv = arg;
+    if (cio_workers_wait_stop(-1) < 0)
+        return NULL;
+    stop_sessions(srv);
+    int64_t deadline = cio_deadline_in(srv->cfg->grace_ms);
+    while (srv->sessions && cio_hub_now() < deadline)
+        if (cio_task_sleep(50) < 0)
+            return NULL;
+    for (struct ftp_session *s = srv->sessions; s; s = s->next)
+        cio_task_kill(s->task);
     return NULL;
 }
 
@@ -440,7 +457,7 @@ static int run_workers(struct app *app, const cio_hub_opts_t *run)
 {
     const struct ftpd_config *cfg = app->srv.cfg;
     cio_workers_opts_t wo = {.threads = (unsigned)cfg->workers,
-                           .stop_grace_ms = cfg->grace_ms ? cfg->grace_ms : 1,
+                           .stop_grace_ms = GRACE_MAX_MS,
                            .run = run};
     cio_workers_t *g;
     sigset_t set;
