@@ -356,6 +356,7 @@ static void control_listing(struct ftp_session *s, int code, const char *arg,
     struct dirlist d = {.vfs = s->vfs,
                         .kind = kind,
                         .may = s->user->perms,
+                        .hide = s->mlst_hide,
                         .emit = text_emit,
                         .ctx = &t};
     if (!session_target(s, arg, FTP_PERM_LIST, path))

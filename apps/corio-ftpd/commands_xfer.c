@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 static bool refuse_after_epsv_all(struct ftp_session *s, const char *verb)
 {
@@ -170,6 +171,14 @@ static void listing(struct ftp_session *s, char *arg, enum xfer_kind kind)
     }
     if (!session_target(s, arg, FTP_PERM_LIST, path))
         return;
+    struct stat st;
+    if (kind == X_MLSD && vfs_stat(s->vfs, path, &st) == 0 &&
+        !S_ISDIR(st.st_mode)) {
+        /* RFC 3659 7.2: not a directory is a syntax error, before any
+         * data connection is needed. */
+        reply(s, 501, "%s: not a directory.", path);
+        return;
+    }
     transfer_begin(s, kind, path, opts);
 }
 

@@ -26,7 +26,8 @@ static int format_entry(const struct dirlist *d, char *buf, size_t len,
     }
     case DIRLIST_MLSD:
     case DIRLIST_MLST:
-        return listing_mlsx_facts_perm(buf, len, name, st, NULL, d->may);
+        return listing_mlsx_facts_sel(buf, len, name, st, NULL, d->may,
+                                      d->hide);
     default:
         return listing_ls_line(buf, len, name, st, time(NULL));
     }

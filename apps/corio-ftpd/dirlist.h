@@ -18,6 +18,7 @@ struct dirlist {
     enum dirlist_kind kind; /* line format */
     bool all;               /* LIST -a: dot files too */
     unsigned may;           /* LISTING_MAY_* for the MLSx perm fact */
+    unsigned hide;          /* LISTING_FACT_* left out (OPTS MLST) */
     /* Receives each line (no line end); a negative return stops the walk. */
     int (*emit)(void *ctx, const char *line, size_t len);
     void *ctx; /* for emit */

@@ -109,6 +109,7 @@ struct ftp_session {
     enum ftp_state state;     /* login progress */
     bool ascii;               /* TYPE A (else TYPE I) */
     bool epsv_all;            /* EPSV ALL: only EPSV from now on */
+    unsigned mlst_hide;       /* MLSx facts OPTS MLST turned off */
     bool quit;                /* leave after this reply */
     bool discarding;          /* skipping the rest of a too-long line */
     bool ip_counted;          /* counted in srv->ips */

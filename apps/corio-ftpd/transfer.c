@@ -60,6 +60,7 @@ struct transfer {
     struct ftpd_root *root; /* a reference to the session's root */
     struct vfs *vfs;        /* &root->vfs */
     unsigned may;           /* the user's rights, for the MLSD perm fact */
+    unsigned hide;          /* MLSD facts left out (OPTS MLST) */
 };
 
 static void xfer_free(struct transfer *x)
@@ -311,6 +312,7 @@ static int send_list(struct transfer *x)
         .kind = kinds[x->kind],
         .all = x->opts && strchr(x->opts, 'a'),
         .may = x->may,
+        .hide = x->hide,
         .emit = list_emit,
         .ctx = &o,
     };
@@ -631,6 +633,7 @@ void transfer_begin(struct ftp_session *s, enum xfer_kind kind,
     x->root = root_hold(s->root);
     x->vfs = &x->root->vfs;
     x->may = s->user->perms;
+    x->hide = s->mlst_hide;
     x->data_ms = s->srv->cfg->data_timeout_ms;
     x->start_ms = cio_hub_now();
     int rc;
