@@ -2,13 +2,19 @@
 range (RFC 2577 section 7) and still found when most are taken; RFC 3659's
 MLSD on a file (501) and OPTS MLST choosing the facts of MLST and MLSD
 (with ftplib's mlsd(facts=...)), which FEAT lists with a * on the chosen
-ones. CIO_TEST_TIMEOUT=60"""
+ones; globs in NLST and LIST (*, ?, [...] in the last component, dot
+files only for a leading dot, a name with a * in it listed as it is, at
+most 10000 names) with ftplib and tnftp's `mget *.txt` (when installed).
+CIO_TEST_TIMEOUT=90"""
 
 import ftplib
 import os
 import random
 import re
+import shutil
 import socket
+import subprocess
+import tempfile
 
 from ftpd_common import Server, expect, pasv_port, epsv_port
 
@@ -135,9 +141,67 @@ def mlst_options():
         f.quit()
 
 
+def globs():
+    with Server() as srv:
+        for name in ("a.txt", "b.txt", "c.dat", ".hidden.txt", "ab1", "ab2",
+                     "abc", "q[1]", "q1", "sub/d.txt", "sub/e.log", "many/keep"):
+            srv.write(name, name.encode())
+        f = srv.ftp()
+        expect(sorted(f.nlst("*.txt")) == ["a.txt", "b.txt"], f.nlst("*.txt"))
+        expect(sorted(f.nlst("ab?")) == ["ab1", "ab2", "abc"], "?")
+        expect(sorted(f.nlst("ab[12]")) == ["ab1", "ab2"], "[...]")
+        expect(sorted(f.nlst("ab[!12]")) == ["abc"], "[!...]")
+        expect(f.nlst(".*.txt") == [".hidden.txt"], "leading dot")
+        expect(f.nlst("sub/*.txt") == ["sub/d.txt"], f.nlst("sub/*.txt"))
+        expect(f.nlst("/sub/*") == ["/sub/d.txt", "/sub/e.log"] or
+               sorted(f.nlst("/sub/*")) == ["/sub/d.txt", "/sub/e.log"],
+               f.nlst("/sub/*"))
+        expect(f.nlst("*.none") == [], "no match: empty")
+        # An existing name is listed as it is (NLST of a file gives its
+        # path), not taken for a pattern.
+        expect(f.nlst("q[1]") == ["/q[1]"], f.nlst("q[1]"))
+        lines = []
+        f.retrlines("LIST *.txt", lines.append)
+        expect(len(lines) == 2 and lines[0].startswith("-") and
+               sorted(ln.split()[-1] for ln in lines) == ["a.txt", "b.txt"],
+               lines)
+        rep = answer(f, "NLST " + "*a" * 9)
+        expect(rep.startswith("501"), "nine stars: %r" % rep)
+        f.sendcmd("PASV")
+        rep = answer(f, "NLST nodir/*.txt")
+        expect(rep.startswith("550"), "no such directory: %r" % rep)
+        # A bounded count: 10001 matches list 10000 and say so.
+        for i in range(10001):
+            open(srv.path("many", "f%05d" % i), "w").close()
+        names = []
+        end = f.retrlines("NLST many/f*", names.append)
+        expect(len(names) == 10000, "%d names" % len(names))
+        expect(end.startswith("226") and "first 10000" in end, end)
+        f.quit()
+        tnftp_mget(srv)
+
+
+def tnftp_mget(srv):
+    tool = shutil.which("tnftp")
+    if not tool:
+        print("note: tnftp not installed; mget not run")
+        return
+    with tempfile.TemporaryDirectory() as local:
+        script = ("open 127.0.0.1 %d\nuser alice wonder\nbinary\n"
+                  "lcd %s\nmget *.txt\nbye\n" % (srv.port, local))
+        r = subprocess.run([tool, "-n", "-i"], input=script, text=True,
+                           capture_output=True, timeout=60)
+        got = sorted(os.listdir(local))
+        expect(got == ["a.txt", "b.txt"],
+               "tnftp mget *.txt: %r\n%s%s" % (got, r.stdout, r.stderr))
+        with open(os.path.join(local, "a.txt")) as fh:
+            expect(fh.read() == "a.txt", "content")
+
+
 def main():
     random_passive_ports()
     mlst_options()
+    globs()
     print("ok")
 
 

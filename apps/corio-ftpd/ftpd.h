@@ -226,6 +226,12 @@ enum xfer_kind { X_RETR, X_STOR, X_APPE, X_STOU, X_LIST, X_NLST, X_MLSD };
  * vpath is the resolved path. Replies itself. */
 void transfer_begin(struct ftp_session *s, enum xfer_kind kind,
                     const char *vpath, const char *list_opts);
+/* LIST or NLST of the names in dir_vpath that match the glob pattern
+ * (fnmatch, a leading dot matched only by a dot); NLST puts prefix (the
+ * client's own directory part, may be "") before each name. */
+void transfer_begin_glob(struct ftp_session *s, enum xfer_kind kind,
+                         const char *dir_vpath, const char *list_opts,
+                         const char *pattern, const char *prefix);
 /* ABOR: stops the running transfer at once; true if there was one. */
 bool transfer_abort(struct ftp_session *s);
 /* Waits for the running transfer to end (and frees it). */
