@@ -4,8 +4,9 @@ MLSD on a file (501) and OPTS MLST choosing the facts of MLST and MLSD
 (with ftplib's mlsd(facts=...)), which FEAT lists with a * on the chosen
 ones; globs in NLST and LIST (*, ?, [...] in the last component, dot
 files only for a leading dot, a name with a * in it listed as it is, at
-most 10000 names) with ftplib and tnftp's `mget *.txt` (when installed).
-CIO_TEST_TIMEOUT=90"""
+most 10000 names) with ftplib and tnftp's `mget *.txt` (when installed);
+EPRT with the unspecified address (|1|0.0.0.0|, |2|::|) naming the client's
+own, over IPv4 and IPv6, and lftp's IPv6 active mode. CIO_TEST_TIMEOUT=90"""
 
 import ftplib
 import os
@@ -181,16 +182,22 @@ def globs():
         tnftp_mget(srv)
 
 
+def client(args, what, stdin=None):
+    """Runs an optional FTP client; None (with a note) when missing."""
+    if not shutil.which(args[0]):
+        print("note: %s not installed; %s not run" % (args[0], what))
+        return None
+    return subprocess.run(args, input=stdin, text=True, capture_output=True,
+                          timeout=60)
+
+
 def tnftp_mget(srv):
-    tool = shutil.which("tnftp")
-    if not tool:
-        print("note: tnftp not installed; mget not run")
-        return
     with tempfile.TemporaryDirectory() as local:
         script = ("open 127.0.0.1 %d\nuser alice wonder\nbinary\n"
                   "lcd %s\nmget *.txt\nbye\n" % (srv.port, local))
-        r = subprocess.run([tool, "-n", "-i"], input=script, text=True,
-                           capture_output=True, timeout=60)
+        r = client(["tnftp", "-n", "-i"], "mget", script)
+        if not r:
+            return
         got = sorted(os.listdir(local))
         expect(got == ["a.txt", "b.txt"],
                "tnftp mget *.txt: %r\n%s%s" % (got, r.stdout, r.stderr))
@@ -198,10 +205,66 @@ def tnftp_mget(srv):
             expect(fh.read() == "a.txt", "content")
 
 
+def eprt_retr(r, fam, host, spec):
+    """EPRT spec<port>| to a listener of ours, then RETR f.txt over it."""
+    lsn = socket.socket(fam)
+    lsn.bind((host, 0))
+    lsn.listen(1)
+    lsn.settimeout(10)
+    port = lsn.getsockname()[1]
+    rep = r.cmd("EPRT %s%d|" % (spec, port))
+    expect(rep.startswith("200"), "EPRT %s: %r" % (spec, rep))
+    expect(r.cmd("RETR f.txt").startswith("150"), "150")
+    conn, _ = lsn.accept()
+    data = b""
+    while True:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    conn.close()
+    lsn.close()
+    expect(data == b"hello eprt", data)
+    expect(r.reply().startswith("226"), "226")
+
+
+def eprt_unspecified():
+    cases = [("127.0.0.1", socket.AF_INET, ["|1|0.0.0.0|", "|2|::|"])]
+    try:
+        socket.socket(socket.AF_INET6).bind(("::1", 0))
+        cases.append(("::1", socket.AF_INET6, ["|2|::|"]))
+    except OSError:
+        print("note: no IPv6 loopback; EPRT |2|::| over IPv6 not run")
+    for host, fam, specs in cases:
+        with Server("--workers", "1", host=host) as srv:
+            srv.write("f.txt", b"hello eprt")
+            r = login(srv)
+            for spec in specs:
+                eprt_retr(r, fam, host, spec)
+            # Any other address is still refused (RFC 2577).
+            rep = r.cmd("EPRT |1|10.1.2.3|5000|")
+            expect(rep.startswith("504"), "other host: %r" % rep)
+            r.cmd("QUIT")
+            if fam == socket.AF_INET6:
+                lftp_active(srv)
+
+
+def lftp_active(srv):
+    r = client(["lftp", "-d", "-e", "set ftp:passive-mode off; "
+                "set net:max-retries 1; cat f.txt; bye", "-u", "alice,wonder",
+                "ftp://[::1]:%d" % srv.port], "IPv6 active mode")
+    if not r:
+        return
+    expect("hello eprt" in r.stdout, r.stdout + r.stderr)
+    expect("EPRT |2|::|" in r.stderr and "200 EPRT" in r.stderr,
+           "lftp did not use EPRT |2|::|:\n" + r.stderr)
+
+
 def main():
     random_passive_ports()
     mlst_options()
     globs()
+    eprt_unspecified()
     print("ok")
 
 

@@ -196,6 +196,12 @@ int data_parse_eprt(struct ftp_session *s, const char *arg)
     long p = strtol(port, &pend, 10);
     if (*port < '0' || *port > '9' || *pend || p > 65535)
         return 501;
+    /* The unspecified address (lftp's |2|::|PORT| in IPv6 active mode)
+     * names the client's own: the control connection's peer. */
+    struct in6_addr v6 = as_v6(&a);
+    if (IN6_IS_ADDR_UNSPECIFIED(&v6) ||
+        (a.sa.sa_family == AF_INET && a.in.sin_addr.s_addr == INADDR_ANY))
+        a = s->peer;
     return check_target(s, &a, (int)p);
 }
 
