@@ -2,17 +2,19 @@
  * file offload pool it would queue password checks and fsyncs behind it (a
  * login then waits for gigabytes to be read). The pool is shared by every
  * worker thread; jobs wait in a bounded queue, carry a stop flag that the
- * thread reads between 256 KiB reads, and report their end on an eventfd
- * that the session task polls together with its control connection. */
+ * thread reads between 256 KiB reads, and report their end by closing the
+ * write end of a pipe whose read end the session task polls together with
+ * its control connection. The session task alone closes the read end (with
+ * cio_fd_close: the hub forgets it), the thread alone the write end, so no fd
+ * number is closed under the other's feet. */
 #include "ftpd.h"
 #include "hash.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #define IDLE_EXIT_S 10     /* a thread without work this long leaves */
@@ -22,9 +24,9 @@ struct hash_job {
     struct hash_job *next; /* in the pool's queue */
     atomic_int refs;       /* the session task and the pool */
     atomic_bool stop;      /* the task gave up: stop reading */
-    atomic_int rc;         /* 0 or -errno, set before efd is written */
+    atomic_int rc;         /* 0 or -errno, set before wfd is closed */
     int fd;                /* the file */
-    int efd;               /* eventfd written once the job is over */
+    int wfd;               /* the pipe's write end, closed at the end */
     off_t size;            /* bytes to hash */
     char hex[65];          /* the digest */
 };
@@ -34,8 +36,8 @@ static void job_put(struct hash_job *j)
     if (atomic_fetch_sub(&j->refs, 1) != 1)
         return;
     close(j->fd);
-    if (j->efd >= 0)
-        close(j->efd);
+    if (j->wfd >= 0)
+        close(j->wfd); /* never ran */
     free(j);
 }
 
@@ -45,9 +47,8 @@ static void job_run(struct hash_job *j)
     if (!atomic_load(&j->stop))
         rc = hash_sha256_fd_until(j->fd, 0, j->size, j->hex, &j->stop);
     atomic_store(&j->rc, rc);
-    uint64_t one = 1;
-    while (write(j->efd, &one, sizeof(one)) < 0 && errno == EINTR)
-        ;
+    close(j->wfd); /* the read end turns readable (end of file) */
+    j->wfd = -1;
     job_put(j);
 }
 
@@ -129,19 +130,25 @@ int hash_file(struct ftp_session *s, int fd, off_t size, char hex[65])
         close(fd);
         return -ENOMEM;
     }
+    int p[2];
     j->fd = fd;
     j->size = size;
-    j->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    j->wfd = -1;
     atomic_init(&j->refs, 2);
-    int rc = j->efd < 0 ? -errno : 0;
-    if (rc == 0)
+    int rc = pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0 ? -errno : 0;
+    if (rc == 0) {
+        j->wfd = p[1];
         rc = submit(&s->srv->shared->hashes, j, cfg->hash_threads);
+    }
     if (rc < 0) {
+        if (j->wfd >= 0)
+            close(p[0]);
         atomic_store(&j->refs, 1);
         job_put(j);
         return rc;
     }
-    rc = session_wait_fd(s, j->efd, cio_deadline_in(cfg->hash_timeout_ms));
+    rc = session_wait_fd(s, p[0], cio_deadline_in(cfg->hash_timeout_ms));
+    cio_fd_close(p[0]);
     if (rc == 0 && (rc = atomic_load(&j->rc)) == 0)
         memcpy(hex, j->hex, sizeof(j->hex));
     else
