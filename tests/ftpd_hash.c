@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <unistd.h>
 
 #define EMPTY "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -35,6 +36,11 @@ int main(void)
     CHECK_EQ(hash_sha256_fd(fd, 5, 2, hex), -EINVAL);
     CHECK_EQ(hash_sha256_fd(fd, -1, 2, hex), -EINVAL);
     CHECK_EQ(hash_sha256_fd(-1, 0, -1, hex), -EBADF);
+    atomic_bool stop = true; /* set by another thread: no read at all */
+    CHECK_EQ(hash_sha256_fd_until(fd, 0, -1, hex, &stop), -ECANCELED);
+    atomic_store(&stop, false);
+    CHECK_EQ(hash_sha256_fd_until(fd, 2, 5, hex, &stop), 0);
+    CHECK_STREQ(hex, ABC);
     CHECK_EQ(lseek(fd, 0, SEEK_CUR), 7); /* the offset did not move */
 
     /* 3 MiB + 1 of varied bytes against sha256sum, whole and to a range

@@ -145,6 +145,20 @@ static void test_mlsx(void)
     CHECK_EQ(listing_mlsx_facts(buf, 30, "f", &st, NULL), -ENAMETOOLONG);
     CHECK_STREQ(buf, "");
 
+    /* OPTS MLST: only the facts asked for, in their usual order. */
+    st = file_stat(S_IFREG | 0644, 1234, t);
+    unsigned keep = LISTING_FACT_TYPE | LISTING_FACT_SIZE;
+    CHECK(listing_mlsx_facts_sel(buf, sizeof buf, "f", &st, NULL,
+                                 LISTING_MAY_ALL, ~keep) > 0);
+    CHECK_STREQ(buf, "size=1234;type=file; f");
+    CHECK_EQ(listing_mlsx_facts_sel(buf, sizeof buf, "f", &st, NULL,
+                                    LISTING_MAY_ALL, ~0u),
+             2);
+    CHECK_STREQ(buf, " f");
+    CHECK_EQ(
+        listing_mlsx_facts_sel(buf, 12, "f", &st, NULL, LISTING_MAY_ALL, ~keep),
+        -ENAMETOOLONG);
+
     CHECK(listing_name_ok("ok name.txt"));
     CHECK(!listing_name_ok("a\nb"));
     CHECK(!listing_name_ok("a\rb"));

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "hash.h"
+#include "listing.h"
 
 static void cmd_syst(struct ftp_session *s, char *arg)
 {
@@ -26,17 +27,55 @@ static void cmd_help(struct ftp_session *s, char *arg)
     commands_help(s, arg);
 }
 
+/* The MLSx facts as FEAT and OPTS MLST list them: "name;" each, with a
+ * '*' after the name of each selected fact when star is set. */
+static void mlst_facts(const struct ftp_session *s, bool star, char *out,
+                       size_t len)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (int i = 0; i < LISTING_FACTS; i++) {
+        bool on = !(s->mlst_hide & (1u << i));
+        if (!star && !on)
+            continue;
+        n += (size_t)snprintf(out + n, len - n, "%s%s;", listing_fact_names[i],
+                              star && on ? "*" : "");
+    }
+}
+
 static void cmd_feat(struct ftp_session *s, char *arg)
 {
-    char text[512];
+    char text[512], facts[128];
+    mlst_facts(s, true, facts, sizeof(facts));
     int n = snprintf(text, sizeof(text),
                      "211-Features:\r\n"
                      " EPRT\r\n EPSV\r\n MDTM\r\n MFMT\r\n"
-                     " MLST type*;size*;modify*;perm*;unique*;\r\n"
+                     " MLST %s\r\n"
                      " REST STREAM\r\n SIZE\r\n TVFS\r\n UTF8\r\n%s"
                      "211 End\r\n",
-                     hash_available() ? " HASH SHA-256*\r\n" : "");
+                     facts, hash_available() ? " HASH SHA-256*\r\n" : "");
     reply_raw(s, text, (size_t)n);
+}
+
+/* OPTS MLST fact;fact;...: selects the facts MLST and MLSD send (unknown
+ * names are ignored, none at all selects none), RFC 3659 section 7.9. */
+static void opts_mlst(struct ftp_session *s, const char *list)
+{
+    unsigned hide = (1u << LISTING_FACTS) - 1;
+    while (*list == ' ')
+        list++;
+    while (*list) {
+        size_t n = strcspn(list, ";");
+        for (int i = 0; i < LISTING_FACTS; i++)
+            if (strlen(listing_fact_names[i]) == n &&
+                !strncasecmp(list, listing_fact_names[i], n))
+                hide &= ~(1u << i);
+        list += n + (list[n] == ';');
+    }
+    s->mlst_hide = hide;
+    char facts[128];
+    mlst_facts(s, false, facts, sizeof(facts));
+    reply(s, 200, "MLST OPTS %s", facts);
 }
 
 static void cmd_opts(struct ftp_session *s, char *arg)
@@ -44,7 +83,7 @@ static void cmd_opts(struct ftp_session *s, char *arg)
     if (!strcasecmp(arg, "UTF8 ON") || !strcasecmp(arg, "UTF8")) {
         reply(s, 200, "Always in UTF8 mode.");
     } else if (!strncasecmp(arg, "MLST ", 5) || !strcasecmp(arg, "MLST")) {
-        reply(s, 200, "MLST OPTS type;size;modify;perm;unique;");
+        opts_mlst(s, arg + 4);
     } else if (!strcasecmp(arg, "HASH") ||
                (!strcasecmp(arg, "HASH SHA-256") && hash_available())) {
         reply(s, 200, "SHA-256");

@@ -97,21 +97,51 @@ static int enter_root(struct ftp_session *s, struct ftp_user *u)
     return 0;
 }
 
+/* A failed login counts for the connection (never reset on it, not even
+ * by a login that works), for the address and for the account named. */
 static void login_failed(struct ftp_session *s)
 {
     s->failures++;
     log_event(s->srv, s, "login failed for '%s' (%d)", s->username,
               s->failures);
+    unsigned banned =
+        defender_failed(s, is_anonymous_name(s) ? NULL : s->username);
     free(s->username);
     s->username = NULL;
     s->state = FTP_NEED_USER;
     cio_task_sleep(s->srv->cfg->login_delay_ms);
-    if (s->failures >= s->srv->cfg->max_login_failures) {
+    if (banned & DEFENDER_ADDRESS) {
+        reply(s, 421, "Too many failed logins from your address; closing.");
+        s->quit = true;
+    } else if (s->failures >= s->srv->cfg->max_login_failures) {
         reply(s, 421, "Too many failed logins; closing.");
         s->quit = true;
     } else {
         reply(s, 530, "Login incorrect.");
     }
+}
+
+/* A banned address is closed; a login to a banned account fails as a wrong
+ * password would, without checking it (the reply reveals nothing). */
+static bool login_banned(struct ftp_session *s, char *pass)
+{
+    int64_t left = defender_address_banned(s->srv, s);
+    if (left > 0) {
+        explicit_bzero(pass, strlen(pass));
+        log_event(s->srv, s, "refused login: address banned (%lld s left)",
+                  (long long)(left + 999) / 1000);
+        reply(s, 421, "Too many failed logins from your address; closing.");
+        s->quit = true;
+        return true;
+    }
+    if (is_anonymous_name(s) ||
+        (left = defender_account_banned(s->srv, s->username)) == 0)
+        return false;
+    explicit_bzero(pass, strlen(pass));
+    log_event(s->srv, s, "refused login for '%s': account banned (%lld s left)",
+              s->username, (long long)(left + 999) / 1000);
+    login_failed(s);
+    return true;
 }
 
 void cmd_pass(struct ftp_session *s, char *arg)
@@ -124,6 +154,8 @@ void cmd_pass(struct ftp_session *s, char *arg)
         reply(s, 503, "Login with USER first.");
         return;
     }
+    if (login_banned(s, arg))
+        return;
     struct login_check *c = check_new(s, arg);
     explicit_bzero(arg, strlen(arg));
     if (!c) {
@@ -170,7 +202,6 @@ void cmd_pass(struct ftp_session *s, char *arg)
     }
     s->user = u;
     s->state = FTP_LOGGED_IN;
-    s->failures = 0;
     log_event(s->srv, s, "login ok%s", u->anonymous ? " (anonymous)" : "");
     reply(s, 230, "Login successful.");
 }

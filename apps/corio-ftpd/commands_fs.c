@@ -278,36 +278,10 @@ void commands_site_chmod(struct ftp_session *s, char *arg)
     reply(s, 200, "SITE CHMOD command ok.");
 }
 
-/* HASH reads the whole file on the offload pool. The job is shared by the
- * session task and the pool thread; the last to let go closes and frees it
- * (the task may be killed while the thread still reads). */
-struct hash_job {
-    atomic_int refs; /* 2 at start: the task and the thread */
-    int fd;          /* the file */
-    off_t size;      /* bytes to hash */
-    int rc;          /* hash_sha256_fd's result */
-    char hex[65];    /* the result in hex */
-};
-
-static void hash_put(struct hash_job *j)
-{
-    if (atomic_fetch_sub(&j->refs, 1) != 1)
-        return;
-    close(j->fd);
-    free(j);
-}
-
-static long hash_run(void *arg)
-{
-    struct hash_job *j = arg;
-    long rc = j->rc = hash_sha256_fd(j->fd, 0, j->size, j->hex);
-    hash_put(j);
-    return rc;
-}
-
+/* HASH reads the whole file on threads of its own (hashpool.c). */
 void cmd_hash(struct ftp_session *s, char *arg)
 {
-    char path[VFS_PATH_MAX];
+    char path[VFS_PATH_MAX], hex[65];
     struct stat st;
     if (!hash_available()) {
         reply(s, 502, "HASH is not available.");
@@ -320,34 +294,20 @@ void cmd_hash(struct ftp_session *s, char *arg)
         reply_fs_error(s, fd, path);
         return;
     }
-    struct hash_job *j = calloc(1, sizeof(*j));
-    if (!j) {
-        close(fd);
-        reply(s, 451, "Out of memory.");
-        return;
-    }
-    atomic_init(&j->refs, 2);
-    j->fd = fd;
-    j->size = st.st_size;
-    long rc = -EIO;
-    int orc = cio_task_cancelled()
-                  ? -ESHUTDOWN
-                  : cio_offload_run(&rc, CIO_OFFLOAD_FILE, hash_run, j, -1);
-    if (orc < 0) {
-        /* Killed, interrupted or timed out while waiting, hash_run still runs
-         * and drops its share; any other failure means it never started. */
-        if (orc != -ECANCELED && orc != -ETIMEDOUT && orc != -EINTR)
-            hash_put(j);
-        hash_put(j);
-        s->quit = true;
-        return;
-    }
-    if (rc < 0)
-        reply_fs_error(s, (int)rc, path);
+    int rc = hash_file(s, fd, st.st_size, hex);
+    if (rc == 0)
+        reply(s, 213, "SHA-256 0-%lld %s %s", (long long)st.st_size, hex, path);
+    else if (cio_task_cancelled() || rc == -EPIPE)
+        s->quit = true; /* shutting down, or the client left */
+    else if (rc == -ECANCELED)
+        reply(s, 451, "HASH aborted.");
+    else if (rc == -ETIMEDOUT)
+        reply(s, 451, "HASH stopped after %lld seconds.",
+              (long long)(s->srv->cfg->hash_timeout_ms / 1000));
+    else if (rc == -EAGAIN)
+        reply(s, 450, "Too many HASH requests waiting; try again later.");
     else
-        reply(s, 213, "SHA-256 0-%lld %s %s", (long long)st.st_size, j->hex,
-              path);
-    hash_put(j);
+        reply_fs_error(s, rc, path);
 }
 
 /* A growing reply text for listings sent on the control connection. */
@@ -396,6 +356,7 @@ static void control_listing(struct ftp_session *s, int code, const char *arg,
     struct dirlist d = {.vfs = s->vfs,
                         .kind = kind,
                         .may = s->user->perms,
+                        .hide = s->mlst_hide,
                         .emit = text_emit,
                         .ctx = &t};
     if (!session_target(s, arg, FTP_PERM_LIST, path))

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 static bool refuse_after_epsv_all(struct ftp_session *s, const char *verb)
 {
@@ -151,6 +152,44 @@ void cmd_stou(struct ftp_session *s, char *arg)
     start(s, *arg ? arg : "stou", X_STOU, FTP_PERM_WRITE);
 }
 
+#define GLOB_STARS_MAX 8 /* '*'s a pattern may hold: fnmatch backtracks */
+
+/* LIST and NLST of a path whose last component holds *, ? or [ and that
+ * does not exist under that very name: the matching names of the
+ * directory part (mget *.txt). True if it was one (and has replied). */
+static bool glob_listing(struct ftp_session *s, char *arg, enum xfer_kind kind,
+                         const char *opts)
+{
+    char path[VFS_PATH_MAX];
+    struct stat st;
+    char *slash = strrchr(arg, '/'), *pattern = slash ? slash + 1 : arg;
+    if (kind == X_MLSD || !strpbrk(pattern, "*?["))
+        return false;
+    if (vfs_resolve(s->cwd, arg, path, sizeof(path)) == 0 &&
+        vfs_lstat(s->vfs, path, &st) == 0)
+        return false; /* a name with a * in it: list it as it is */
+    int stars = 0;
+    for (const char *p = pattern; *p; p++)
+        stars += *p == '*';
+    if (strlen(pattern) > NAME_MAX || stars > GLOB_STARS_MAX) {
+        reply(s, 501, "Pattern too long or with too many '*'.");
+        return true;
+    }
+    /* The directory part as typed ("" for the cwd), kept for NLST. */
+    char prefix[VFS_PATH_MAX];
+    size_t plen = (size_t)(pattern - arg);
+    if (plen >= sizeof(prefix)) {
+        reply(s, 550, "File name too long.");
+        return true;
+    }
+    memcpy(prefix, arg, plen);
+    prefix[plen] = '\0';
+    if (!session_target(s, plen ? prefix : ".", FTP_PERM_LIST, path))
+        return true;
+    transfer_begin_glob(s, kind, path, opts, pattern, prefix);
+    return true;
+}
+
 /* LIST and NLST take ls options ("-la") before the path; keep them apart. */
 static void listing(struct ftp_session *s, char *arg, enum xfer_kind kind)
 {
@@ -168,8 +207,18 @@ static void listing(struct ftp_session *s, char *arg, enum xfer_kind kind)
         while (*arg == ' ')
             arg++;
     }
+    if (glob_listing(s, arg, kind, opts))
+        return;
     if (!session_target(s, arg, FTP_PERM_LIST, path))
         return;
+    struct stat st;
+    if (kind == X_MLSD && vfs_stat(s->vfs, path, &st) == 0 &&
+        !S_ISDIR(st.st_mode)) {
+        /* RFC 3659 7.2: not a directory is a syntax error, before any
+         * data connection is needed. */
+        reply(s, 501, "%s: not a directory.", path);
+        return;
+    }
     transfer_begin(s, kind, path, opts);
 }
 

@@ -35,8 +35,10 @@ struct key {
 static const struct key keys[] = {
     {"root", K_STR, F(root), 0, 0, "DIR  directory served (required)"},
     {"listen", K_STR, F(listen), 0, 0,
-     "ADDR  address to listen on (default: every IPv6 and IPv4 address, [::])"},
-    {"port", K_INT, F(port), 0, 65535, "N  TCP port (default 21; 0 = any)"},
+     "ADDR  address to listen on (default: every IPv6 and IPv4 address, [::])"
+     " (restart)"},
+    {"port", K_INT, F(port), 0, 65535,
+     "N  TCP port (default 21; 0 = any) (restart)"},
     {"users_file", K_STR, F(users_file), 0, 0,
      "FILE  users with crypt(3) hashes (see `passwd`)"},
     {"user", K_USER, F(users), 0, 0,
@@ -77,7 +79,22 @@ static const struct key keys[] = {
      "never)"},
     {"workers", K_INT, F(workers), 0, 256,
      "N  worker threads, each with its own loop; 0 = one per CPU "
-     "(default 0)"},
+     "(default 0) (restart)"},
+    {"hash_threads", K_INT, F(hash_threads), 1, 64,
+     "N  threads for HASH, apart from logins and fsync (default 2)"},
+    {"hash_timeout", K_SECONDS, F(hash_timeout_ms), 1, 86400,
+     "SECONDS  a HASH stops after this long (default 300)"},
+    {"ban_threshold", K_INT, F(ban_threshold), 0, 1000000,
+     "N  failed logins from an address, or for an account, within "
+     "ban_window that ban it (default 10; 0 = no bans)"},
+    {"ban_window", K_SECONDS, F(ban_window_ms), 1, 86400 * 30,
+     "SECONDS  how long a failed login counts (default 1800)"},
+    {"ban_time", K_SECONDS, F(ban_time_ms), 1, 86400 * 30,
+     "SECONDS  how long a ban lasts (default 1800)"},
+    {"ban_growth", K_INT, F(ban_growth), 0, 1000,
+     "PERCENT  of ban_time each try while banned adds (default 50)"},
+    {"ban_max_entries", K_INT, F(ban_max_entries), 1, 10000000,
+     "N  addresses and accounts tracked at once (default 10000)"},
 };
 
 void config_init(struct ftpd_config *c)
@@ -95,6 +112,13 @@ void config_init(struct ftpd_config *c)
     c->umask = 022;
     c->shrink_after_ms = 1000;
     c->workers = 0; /* one per CPU: see build_config */
+    c->hash_threads = 2;
+    c->hash_timeout_ms = 300 * 1000;
+    c->ban_threshold = 10;
+    c->ban_window_ms = 1800 * 1000;
+    c->ban_time_ms = 1800 * 1000;
+    c->ban_growth = 50;
+    c->ban_max_entries = 10000;
 }
 
 void config_free(struct ftpd_config *c)

@@ -42,6 +42,13 @@ struct ftpd_config {
     int umask;               /* mask for created files and directories */
     int64_t shrink_after_ms; /* idle tasks give their stacks back after */
     int workers;             /* worker threads (1 = this thread only) */
+    int hash_threads;        /* threads HASH runs on, all workers */
+    int64_t hash_timeout_ms; /* a HASH stops after this long */
+    int ban_threshold;       /* failed logins that ban, 0 = never */
+    int64_t ban_window_ms;   /* failures count for this long */
+    int64_t ban_time_ms;     /* a ban lasts this long */
+    int ban_growth;          /* percent of ban_time per try while banned */
+    int ban_max_entries;     /* addresses and accounts tracked */
 };
 
 /* Fills c with the defaults. */

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The address as an IPv6 (IPv4 mapped) for comparisons. */
@@ -57,23 +59,47 @@ void data_reset(struct ftp_session *s)
     s->port_set = false;
 }
 
-/* Binds fd to a free port of the range, starting where the last left off
- * so that sessions spread over it. */
+/* 32 random bits from the kernel (a clock-mixed value where getrandom is
+ * missing: the choice must still move around). */
+static uint32_t random_u32(void)
+{
+    uint32_t v;
+    if (getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t)sizeof(v))
+        return v;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint32_t)ts.tv_nsec * 2654435761u ^ (uint32_t)ts.tv_sec;
+}
+
+static unsigned gcd(unsigned a, unsigned b)
+{
+    while (b) {
+        unsigned t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/* Binds fd to a free port of the range, chosen at random (RFC 2577,
+ * section 7: a predictable port invites its theft). The walk starts at a
+ * random port and steps by a random stride prime to the range's size, so
+ * it still tries every port once before giving up. */
 static int bind_in_range(struct ftp_session *s, int fd, ftpd_addr *a)
 {
     const struct ftpd_config *cfg = s->srv->cfg;
     if (cfg->pasv_min <= 0) {
-        set_port(a, 0);
+        set_port(a, 0); /* the kernel picks one (at random on Linux) */
         return bind(fd, &a->sa, addr_len(a)) < 0 ? -errno : 0;
     }
-    int span = cfg->pasv_max - cfg->pasv_min + 1;
-    for (int i = 0; i < span; i++) {
-        int k = (s->srv->pasv_next + i) % span;
-        set_port(a, cfg->pasv_min + k);
-        if (bind(fd, &a->sa, addr_len(a)) == 0) {
-            s->srv->pasv_next = (k + 1) % span;
+    unsigned span = (unsigned)(cfg->pasv_max - cfg->pasv_min + 1);
+    unsigned k = random_u32() % span, stride = 1;
+    while (span > 2 && gcd(stride = 1 + random_u32() % (span - 1), span) != 1)
+        ;
+    for (unsigned i = 0; i < span; i++, k = (k + stride) % span) {
+        set_port(a, cfg->pasv_min + (int)k);
+        if (bind(fd, &a->sa, addr_len(a)) == 0)
             return 0;
-        }
         if (errno != EADDRINUSE && errno != EACCES)
             return -errno;
     }
@@ -170,6 +196,12 @@ int data_parse_eprt(struct ftp_session *s, const char *arg)
     long p = strtol(port, &pend, 10);
     if (*port < '0' || *port > '9' || *pend || p > 65535)
         return 501;
+    /* The unspecified address (lftp's |2|::|PORT| in IPv6 active mode)
+     * names the client's own: the control connection's peer. */
+    struct in6_addr v6 = as_v6(&a);
+    if (IN6_IS_ADDR_UNSPECIFIED(&v6) ||
+        (a.sa.sa_family == AF_INET && a.in.sin_addr.s_addr == INADDR_ANY))
+        a = s->peer;
     return check_target(s, &a, (int)p);
 }
 

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,15 +20,14 @@ static int format_entry(const struct dirlist *d, char *buf, size_t len,
 {
     switch (d->kind) {
     case DIRLIST_NLST: {
-        size_t n = strlen(name);
-        if (n >= len)
-            return -ENAMETOOLONG;
-        memcpy(buf, name, n + 1);
-        return (int)n;
+        const char *pre = d->pattern && d->prefix ? d->prefix : "";
+        int n = snprintf(buf, len, "%s%s", pre, name);
+        return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : n;
     }
     case DIRLIST_MLSD:
     case DIRLIST_MLST:
-        return listing_mlsx_facts_perm(buf, len, name, st, NULL, d->may);
+        return listing_mlsx_facts_sel(buf, len, name, st, NULL, d->may,
+                                      d->hide);
     default:
         return listing_ls_line(buf, len, name, st, time(NULL));
     }
@@ -38,9 +39,10 @@ static bool wanted(const struct dirlist *d, const char *name)
         return false;
     if (!strcmp(name, ".") || !strcmp(name, ".."))
         return d->all && d->kind == DIRLIST_LIST;
-    if (name[0] == '.')
+    if (name[0] == '.' && !d->pattern)
         return d->all || d->kind == DIRLIST_MLSD;
-    return true;
+    /* A glob's leading dot matches only a dot (FNM_PERIOD), as in sh. */
+    return !d->pattern || fnmatch(d->pattern, name, FNM_PERIOD) == 0;
 }
 
 int dirlist_entry(const struct dirlist *d, const char *vpath)
@@ -64,11 +66,15 @@ int dirlist_dir(const struct dirlist *d, DIR *dir)
 {
     char *line = malloc(DIRLIST_LINE_MAX);
     struct dirent *e;
-    int rc = line ? 0 : -ENOMEM;
+    int rc = line ? 0 : -ENOMEM, matched = 0;
     while (rc >= 0 && (errno = 0, e = readdir(dir)) != NULL) {
         struct stat st;
         if (!wanted(d, e->d_name))
             continue;
+        if (d->pattern && ++matched > DIRLIST_GLOB_MAX) {
+            free(line);
+            return DIRLIST_MORE;
+        }
         if (fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
             continue; /* removed since readdir: leave it out */
         int n = format_entry(d, line, DIRLIST_LINE_MAX, e->d_name, &st);

@@ -38,6 +38,21 @@ struct ftpd_ipcount {
 #define FTPD_IP_BUCKETS 256
 
 struct ftpd_log; /* log.c */
+struct ftpd_ban; /* defender.c */
+struct hash_job; /* hashpool.c */
+
+/* The threads HASH runs on (hashpool.c), apart from the file offload pool
+ * that password checks and fsyncs use. Threads start on demand. */
+struct ftpd_hashpool {
+    pthread_mutex_t lock;  /* guards the rest */
+    pthread_cond_t cv;     /* a job was queued */
+    struct hash_job *head; /* queued jobs, oldest first */
+    struct hash_job *tail; /* newest */
+    int queued;            /* jobs in the queue */
+    int threads;           /* threads alive */
+    int idle;              /* threads waiting for a job */
+    int max;               /* hash_threads when the last job came */
+};
 
 /* What every worker thread shares: the session counts behind the limits
  * (a per-address limit must hold across threads) and the log ids. */
@@ -46,6 +61,9 @@ struct ftpd_shared {
     int n_sessions;                            /* sessions, all workers */
     struct ftpd_ipcount *ips[FTPD_IP_BUCKETS]; /* sessions per address */
     atomic_uint_fast64_t next_id;              /* session ids for the log */
+    struct ftpd_hashpool hashes;               /* HASH's threads */
+    struct ftpd_ban *bans[FTPD_IP_BUCKETS];    /* failed logins (defender.c) */
+    int n_bans;                                /* entries in bans */
 };
 
 /* A root directory open as a jail, shared by the sessions (and transfers)
@@ -65,7 +83,6 @@ struct ftpd_server {
     struct ftpd_shared *shared;   /* limits shared by every worker */
     struct ftp_session *sessions; /* this worker's sessions, newest first */
     int n_sessions;               /* length of sessions */
-    int pasv_next;                /* next passive port to try in the range */
     struct ftpd_root *roots;      /* open roots, kept while the server runs */
     bool stopping;                /* SIGTERM: finish transfers, take no more */
 };
@@ -80,7 +97,8 @@ enum ftp_state {
 struct transfer;
 
 struct ftp_session {
-    struct ftpd_server *srv;  /* the server */
+    struct ftpd_server *srv;  /* the server; NULL once the session task ended */
+    int refs;                 /* the session task and a running transfer */
     struct ftp_session *prev; /* server's session list */
     struct ftp_session *next; /* server's session list */
     cio_task_t *task;         /* the task reading the control connection */
@@ -91,6 +109,7 @@ struct ftp_session {
     enum ftp_state state;     /* login progress */
     bool ascii;               /* TYPE A (else TYPE I) */
     bool epsv_all;            /* EPSV ALL: only EPSV from now on */
+    unsigned mlst_hide;       /* MLSx facts OPTS MLST turned off */
     bool quit;                /* leave after this reply */
     bool discarding;          /* skipping the rest of a too-long line */
     bool ip_counted;          /* counted in srv->ips */
@@ -110,6 +129,7 @@ struct ftp_session {
     cio_lock_t *wlock;        /* orders replies from two tasks */
     char *inbuf;              /* unread control bytes (only while used) */
     size_t inlen;             /* bytes in inbuf */
+    size_t line_len;          /* bytes of inbuf the running command took */
     uint64_t bytes_in;        /* bytes uploaded in this session */
     uint64_t bytes_out;       /* bytes downloaded in this session */
     char peer_str[48];        /* client address as text for the log */
@@ -120,6 +140,11 @@ struct ftp_session {
 /* Runs a session on an accepted control connection; closes fd. */
 void session_run(struct ftpd_server *srv, int fd);
 
+/* A reference for a transfer task, which may outlive the session task when
+ * both are killed at shutdown; the last session_put frees the session. */
+struct ftp_session *session_hold(struct ftp_session *s);
+void session_put(struct ftp_session *s);
+
 /* Sends one reply line "CODE text". 0 or -errno (the session then ends). */
 int reply(struct ftp_session *s, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -129,6 +154,12 @@ int reply_raw(struct ftp_session *s, const char *text, size_t len);
 
 /* Deadline for a control write. */
 int64_t ctl_deadline(struct ftp_session *s);
+
+/* Waits until fd is readable while watching the control connection for
+ * ABOR and QUIT, which stay in the input for the command loop. 0, or
+ * -ECANCELED (ABOR/QUIT came), -EPIPE (the client left), -ETIMEDOUT, or
+ * -errno (the task was killed: cio_task_cancelled()). */
+int session_wait_fd(struct ftp_session *s, int fd, int64_t deadline_ms);
 
 /* Resolves arg against cwd into out (PATH_MAX); on error replies (501/550)
  * and returns -1. */
@@ -196,6 +227,12 @@ enum xfer_kind { X_RETR, X_STOR, X_APPE, X_STOU, X_LIST, X_NLST, X_MLSD };
  * vpath is the resolved path. Replies itself. */
 void transfer_begin(struct ftp_session *s, enum xfer_kind kind,
                     const char *vpath, const char *list_opts);
+/* LIST or NLST of the names in dir_vpath that match the glob pattern
+ * (fnmatch, a leading dot matched only by a dot); NLST puts prefix (the
+ * client's own directory part, may be "") before each name. */
+void transfer_begin_glob(struct ftp_session *s, enum xfer_kind kind,
+                         const char *dir_vpath, const char *list_opts,
+                         const char *pattern, const char *prefix);
 /* ABOR: stops the running transfer at once; true if there was one. */
 bool transfer_abort(struct ftp_session *s);
 /* Waits for the running transfer to end (and frees it). */
@@ -204,6 +241,29 @@ void transfer_wait(struct ftp_session *s);
 void transfer_reap(struct ftp_session *s);
 /* Bytes moved so far by the running transfer (for STAT). */
 off_t transfer_progress(struct ftp_session *s, const char **what);
+
+/* ---- hashpool.c ---- */
+
+/* SHA-256 of bytes [0, size) of fd (taken over, closed here) on HASH's
+ * threads, within hash_timeout, cancelled as session_wait_fd says. 0 with
+ * hex filled, -EAGAIN (queue full), or session_wait_fd's or a read's
+ * -errno. */
+int hash_file(struct ftp_session *s, int fd, off_t size, char hex[65]);
+
+/* ---- defender.c: failed logins per address and account ---- */
+
+enum { DEFENDER_ADDRESS = 1, DEFENDER_ACCOUNT = 2 };
+
+/* Milliseconds left of a ban on the session's address / on an account, 0
+ * if none; asking counts as an attempt, which lengthens a ban. */
+int64_t defender_address_banned(struct ftpd_server *srv,
+                                const struct ftp_session *s);
+int64_t defender_account_banned(struct ftpd_server *srv, const char *name);
+/* Scores a failed login for the address and account (NULL: none); logs
+ * and returns the DEFENDER_* bans that this failure started. */
+unsigned defender_failed(struct ftp_session *s, const char *account);
+/* Frees the table (at exit). */
+void defender_free(struct ftpd_shared *sh);
 
 /* ---- log.c ---- */
 
@@ -225,6 +285,11 @@ void log_transfer(struct ftp_session *s, const char *vpath, off_t bytes,
 bool server_admit(struct ftpd_server *srv, struct ftp_session *s,
                   const char **why);
 void server_release(struct ftpd_server *srv, struct ftp_session *s);
+
+/* The client's address as IPv6 (IPv4 mapped), and a hash bucket for a
+ * key (FNV-1a), for the tables of struct ftpd_shared. */
+struct in6_addr session_peer_v6(const struct ftp_session *s);
+unsigned server_bucket(const void *key, size_t len);
 
 /* A reference to the root at path, opened on first use. 0 or -errno. */
 int server_root_get(struct ftpd_server *srv, const char *path,

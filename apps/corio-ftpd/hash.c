@@ -22,10 +22,12 @@ int hash_available(void)
 }
 
 static int digest_range(EVP_MD_CTX *ctx, int fd, off_t start, off_t end,
-                        unsigned char *chunk)
+                        unsigned char *chunk, const atomic_bool *stop)
 {
     off_t at = start;
     while (end < 0 || at < end) {
+        if (stop && atomic_load(stop))
+            return -ECANCELED;
         size_t want = HASH_CHUNK;
         if (end >= 0 && (off_t)want > end - at)
             want = (size_t)(end - at);
@@ -43,7 +45,8 @@ static int digest_range(EVP_MD_CTX *ctx, int fd, off_t start, off_t end,
     return 0;
 }
 
-int hash_sha256_fd(int fd, off_t start, off_t end, char hex[65])
+int hash_sha256_fd_until(int fd, off_t start, off_t end, char hex[65],
+                         const atomic_bool *stop)
 {
     static const char digits[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -59,7 +62,7 @@ int hash_sha256_fd(int fd, off_t start, off_t end, char hex[65])
     r = -EIO;
     if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
         goto out;
-    if ((r = digest_range(ctx, fd, start, end, chunk)) < 0)
+    if ((r = digest_range(ctx, fd, start, end, chunk, stop)) < 0)
         goto out;
     r = -EIO;
     if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
@@ -81,10 +84,16 @@ int hash_available(void)
     return 0;
 }
 
-int hash_sha256_fd(int fd, off_t start, off_t end, char hex[65])
+int hash_sha256_fd_until(int fd, off_t start, off_t end, char hex[65],
+                         const atomic_bool *stop)
 {
-    (void)fd, (void)start, (void)end;
+    (void)fd, (void)start, (void)end, (void)stop;
     hex[0] = '\0';
     return -ENOSYS;
 }
 #endif
+
+int hash_sha256_fd(int fd, off_t start, off_t end, char hex[65])
+{
+    return hash_sha256_fd_until(fd, start, end, hex, NULL);
+}

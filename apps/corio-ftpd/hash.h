@@ -3,6 +3,7 @@
 #ifndef CORIO_FTPD_HASH_H
 #define CORIO_FTPD_HASH_H
 
+#include <stdatomic.h>
 #include <sys/types.h>
 
 /* 1 if hash_sha256_fd() works in this build (advertise HASH in FEAT), else 0.
@@ -15,5 +16,10 @@ int hash_available(void);
  * pool. Returns 0, -ENOSYS without libcrypto, -EINVAL for a bad range, or
  * -errno from pread. */
 int hash_sha256_fd(int fd, off_t start, off_t end, char hex[65]);
+
+/* hash_sha256_fd that checks *stop (may be NULL) before each 256 KiB read
+ * and returns -ECANCELED once another thread has set it. */
+int hash_sha256_fd_until(int fd, off_t start, off_t end, char hex[65],
+                         const atomic_bool *stop);
 
 #endif

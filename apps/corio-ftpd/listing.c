@@ -4,6 +4,9 @@
 #include "listing.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -165,28 +168,69 @@ static const char *type_fact(const struct stat *st)
     }
 }
 
-int listing_mlsx_facts_perm(char *buf, size_t len, const char *name,
-                            const struct stat *st, const char *type,
-                            unsigned may)
+const char *const listing_fact_names[LISTING_FACTS] = {
+    "modify", "perm", "size", "type", "unique", "UNIX.mode"};
+
+/* A line being formatted: snprintf's count goes on past the end, so that
+ * finish() sees an overflow. */
+struct line {
+    char *buf;  /* the output */
+    size_t len; /* its size */
+    size_t n;   /* characters so far (may exceed len) */
+    bool bad;   /* an encoding error */
+};
+
+static void add(struct line *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void add(struct line *l, const char *fmt, ...)
 {
-    char perm[16], size[32] = "";
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(l->buf + (l->n < l->len ? l->n : l->len),
+                      l->n < l->len ? l->len - l->n : 0, fmt, ap);
+    va_end(ap);
+    if (w < 0)
+        l->bad = true;
+    else
+        l->n += (size_t)w;
+}
+
+int listing_mlsx_facts_sel(char *buf, size_t len, const char *name,
+                           const struct stat *st, const char *type,
+                           unsigned may, unsigned hide)
+{
+    char perm[16];
     struct tm tm;
     time_t t = st->st_mtime;
+    struct line l = {.buf = buf, .len = len};
 
     if (!gmtime_r(&t, &tm))
         memset(&tm, 0, sizeof tm);
     perm_fact(st, may, perm);
-    if (!S_ISDIR(st->st_mode))
-        snprintf(size, sizeof size, "size=%lld;", (long long)st->st_size);
-    int n =
-        snprintf(buf, len,
-                 "modify=%04d%02d%02d%02d%02d%02d;perm=%s;%stype=%s;"
-                 "unique=%llxU%llx;UNIX.mode=0%o; %s",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                 tm.tm_min, tm.tm_sec, perm, size, type ? type : type_fact(st),
-                 (unsigned long long)st->st_dev, (unsigned long long)st->st_ino,
-                 (unsigned)(st->st_mode & 07777), name);
-    return finish(buf, len, n);
+    if (!(hide & LISTING_FACT_MODIFY))
+        add(&l, "modify=%04d%02d%02d%02d%02d%02d;", tm.tm_year + 1900,
+            tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (!(hide & LISTING_FACT_PERM))
+        add(&l, "perm=%s;", perm);
+    if (!(hide & LISTING_FACT_SIZE) && !S_ISDIR(st->st_mode))
+        add(&l, "size=%lld;", (long long)st->st_size);
+    if (!(hide & LISTING_FACT_TYPE))
+        add(&l, "type=%s;", type ? type : type_fact(st));
+    if (!(hide & LISTING_FACT_UNIQUE))
+        add(&l, "unique=%llxU%llx;", (unsigned long long)st->st_dev,
+            (unsigned long long)st->st_ino);
+    if (!(hide & LISTING_FACT_UNIX_MODE))
+        add(&l, "UNIX.mode=0%o;", (unsigned)(st->st_mode & 07777));
+    add(&l, " %s", name);
+    return finish(buf, len, l.bad || l.n > INT_MAX ? -1 : (int)l.n);
+}
+
+int listing_mlsx_facts_perm(char *buf, size_t len, const char *name,
+                            const struct stat *st, const char *type,
+                            unsigned may)
+{
+    return listing_mlsx_facts_sel(buf, len, name, st, type, may, 0);
 }
 
 int listing_mlsx_facts(char *buf, size_t len, const char *name,

@@ -51,6 +51,27 @@ int listing_mlsx_facts_perm(char *buf, size_t len, const char *name,
                             const struct stat *st, const char *type,
                             unsigned may);
 
+/* The facts of an MLSx line, in the order a line carries them. */
+enum {
+    LISTING_FACT_MODIFY = 1u << 0,
+    LISTING_FACT_PERM = 1u << 1,
+    LISTING_FACT_SIZE = 1u << 2, /* files only */
+    LISTING_FACT_TYPE = 1u << 3,
+    LISTING_FACT_UNIQUE = 1u << 4,
+    LISTING_FACT_UNIX_MODE = 1u << 5,
+    LISTING_FACTS = 6 /* how many */
+};
+
+/* Their names as FEAT and OPTS MLST spell them, indexed by bit number. */
+extern const char *const listing_fact_names[LISTING_FACTS];
+
+/* listing_mlsx_facts_perm() without the facts in `hide` (LISTING_FACT_*,
+ * as OPTS MLST deselects them); with every fact hidden the line is
+ * " name". */
+int listing_mlsx_facts_sel(char *buf, size_t len, const char *name,
+                           const struct stat *st, const char *type,
+                           unsigned may, unsigned hide);
+
 /* 1 if `name` can appear in a listing: not empty and without '\r' or '\n'
  * (which would break the reply into forged lines); 0 if the entry must be
  * skipped. */

@@ -63,8 +63,8 @@ void log_close(struct ftpd_log *l)
 void log_event(struct ftpd_server *srv, struct ftp_session *s, const char *fmt,
                ...)
 {
-    if (!srv->log || srv->log->events < 0)
-        return;
+    if (!srv || !srv->log || srv->log->events < 0)
+        return; /* no server: a killed transfer after its session ended */
     char line[1024];
     time_t now = time(NULL);
     struct tm tm;

@@ -30,6 +30,10 @@
 #define STACK_SIZE (128 * 1024)
 #endif
 
+/* The group's limit after a stop: the longest grace the settings allow,
+ * and a margin; the sessions' own watcher applies the configured one. */
+#define GRACE_MAX_MS ((3600 + 10) * 1000LL)
+
 /* What the main task needs: argv to rebuild the config, signal flags. */
 struct app {
     int argc;                     /* the command line, for reloads */
@@ -51,7 +55,9 @@ static void usage(FILE *out)
             "       corio-ftpd passwd NAME [ROOT [PERMS]]\n\n"
             "Serves DIR over FTP (RFC 959, 2389, 2428, 3659) until SIGTERM.\n"
             "Every option is also a `key = value` line of the config file\n"
-            "(underscores for dashes); flags override the file.\n\n"
+            "(underscores for dashes); flags override the file.\n"
+            "SIGHUP rereads both and applies every setting except those\n"
+            "marked (restart).\n\n"
             "  -c, --config FILE        read settings from FILE\n"
             "  -r DIR, -l ADDR, -p N    short for --root, --listen, --port\n"
             "  -h, --help               this text\n"
@@ -217,6 +223,7 @@ static struct ftpd_log *swap_in(struct app *app, struct ftpd_server *srv,
     struct ftpd_log *old = srv->log;
     app->retired[app->n_retired++] = srv->cfg;
     srv->cfg = r->cfg;
+    umask((mode_t)r->cfg->umask); /* process-wide: every worker at once */
     userdb_free(srv->users);
     srv->users = userdb_ref(r->users);
     srv->log = r->log;
@@ -386,10 +393,20 @@ static void *main_task(void *arg)
 
 static _Thread_local struct ftpd_server *tls_srv; /* this worker's server */
 
+/* The group's own grace is the longest a reload may set (GRACE_MAX_MS);
+ * the watcher ends the sessions at the grace of the settings in force. */
 static void *stop_watcher(void *arg)
 {
-    if (cio_workers_wait_stop(-1) == 0)
-        stop_sessions(arg);
+    struct ftpd_server *srv = arg;
+    if (cio_workers_wait_stop(-1) < 0)
+        return NULL;
+    stop_sessions(srv);
+    int64_t deadline = cio_deadline_in(srv->cfg->grace_ms);
+    while (srv->sessions && cio_hub_now() < deadline)
+        if (cio_task_sleep(50) < 0)
+            return NULL;
+    for (struct ftp_session *s = srv->sessions; s; s = s->next)
+        cio_task_kill(s->task);
     return NULL;
 }
 
@@ -404,9 +421,6 @@ static void *worker_main(void *arg)
     srv->users = userdb_ref(app->srv.users);
     srv->log = app->srv.log;
     srv->shared = &app->shared;
-    /* Spread the workers over the passive range. */
-    int span = srv->cfg->pasv_max - srv->cfg->pasv_min + 1;
-    srv->pasv_next = span * cio_workers_index() / (int)srv->cfg->workers;
     tls_srv = srv;
     cio_hub_set_shrink_after(srv->cfg->shrink_after_ms);
     if (cio_task_spawn(&watcher, stop_watcher, srv) == 0) {
@@ -468,8 +482,8 @@ static int run_workers(struct app *app, const cio_hub_opts_t *run)
 {
     const struct ftpd_config *cfg = app->srv.cfg;
     cio_workers_opts_t wo = {.threads = (unsigned)cfg->workers,
-                             .stop_grace_ms = cfg->grace_ms ? cfg->grace_ms : 1,
-                             .run = run};
+                           .stop_grace_ms = GRACE_MAX_MS,
+                           .run = run};
     cio_workers_t *g;
     sigset_t set;
     sigemptyset(&set);
@@ -539,6 +553,8 @@ int main(int argc, char **argv)
     app.argc = argc;
     app.argv = argv;
     pthread_mutex_init(&app.shared.lock, NULL);
+    pthread_mutex_init(&app.shared.hashes.lock, NULL);
+    pthread_cond_init(&app.shared.hashes.cv, NULL);
     app.srv.shared = &app.shared;
     if (!(app.srv.cfg = build_config(argc, argv, err, sizeof(err)))) {
         fprintf(stderr, "corio-ftpd: %s\n(see corio-ftpd --help)\n", err);
@@ -575,6 +591,7 @@ int main(int argc, char **argv)
     free(app.retired);
     config_free(app.srv.cfg);
     free(app.srv.cfg);
+    defender_free(&app.shared);
     pthread_mutex_destroy(&app.shared.lock);
     return app.status;
 }

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct in6_addr peer_v6(const struct ftp_session *s)
+struct in6_addr session_peer_v6(const struct ftp_session *s)
 {
     struct in6_addr v6;
     if (s->peer.sa.sa_family == AF_INET6)
@@ -17,18 +17,19 @@ static struct in6_addr peer_v6(const struct ftp_session *s)
     return v6;
 }
 
-static unsigned bucket_of(const struct in6_addr *a)
+unsigned server_bucket(const void *key, size_t len)
 {
+    const unsigned char *p = key;
     uint32_t h = 2166136261u; /* FNV-1a */
-    for (int i = 0; i < 16; i++)
-        h = (h ^ a->s6_addr[i]) * 16777619u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 16777619u;
     return h % FTPD_IP_BUCKETS;
 }
 
 static struct ftpd_ipcount **find_ip(struct ftpd_shared *sh,
                                      const struct in6_addr *a)
 {
-    struct ftpd_ipcount **p = &sh->ips[bucket_of(a)];
+    struct ftpd_ipcount **p = &sh->ips[server_bucket(a, sizeof(*a))];
     while (*p && memcmp(&(*p)->addr, a, sizeof(*a)) != 0)
         p = &(*p)->next;
     return p;
@@ -67,7 +68,11 @@ bool server_admit(struct ftpd_server *srv, struct ftp_session *s,
         *why = "Server shutting down.";
         return false;
     }
-    struct in6_addr a = peer_v6(s);
+    if (defender_address_banned(srv, s) > 0) {
+        *why = "Address banned after failed logins; try again later.";
+        return false;
+    }
+    struct in6_addr a = session_peer_v6(s);
     pthread_mutex_lock(&srv->shared->lock);
     bool ok = admit_locked(srv->shared, srv->cfg, &a, why);
     pthread_mutex_unlock(&srv->shared->lock);
@@ -79,7 +84,7 @@ void server_release(struct ftpd_server *srv, struct ftp_session *s)
 {
     if (!s->ip_counted)
         return;
-    struct in6_addr a = peer_v6(s);
+    struct in6_addr a = session_peer_v6(s);
     struct ftpd_shared *sh = srv->shared;
     pthread_mutex_lock(&sh->lock);
     struct ftpd_ipcount **p = find_ip(sh, &a);

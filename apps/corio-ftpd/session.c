@@ -8,15 +8,20 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 enum { TELNET_IAC = 255, TELNET_WILL = 251, TELNET_DONT = 254 };
 
 int64_t ctl_deadline(struct ftp_session *s)
 {
+    /* Without its session task, a transfer is killed: no waiting. */
+    if (!s->srv)
+        return cio_hub_now();
     return cio_deadline_in(s->srv->cfg->idle_timeout_ms);
 }
 
@@ -188,6 +193,49 @@ static ssize_t read_line(struct ftp_session *s)
     }
 }
 
+/* True if line (one whole command line) is ABOR or QUIT. */
+static bool is_stop_line(const char *line, size_t len)
+{
+    char buf[16];
+    if (len >= sizeof(buf))
+        return false;
+    memcpy(buf, line, len);
+    len = strip_telnet(buf, len);
+    buf[len] = '\0';
+    return !strcasecmp(buf, "ABOR") || !strcasecmp(buf, "QUIT");
+}
+
+int session_wait_fd(struct ftp_session *s, int fd, int64_t deadline_ms)
+{
+    size_t scanned = s->line_len; /* the running command's own line */
+    for (;;) {
+        char *nl;
+        while (s->inlen > scanned &&
+               (nl = memchr(s->inbuf + scanned, '\n', s->inlen - scanned))) {
+            size_t end = (size_t)(nl - s->inbuf) + 1;
+            if (is_stop_line(s->inbuf + scanned, end - scanned))
+                return -ECANCELED;
+            scanned = end;
+        }
+        struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
+                              {.fd = s->ctl, .events = POLLIN}};
+        bool room = s->inbuf && s->inlen < FTPD_LINE_MAX;
+        int n = cio_fd_poll(p, room ? 2 : 1, deadline_ms);
+        if (n < 0)
+            return n;
+        if (n == 0)
+            return -ETIMEDOUT;
+        if (p[0].revents)
+            return 0;
+        ssize_t got =
+            read(s->ctl, s->inbuf + s->inlen, FTPD_LINE_MAX - s->inlen);
+        if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR))
+            return got == 0 ? -EPIPE : -errno;
+        if (got > 0)
+            s->inlen += (size_t)got;
+    }
+}
+
 /* Commands answered at once while a transfer runs; others wait for it. */
 static bool during_transfer(const char *verb)
 {
@@ -248,6 +296,7 @@ static void dispatch(struct ftp_session *s, char *line, size_t len)
 static void session_init(struct ftp_session *s, struct ftpd_server *srv, int fd)
 {
     s->srv = srv;
+    s->refs = 1;
     s->ctl = fd;
     s->task = cio_task_self();
     s->pasv_fd = -1;
@@ -268,13 +317,30 @@ static void session_init(struct ftp_session *s, struct ftpd_server *srv, int fd)
     srv->n_sessions++;
 }
 
-static void session_free(struct ftp_session *s)
+struct ftp_session *session_hold(struct ftp_session *s)
 {
-    struct ftpd_server *srv = s->srv;
-    session_logout(s);
+    s->refs++;
+    return s;
+}
+
+void session_put(struct ftp_session *s)
+{
+    if (--s->refs > 0)
+        return;
     if (s->wlock)
         cio_lock_free(s->wlock);
     free(s->inbuf);
+    cio_fd_close(s->ctl);
+    free(s);
+}
+
+/* The session task's end: the session leaves the server (which may be
+ * freed next) and a transfer still running, killed by session_logout,
+ * keeps only the memory and the control fd until it has unwound. */
+static void session_end(struct ftp_session *s)
+{
+    struct ftpd_server *srv = s->srv;
+    session_logout(s);
     if (s->prev)
         s->prev->next = s->next;
     else
@@ -283,8 +349,8 @@ static void session_free(struct ftp_session *s)
         s->next->prev = s->prev;
     srv->n_sessions--;
     server_release(srv, s);
-    cio_fd_close(s->ctl);
-    free(s);
+    s->srv = NULL;
+    session_put(s);
 }
 
 static void command_loop(struct ftp_session *s)
@@ -310,6 +376,7 @@ static void command_loop(struct ftp_session *s)
         if (s->xfer && cio_task_done(s->xfer_task))
             transfer_reap(s);
         size_t len = strip_telnet(s->inbuf, (size_t)n);
+        s->line_len = (size_t)n;
         dispatch(s, s->inbuf, len);
         /* dispatch may have freed nothing: the line is still at inbuf. */
         memmove(s->inbuf, s->inbuf + n, s->inlen - (size_t)n);
@@ -338,5 +405,5 @@ void session_run(struct ftpd_server *srv, int fd)
                   (unsigned long long)s->bytes_in,
                   (unsigned long long)s->bytes_out);
     }
-    session_free(s);
+    session_end(s);
 }

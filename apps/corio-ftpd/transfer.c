@@ -37,7 +37,7 @@ enum phase {
 };
 
 struct transfer {
-    struct ftp_session *s;  /* owner, unless orphan */
+    struct ftp_session *s;  /* its session (a reference) */
     enum xfer_kind kind;    /* the verb */
     enum phase phase;       /* what the task is doing */
     bool ascii;             /* TYPE A conversion */
@@ -51,6 +51,9 @@ struct transfer {
     char *vpath;            /* the file or directory, virtual */
     char *tmp_vpath;        /* STOR's temporary file */
     char *opts;             /* LIST options ("-la") */
+    char *pattern;          /* LIST/NLST glob on the names in vpath */
+    char *prefix;           /* NLST glob: put before each name ("dir/") */
+    bool more;              /* the glob matched more than it listed */
     off_t offset;           /* file position the transfer starts at */
     off_t orig_size;        /* in place: the size before, for rollback */
     off_t fpos;             /* uploads: file position reached */
@@ -60,6 +63,7 @@ struct transfer {
     struct ftpd_root *root; /* a reference to the session's root */
     struct vfs *vfs;        /* &root->vfs */
     unsigned may;           /* the user's rights, for the MLSD perm fact */
+    unsigned hide;          /* MLSD facts left out (OPTS MLST) */
 };
 
 static void xfer_free(struct transfer *x)
@@ -73,7 +77,11 @@ static void xfer_free(struct transfer *x)
     free(x->vpath);
     free(x->tmp_vpath);
     free(x->opts);
+    free(x->pattern);
+    free(x->prefix);
     root_put(x->root);
+    if (x->s)
+        session_put(x->s);
     free(x);
 }
 
@@ -309,12 +317,19 @@ static int send_list(struct transfer *x)
         .kind = kinds[x->kind],
         .all = x->opts && strchr(x->opts, 'a'),
         .may = x->may,
+        .hide = x->hide,
+        .pattern = x->pattern,
+        .prefix = x->prefix,
         .emit = list_emit,
         .ctx = &o,
     };
     if (!o.buf)
         return -ENOMEM;
     int rc = x->dir ? dirlist_dir(&d, x->dir) : dirlist_entry(&d, x->vpath);
+    if (rc == DIRLIST_MORE) {
+        x->more = true;
+        rc = 0;
+    }
     if (rc == 0 && o.len)
         rc = list_flush(&o);
     free(o.buf);
@@ -394,7 +409,9 @@ static void discard_upload(struct transfer *x, int rc)
 static void final_reply(struct transfer *x, int rc)
 {
     struct ftp_session *s = x->s;
-    if (rc == 0)
+    if (rc == 0 && x->more)
+        reply(s, 226, "Listed the first %d matches only.", DIRLIST_GLOB_MAX);
+    else if (rc == 0)
         reply(s, 226, "Transfer complete.");
     else if (x->phase == PH_CONNECT)
         reply(s, 425, "Cannot open data connection: %s.", cio_strerror(rc));
@@ -605,8 +622,9 @@ static int open_listing(struct ftp_session *s, struct transfer *x)
     return 0;
 }
 
-void transfer_begin(struct ftp_session *s, enum xfer_kind kind,
-                    const char *vpath, const char *list_opts)
+static void begin(struct ftp_session *s, enum xfer_kind kind, const char *vpath,
+                  const char *list_opts, const char *pattern,
+                  const char *prefix)
 {
     off_t rest = s->rest;
     s->rest = 0;
@@ -616,19 +634,22 @@ void transfer_begin(struct ftp_session *s, enum xfer_kind kind,
     }
     struct transfer *x = calloc(1, sizeof(*x));
     if (!x || !(x->vpath = strdup(vpath)) ||
-        (list_opts && !(x->opts = strdup(list_opts)))) {
+        (list_opts && !(x->opts = strdup(list_opts))) ||
+        (pattern && !(x->pattern = strdup(pattern))) ||
+        (prefix && !(x->prefix = strdup(prefix)))) {
         if (x)
             xfer_free(x);
         reply(s, 451, "Out of memory.");
         return;
     }
-    x->s = s;
+    x->s = session_hold(s);
     x->kind = kind;
     x->file_fd = x->data_fd = -1;
     x->ascii = s->ascii && kind <= X_STOU;
     x->root = root_hold(s->root);
     x->vfs = &x->root->vfs;
     x->may = s->user->perms;
+    x->hide = s->mlst_hide;
     x->data_ms = s->srv->cfg->data_timeout_ms;
     x->start_ms = cio_hub_now();
     int rc;
@@ -662,6 +683,19 @@ void transfer_begin(struct ftp_session *s, enum xfer_kind kind,
     cio_task_set_name(task, "ftpd-transfer");
     s->xfer = x;
     s->xfer_task = task;
+}
+
+void transfer_begin(struct ftp_session *s, enum xfer_kind kind,
+                    const char *vpath, const char *list_opts)
+{
+    begin(s, kind, vpath, list_opts, NULL, NULL);
+}
+
+void transfer_begin_glob(struct ftp_session *s, enum xfer_kind kind,
+                         const char *dir_vpath, const char *list_opts,
+                         const char *pattern, const char *prefix)
+{
+    begin(s, kind, dir_vpath, list_opts, pattern, prefix);
 }
 
 /* Takes the transfer off the session once its task is done (or leaves it

@@ -302,6 +302,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     fuzz_cfg.data_timeout_ms = 200;
     fuzz_cfg.login_delay_ms = 0;
     fuzz_cfg.max_login_failures = 3;
+    fuzz_cfg.ban_threshold = 0; /* no state carried from input to input */
     fuzz_cfg.fsync = FTPD_FSYNC_NONE;
     return 0;
 }
