@@ -243,7 +243,7 @@ void cmd_mfmt(struct ftp_session *s, char *arg)
         reply(s, 501, "Invalid time value.");
         return;
     }
-    if (!session_target(s, sp + 1, FTP_PERM_WRITE, path))
+    if (!session_target(s, sp + 1, FTP_PERM_ATTR, path))
         return;
     int rc = vfs_set_mtime(s->vfs, path, t);
     if (rc < 0) {
@@ -268,8 +268,15 @@ void commands_site_chmod(struct ftp_session *s, char *arg)
         reply(s, 501, "Invalid mode.");
         return;
     }
-    if (!session_target(s, sp + 1, FTP_PERM_WRITE, path))
+    if (!session_target(s, sp + 1, FTP_PERM_ATTR, path))
         return;
+    /* No client makes set-id or sticky files; the admin's umask holds. */
+    if (mode & 07000) {
+        reply(s, 550, "%s: setuid, setgid and sticky bits are not allowed.",
+              path);
+        return;
+    }
+    mode &= ~(long)s->srv->cfg->umask;
     int rc = vfs_chmod(s->vfs, path, (mode_t)mode);
     if (rc < 0) {
         reply_fs_error(s, rc, path);
