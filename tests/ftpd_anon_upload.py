@@ -10,6 +10,7 @@ import io
 import os
 import socket
 import stat
+import time
 
 from ftpd_common import Server, expect, pasv_port
 
@@ -69,10 +70,53 @@ def named_modes(srv, umask):
     f.quit()
 
 
+def wait_for(cond, what, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.01)
+
+
+def temp_files(srv, name):
+    d = srv.path("incoming")
+    return [n for n in os.listdir(d) if n.startswith("." + name + ".")]
+
+
+def race_commit(srv):
+    """The final name appears while the upload runs: 553, nothing replaced,
+    no temporary file left."""
+    os.makedirs(srv.path("incoming"), exist_ok=True)
+    for verb in ("STOR", "APPE"):
+        name = "race-%s.bin" % verb.lower()
+        r = srv.raw()
+        r.cmd("USER anonymous")
+        expect(r.cmd("PASS guest@example.org").startswith("230"), "login")
+        r.cmd("TYPE I")
+        port = pasv_port(r.cmd("PASV"))
+        d = socket.create_connection(("127.0.0.1", port), 10)
+        r.send("%s /incoming/%s\r\n" % (verb, name))
+        expect(r.reply().startswith("150"), "150")
+        d.sendall(b"a" * 100000)
+        wait_for(lambda: temp_files(srv, name), "the upload's temporary file")
+        srv.write("incoming/" + name, b"first come")
+        d.sendall(b"b" * 100000)
+        d.close()
+        rep = r.reply()
+        expect(rep.startswith("553"), "%s commit onto a new name: %s"
+               % (verb, rep))
+        expect(srv.read("incoming/" + name) == b"first come",
+               "%s replaced the file that appeared" % verb)
+        expect(temp_files(srv, name) == [], "temporary file left")
+        expect(r.cmd("NOOP").startswith("200"), "session goes on")
+        r.cmd("QUIT")
+
+
 def main():
     with Server("--anonymous", "--anon-upload-dir", "/incoming") as srv:
         anonymous_attrs(srv)
         named_modes(srv, 0o022)
+        race_commit(srv)
     with Server("--umask", "077") as srv:
         named_modes(srv, 0o077)
     print("ok")

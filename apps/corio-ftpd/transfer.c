@@ -45,6 +45,7 @@ struct transfer {
     bool created;           /* STOU made this file: remove it on failure */
     bool local_error;       /* the error came from the disk, not the network */
     bool orphan;            /* the session is gone: free yourself at the end */
+    bool no_replace;        /* anonymous: the commit never replaces a file */
     int file_fd;            /* the file, -1 for listings */
     int data_fd;            /* the data connection, -1 until open */
     DIR *dir;               /* directory being listed */
@@ -358,7 +359,9 @@ static int commit_upload(struct transfer *x, enum ftpd_fsync policy)
         rc = -errno;
     if (rc == 0 && policy != FTPD_FSYNC_NONE)
         rc = sync_fd(x->file_fd);
-    if (rc == 0 && x->tmp_vpath)
+    if (rc == 0 && x->tmp_vpath && x->no_replace)
+        rc = vfs_rename_noreplace(x->vfs, x->tmp_vpath, x->vpath);
+    else if (rc == 0 && x->tmp_vpath)
         rc = vfs_rename(x->vfs, x->tmp_vpath, x->vpath);
     if (rc == 0 && policy == FTPD_FSYNC_FULL) {
         char name[NAME_MAX + 1];
@@ -400,6 +403,9 @@ static void final_reply(struct transfer *x, int rc)
         reply(s, 425, "Cannot open data connection: %s.", cio_strerror(rc));
     else if (!x->local_error)
         reply(s, 426, "Connection closed; transfer aborted.");
+    else if (rc == -EEXIST && x->no_replace)
+        reply(s, 553, "%s: the name was taken meanwhile; upload discarded.",
+              x->vpath);
     else if (rc == -ENOSPC)
         reply(s, 452, "Insufficient storage space; upload discarded.");
     else if (rc == -EDQUOT || rc == -EFBIG)
@@ -533,7 +539,14 @@ static int open_stor(struct ftp_session *s, struct transfer *x, off_t rest)
     struct stat st;
     if (refuse_overwrite(s, x->vpath) < 0)
         return -1;
-    if (x->kind == X_APPE || rest > 0) {
+    /* Anonymous users only add files: APPE of a new name is a STOR. */
+    x->no_replace = s->user->anonymous;
+    if (x->no_replace && rest > 0) {
+        reply(s, 554, "Restart offset %lld is beyond the end of the file.",
+              (long long)rest);
+        return -1;
+    }
+    if (!x->no_replace && (x->kind == X_APPE || rest > 0)) {
         if (open_in_place(s, x, rest) < 0)
             return -1;
     } else {

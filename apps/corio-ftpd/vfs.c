@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -507,7 +508,23 @@ int vfs_unlink(const struct vfs *v, const char *vpath)
     return at_parent(v, vpath, 'u', 0, -EISDIR);
 }
 
-int vfs_rename(const struct vfs *v, const char *from, const char *to)
+/* renameat2 with RENAME_NOREPLACE, else link + unlink: both fail with
+ * EEXIST when the name is taken, and never replace anything. */
+static int rename_noreplace_at(int from_fd, const char *from, int to_fd,
+                               const char *to)
+{
+    if (renameat2(from_fd, from, to_fd, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return -errno;
+    if (linkat(from_fd, from, to_fd, to, 0) < 0)
+        return -errno;
+    unlinkat(from_fd, from, 0);
+    return 0;
+}
+
+static int rename_common(const struct vfs *v, const char *from, const char *to,
+                         bool replace)
 {
     char from_name[NAME_MAX + 1], to_name[NAME_MAX + 1];
     int from_fd = vfs_open_parent(v, from, from_name);
@@ -518,10 +535,24 @@ int vfs_rename(const struct vfs *v, const char *from, const char *to)
         close(from_fd);
         return to_fd;
     }
-    int r = renameat(from_fd, from_name, to_fd, to_name) < 0 ? -errno : 0;
+    int r;
+    if (replace)
+        r = renameat(from_fd, from_name, to_fd, to_name) < 0 ? -errno : 0;
+    else
+        r = rename_noreplace_at(from_fd, from_name, to_fd, to_name);
     close(from_fd);
     close(to_fd);
     return r;
+}
+
+int vfs_rename(const struct vfs *v, const char *from, const char *to)
+{
+    return rename_common(v, from, to, true);
+}
+
+int vfs_rename_noreplace(const struct vfs *v, const char *from, const char *to)
+{
+    return rename_common(v, from, to, false);
 }
 
 /* Name of an fd in /proc, the only way to chmod an O_PATH fd on older

@@ -80,6 +80,10 @@ int vfs_unlink(const struct vfs *v, const char *vpath);
  */
 int vfs_rename(const struct vfs *v, const char *from, const char *to);
 
+/* The same, but never replacing: -EEXIST when `to` exists (renameat2 with
+ * RENAME_NOREPLACE; link and unlink where the file system lacks it). */
+int vfs_rename_noreplace(const struct vfs *v, const char *from, const char *to);
+
 /* chmod(2) (SITE CHMOD); a final symlink is followed beneath the root. Only
  * the permission bits 07777 of `mode` are used. */
 int vfs_chmod(const struct vfs *v, const char *vpath, mode_t mode);
