@@ -322,7 +322,11 @@ void cmd_hash(struct ftp_session *s, char *arg)
     }
     if (readable_file(s, arg, path, &st) < 0)
         return;
-    int fd = vfs_open(s->vfs, path, O_RDONLY, 0);
+    int fd = vfs_open_regular(s->vfs, path, O_RDONLY, 0, &st);
+    if (fd == -ENODEV) {
+        reply(s, 550, "%s: not a regular file.", path);
+        return;
+    }
     if (fd < 0) {
         reply_fs_error(s, fd, path);
         return;

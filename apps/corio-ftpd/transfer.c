@@ -481,18 +481,22 @@ static int refuse_overwrite(struct ftp_session *s, const char *vpath)
     return -1;
 }
 
+/* The reply to a failed vfs_open_regular(). */
+static int refuse_open(struct ftp_session *s, struct transfer *x)
+{
+    if (x->file_fd == -ENODEV)
+        reply(s, 550, "%s: not a regular file.", x->vpath);
+    else
+        reply_fs_error(s, x->file_fd, x->vpath);
+    return -1;
+}
+
 static int open_retr(struct ftp_session *s, struct transfer *x, off_t rest)
 {
     struct stat st;
-    x->file_fd = vfs_open(s->vfs, x->vpath, O_RDONLY, 0);
-    if (x->file_fd < 0) {
-        reply_fs_error(s, x->file_fd, x->vpath);
-        return -1;
-    }
-    if (fstat(x->file_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        reply(s, 550, "%s: not a regular file.", x->vpath);
-        return -1;
-    }
+    x->file_fd = vfs_open_regular(s->vfs, x->vpath, O_RDONLY, 0, &st);
+    if (x->file_fd < 0)
+        return refuse_open(s, x);
     if (rest > st.st_size) {
         reply(s, 554, "Restart offset %lld is beyond the end of the file.",
               (long long)rest);
@@ -509,19 +513,14 @@ static int open_in_place(struct ftp_session *s, struct transfer *x, off_t rest)
 {
     struct stat st;
     int flags = O_WRONLY | (x->kind == X_APPE ? O_CREAT : 0);
-    x->file_fd = vfs_open(s->vfs, x->vpath, flags, 0666);
-    if (x->file_fd < 0) {
-        if (x->file_fd == -ENOENT)
-            reply(s, 554, "Restart offset %lld is beyond the end of the file.",
-                  (long long)rest);
-        else
-            reply_fs_error(s, x->file_fd, x->vpath);
+    x->file_fd = vfs_open_regular(s->vfs, x->vpath, flags, 0666, &st);
+    if (x->file_fd == -ENOENT) {
+        reply(s, 554, "Restart offset %lld is beyond the end of the file.",
+              (long long)rest);
         return -1;
     }
-    if (fstat(x->file_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        reply(s, 550, "%s: not a regular file.", x->vpath);
-        return -1;
-    }
+    if (x->file_fd < 0)
+        return refuse_open(s, x);
     if (x->kind == X_STOR && rest > st.st_size) {
         reply(s, 554, "Restart offset %lld is beyond the end of the file.",
               (long long)rest);

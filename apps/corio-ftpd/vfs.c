@@ -425,6 +425,31 @@ int vfs_open(const struct vfs *v, const char *vpath, int flags, mode_t mode)
     return r < 0 ? r : open_rel(v, relative(norm), flags, mode);
 }
 
+int vfs_open_regular(const struct vfs *v, const char *vpath, int flags,
+                     mode_t mode, struct stat *st)
+{
+    int fd = vfs_open(v, vpath, O_PATH, 0);
+    if (fd >= 0) {
+        int r = fstat(fd, st) < 0 ? -errno : 0;
+        close(fd);
+        if (r < 0)
+            return r;
+        if (!S_ISREG(st->st_mode))
+            return -ENODEV;
+    } else if (fd != -ENOENT || !(flags & O_CREAT)) {
+        return fd;
+    }
+    fd = vfs_open(v, vpath, flags | O_NONBLOCK, mode);
+    if (fd < 0)
+        return fd == -ENXIO ? -ENODEV : fd; /* a FIFO with no reader */
+    if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) ||
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+        close(fd);
+        return -ENODEV;
+    }
+    return fd;
+}
+
 /* Split the normalised `norm` at its last slash (in place) and open the
  * directory part; the last component goes to `name`. */
 static int open_parent_norm(const struct vfs *v, char *norm,

@@ -58,6 +58,15 @@ int vfs_resolve_len(const char *cwd, const char *arg, size_t arglen, char *out,
  * O_CREAT/O_TMPFILE only). O_CLOEXEC is always added. Returns the fd. */
 int vfs_open(const struct vfs *v, const char *vpath, int flags, mode_t mode);
 
+/* Open a regular file for a transfer without ever blocking on a FIFO or a
+ * device: the entry is checked through an O_PATH fd first (which opens
+ * nothing), then opened with O_NONBLOCK and checked again on the fd, so a
+ * swap in between is caught too. O_NONBLOCK is cleared again on success.
+ * Fills *st from the open fd. Returns the fd, -ENODEV for anything but a
+ * regular file, or the open's error. */
+int vfs_open_regular(const struct vfs *v, const char *vpath, int flags,
+                     mode_t mode, struct stat *st);
+
 /* Open the directory containing `vpath` (O_PATH|O_DIRECTORY, beneath the root)
  * and copy the last component into `name` (never "", "." or ".."). Returns the
  * dirfd, or -EBUSY for the root itself (it has no name to operate on). The
