@@ -10,9 +10,8 @@ import io
 import os
 import socket
 import stat
-import time
 
-from ftpd_common import Server, expect, pasv_port
+from ftpd_common import Server, expect, pasv_port, wait_until
 
 
 def answer(f, cmd):
@@ -70,14 +69,6 @@ def named_modes(srv, umask):
     f.quit()
 
 
-def wait_for(cond, what, timeout=10):
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.01)
-
-
 def temp_files(srv, name):
     d = srv.path("incoming")
     return [n for n in os.listdir(d) if n.startswith("." + name + ".")]
@@ -98,7 +89,7 @@ def race_commit(srv):
         r.send("%s /incoming/%s\r\n" % (verb, name))
         expect(r.reply().startswith("150"), "150")
         d.sendall(b"a" * 100000)
-        wait_for(lambda: temp_files(srv, name), "the upload's temporary file")
+        wait_until(lambda: temp_files(srv, name), "the upload's temporary file")
         srv.write("incoming/" + name, b"first come")
         d.sendall(b"b" * 100000)
         d.close()

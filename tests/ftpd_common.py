@@ -202,6 +202,16 @@ def expect(cond, what):
         raise AssertionError(what)
 
 
+def wait_until(cond, what, timeout=10):
+    """Polls cond() until true; AssertionError naming what after timeout
+    seconds (tripled under sanitizers)."""
+    deadline = time.monotonic() + timeout * (3 if SAN else 1)
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.02)
+
+
 def main():
     with Server("--anonymous") as srv:
         f = srv.ftp()

@@ -16,6 +16,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "partial.h"
 #include "vfs.h"
 
 #define FTPD_VERSION "0.1.0"
@@ -46,6 +47,7 @@ struct ftpd_shared {
     int n_sessions;                            /* sessions, all workers */
     struct ftpd_ipcount *ips[FTPD_IP_BUCKETS]; /* sessions per address */
     atomic_uint_fast64_t next_id;              /* session ids for the log */
+    struct partial_swept swept;                /* roots cleaned of leftovers */
 };
 
 /* A root directory open as a jail, shared by the sessions (and transfers)

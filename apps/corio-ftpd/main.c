@@ -515,6 +515,8 @@ int main(int argc, char **argv)
     app.argc = argc;
     app.argv = argv;
     pthread_mutex_init(&app.shared.lock, NULL);
+    pthread_mutex_init(&app.shared.swept.lock, NULL);
+    clock_gettime(CLOCK_REALTIME, &app.shared.swept.started);
     app.srv.shared = &app.shared;
     if (!(app.srv.cfg = build_config(argc, argv, err, sizeof(err)))) {
         fprintf(stderr, "corio-ftpd: %s\n(see corio-ftpd --help)\n", err);
@@ -530,6 +532,11 @@ int main(int argc, char **argv)
                         "every login will fail\n");
     signal(SIGPIPE, SIG_IGN);
     umask((mode_t)app.srv.cfg->umask);
+    /* Leftovers of a server that was killed: the users' own roots are
+     * swept when first opened (server_root_get). */
+    partial_sweep_start(&app.shared.swept, app.srv.cfg->root);
+    if (app.srv.cfg->anon_root)
+        partial_sweep_start(&app.shared.swept, app.srv.cfg->anon_root);
     raise_fd_limit();
     cio_hub_opts_t opts = {.dump_on_sigquit = true, .stack_size = STACK_SIZE};
     int rc = app.srv.cfg->workers > 1
@@ -548,6 +555,8 @@ int main(int argc, char **argv)
     free(app.retired);
     config_free(app.srv.cfg);
     free(app.srv.cfg);
+    partial_swept_free(&app.shared.swept);
+    pthread_mutex_destroy(&app.shared.swept.lock);
     pthread_mutex_destroy(&app.shared.lock);
     return app.status;
 }
