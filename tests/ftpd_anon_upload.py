@@ -8,10 +8,9 @@ is still coming (the commit refuses with 553). CIO_TEST_TIMEOUT=60"""
 import ftplib
 import io
 import os
-import socket
 import stat
 
-from ftpd_common import Server, expect, pasv_port, wait_until
+from ftpd_common import Server, expect, upload_start, wait_until
 
 
 def answer(f, cmd):
@@ -80,14 +79,9 @@ def race_commit(srv):
     os.makedirs(srv.path("incoming"), exist_ok=True)
     for verb in ("STOR", "APPE"):
         name = "race-%s.bin" % verb.lower()
-        r = srv.raw()
-        r.cmd("USER anonymous")
-        expect(r.cmd("PASS guest@example.org").startswith("230"), "login")
-        r.cmd("TYPE I")
-        port = pasv_port(r.cmd("PASV"))
-        d = socket.create_connection(("127.0.0.1", port), 10)
-        r.send("%s /incoming/%s\r\n" % (verb, name))
-        expect(r.reply().startswith("150"), "150")
+        r, d, first = upload_start(srv, "%s /incoming/%s" % (verb, name),
+                                   "anonymous", "guest@example.org")
+        expect(first.startswith("150"), first)
         d.sendall(b"a" * 100000)
         wait_until(lambda: temp_files(srv, name), "the upload's temporary file")
         srv.write("incoming/" + name, b"first come")

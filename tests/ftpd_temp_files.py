@@ -8,9 +8,8 @@ import ftplib
 import io
 import os
 import signal
-import socket
 
-from ftpd_common import Server, expect, pasv_port, wait_until
+from ftpd_common import Server, expect, upload_start, wait_until
 
 
 def temps(root):
@@ -23,14 +22,8 @@ def temps(root):
 
 def killed_upload(srv):
     """SIGKILL while a STOR runs leaves its temporary file behind."""
-    r = srv.raw()
-    r.cmd("USER alice")
-    r.cmd("PASS wonder")
-    r.cmd("TYPE I")
-    port = pasv_port(r.cmd("PASV"))
-    d = socket.create_connection(("127.0.0.1", port), 10)
-    r.send("STOR sub/big.bin\r\n")
-    expect(r.reply().startswith("150"), "150")
+    r, d, first = upload_start(srv, "STOR sub/big.bin")
+    expect(first.startswith("150"), first)
     d.sendall(b"x" * 300000)
     wait_until(lambda: [t for t in temps(srv.root) if "big.bin" in t],
              "the upload's temporary file")
@@ -78,7 +71,9 @@ def client_names(srv):
 
 
 def main():
-    srv = Server()
+    # Named users' uploads go to kept data (ftpd_resume.py) unless keeping
+    # is off: then they use the temporary files tested here.
+    srv = Server("--resume-lifetime", "0")
     try:
         os.makedirs(srv.path("sub", "deeper"))
         killed_upload(srv)
@@ -93,7 +88,7 @@ def main():
         root, tmp = srv.root, srv.tmp
     finally:
         srv.proc.poll() is None and srv.proc.kill()
-    with Server(root=root) as srv2:
+    with Server("--resume-lifetime", "0", root=root) as srv2:
         wait_until(lambda: temps(root) == sorted(
             [os.path.join(root, "sub", ".keep.part"),
              os.path.join(root, "sub", "keep.Ab12Cd.part")]),

@@ -182,11 +182,18 @@ static int readable_file(struct ftp_session *s, const char *arg, char *path,
     return 0;
 }
 
+/* The uploader of a cut upload learns the kept size here, which is where
+ * curl -C -, lftp put -c and REST-based clients resume (see partial.h). */
 void cmd_size(struct ftp_session *s, char *arg)
 {
     char path[VFS_PATH_MAX];
     struct stat st;
-    if (readable_file(s, arg, path, &st) == 0)
+    off_t kept;
+    if (session_path(s, arg, path) < 0)
+        return;
+    if (partial_size(s, path, &kept) == 0)
+        reply(s, 213, "%lld", (long long)kept);
+    else if (readable_file(s, path, path, &st) == 0)
         reply(s, 213, "%lld", (long long)st.st_size);
 }
 

@@ -78,6 +78,11 @@ static const struct key keys[] = {
     {"workers", K_INT, F(workers), 0, 256,
      "N  worker threads, each with its own loop; 0 = one per CPU "
      "(default 0)"},
+    {"resume_lifetime", K_SECONDS, F(resume_life_ms), 0, 31536000,
+     "SECONDS  keep a cut upload this long for REST/APPE to resume; 0 = "
+     "never (default 86400)"},
+    {"resume_quota", K_INT, F(resume_quota_mib), 0, 1 << 30,
+     "MIB  kept data of cut uploads per user (default 10240)"},
 };
 
 void config_init(struct ftpd_config *c)
@@ -95,6 +100,8 @@ void config_init(struct ftpd_config *c)
     c->umask = 022;
     c->shrink_after_ms = 1000;
     c->workers = 0; /* one per CPU: see build_config */
+    c->resume_life_ms = 86400 * 1000;
+    c->resume_quota_mib = 10240;
 }
 
 void config_free(struct ftpd_config *c)

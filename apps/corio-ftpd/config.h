@@ -42,6 +42,8 @@ struct ftpd_config {
     int umask;               /* mask for created files and directories */
     int64_t shrink_after_ms; /* idle tasks give their stacks back after */
     int workers;             /* worker threads (1 = this thread only) */
+    int64_t resume_life_ms;  /* cut uploads are kept this long, 0 = never */
+    int resume_quota_mib;    /* kept data per user and root, MiB */
 };
 
 /* Fills c with the defaults. */

@@ -534,6 +534,7 @@ int main(int argc, char **argv)
     umask((mode_t)app.srv.cfg->umask);
     /* Leftovers of a server that was killed: the users' own roots are
      * swept when first opened (server_root_get). */
+    app.shared.swept.lifetime_s = (app.srv.cfg->resume_life_ms + 999) / 1000;
     partial_sweep_start(&app.shared.swept, app.srv.cfg->root);
     if (app.srv.cfg->anon_root)
         partial_sweep_start(&app.shared.swept, app.srv.cfg->anon_root);

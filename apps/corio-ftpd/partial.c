@@ -7,10 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vfs.h"
+#include "ftpd.h"
 
 /* Deepest directory the sweep enters (each level holds one fd). */
 #define SWEEP_DEPTH 64
@@ -37,6 +38,7 @@ bool partial_reserved(const char *vpath)
 struct sweep {
     char *dir;               /* the root */
     struct timespec started; /* temporaries older than this are stale */
+    int64_t lifetime_s;      /* kept data idle this long goes */
 };
 
 static bool older(const struct timespec *a, const struct timespec *b)
@@ -45,14 +47,75 @@ static bool older(const struct timespec *a, const struct timespec *b)
            (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
-static void sweep_dir(const struct sweep *w, int dfd, int depth)
+/* A DIR for the directory fd dfd, which is closed on failure. */
+static DIR *dir_of(int dfd)
 {
     DIR *d = fdopendir(dfd);
-    struct dirent *e;
-    if (!d) {
+    if (!d)
         close(dfd);
+    return d;
+}
+
+/* Removes `name` under dfd unless an upload holds it (flock). */
+static void remove_unlocked(int dfd, const char *name)
+{
+    int fd = openat(dfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
         return;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+        unlinkat(dfd, name, 0);
+    close(fd);
+}
+
+/* The kept files of one user (directory dfd, consumed): removes those idle
+ * for lifetime_s or more (unless an upload holds them) and returns the
+ * bytes of the others, `skip` (a name, or NULL) not counted. */
+static int64_t scan_kept(int dfd, int64_t lifetime_s, const char *skip)
+{
+    DIR *d = dir_of(dfd);
+    struct dirent *e;
+    int64_t bytes = 0;
+    if (!d)
+        return 0;
+    time_t now = time(NULL);
+    while ((e = readdir(d)) != NULL) {
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+            !S_ISREG(st.st_mode))
+            continue;
+        if (st.st_mtime + lifetime_s <= now)
+            remove_unlocked(dirfd(d), e->d_name);
+        else if (!skip || strcmp(skip, e->d_name))
+            bytes += st.st_size;
     }
+    closedir(d);
+    return bytes;
+}
+
+/* VFS_KEPT_DIR at a root: one directory per user. */
+static void sweep_users(const struct sweep *w, int dfd)
+{
+    DIR *d = dir_of(dfd);
+    struct dirent *e;
+    if (!d)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        int fd = openat(dirfd(d), e->d_name,
+                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0)
+            scan_kept(fd, w->lifetime_s, NULL);
+    }
+    closedir(d);
+}
+
+static void sweep_dir(const struct sweep *w, int dfd, int depth)
+{
+    DIR *d = dir_of(dfd);
+    struct dirent *e;
+    if (!d)
+        return;
     while ((e = readdir(d)) != NULL) {
         struct stat st;
         const char *n = e->d_name;
@@ -60,7 +123,7 @@ static void sweep_dir(const struct sweep *w, int dfd, int depth)
             fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) < 0)
             continue;
         if (S_ISREG(st.st_mode) && vfs_is_temp_name(n) &&
-            older(&st.st_mtim, &w->started)) {
+            strcmp(n, VFS_KEPT_DIR) && older(&st.st_mtim, &w->started)) {
             unlinkat(dirfd(d), n, 0);
             continue;
         }
@@ -70,7 +133,10 @@ static void sweep_dir(const struct sweep *w, int dfd, int depth)
                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sub < 0)
             continue;
-        sweep_dir(w, sub, depth + 1);
+        if (depth == 0 && !strcmp(n, VFS_KEPT_DIR))
+            sweep_users(w, sub);
+        else
+            sweep_dir(w, sub, depth + 1);
     }
     closedir(d);
 }
@@ -118,6 +184,7 @@ int partial_sweep_start(struct partial_swept *sw, const char *dir)
         return -ENOMEM;
     }
     w->started = sw->started;
+    w->lifetime_s = sw->lifetime_s;
     pthread_t t;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -138,4 +205,120 @@ void partial_swept_free(struct partial_swept *sw)
     free(sw->paths);
     sw->paths = NULL;
     sw->n = 0;
+}
+
+/* ---- kept data of cut uploads ------------------------------------------ */
+
+/* Whether s's uploads are kept when cut: named users, binary, keeping on. */
+static bool keeps(struct ftp_session *s)
+{
+    const struct ftpd_config *cfg = s->srv->cfg;
+    return cfg->resume_life_ms > 0 && cfg->resume_quota_mib > 0 && s->user &&
+           !s->user->anonymous && !s->ascii;
+}
+
+/* "/.corio-partial/USER" into dir and, with the FNV-1a hash of vpath as
+ * the name, the kept file's path into kpath (both VFS_PATH_MAX). */
+static void kept_paths(struct ftp_session *s, const char *vpath, char *dir,
+                       char *kpath)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (const unsigned char *p = (const unsigned char *)vpath; *p; p++)
+        h = (h ^ *p) * 0x100000001b3u;
+    /* User names are at most AUTH_NAME_MAX bytes: both fit. */
+    snprintf(dir, VFS_PATH_MAX, "/%s/%s", VFS_KEPT_DIR, s->user->name);
+    snprintf(kpath, VFS_PATH_MAX, "/%s/%s/%016llx", VFS_KEPT_DIR, s->user->name,
+             (unsigned long long)h);
+}
+
+static int64_t lifetime_s(struct ftp_session *s)
+{
+    return (s->srv->cfg->resume_life_ms + 999) / 1000;
+}
+
+/* Removes the user's expired kept files. */
+static void expire(struct ftp_session *s, const char *dir)
+{
+    int fd = vfs_open(s->vfs, dir, O_RDONLY | O_DIRECTORY, 0);
+    if (fd >= 0)
+        scan_kept(fd, lifetime_s(s), NULL);
+}
+
+/* True when the kept directory and vpath's directory share a file system,
+ * so that the commit is a rename. */
+static bool same_fs(struct ftp_session *s, const char *dir, const char *vpath)
+{
+    char name[NAME_MAX + 1];
+    struct stat a, b;
+    int fd = vfs_open_parent(s->vfs, vpath, name);
+    if (fd < 0)
+        return false;
+    int rc = fstat(fd, &a);
+    close(fd);
+    return rc == 0 && vfs_stat(s->vfs, dir, &b) == 0 && a.st_dev == b.st_dev;
+}
+
+int partial_open(struct ftp_session *s, const char *vpath, bool create,
+                 char *kpath, struct stat *st)
+{
+    char dir[VFS_PATH_MAX];
+    if (!keeps(s))
+        return -ENOENT;
+    kept_paths(s, vpath, dir, kpath);
+    if (create) {
+        vfs_mkdir(s->vfs, "/" VFS_KEPT_DIR, 0700);
+        vfs_mkdir(s->vfs, dir, 0700);
+    }
+    expire(s, dir);
+    if (!same_fs(s, dir, vpath))
+        return -ENOENT;
+    int fd = vfs_open_regular(s->vfs, kpath, O_RDWR | (create ? O_CREAT : 0),
+                              0666, st);
+    if (fd < 0)
+        return -ENOENT;
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int err = errno == EWOULDBLOCK ? -EBUSY : -ENOENT;
+        close(fd);
+        return err;
+    }
+    if (create && ftruncate(fd, 0) < 0) {
+        close(fd);
+        return -ENOENT;
+    }
+    if (create)
+        st->st_size = 0;
+    return fd;
+}
+
+int partial_size(struct ftp_session *s, const char *vpath, off_t *size)
+{
+    char dir[VFS_PATH_MAX], kpath[VFS_PATH_MAX];
+    struct stat st;
+    if (!keeps(s) || !ftp_user_allows(s->user, FTP_PERM_WRITE, vpath))
+        return -ENOENT;
+    kept_paths(s, vpath, dir, kpath);
+    expire(s, dir);
+    if (vfs_stat(s->vfs, kpath, &st) < 0 || !S_ISREG(st.st_mode))
+        return -ENOENT;
+    *size = st.st_size;
+    return 0;
+}
+
+off_t partial_keep(const struct vfs *v, const char *kpath, int fd, off_t len,
+                   int64_t quota, int64_t lifetime)
+{
+    char dir[VFS_PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", kpath);
+    char *slash = strrchr(dir, '/');
+    *slash = '\0';
+    int dfd = vfs_open(v, dir, O_RDONLY | O_DIRECTORY, 0);
+    int64_t others = dfd >= 0 ? scan_kept(dfd, lifetime, slash + 1) : 0;
+    if (len > quota - others)
+        len = quota - others > 0 ? (off_t)(quota - others) : 0;
+    if (len > 0 && ftruncate(fd, len) == 0) {
+        futimens(fd, NULL); /* the lifetime counts from the cut */
+        return len;
+    }
+    vfs_unlink(v, kpath);
+    return 0;
 }

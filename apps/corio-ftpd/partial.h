@@ -9,7 +9,11 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <time.h>
+
+struct ftp_session;
+struct vfs;
 
 /* The roots already swept by this process, shared by the workers. */
 struct partial_swept {
@@ -17,19 +21,44 @@ struct partial_swept {
     char **paths;            /* roots swept or being swept */
     size_t n;                /* entries in paths */
     struct timespec started; /* the process's start: older temps are stale */
+    int64_t lifetime_s;      /* kept data idle this long is removed */
 };
 
 /* True when a component of the virtual path `vpath` is a name the server
- * owns (an upload's temporary file). */
+ * owns (an upload's temporary file, or VFS_KEPT_DIR). */
 bool partial_reserved(const char *vpath);
 
 /* Once per process and root directory `dir`: start a detached thread that
  * walks the tree and removes the temporary files of uploads older than
- * sw->started (left by a server that was killed). The walk never follows
+ * sw->started (left by a server that was killed) and kept data of cut
+ * uploads idle for more than sw->lifetime_s. The walk never follows
  * symlinks. 0 or -errno. */
 int partial_sweep_start(struct partial_swept *sw, const char *dir);
 
 /* Frees the list (at exit). */
 void partial_swept_free(struct partial_swept *sw);
+
+/* ---- kept data of cut uploads (one file per user and target path) ---- */
+
+/* Opens the kept file of s's upload to `vpath`, locked for this upload
+ * (flock), into *st; `create` makes it (empty) when missing, and empties it
+ * when present (a fresh STOR). Its virtual path goes to `kpath`
+ * (VFS_PATH_MAX). Expired kept files of the user go first. Returns the fd;
+ * -ENOENT when there is none or keeping does not apply (anonymous, ASCII,
+ * keeping off, another file system): the caller uploads the usual way;
+ * -EBUSY when another upload of it by the same user runs. */
+int partial_open(struct ftp_session *s, const char *vpath, bool create,
+                 char *kpath, struct stat *st);
+
+/* The size of s's kept data for `vpath` (what SIZE tells the uploader), or
+ * -ENOENT. Only for users with the write right on `vpath`. */
+int partial_size(struct ftp_session *s, const char *vpath, off_t *size);
+
+/* A cut upload: keeps the first `len` bytes of the kept file `fd` at
+ * `kpath`, fewer when the user's other kept files and these would pass
+ * `quota` bytes, and none (the file is removed) when nothing fits. The
+ * lifetime counts from now. Returns the bytes kept. */
+off_t partial_keep(const struct vfs *v, const char *kpath, int fd, off_t len,
+                   int64_t quota, int64_t lifetime_s);
 
 #endif

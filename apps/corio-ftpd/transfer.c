@@ -46,6 +46,9 @@ struct transfer {
     bool local_error;       /* the error came from the disk, not the network */
     bool orphan;            /* the session is gone: free yourself at the end */
     bool no_replace;        /* anonymous: the commit never replaces a file */
+    bool keep;              /* tmp_vpath is kept data: keep it when cut */
+    int64_t keep_quota;     /* keep: the user's kept bytes at most */
+    int64_t keep_life_s;    /* keep: lifetime of kept data */
     int file_fd;            /* the file, -1 for listings */
     int data_fd;            /* the data connection, -1 until open */
     DIR *dir;               /* directory being listed */
@@ -345,6 +348,22 @@ static bool control_gone(struct ftp_session *s)
     return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
+/* A killed client's kernel closes its sockets in no set order: the data
+ * connection's FIN, which looks like the end of the file, often comes a
+ * few microseconds before the control connection's. Before committing, the
+ * control connection gets UPLOAD_SETTLE_MS to show that hangup. */
+#define UPLOAD_SETTLE_MS 2
+static bool client_vanished(struct transfer *x)
+{
+    for (int i = 0; i < UPLOAD_SETTLE_MS; i++) {
+        if (control_gone(x->s))
+            return true;
+        if (cio_task_sleep(1) < 0 || x->orphan)
+            return true; /* the session is ending: not a complete upload */
+    }
+    return control_gone(x->s);
+}
+
 static int sync_fd(int fd)
 {
     int rc = cio_file_fsync(fd, -1);
@@ -355,7 +374,8 @@ static int sync_fd(int fd)
 static int commit_upload(struct transfer *x, enum ftpd_fsync policy)
 {
     int rc = 0;
-    if (x->in_place && x->kind == X_STOR && ftruncate(x->file_fd, x->fpos) < 0)
+    if ((x->keep || (x->in_place && x->kind == X_STOR)) &&
+        ftruncate(x->file_fd, x->fpos) < 0)
         rc = -errno;
     if (rc == 0 && policy != FTPD_FSYNC_NONE)
         rc = sync_fd(x->file_fd);
@@ -384,7 +404,10 @@ static int commit_upload(struct transfer *x, enum ftpd_fsync policy)
  * in-place file back its old size when the disk filled up. */
 static void discard_upload(struct transfer *x, int rc)
 {
-    if (x->tmp_vpath)
+    if (x->keep && !x->local_error)
+        partial_keep(x->vfs, x->tmp_vpath, x->file_fd, x->fpos, x->keep_quota,
+                     x->keep_life_s);
+    else if (x->tmp_vpath)
         vfs_unlink(x->vfs, x->tmp_vpath);
     else if (x->created)
         vfs_unlink(x->vfs, x->vpath);
@@ -420,7 +443,7 @@ static void finish(struct transfer *x, int rc)
     bool quiet = x->orphan || cio_task_cancelled();
     struct ftp_session *s = x->s;
     x->phase = rc < 0 && x->data_fd < 0 ? PH_CONNECT : PH_FINISH;
-    if (upload && rc == 0 && (quiet || control_gone(s)))
+    if (upload && rc == 0 && (quiet || client_vanished(x)))
         rc = -ECONNRESET;
     if (upload && rc == 0)
         rc = commit_upload(x, s->srv->cfg->fsync);
@@ -532,6 +555,43 @@ static int open_in_place(struct ftp_session *s, struct transfer *x, off_t rest)
     return 0;
 }
 
+/* Named users' uploads write into kept data (partial.c) that a cut leaves
+ * for REST+STOR or APPE to continue. 1: opened; 0: not kept here, upload
+ * the usual way; -1: refused (replied). */
+static int open_kept(struct ftp_session *s, struct transfer *x, off_t rest)
+{
+    char kpath[VFS_PATH_MAX];
+    struct stat st;
+    if (vfs_stat(s->vfs, x->vpath, &st) == 0 && !S_ISREG(st.st_mode)) {
+        reply(s, 550, "%s: not a regular file.", x->vpath);
+        return -1;
+    }
+    bool fresh = x->kind == X_STOR && rest == 0;
+    int fd = partial_open(s, x->vpath, fresh, kpath, &st);
+    if (fd == -EBUSY) {
+        reply(s, 450, "%s: another upload of this file by you is running.",
+              x->vpath);
+        return -1;
+    }
+    if (fd < 0)
+        return 0;
+    x->file_fd = fd;
+    if (x->kind == X_STOR && rest > st.st_size) {
+        reply(s, 554, "Restart offset %lld is beyond the kept %lld bytes.",
+              (long long)rest, (long long)st.st_size);
+        return -1;
+    }
+    if (!(x->tmp_vpath = strdup(kpath))) {
+        reply(s, 451, "Out of memory.");
+        return -1;
+    }
+    x->keep = true;
+    x->keep_quota = (int64_t)s->srv->cfg->resume_quota_mib << 20;
+    x->keep_life_s = (s->srv->cfg->resume_life_ms + 999) / 1000;
+    x->offset = x->fpos = x->kind == X_APPE ? st.st_size : rest;
+    return 1;
+}
+
 static int open_stor(struct ftp_session *s, struct transfer *x, off_t rest)
 {
     char tmp[VFS_PATH_MAX];
@@ -545,10 +605,13 @@ static int open_stor(struct ftp_session *s, struct transfer *x, off_t rest)
               (long long)rest);
         return -1;
     }
-    if (!x->no_replace && (x->kind == X_APPE || rest > 0)) {
+    int kept = x->no_replace ? 0 : open_kept(s, x, rest);
+    if (kept < 0)
+        return -1;
+    if (!kept && !x->no_replace && (x->kind == X_APPE || rest > 0)) {
         if (open_in_place(s, x, rest) < 0)
             return -1;
-    } else {
+    } else if (!kept) {
         if (vfs_stat(s->vfs, x->vpath, &st) == 0 && !S_ISREG(st.st_mode)) {
             reply(s, 550, "%s: not a regular file.", x->vpath);
             return -1;

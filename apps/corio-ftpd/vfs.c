@@ -694,6 +694,8 @@ int vfs_mktemp(const struct vfs *v, const char *target_vpath, char *tmp_vpath,
 int vfs_is_temp_name(const char *name)
 {
     size_t len = strlen(name);
+    if (!strcmp(name, VFS_KEPT_DIR))
+        return 1;
     if (len < TEMP_SUFFIX_LEN + 2 || name[0] != '.')
         return 0;
     const char *s = name + len - TEMP_SUFFIX_LEN;

@@ -112,8 +112,11 @@ int vfs_opendir(const struct vfs *v, const char *vpath, DIR **out);
 int vfs_mktemp(const struct vfs *v, const char *target_vpath, char *tmp_vpath,
                size_t len);
 
-/* True (1) when `name` (one component) is of the vfs_mktemp() form, so that
- * listings may hide uploads in progress. */
+/* Directory at a root where the server keeps the data of cut uploads. */
+#define VFS_KEPT_DIR ".corio-partial"
+
+/* True (1) when `name` (one component) is of the vfs_mktemp() form or is
+ * VFS_KEPT_DIR: names the server owns, which listings hide. */
 int vfs_is_temp_name(const char *name);
 
 #endif
