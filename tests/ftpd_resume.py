@@ -103,6 +103,10 @@ def resume(srv, path, data, user="alice", pw="wonder", verb=None):
     raise AssertionError("resume: still busy")
 
 
+def kept_files(srv):
+    return [n for _, _, ns in os.walk(srv.path(".corio-partial")) for n in ns]
+
+
 def visible(srv, path):
     return os.path.exists(srv.path(path.lstrip("/")))
 
@@ -125,6 +129,7 @@ def ftplib_random_cuts(srv):
         most = max(most, got)
         path = srv.path(".corio-partial")
         kept = [os.path.join(dp, n) for dp, _, ns in os.walk(path) for n in ns]
+        expect(len(kept) == (1 if got else 0), "kept files: %r" % kept)
         if got:
             with open(kept[0], "rb") as fh:
                 expect(sha256(fh.read()) == sha256(data[:got]),
@@ -193,6 +198,8 @@ def privacy(srv):
     data = os.urandom(2 * MiB)
     upload_cut(srv, "secret.bin", data, 0, MiB, "fin")
     wait_until(lambda: kept_size(srv, "secret.bin") == MiB, "kept 1 MiB")
+    wait_until(lambda: "upload of /secret.bin cut: %d bytes kept" % MiB
+               in srv.events(), "the event log line")
     expect(kept_size(srv, "secret.bin", "bob", "builder") is None,
            "bob's SIZE of alice's kept data")
     f = srv.ftp("bob", "builder")
@@ -283,11 +290,13 @@ def quota():
 def expiry():
     with Server("--resume-lifetime", "1", users=USERS) as srv:
         data = os.urandom(MiB)
-        upload_cut(srv, "old.bin", data, 0, MiB // 2, "rst")
-        wait_until(lambda: kept_size(srv, "old.bin") is None, "expiry", 15)
-        left = [n for _, _, ns in os.walk(srv.path(".corio-partial"))
-                for n in ns]
-        expect(left == [], "expired data removed: %r" % left)
+        # Without any request, the expiry thread removes it...
+        upload_cut(srv, "old.bin", data, 0, MiB // 2, "fin")
+        wait_until(lambda: kept_files(srv) == [], "expiry", 15)
+        expect(kept_size(srv, "old.bin") is None, "expired data reported")
+        # ...and the owner's SIZE never reports it.
+        upload_cut(srv, "old2.bin", data, 0, MiB // 2, "fin")
+        wait_until(lambda: kept_size(srv, "old2.bin") is None, "expiry", 15)
         f = srv.ftp()
         r = answer(f, "REST %d" % (MiB // 2))
         try:

@@ -515,8 +515,6 @@ int main(int argc, char **argv)
     app.argc = argc;
     app.argv = argv;
     pthread_mutex_init(&app.shared.lock, NULL);
-    pthread_mutex_init(&app.shared.swept.lock, NULL);
-    clock_gettime(CLOCK_REALTIME, &app.shared.swept.started);
     app.srv.shared = &app.shared;
     if (!(app.srv.cfg = build_config(argc, argv, err, sizeof(err)))) {
         fprintf(stderr, "corio-ftpd: %s\n(see corio-ftpd --help)\n", err);
@@ -534,7 +532,8 @@ int main(int argc, char **argv)
     umask((mode_t)app.srv.cfg->umask);
     /* Leftovers of a server that was killed: the users' own roots are
      * swept when first opened (server_root_get). */
-    app.shared.swept.lifetime_s = (app.srv.cfg->resume_life_ms + 999) / 1000;
+    partial_swept_init(&app.shared.swept,
+                       (app.srv.cfg->resume_life_ms + 999) / 1000);
     partial_sweep_start(&app.shared.swept, app.srv.cfg->root);
     if (app.srv.cfg->anon_root)
         partial_sweep_start(&app.shared.swept, app.srv.cfg->anon_root);
@@ -557,7 +556,6 @@ int main(int argc, char **argv)
     config_free(app.srv.cfg);
     free(app.srv.cfg);
     partial_swept_free(&app.shared.swept);
-    pthread_mutex_destroy(&app.shared.swept.lock);
     pthread_mutex_destroy(&app.shared.lock);
     return app.status;
 }

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,11 +174,77 @@ static int remember(struct partial_swept *sw, const char *dir)
     return rc;
 }
 
+/* Every so often, the expired kept data of every root swept so far. */
+static void *expire_main(void *arg)
+{
+    struct partial_swept *sw = arg;
+    struct sweep w = {.lifetime_s = sw->lifetime_s};
+    int64_t every = sw->lifetime_s / 2;
+    every = every < 1 ? 1 : every > 600 ? 600 : every;
+    pthread_mutex_lock(&sw->lock);
+    while (!sw->stop) {
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        t.tv_sec += every;
+        while (!sw->stop &&
+               pthread_cond_timedwait(&sw->wake, &sw->lock, &t) == 0)
+            ;
+        for (size_t i = 0; !sw->stop && i < sw->n; i++) {
+            char kept[VFS_PATH_MAX];
+            snprintf(kept, sizeof(kept), "%s/%s", sw->paths[i], VFS_KEPT_DIR);
+            pthread_mutex_unlock(&sw->lock); /* no lock held on the disk */
+            int fd =
+                open(kept, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (fd >= 0)
+                sweep_users(&w, fd);
+            pthread_mutex_lock(&sw->lock);
+        }
+    }
+    pthread_mutex_unlock(&sw->lock);
+    return NULL;
+}
+
+void partial_swept_init(struct partial_swept *sw, int64_t lifetime_s)
+{
+    memset(sw, 0, sizeof(*sw));
+    pthread_mutex_init(&sw->lock, NULL);
+    pthread_cond_init(&sw->wake, NULL);
+    clock_gettime(CLOCK_REALTIME, &sw->started);
+    sw->lifetime_s = lifetime_s;
+}
+
+/* pthread_create with every signal blocked in the new thread: the
+ * server's signals (SIGTERM, SIGHUP) go to the threads that handle them. */
+static int spawn(pthread_t *t, bool detached, void *(*fn)(void *), void *arg)
+{
+    sigset_t all, old;
+    pthread_attr_t attr;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    pthread_attr_init(&attr);
+    if (detached)
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int rc = -pthread_create(t, &attr, fn, arg);
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+/* Starts the expiry thread once, when kept data has a lifetime. */
+static void start_expiry(struct partial_swept *sw)
+{
+    pthread_mutex_lock(&sw->lock);
+    if (!sw->expiring && sw->lifetime_s > 0)
+        sw->expiring = spawn(&sw->expirer, false, expire_main, sw) == 0;
+    pthread_mutex_unlock(&sw->lock);
+}
+
 int partial_sweep_start(struct partial_swept *sw, const char *dir)
 {
     int rc = remember(sw, dir);
     if (rc <= 0)
         return rc;
+    start_expiry(sw);
     struct sweep *w = calloc(1, sizeof(*w));
     if (!w || !(w->dir = strdup(dir))) {
         free(w);
@@ -186,12 +253,7 @@ int partial_sweep_start(struct partial_swept *sw, const char *dir)
     w->started = sw->started;
     w->lifetime_s = sw->lifetime_s;
     pthread_t t;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    rc = -pthread_create(&t, &attr, sweep_main, w);
-    pthread_attr_destroy(&attr);
-    if (rc < 0) {
+    if ((rc = spawn(&t, true, sweep_main, w)) < 0) {
         free(w->dir);
         free(w);
     }
@@ -200,11 +262,21 @@ int partial_sweep_start(struct partial_swept *sw, const char *dir)
 
 void partial_swept_free(struct partial_swept *sw)
 {
+    pthread_mutex_lock(&sw->lock);
+    sw->stop = true;
+    pthread_cond_broadcast(&sw->wake);
+    bool join = sw->expiring;
+    sw->expiring = false;
+    pthread_mutex_unlock(&sw->lock);
+    if (join)
+        pthread_join(sw->expirer, NULL);
     for (size_t i = 0; i < sw->n; i++)
         free(sw->paths[i]);
     free(sw->paths);
     sw->paths = NULL;
     sw->n = 0;
+    pthread_cond_destroy(&sw->wake);
+    pthread_mutex_destroy(&sw->lock);
 }
 
 /* ---- kept data of cut uploads ------------------------------------------ */

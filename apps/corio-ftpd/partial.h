@@ -17,12 +17,20 @@ struct vfs;
 
 /* The roots already swept by this process, shared by the workers. */
 struct partial_swept {
-    pthread_mutex_t lock;    /* guards paths */
+    pthread_mutex_t lock;    /* guards everything below */
+    pthread_cond_t wake;     /* wakes the expiry thread to stop */
     char **paths;            /* roots swept or being swept */
     size_t n;                /* entries in paths */
     struct timespec started; /* the process's start: older temps are stale */
     int64_t lifetime_s;      /* kept data idle this long is removed */
+    bool expiring;           /* the expiry thread runs */
+    bool stop;               /* the expiry thread should end */
+    pthread_t expirer;       /* that thread, joined by partial_swept_free */
 };
+
+/* Sets sw up: no roots yet, the start time is now, kept data idle for
+ * lifetime_s goes (0: all of it). */
+void partial_swept_init(struct partial_swept *sw, int64_t lifetime_s);
 
 /* True when a component of the virtual path `vpath` is a name the server
  * owns (an upload's temporary file, or VFS_KEPT_DIR). */
@@ -32,10 +40,12 @@ bool partial_reserved(const char *vpath);
  * walks the tree and removes the temporary files of uploads older than
  * sw->started (left by a server that was killed) and kept data of cut
  * uploads idle for more than sw->lifetime_s. The walk never follows
- * symlinks. 0 or -errno. */
+ * symlinks. The first call also starts a thread that removes expired kept
+ * data of every root swept so far, every lifetime/2 (1 s to 10 min).
+ * 0 or -errno. */
 int partial_sweep_start(struct partial_swept *sw, const char *dir);
 
-/* Frees the list (at exit). */
+/* Stops the expiry thread and frees the list (at exit). */
 void partial_swept_free(struct partial_swept *sw);
 
 /* ---- kept data of cut uploads (one file per user and target path) ---- */

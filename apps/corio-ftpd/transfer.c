@@ -49,6 +49,7 @@ struct transfer {
     bool keep;              /* tmp_vpath is kept data: keep it when cut */
     int64_t keep_quota;     /* keep: the user's kept bytes at most */
     int64_t keep_life_s;    /* keep: lifetime of kept data */
+    off_t kept;             /* keep: bytes kept at the cut */
     int file_fd;            /* the file, -1 for listings */
     int data_fd;            /* the data connection, -1 until open */
     DIR *dir;               /* directory being listed */
@@ -405,8 +406,8 @@ static int commit_upload(struct transfer *x, enum ftpd_fsync policy)
 static void discard_upload(struct transfer *x, int rc)
 {
     if (x->keep && !x->local_error)
-        partial_keep(x->vfs, x->tmp_vpath, x->file_fd, x->fpos, x->keep_quota,
-                     x->keep_life_s);
+        x->kept = partial_keep(x->vfs, x->tmp_vpath, x->file_fd, x->fpos,
+                               x->keep_quota, x->keep_life_s);
     else if (x->tmp_vpath)
         vfs_unlink(x->vfs, x->tmp_vpath);
     else if (x->created)
@@ -467,6 +468,9 @@ static void finish(struct transfer *x, int rc)
     if (x->kind == X_RETR || upload)
         log_transfer(s, x->vpath, x->bytes, cio_hub_now() - x->start_ms, upload,
                      x->ascii, rc == 0);
+    if (x->keep && rc < 0 && x->kept > 0)
+        log_event(s->srv, s, "upload of %s cut: %lld bytes kept", x->vpath,
+                  (long long)x->kept);
     if (!quiet)
         final_reply(x, rc);
 }
