@@ -331,11 +331,15 @@ static bool same_fs(struct ftp_session *s, const char *dir, const char *vpath)
 }
 
 int partial_open(struct ftp_session *s, const char *vpath, bool create,
-                 char *kpath, struct stat *st)
+                 char *kpath, struct stat *st, struct partial_limits *lim)
 {
     char dir[VFS_PATH_MAX];
+    const struct ftpd_config *cfg = s->srv->cfg;
     if (!keeps(s))
         return -ENOENT;
+    lim->quota = (int64_t)cfg->resume_quota_mib << 20;
+    lim->lifetime_s = lifetime_s(s);
+    lim->sync = cfg->fsync != FTPD_FSYNC_NONE;
     kept_paths(s, vpath, dir, kpath);
     if (create) {
         vfs_mkdir(s->vfs, "/" VFS_KEPT_DIR, 0700);
@@ -377,18 +381,21 @@ int partial_size(struct ftp_session *s, const char *vpath, off_t *size)
 }
 
 off_t partial_keep(const struct vfs *v, const char *kpath, int fd, off_t len,
-                   int64_t quota, int64_t lifetime)
+                   const struct partial_limits *lim)
 {
+    int64_t quota = lim->quota;
     char dir[VFS_PATH_MAX];
     snprintf(dir, sizeof(dir), "%s", kpath);
     char *slash = strrchr(dir, '/');
     *slash = '\0';
     int dfd = vfs_open(v, dir, O_RDONLY | O_DIRECTORY, 0);
-    int64_t others = dfd >= 0 ? scan_kept(dfd, lifetime, slash + 1) : 0;
+    int64_t others = dfd >= 0 ? scan_kept(dfd, lim->lifetime_s, slash + 1) : 0;
     if (len > quota - others)
         len = quota - others > 0 ? (off_t)(quota - others) : 0;
     if (len > 0 && ftruncate(fd, len) == 0) {
         futimens(fd, NULL); /* the lifetime counts from the cut */
+        if (lim->sync)
+            cio_file_fsync(fd, -1); /* on the offload pool; best effort */
         return len;
     }
     vfs_unlink(v, kpath);

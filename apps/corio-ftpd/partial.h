@@ -50,15 +50,24 @@ void partial_swept_free(struct partial_swept *sw);
 
 /* ---- kept data of cut uploads (one file per user and target path) ---- */
 
+/* What a cut of an upload into kept data does, from the settings at its
+ * start (a SIGHUP may come in between). */
+struct partial_limits {
+    int64_t quota;      /* the user's kept bytes on the root, at most */
+    int64_t lifetime_s; /* kept data idle this long goes */
+    bool sync;          /* fsync kept data at the cut (fsync file|full) */
+};
+
 /* Opens the kept file of s's upload to `vpath`, locked for this upload
  * (flock), into *st; `create` makes it (empty) when missing, and empties it
  * when present (a fresh STOR). Its virtual path goes to `kpath`
- * (VFS_PATH_MAX). Expired kept files of the user go first. Returns the fd;
+ * (VFS_PATH_MAX), the limits for its cut to *lim. Expired kept files of
+ * the user go first. Returns the fd;
  * -ENOENT when there is none or keeping does not apply (anonymous, ASCII,
  * keeping off, another file system): the caller uploads the usual way;
  * -EBUSY when another upload of it by the same user runs. */
 int partial_open(struct ftp_session *s, const char *vpath, bool create,
-                 char *kpath, struct stat *st);
+                 char *kpath, struct stat *st, struct partial_limits *lim);
 
 /* The size of s's kept data for `vpath` (what SIZE tells the uploader), or
  * -ENOENT. Only for users with the write right on `vpath`. */
@@ -66,9 +75,9 @@ int partial_size(struct ftp_session *s, const char *vpath, off_t *size);
 
 /* A cut upload: keeps the first `len` bytes of the kept file `fd` at
  * `kpath`, fewer when the user's other kept files and these would pass
- * `quota` bytes, and none (the file is removed) when nothing fits. The
+ * lim->quota bytes, and none (the file is removed) when nothing fits. The
  * lifetime counts from now. Returns the bytes kept. */
 off_t partial_keep(const struct vfs *v, const char *kpath, int fd, off_t len,
-                   int64_t quota, int64_t lifetime_s);
+                   const struct partial_limits *lim);
 
 #endif

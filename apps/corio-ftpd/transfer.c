@@ -47,9 +47,6 @@ struct transfer {
     bool orphan;            /* the session is gone: free yourself at the end */
     bool no_replace;        /* anonymous: the commit never replaces a file */
     bool keep;              /* tmp_vpath is kept data: keep it when cut */
-    int64_t keep_quota;     /* keep: the user's kept bytes at most */
-    int64_t keep_life_s;    /* keep: lifetime of kept data */
-    off_t kept;             /* keep: bytes kept at the cut */
     int file_fd;            /* the file, -1 for listings */
     int data_fd;            /* the data connection, -1 until open */
     DIR *dir;               /* directory being listed */
@@ -65,6 +62,10 @@ struct transfer {
     struct ftpd_root *root; /* a reference to the session's root */
     struct vfs *vfs;        /* &root->vfs */
     unsigned may;           /* the user's rights, for the MLSD perm fact */
+
+    /* Uploads into kept data (partial.c). */
+    struct partial_limits keep_lim; /* what a cut does */
+    off_t kept;                     /* bytes kept at the cut */
 };
 
 static void xfer_free(struct transfer *x)
@@ -407,7 +408,7 @@ static void discard_upload(struct transfer *x, int rc)
 {
     if (x->keep && !x->local_error)
         x->kept = partial_keep(x->vfs, x->tmp_vpath, x->file_fd, x->fpos,
-                               x->keep_quota, x->keep_life_s);
+                               &x->keep_lim);
     else if (x->tmp_vpath)
         vfs_unlink(x->vfs, x->tmp_vpath);
     else if (x->created)
@@ -571,7 +572,7 @@ static int open_kept(struct ftp_session *s, struct transfer *x, off_t rest)
         return -1;
     }
     bool fresh = x->kind == X_STOR && rest == 0;
-    int fd = partial_open(s, x->vpath, fresh, kpath, &st);
+    int fd = partial_open(s, x->vpath, fresh, kpath, &st, &x->keep_lim);
     if (fd == -EBUSY) {
         reply(s, 450, "%s: another upload of this file by you is running.",
               x->vpath);
@@ -590,8 +591,6 @@ static int open_kept(struct ftp_session *s, struct transfer *x, off_t rest)
         return -1;
     }
     x->keep = true;
-    x->keep_quota = (int64_t)s->srv->cfg->resume_quota_mib << 20;
-    x->keep_life_s = (s->srv->cfg->resume_life_ms + 999) / 1000;
     x->offset = x->fpos = x->kind == X_APPE ? st.st_size : rest;
     return 1;
 }
