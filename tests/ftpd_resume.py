@@ -328,6 +328,22 @@ def restart():
         srv.stop()
         srv = start()
         expect(kept_size(srv, "r1.bin") == MiB, "kept across a restart")
+        # SIGTERM while an upload stalls: the grace period ends, the upload
+        # is cut, and its data kept.
+        srv.stop()
+        servers.append(Server("--grace", "1", root=root, users=USERS))
+        srv = servers[-1]
+        r, d, first = upload_start(srv, "STOR r3.bin")
+        expect(first.startswith("150"), first)
+        d.sendall(data[:MiB])
+        wait_until(lambda: (kept_size(srv, "r3.bin") or 0) == MiB, "data")
+        srv.stop()
+        d.close()
+        r.close()
+        srv = start()
+        expect(kept_size(srv, "r3.bin") == MiB, "kept after SIGTERM")
+        resume(srv, "r3.bin", data)
+        expect(sha256(srv.read("r3.bin")) == sha256(data), "r3 sha256")
         r, d, first = upload_start(srv, "STOR r2.bin")
         expect(first.startswith("150"), first)
         d.sendall(data[:2 * MiB])
