@@ -155,7 +155,9 @@ def client_kills(srv, name, argv_for):
                              stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
         if attempt < 3:
-            time.sleep(rnd.uniform(0.1, 0.8))
+            # Killed after at least 0.5 s: the server then waits 25 ms or
+            # more for the control connection's hangup (docs/ftpd.md).
+            time.sleep(rnd.uniform(0.5, 1.1))
             p.kill()
         _, err = p.communicate(timeout=60)
         if attempt < 3 and not visible(srv, name):

@@ -350,20 +350,26 @@ static bool control_gone(struct ftp_session *s)
     return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
-/* A killed client's kernel closes its sockets in no set order: the data
- * connection's FIN, which looks like the end of the file, often comes a
- * few microseconds before the control connection's. Before committing, the
- * control connection gets UPLOAD_SETTLE_MS to show that hangup. */
-#define UPLOAD_SETTLE_MS 2
+/* A killed client's kernel closes its sockets in no set order, and may
+ * defer a close by a clock tick: the data connection's FIN, which looks
+ * like the end of the file, often comes milliseconds before the control
+ * connection's. Before committing, the control connection gets a
+ * twentieth of the transfer's time so far (at most UPLOAD_SETTLE_MS) to
+ * show that hangup: nothing for a small file, 5% for the rest. */
+#define UPLOAD_SETTLE_MS 100
 static bool client_vanished(struct transfer *x)
 {
-    for (int i = 0; i < UPLOAD_SETTLE_MS; i++) {
+    int64_t wait = (cio_hub_now() - x->start_ms) / 20;
+    int64_t until =
+        cio_hub_now() + (wait < UPLOAD_SETTLE_MS ? wait : UPLOAD_SETTLE_MS);
+    for (;;) {
         if (control_gone(x->s))
             return true;
+        if (cio_hub_now() >= until)
+            return false;
         if (cio_task_sleep(1) < 0 || x->orphan)
             return true; /* the session is ending: not a complete upload */
     }
-    return control_gone(x->s);
 }
 
 static int sync_fd(int fd)
