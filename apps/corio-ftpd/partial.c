@@ -308,26 +308,41 @@ static int64_t lifetime_s(struct ftp_session *s)
     return (s->srv->cfg->resume_life_ms + 999) / 1000;
 }
 
-/* Removes the user's expired kept files. */
-static void expire(struct ftp_session *s, const char *dir)
+/* Opens the user's kept directory `dir` (making it when `create`), removes
+ * the expired files there and gives its device in *dev. 0 or -errno. */
+static int user_dir(struct ftp_session *s, const char *dir, bool create,
+                    dev_t *dev)
 {
+    struct stat st;
     int fd = vfs_open(s->vfs, dir, O_RDONLY | O_DIRECTORY, 0);
-    if (fd >= 0)
-        scan_kept(fd, lifetime_s(s), NULL);
+    if (fd == -ENOENT && create) {
+        vfs_mkdir(s->vfs, "/" VFS_KEPT_DIR, 0700);
+        vfs_mkdir(s->vfs, dir, 0700);
+        fd = vfs_open(s->vfs, dir, O_RDONLY | O_DIRECTORY, 0);
+    }
+    if (fd < 0)
+        return fd;
+    if (fstat(fd, &st) < 0) {
+        close(fd);
+        return -EIO;
+    }
+    *dev = st.st_dev;
+    scan_kept(fd, lifetime_s(s), NULL);
+    return 0;
 }
 
-/* True when the kept directory and vpath's directory share a file system,
- * so that the commit is a rename. */
-static bool same_fs(struct ftp_session *s, const char *dir, const char *vpath)
+/* True when vpath's directory is on device dev, so that the commit from
+ * the kept directory is a rename. */
+static bool on_dev(struct ftp_session *s, const char *vpath, dev_t dev)
 {
     char name[NAME_MAX + 1];
-    struct stat a, b;
+    struct stat st;
     int fd = vfs_open_parent(s->vfs, vpath, name);
     if (fd < 0)
         return false;
-    int rc = fstat(fd, &a);
+    int rc = fstat(fd, &st);
     close(fd);
-    return rc == 0 && vfs_stat(s->vfs, dir, &b) == 0 && a.st_dev == b.st_dev;
+    return rc == 0 && st.st_dev == dev;
 }
 
 int partial_open(struct ftp_session *s, const char *vpath, bool create,
@@ -341,12 +356,8 @@ int partial_open(struct ftp_session *s, const char *vpath, bool create,
     lim->lifetime_s = lifetime_s(s);
     lim->sync = cfg->fsync != FTPD_FSYNC_NONE;
     kept_paths(s, vpath, dir, kpath);
-    if (create) {
-        vfs_mkdir(s->vfs, "/" VFS_KEPT_DIR, 0700);
-        vfs_mkdir(s->vfs, dir, 0700);
-    }
-    expire(s, dir);
-    if (!same_fs(s, dir, vpath))
+    dev_t dev;
+    if (user_dir(s, dir, create, &dev) < 0 || !on_dev(s, vpath, dev))
         return -ENOENT;
     int fd = vfs_open_regular(s->vfs, kpath, O_RDWR | (create ? O_CREAT : 0),
                               0666, st);
@@ -373,8 +384,9 @@ int partial_size(struct ftp_session *s, const char *vpath, off_t *size)
     if (!keeps(s) || !ftp_user_allows(s->user, FTP_PERM_WRITE, vpath))
         return -ENOENT;
     kept_paths(s, vpath, dir, kpath);
-    expire(s, dir);
-    if (vfs_stat(s->vfs, kpath, &st) < 0 || !S_ISREG(st.st_mode))
+    dev_t dev;
+    if (user_dir(s, dir, false, &dev) < 0 || vfs_stat(s->vfs, kpath, &st) < 0 ||
+        !S_ISREG(st.st_mode))
         return -ENOENT;
     *size = st.st_size;
     return 0;
