@@ -287,6 +287,19 @@ def quota():
         n = resume(srv, "q1.bin", data)
         expect(n == MiB, "resumed from the quota")
         expect(sha256(srv.read("q1.bin")) == sha256(data), "q1 sha256")
+        # An upload still running is not kept data: it does not count.
+        r, d, first = upload_start(srv, "STOR run.bin")
+        expect(first.startswith("150"), first)
+        d.sendall(data[:2 * MiB])
+        wait_until(lambda: kept_size(srv, "run.bin") == 2 * MiB, "running")
+        upload_cut(srv, "q4.bin", data, 0, MiB // 2, "fin")
+        wait_until(lambda: "upload of /q4.bin cut: %d bytes kept" % (MiB // 2)
+                   in srv.events(), "a cut beside a running upload kept")
+        d.sendall(data[2 * MiB:])
+        d.close()
+        expect(r.reply().startswith("226"), "the running upload completes")
+        r.cmd("QUIT")
+        expect(sha256(srv.read("run.bin")) == sha256(data), "run.bin")
 
 
 def expiry():

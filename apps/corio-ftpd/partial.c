@@ -57,20 +57,24 @@ static DIR *dir_of(int dfd)
     return d;
 }
 
-/* Removes `name` under dfd unless an upload holds it (flock). */
-static void remove_unlocked(int dfd, const char *name)
+/* Whether an upload holds `name` under dfd (flock); when not and `remove`,
+ * removes it. */
+static bool held(int dfd, const char *name, bool remove)
 {
     int fd = openat(dfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
-        return;
-    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+        return false;
+    bool busy = flock(fd, LOCK_EX | LOCK_NB) < 0;
+    if (!busy && remove)
         unlinkat(dfd, name, 0);
     close(fd);
+    return busy;
 }
 
 /* The kept files of one user (directory dfd, consumed): removes those idle
- * for lifetime_s or more (unless an upload holds them) and returns the
- * bytes of the others, `skip` (a name, or NULL) not counted. */
+ * for lifetime_s or more (unless an upload holds them). With `skip` (a
+ * name), returns the bytes of the others, neither `skip` nor uploads still
+ * running counted: what the user's quota holds. */
 static int64_t scan_kept(int dfd, int64_t lifetime_s, const char *skip)
 {
     DIR *d = dir_of(dfd);
@@ -85,8 +89,9 @@ static int64_t scan_kept(int dfd, int64_t lifetime_s, const char *skip)
             !S_ISREG(st.st_mode))
             continue;
         if (st.st_mtime + lifetime_s <= now)
-            remove_unlocked(dirfd(d), e->d_name);
-        else if (!skip || strcmp(skip, e->d_name))
+            held(dirfd(d), e->d_name, true);
+        else if (skip && strcmp(skip, e->d_name) &&
+                 !held(dirfd(d), e->d_name, false))
             bytes += st.st_size;
     }
     closedir(d);
