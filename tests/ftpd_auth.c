@@ -124,6 +124,7 @@ static void test_good_file(void)
     CHECK(!ftp_user_allows(&u, FTP_PERM_WRITE, "/f"));
     CHECK(!ftp_user_allows(&u, FTP_PERM_DELETE, "/incoming/new.bin"));
     CHECK(!ftp_user_allows(&u, FTP_PERM_MKDIR, "/incoming/d"));
+    CHECK(!ftp_user_allows(&u, FTP_PERM_ATTR, "/incoming/new.bin"));
     ftp_user_release(&u);
     CHECK_EQ(userdb_check(db, "FTP", "", &u), 0);
     CHECK(u.anonymous);

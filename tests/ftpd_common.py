@@ -220,6 +220,32 @@ def expect(cond, what):
         raise AssertionError(what)
 
 
+def upload_start(srv, cmd, user="alice", password="wonder", rest=0):
+    """Logs in on a raw control connection, opens a passive data connection
+    and sends cmd ("STOR name", "APPE name"), after REST rest if given;
+    returns (control, data, first reply)."""
+    r = srv.raw()
+    r.cmd("USER " + user)
+    expect(r.cmd("PASS " + password).startswith("230"), "login " + user)
+    r.cmd("TYPE I")
+    port = pasv_port(r.cmd("PASV"))
+    d = socket.create_connection((srv.host, port), 10)
+    if rest:
+        expect(r.cmd("REST %d" % rest).startswith("350"), "REST")
+    r.send(cmd + "\r\n")
+    return r, d, r.reply()
+
+
+def wait_until(cond, what, timeout=10):
+    """Polls cond() until true; AssertionError naming what after timeout
+    seconds (tripled under sanitizers)."""
+    deadline = time.monotonic() + timeout * (3 if SAN else 1)
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.02)
+
+
 def main():
     with Server("--anonymous") as srv:
         f = srv.ftp()

@@ -305,6 +305,40 @@ static void test_temp_and_rename(const struct vfs *v)
     CHECK_EQ(vfs_mktemp(v, "/dir/x", t1, 10), -ENAMETOOLONG);
 }
 
+/* RENAME_NOREPLACE never replaces; vfs_open_regular never opens (nor waits
+ * on) a FIFO, in both resolver modes. */
+static void test_noreplace_and_regular(const struct vfs *v)
+{
+    struct stat st;
+    char fifo[600];
+    write_file("root/nr_a", "a");
+    write_file("root/nr_b", "b");
+    CHECK_EQ(vfs_rename_noreplace(v, "/nr_a", "/nr_b"), -EEXIST);
+    CHECK(exists("root/nr_a") && exists("root/nr_b"));
+    CHECK_EQ(vfs_rename_noreplace(v, "/nr_a", "/nr_c"), 0);
+    CHECK(!exists("root/nr_a") && exists("root/nr_c"));
+    int fd = vfs_open_regular(v, "/nr_c", O_RDONLY, 0, &st);
+    CHECK(fd >= 0);
+    CHECK_STREQ(slurp(fd), "a");
+    CHECK_EQ(st.st_size, 1);
+    CHECK(!(fcntl(fd, F_GETFL) & O_NONBLOCK));
+    close(fd);
+    path_of(fifo, sizeof fifo, "root/nr_fifo");
+    CHECK_EQ(mkfifo(fifo, 0600), 0);
+    CHECK_EQ(vfs_open_regular(v, "/nr_fifo", O_RDONLY, 0, &st), -ENODEV);
+    CHECK_EQ(vfs_open_regular(v, "/nr_fifo", O_WRONLY | O_CREAT, 0666, &st),
+             -ENODEV);
+    CHECK_EQ(vfs_open_regular(v, "/dir", O_RDONLY, 0, &st), -ENODEV);
+    CHECK_EQ(vfs_open_regular(v, "/nr_none", O_RDONLY, 0, &st), -ENOENT);
+    fd = vfs_open_regular(v, "/nr_new", O_WRONLY | O_CREAT, 0666, &st);
+    CHECK(fd >= 0 && S_ISREG(st.st_mode));
+    close(fd);
+    CHECK(vfs_is_temp_name(VFS_KEPT_DIR));
+    static const char *const made[] = {"/nr_b", "/nr_c", "/nr_fifo", "/nr_new"};
+    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++)
+        CHECK_EQ(vfs_unlink(v, made[i]), 0);
+}
+
 /* A thread swaps root/swap (a directory holding "inside") and root/swaplink
  * (a link to ../outside) atomically, again and again, while lookups go
  * through "/swap/secret": each must read "inside" or fail, never leak. */
@@ -446,6 +480,7 @@ static void run_mode(const char *mode, int have_openat2)
     test_escapes(&v);
     test_inside(&v);
     test_temp_and_rename(&v);
+    test_noreplace_and_regular(&v);
     make_dir("root/swap");
     write_file("root/swap/secret", "inside");
     make_link("../outside", "root/swaplink");

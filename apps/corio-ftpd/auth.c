@@ -78,6 +78,8 @@ int auth_parse_perms(const char *s, unsigned *perms)
         if (!at)
             return -EINVAL;
         p |= 1u << (at - letters);
+        if (*s == 'w')
+            p |= FTP_PERM_ATTR; /* named writers keep SITE CHMOD and MFMT */
     }
     *perms = p;
     return 0;
@@ -477,6 +479,8 @@ void ftp_user_release(struct ftp_user *u)
 
 int ftp_user_allows(const struct ftp_user *u, unsigned perm, const char *vpath)
 {
+    if (u->anonymous && perm == FTP_PERM_ATTR)
+        return 0;
     if (u->perms & perm)
         return 1;
     if (!u->anonymous || perm != FTP_PERM_WRITE || !u->upload_dir || !vpath)

@@ -13,7 +13,8 @@
  *   root   the user's root directory: an absolute path (it may contain ':'),
  *          or empty for the server's --root.
  *   perms  a subset of the letters l (list), r (read/download), w (write:
- *          upload, append, SITE CHMOD, MFMT), d (delete files and empty
+ *          upload, append, SITE CHMOD, MFMT; anonymous upload rights
+ *          never include SITE CHMOD or MFMT), d (delete files and empty
  *          directories), n (rename), m (make directories); or `*` for all.
  *          Empty means no permission at all (login only).
  *
@@ -34,11 +35,12 @@
 enum {
     FTP_PERM_LIST = 1u << 0,   /* l: LIST, NLST, MLSD, MLST, STAT path */
     FTP_PERM_READ = 1u << 1,   /* r: RETR, SIZE, MDTM, HASH */
-    FTP_PERM_WRITE = 1u << 2,  /* w: STOR, STOU, APPE, SITE CHMOD, MFMT */
+    FTP_PERM_WRITE = 1u << 2,  /* w: STOR, STOU, APPE (and FTP_PERM_ATTR) */
     FTP_PERM_DELETE = 1u << 3, /* d: DELE, RMD */
     FTP_PERM_RENAME = 1u << 4, /* n: RNFR/RNTO */
     FTP_PERM_MKDIR = 1u << 5,  /* m: MKD */
-    FTP_PERM_ALL = (1u << 6) - 1
+    FTP_PERM_ATTR = 1u << 6,   /* SITE CHMOD, MFMT: comes with w, never anon */
+    FTP_PERM_ALL = (1u << 7) - 1
 };
 
 /* Longest user name, NUL excluded. */
@@ -102,7 +104,9 @@ void ftp_user_release(struct ftp_user *u);
 /* Whether `u` may do `perm` (one FTP_PERM_* bit) on virtual path `vpath`:
  * its perms bits, and for anonymous users FTP_PERM_WRITE also strictly
  * beneath upload_dir (the server should still refuse to overwrite existing
- * files there: anonymous users may add, not replace). Returns 1 or 0. */
+ * files there: anonymous users may add, not replace). Anonymous users never
+ * get FTP_PERM_ATTR: upload rights do not include modes and times. Returns 1
+ * or 0. */
 int ftp_user_allows(const struct ftp_user *u, unsigned perm, const char *vpath);
 
 /* Parse a perms string ("lrw", "*", "") into FTP_PERM_* bits; -EINVAL on an

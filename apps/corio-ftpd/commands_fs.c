@@ -182,11 +182,18 @@ static int readable_file(struct ftp_session *s, const char *arg, char *path,
     return 0;
 }
 
+/* The uploader of a cut upload learns the kept size here, which is where
+ * curl -C -, lftp put -c and REST-based clients resume (see partial.h). */
 void cmd_size(struct ftp_session *s, char *arg)
 {
     char path[VFS_PATH_MAX];
     struct stat st;
-    if (readable_file(s, arg, path, &st) == 0)
+    off_t kept;
+    if (session_path(s, arg, path) < 0)
+        return;
+    if (partial_size(s, path, &kept) == 0)
+        reply(s, 213, "%lld", (long long)kept);
+    else if (readable_file(s, path, path, &st) == 0)
         reply(s, 213, "%lld", (long long)st.st_size);
 }
 
@@ -243,7 +250,7 @@ void cmd_mfmt(struct ftp_session *s, char *arg)
         reply(s, 501, "Invalid time value.");
         return;
     }
-    if (!session_target(s, sp + 1, FTP_PERM_WRITE, path))
+    if (!session_target(s, sp + 1, FTP_PERM_ATTR, path))
         return;
     int rc = vfs_set_mtime(s->vfs, path, t);
     if (rc < 0) {
@@ -268,8 +275,15 @@ void commands_site_chmod(struct ftp_session *s, char *arg)
         reply(s, 501, "Invalid mode.");
         return;
     }
-    if (!session_target(s, sp + 1, FTP_PERM_WRITE, path))
+    if (!session_target(s, sp + 1, FTP_PERM_ATTR, path))
         return;
+    /* No client makes set-id or sticky files; the admin's umask holds. */
+    if (mode & 07000) {
+        reply(s, 550, "%s: setuid, setgid and sticky bits are not allowed.",
+              path);
+        return;
+    }
+    mode &= ~(long)s->srv->cfg->umask;
     int rc = vfs_chmod(s->vfs, path, (mode_t)mode);
     if (rc < 0) {
         reply_fs_error(s, rc, path);
@@ -289,7 +303,11 @@ void cmd_hash(struct ftp_session *s, char *arg)
     }
     if (readable_file(s, arg, path, &st) < 0)
         return;
-    int fd = vfs_open(s->vfs, path, O_RDONLY, 0);
+    int fd = vfs_open_regular(s->vfs, path, O_RDONLY, 0, &st);
+    if (fd == -ENODEV) {
+        reply(s, 550, "%s: not a regular file.", path);
+        return;
+    }
     if (fd < 0) {
         reply_fs_error(s, fd, path);
         return;

@@ -95,6 +95,11 @@ static const struct key keys[] = {
      "PERCENT  of ban_time each try while banned adds (default 50)"},
     {"ban_max_entries", K_INT, F(ban_max_entries), 1, 10000000,
      "N  addresses and accounts tracked at once (default 10000)"},
+    {"resume_lifetime", K_SECONDS, F(resume_life_ms), 0, 31536000,
+     "SECONDS  keep a cut upload this long for REST/APPE to resume; 0 = "
+     "never (default 86400)"},
+    {"resume_quota", K_INT, F(resume_quota_mib), 0, 1 << 30,
+     "MIB  kept data of cut uploads per user (default 10240)"},
 };
 
 void config_init(struct ftpd_config *c)
@@ -119,6 +124,8 @@ void config_init(struct ftpd_config *c)
     c->ban_time_ms = 1800 * 1000;
     c->ban_growth = 50;
     c->ban_max_entries = 10000;
+    c->resume_life_ms = 86400 * 1000;
+    c->resume_quota_mib = 10240;
 }
 
 void config_free(struct ftpd_config *c)

@@ -49,6 +49,8 @@ struct ftpd_config {
     int64_t ban_time_ms;     /* a ban lasts this long */
     int ban_growth;          /* percent of ban_time per try while banned */
     int ban_max_entries;     /* addresses and accounts tracked */
+    int64_t resume_life_ms;  /* cut uploads are kept this long, 0 = never */
+    int resume_quota_mib;    /* kept data per user and root, MiB */
 };
 
 /* Fills c with the defaults. */

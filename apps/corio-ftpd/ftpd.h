@@ -16,6 +16,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "partial.h"
 #include "vfs.h"
 
 #define FTPD_VERSION "0.1.0"
@@ -64,6 +65,7 @@ struct ftpd_shared {
     struct ftpd_hashpool hashes;               /* HASH's threads */
     struct ftpd_ban *bans[FTPD_IP_BUCKETS];    /* failed logins (defender.c) */
     int n_bans;                                /* entries in bans */
+    struct partial_swept swept;                /* roots cleaned of leftovers */
 };
 
 /* A root directory open as a jail, shared by the sessions (and transfers)

@@ -571,6 +571,13 @@ int main(int argc, char **argv)
                         "every login will fail\n");
     signal(SIGPIPE, SIG_IGN);
     umask((mode_t)app.srv.cfg->umask);
+    /* Leftovers of a server that was killed: the users' own roots are
+     * swept when first opened (server_root_get). */
+    partial_swept_init(&app.shared.swept,
+                       (app.srv.cfg->resume_life_ms + 999) / 1000);
+    partial_sweep_start(&app.shared.swept, app.srv.cfg->root);
+    if (app.srv.cfg->anon_root)
+        partial_sweep_start(&app.shared.swept, app.srv.cfg->anon_root);
     raise_fd_limit();
     cio_hub_opts_t opts = {.dump_on_sigquit = true, .stack_size = STACK_SIZE};
     int rc = app.srv.cfg->workers > 1
@@ -592,6 +599,7 @@ int main(int argc, char **argv)
     config_free(app.srv.cfg);
     free(app.srv.cfg);
     defender_free(&app.shared);
+    partial_swept_free(&app.shared.swept);
     pthread_mutex_destroy(&app.shared.lock);
     return app.status;
 }

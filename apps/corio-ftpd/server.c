@@ -118,6 +118,7 @@ int server_root_get(struct ftpd_server *srv, const char *path,
         free(r);
         return rc;
     }
+    partial_sweep_start(&srv->shared->swept, path);
     r->refs = 2; /* the cache and the caller */
     r->next = srv->roots;
     srv->roots = r;

@@ -77,7 +77,13 @@ int session_path(struct ftp_session *s, const char *arg, char *out)
         reply(s, 550, "File name too long.");
     else if (rc < 0)
         reply(s, 501, "Invalid file name.");
-    return rc < 0 ? -1 : 0;
+    if (rc < 0)
+        return -1;
+    if (partial_reserved(out)) {
+        reply(s, 553, "%s: name reserved for the server's own files.", out);
+        return -1;
+    }
+    return 0;
 }
 
 bool session_may(struct ftp_session *s, unsigned perm, const char *vpath)

@@ -45,6 +45,8 @@ struct transfer {
     bool created;           /* STOU made this file: remove it on failure */
     bool local_error;       /* the error came from the disk, not the network */
     bool orphan;            /* the session is gone: free yourself at the end */
+    bool no_replace;        /* anonymous: the commit never replaces a file */
+    bool keep;              /* tmp_vpath is kept data: keep it when cut */
     int file_fd;            /* the file, -1 for listings */
     int data_fd;            /* the data connection, -1 until open */
     DIR *dir;               /* directory being listed */
@@ -64,6 +66,10 @@ struct transfer {
     struct vfs *vfs;        /* &root->vfs */
     unsigned may;           /* the user's rights, for the MLSD perm fact */
     unsigned hide;          /* MLSD facts left out (OPTS MLST) */
+
+    /* Uploads into kept data (partial.c). */
+    struct partial_limits keep_lim; /* what a cut does */
+    off_t kept;                     /* bytes kept at the cut */
 };
 
 static void xfer_free(struct transfer *x)
@@ -359,6 +365,28 @@ static bool control_gone(struct ftp_session *s)
     return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
+/* A killed client's kernel closes its sockets in no set order, and may
+ * defer a close by a clock tick: the data connection's FIN, which looks
+ * like the end of the file, often comes milliseconds before the control
+ * connection's. Before committing, the control connection gets a
+ * twentieth of the transfer's time so far (at most UPLOAD_SETTLE_MS) to
+ * show that hangup: nothing for a small file, 5% for the rest. */
+#define UPLOAD_SETTLE_MS 100
+static bool client_vanished(struct transfer *x)
+{
+    int64_t wait = (cio_hub_now() - x->start_ms) / 20;
+    int64_t until =
+        cio_hub_now() + (wait < UPLOAD_SETTLE_MS ? wait : UPLOAD_SETTLE_MS);
+    for (;;) {
+        if (control_gone(x->s))
+            return true;
+        if (cio_hub_now() >= until)
+            return false;
+        if (cio_task_sleep(1) < 0 || x->orphan)
+            return true; /* the session is ending: not a complete upload */
+    }
+}
+
 static int sync_fd(int fd)
 {
     int rc = cio_file_fsync(fd, -1);
@@ -369,11 +397,14 @@ static int sync_fd(int fd)
 static int commit_upload(struct transfer *x, enum ftpd_fsync policy)
 {
     int rc = 0;
-    if (x->in_place && x->kind == X_STOR && ftruncate(x->file_fd, x->fpos) < 0)
+    if ((x->keep || (x->in_place && x->kind == X_STOR)) &&
+        ftruncate(x->file_fd, x->fpos) < 0)
         rc = -errno;
     if (rc == 0 && policy != FTPD_FSYNC_NONE)
         rc = sync_fd(x->file_fd);
-    if (rc == 0 && x->tmp_vpath)
+    if (rc == 0 && x->tmp_vpath && x->no_replace)
+        rc = vfs_rename_noreplace(x->vfs, x->tmp_vpath, x->vpath);
+    else if (rc == 0 && x->tmp_vpath)
         rc = vfs_rename(x->vfs, x->tmp_vpath, x->vpath);
     if (rc == 0 && policy == FTPD_FSYNC_FULL) {
         char name[NAME_MAX + 1];
@@ -396,7 +427,10 @@ static int commit_upload(struct transfer *x, enum ftpd_fsync policy)
  * in-place file back its old size when the disk filled up. */
 static void discard_upload(struct transfer *x, int rc)
 {
-    if (x->tmp_vpath)
+    if (x->keep && !x->local_error)
+        x->kept = partial_keep(x->vfs, x->tmp_vpath, x->file_fd, x->fpos,
+                               &x->keep_lim);
+    else if (x->tmp_vpath)
         vfs_unlink(x->vfs, x->tmp_vpath);
     else if (x->created)
         vfs_unlink(x->vfs, x->vpath);
@@ -417,6 +451,9 @@ static void final_reply(struct transfer *x, int rc)
         reply(s, 425, "Cannot open data connection: %s.", cio_strerror(rc));
     else if (!x->local_error)
         reply(s, 426, "Connection closed; transfer aborted.");
+    else if (rc == -EEXIST && x->no_replace)
+        reply(s, 553, "%s: the name was taken meanwhile; upload discarded.",
+              x->vpath);
     else if (rc == -ENOSPC)
         reply(s, 452, "Insufficient storage space; upload discarded.");
     else if (rc == -EDQUOT || rc == -EFBIG)
@@ -431,7 +468,7 @@ static void finish(struct transfer *x, int rc)
     bool quiet = x->orphan || cio_task_cancelled();
     struct ftp_session *s = x->s;
     x->phase = rc < 0 && x->data_fd < 0 ? PH_CONNECT : PH_FINISH;
-    if (upload && rc == 0 && (quiet || control_gone(s)))
+    if (upload && rc == 0 && (quiet || client_vanished(x)))
         rc = -ECONNRESET;
     if (upload && rc == 0)
         rc = commit_upload(x, s->srv->cfg->fsync);
@@ -455,6 +492,9 @@ static void finish(struct transfer *x, int rc)
     if (x->kind == X_RETR || upload)
         log_transfer(s, x->vpath, x->bytes, cio_hub_now() - x->start_ms, upload,
                      x->ascii, rc == 0);
+    if (x->keep && rc < 0 && x->kept > 0)
+        log_event(s->srv, s, "upload of %s cut: %lld bytes kept", x->vpath,
+                  (long long)x->kept);
     if (!quiet)
         final_reply(x, rc);
 }
@@ -492,18 +532,22 @@ static int refuse_overwrite(struct ftp_session *s, const char *vpath)
     return -1;
 }
 
+/* The reply to a failed vfs_open_regular(). */
+static int refuse_open(struct ftp_session *s, struct transfer *x)
+{
+    if (x->file_fd == -ENODEV)
+        reply(s, 550, "%s: not a regular file.", x->vpath);
+    else
+        reply_fs_error(s, x->file_fd, x->vpath);
+    return -1;
+}
+
 static int open_retr(struct ftp_session *s, struct transfer *x, off_t rest)
 {
     struct stat st;
-    x->file_fd = vfs_open(s->vfs, x->vpath, O_RDONLY, 0);
-    if (x->file_fd < 0) {
-        reply_fs_error(s, x->file_fd, x->vpath);
-        return -1;
-    }
-    if (fstat(x->file_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        reply(s, 550, "%s: not a regular file.", x->vpath);
-        return -1;
-    }
+    x->file_fd = vfs_open_regular(s->vfs, x->vpath, O_RDONLY, 0, &st);
+    if (x->file_fd < 0)
+        return refuse_open(s, x);
     if (rest > st.st_size) {
         reply(s, 554, "Restart offset %lld is beyond the end of the file.",
               (long long)rest);
@@ -520,19 +564,14 @@ static int open_in_place(struct ftp_session *s, struct transfer *x, off_t rest)
 {
     struct stat st;
     int flags = O_WRONLY | (x->kind == X_APPE ? O_CREAT : 0);
-    x->file_fd = vfs_open(s->vfs, x->vpath, flags, 0666);
-    if (x->file_fd < 0) {
-        if (x->file_fd == -ENOENT)
-            reply(s, 554, "Restart offset %lld is beyond the end of the file.",
-                  (long long)rest);
-        else
-            reply_fs_error(s, x->file_fd, x->vpath);
+    x->file_fd = vfs_open_regular(s->vfs, x->vpath, flags, 0666, &st);
+    if (x->file_fd == -ENOENT) {
+        reply(s, 554, "Restart offset %lld is beyond the end of the file.",
+              (long long)rest);
         return -1;
     }
-    if (fstat(x->file_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        reply(s, 550, "%s: not a regular file.", x->vpath);
-        return -1;
-    }
+    if (x->file_fd < 0)
+        return refuse_open(s, x);
     if (x->kind == X_STOR && rest > st.st_size) {
         reply(s, 554, "Restart offset %lld is beyond the end of the file.",
               (long long)rest);
@@ -544,16 +583,61 @@ static int open_in_place(struct ftp_session *s, struct transfer *x, off_t rest)
     return 0;
 }
 
+/* Named users' uploads write into kept data (partial.c) that a cut leaves
+ * for REST+STOR or APPE to continue. 1: opened; 0: not kept here, upload
+ * the usual way; -1: refused (replied). */
+static int open_kept(struct ftp_session *s, struct transfer *x, off_t rest)
+{
+    char kpath[VFS_PATH_MAX];
+    struct stat st;
+    if (vfs_stat(s->vfs, x->vpath, &st) == 0 && !S_ISREG(st.st_mode)) {
+        reply(s, 550, "%s: not a regular file.", x->vpath);
+        return -1;
+    }
+    bool fresh = x->kind == X_STOR && rest == 0;
+    int fd = partial_open(s, x->vpath, fresh, kpath, &st, &x->keep_lim);
+    if (fd == -EBUSY) {
+        reply(s, 450, "%s: another upload of this file by you is running.",
+              x->vpath);
+        return -1;
+    }
+    if (fd < 0)
+        return 0;
+    x->file_fd = fd;
+    if (x->kind == X_STOR && rest > st.st_size) {
+        reply(s, 554, "Restart offset %lld is beyond the kept %lld bytes.",
+              (long long)rest, (long long)st.st_size);
+        return -1;
+    }
+    if (!(x->tmp_vpath = strdup(kpath))) {
+        reply(s, 451, "Out of memory.");
+        return -1;
+    }
+    x->keep = true;
+    x->offset = x->fpos = x->kind == X_APPE ? st.st_size : rest;
+    return 1;
+}
+
 static int open_stor(struct ftp_session *s, struct transfer *x, off_t rest)
 {
     char tmp[VFS_PATH_MAX];
     struct stat st;
     if (refuse_overwrite(s, x->vpath) < 0)
         return -1;
-    if (x->kind == X_APPE || rest > 0) {
+    /* Anonymous users only add files: APPE of a new name is a STOR. */
+    x->no_replace = s->user->anonymous;
+    if (x->no_replace && rest > 0) {
+        reply(s, 554, "Restart offset %lld is beyond the end of the file.",
+              (long long)rest);
+        return -1;
+    }
+    int kept = x->no_replace ? 0 : open_kept(s, x, rest);
+    if (kept < 0)
+        return -1;
+    if (!kept && !x->no_replace && (x->kind == X_APPE || rest > 0)) {
         if (open_in_place(s, x, rest) < 0)
             return -1;
-    } else {
+    } else if (!kept) {
         if (vfs_stat(s->vfs, x->vpath, &st) == 0 && !S_ISREG(st.st_mode)) {
             reply(s, 550, "%s: not a regular file.", x->vpath);
             return -1;

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -424,6 +425,31 @@ int vfs_open(const struct vfs *v, const char *vpath, int flags, mode_t mode)
     return r < 0 ? r : open_rel(v, relative(norm), flags, mode);
 }
 
+int vfs_open_regular(const struct vfs *v, const char *vpath, int flags,
+                     mode_t mode, struct stat *st)
+{
+    int fd = vfs_open(v, vpath, O_PATH, 0);
+    if (fd >= 0) {
+        int r = fstat(fd, st) < 0 ? -errno : 0;
+        close(fd);
+        if (r < 0)
+            return r;
+        if (!S_ISREG(st->st_mode))
+            return -ENODEV;
+    } else if (fd != -ENOENT || !(flags & O_CREAT)) {
+        return fd;
+    }
+    fd = vfs_open(v, vpath, flags | O_NONBLOCK, mode);
+    if (fd < 0)
+        return fd == -ENXIO ? -ENODEV : fd; /* a FIFO with no reader */
+    if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) ||
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+        close(fd);
+        return -ENODEV;
+    }
+    return fd;
+}
+
 /* Split the normalised `norm` at its last slash (in place) and open the
  * directory part; the last component goes to `name`. */
 static int open_parent_norm(const struct vfs *v, char *norm,
@@ -507,7 +533,23 @@ int vfs_unlink(const struct vfs *v, const char *vpath)
     return at_parent(v, vpath, 'u', 0, -EISDIR);
 }
 
-int vfs_rename(const struct vfs *v, const char *from, const char *to)
+/* renameat2 with RENAME_NOREPLACE, else link + unlink: both fail with
+ * EEXIST when the name is taken, and never replace anything. */
+static int rename_noreplace_at(int from_fd, const char *from, int to_fd,
+                               const char *to)
+{
+    if (renameat2(from_fd, from, to_fd, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return -errno;
+    if (linkat(from_fd, from, to_fd, to, 0) < 0)
+        return -errno;
+    unlinkat(from_fd, from, 0);
+    return 0;
+}
+
+static int rename_common(const struct vfs *v, const char *from, const char *to,
+                         bool replace)
 {
     char from_name[NAME_MAX + 1], to_name[NAME_MAX + 1];
     int from_fd = vfs_open_parent(v, from, from_name);
@@ -518,10 +560,24 @@ int vfs_rename(const struct vfs *v, const char *from, const char *to)
         close(from_fd);
         return to_fd;
     }
-    int r = renameat(from_fd, from_name, to_fd, to_name) < 0 ? -errno : 0;
+    int r;
+    if (replace)
+        r = renameat(from_fd, from_name, to_fd, to_name) < 0 ? -errno : 0;
+    else
+        r = rename_noreplace_at(from_fd, from_name, to_fd, to_name);
     close(from_fd);
     close(to_fd);
     return r;
+}
+
+int vfs_rename(const struct vfs *v, const char *from, const char *to)
+{
+    return rename_common(v, from, to, true);
+}
+
+int vfs_rename_noreplace(const struct vfs *v, const char *from, const char *to)
+{
+    return rename_common(v, from, to, false);
 }
 
 /* Name of an fd in /proc, the only way to chmod an O_PATH fd on older
@@ -638,6 +694,8 @@ int vfs_mktemp(const struct vfs *v, const char *target_vpath, char *tmp_vpath,
 int vfs_is_temp_name(const char *name)
 {
     size_t len = strlen(name);
+    if (!strcmp(name, VFS_KEPT_DIR))
+        return 1;
     if (len < TEMP_SUFFIX_LEN + 2 || name[0] != '.')
         return 0;
     const char *s = name + len - TEMP_SUFFIX_LEN;

@@ -58,6 +58,15 @@ int vfs_resolve_len(const char *cwd, const char *arg, size_t arglen, char *out,
  * O_CREAT/O_TMPFILE only). O_CLOEXEC is always added. Returns the fd. */
 int vfs_open(const struct vfs *v, const char *vpath, int flags, mode_t mode);
 
+/* Open a regular file for a transfer without ever blocking on a FIFO or a
+ * device: the entry is checked through an O_PATH fd first (which opens
+ * nothing), then opened with O_NONBLOCK and checked again on the fd, so a
+ * swap in between is caught too. O_NONBLOCK is cleared again on success.
+ * Fills *st from the open fd. Returns the fd, -ENODEV for anything but a
+ * regular file, or the open's error. */
+int vfs_open_regular(const struct vfs *v, const char *vpath, int flags,
+                     mode_t mode, struct stat *st);
+
 /* Open the directory containing `vpath` (O_PATH|O_DIRECTORY, beneath the root)
  * and copy the last component into `name` (never "", "." or ".."). Returns the
  * dirfd, or -EBUSY for the root itself (it has no name to operate on). The
@@ -80,6 +89,10 @@ int vfs_unlink(const struct vfs *v, const char *vpath);
  */
 int vfs_rename(const struct vfs *v, const char *from, const char *to);
 
+/* The same, but never replacing: -EEXIST when `to` exists (renameat2 with
+ * RENAME_NOREPLACE; link and unlink where the file system lacks it). */
+int vfs_rename_noreplace(const struct vfs *v, const char *from, const char *to);
+
 /* chmod(2) (SITE CHMOD); a final symlink is followed beneath the root. Only
  * the permission bits 07777 of `mode` are used. */
 int vfs_chmod(const struct vfs *v, const char *vpath, mode_t mode);
@@ -99,8 +112,11 @@ int vfs_opendir(const struct vfs *v, const char *vpath, DIR **out);
 int vfs_mktemp(const struct vfs *v, const char *target_vpath, char *tmp_vpath,
                size_t len);
 
-/* True (1) when `name` (one component) is of the vfs_mktemp() form, so that
- * listings may hide uploads in progress. */
+/* Directory at a root where the server keeps the data of cut uploads. */
+#define VFS_KEPT_DIR ".corio-partial"
+
+/* True (1) when `name` (one component) is of the vfs_mktemp() form or is
+ * VFS_KEPT_DIR: names the server owns, which listings hide. */
 int vfs_is_temp_name(const char *name);
 
 #endif
