@@ -34,8 +34,9 @@ def main():
 
         p = run(["-j", "16", "mirror", srv.url("tree"), ws.path("down")], timeout=40)
         check(p.returncode == 0 and tree_sums(ws.path("down")) == want, "mirror -j 16 down", p)
-        p = run(["-j", "16", "mirror", "-R", ws.path("down"), srv.url("up")], timeout=40)
-        check(p.returncode == 0 and tree_sums(os.path.join(root, "up")) == want, "mirror -R -j 16 up", p)
+        p = run(["-j", "16", "mirror", "-R", ws.path("down"), srv.url("up/new/deeper")], timeout=40)
+        check(p.returncode == 0 and tree_sums(os.path.join(root, "up", "new", "deeper")) == want,
+              "mirror -R -j 16 into new nested directories", p)
         p = run(["put", ws.path("get", "f01.dat"), srv.url("up/")])
         check(p.returncode == 0 and sha256(os.path.join(root, "up", "f01.dat")) == want["d1/f01.dat"],
               "put into a directory", p)

@@ -286,21 +286,25 @@ static void walk_free(local_walk *w)
 }
 
 /* Lists a remote directory, creating it when it is missing. The listing
- * stays empty for a new directory. */
+ * stays empty for a new directory. Existence is asked, not read from a
+ * listing: vsftpd answers LIST of a missing path with an empty one. */
 static int remote_dir(ftp_conn *c, const char *path, ftp_listing *out)
 {
     char *text;
     size_t len;
     bool is_mlsd;
     memset(out, 0, sizeof *out);
-    int rc = ftp_fetch_listing(c, path, false, &text, &len, &is_mlsd);
-    if (rc == 0) {
+    int rc = ftp_dir_exists(c, path);
+    if (rc < 0)
+        return rc;
+    if (rc == 1) {
+        rc = ftp_fetch_listing(c, path, false, &text, &len, &is_mlsd);
+        if (rc < 0)
+            return rc;
         rc = listing_parse(text, len, is_mlsd, out);
         free(text);
         return rc;
     }
-    if (c->fd < 0 || !path[0])
-        return rc;
     rc = ftp_mkd(c, path);
     if (rc != -EPROTO)
         return rc;
