@@ -491,6 +491,11 @@ int xfer_engine_start(xfer_engine *e, const ftp_opts *o, progress_t *pg)
 int xfer_engine_submit(xfer_engine *e, xfer_job *job)
 {
     progress_expect(e->progress, 1, job->size);
+    return xfer_engine_enqueue(e, job);
+}
+
+int xfer_engine_enqueue(xfer_engine *e, xfer_job *job)
+{
     int rc = cio_queue_put(e->queue, job, -1);
     if (rc < 0)
         xfer_job_free(job);
