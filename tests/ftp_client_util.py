@@ -21,7 +21,7 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 USER, PASSWORD = "tester", "s3cret pass"
 
 LAUNCHER = r'''
-import logging, sys
+import logging, os, sys
 from pyftpdlib.authorizers import DummyAuthorizer
 from pyftpdlib.handlers import FTPHandler, ThrottledDTPHandler
 from pyftpdlib.servers import FTPServer
@@ -33,10 +33,19 @@ auth = DummyAuthorizer()
 auth.add_user(user, password, root, perm="elradfmwMT")
 commands = open(log, "a", buffering=1)
 
+no_rest_stor = os.environ.get("FTP_TEST_NO_REST_STOR") == "1"
+
 class Handler(FTPHandler):
     def pre_process_command(self, line, cmd, arg):
         commands.write(cmd + "\n")
         return super().pre_process_command(line, cmd, arg)
+
+    def ftp_STOR(self, file, mode="w"):
+        if no_rest_stor and self._restart_position:
+            self._restart_position = 0  # as servers that only append
+            self.respond("554 Restart is not supported for uploads.")
+            return
+        return super().ftp_STOR(file, mode)
 
 Handler.authorizer = auth
 Handler.banner = "pyftpdlib ready"
@@ -88,7 +97,7 @@ def stop_process(proc, sig=signal.SIGTERM):
 class Server:
     """An FTP server on loopback serving root, stopped by stop()."""
 
-    def __init__(self, kind, root, workdir, rate=0, host="127.0.0.1"):
+    def __init__(self, kind, root, workdir, rate=0, host="127.0.0.1", no_rest_stor=False):
         self.kind, self.root, self.host = kind, root, host
         self.log = os.path.join(workdir, "server-%d.log" % time.monotonic_ns())
         if kind == "pyftpdlib":
@@ -101,8 +110,9 @@ class Server:
             cmd = [FTPD, "--root", root, "--listen", host, "--port", "0",
                    "--user", "%s:%s" % (USER, PASSWORD)]
         self.errlog = open(self.log + ".stderr", "w")
+        env = dict(os.environ, FTP_TEST_NO_REST_STOR="1" if no_rest_stor else "0")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
-                                     stderr=self.errlog, text=True)
+                                     stderr=self.errlog, text=True, env=env)
         deadline = time.monotonic() + 15
         line = ""
         while time.monotonic() < deadline:
@@ -333,10 +343,11 @@ class Workspace:
     def path(self, *parts):
         return os.path.join(self.dir, *parts)
 
-    def server(self, kind="pyftpdlib", root=None, rate=0, host="127.0.0.1"):
+    def server(self, kind="pyftpdlib", root=None, rate=0, host="127.0.0.1",
+               no_rest_stor=False):
         root = root or self.path("srv")
         os.makedirs(root, exist_ok=True)
-        s = Server(kind, root, self.dir, rate=rate, host=host)
+        s = Server(kind, root, self.dir, rate=rate, host=host, no_rest_stor=no_rest_stor)
         self.servers.append(s)
         return s
 

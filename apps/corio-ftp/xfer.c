@@ -375,7 +375,11 @@ static int do_put(ftp_conn *c, const xfer_job *job, const ftp_opts *o,
         offset = remote_size;
     }
     int dfd = ftp_data_begin(c, offset, "STOR %s", job->remote);
-    if (dfd == -ENOTSUP && offset > 0) {
+    /* REST refused, or STOR refusing it (554, RFC 959): append instead,
+     * at the size SIZE gave; without APPE either, send it all again */
+    if (offset > 0 && (dfd == -ENOTSUP || (dfd == -EPROTO && c->code == 554)))
+        dfd = ftp_data_begin(c, 0, "APPE %s", job->remote);
+    if (offset > 0 && dfd == -EPROTO && c->code / 100 == 5) {
         offset = 0;
         dfd = ftp_data_begin(c, 0, "STOR %s", job->remote);
     }
