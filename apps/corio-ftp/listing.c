@@ -320,3 +320,20 @@ out:
         free(lines[i].en.name);
     free(lines);
 }
+
+int listing_flags(const char *flags, listing_order *order, bool *reverse)
+{
+    for (const char *f = flags; *f; f++) {
+        if (*f == 't')
+            *order = LISTING_BY_TIME;
+        else if (*f == 'S')
+            *order = LISTING_BY_SIZE;
+        else if (*f == 'U')
+            *order = LISTING_AS_SENT;
+        else if (*f == 'r')
+            *reverse = true;
+        else if (*f != 'l' && *f != 'a')
+            return (unsigned char)*f;
+    }
+    return 0;
+}

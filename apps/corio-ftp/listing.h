@@ -38,6 +38,11 @@ typedef enum {
 void listing_sort_text(char **text, size_t *len, listing_order order,
                        bool reverse);
 
+/* ls(1)-style flags ("tr" of "-tr"): t time, S size, U as sent, r
+ * reverse; l and a are taken and change nothing (LIST is long already).
+ * Returns 0, or the first flag it does not know. */
+int listing_flags(const char *flags, listing_order *order, bool *reverse);
+
 /* Parses a whole MLSD or LIST body; "." and ".." and names with a '/' are
  * left out. Returns 0 or -ENOMEM. */
 int listing_parse(const char *text, size_t len, bool is_mlsd, ftp_listing *out);

@@ -66,7 +66,10 @@ static void usage(FILE *out)
             "Shell: line editing and completion: %s; history: %s\n"
             "Exit status: 0 if all went well, 1 if anything failed (an "
             "interactive shell: 0),\n2 for a usage error.\n",
-            lineedit_backend(), history[0] ? history : "(no HOME)");
+            lineedit_backend(),
+            strcmp(lineedit_backend(), "none")
+                ? history[0] ? history : "(no HOME)"
+                : "none");
 }
 
 static volatile sig_atomic_t interrupted;

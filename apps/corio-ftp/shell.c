@@ -222,29 +222,19 @@ static int cmd_bye(shell *sh, int argc, char **argv)
 
 /* ---- browsing ---- */
 
-/* ls [-t|-S|-U] [-r] [path]: LIST is long already, so -l and -a are
- * taken and ignored, as ftp(1) users type them. */
+/* ls [-t|-S|-U] [-r] [path] */
 static int cmd_ls(shell *sh, int argc, char **argv)
 {
     listing_order order = LISTING_BY_NAME;
     bool reverse = false;
     const char *path = "";
     for (int i = 1; i < argc; i++) {
-        if (argv[i][0] != '-' || !argv[i][1]) {
+        int bad = 0;
+        if (argv[i][0] != '-' || !argv[i][1])
             path = argv[i];
-            continue;
-        }
-        for (const char *f = argv[i] + 1; *f; f++) {
-            if (*f == 't' || *f == 'S' || *f == 'U')
-                order = *f == 't'   ? LISTING_BY_TIME
-                        : *f == 'S' ? LISTING_BY_SIZE
-                                    : LISTING_AS_SENT;
-            else if (*f == 'r')
-                reverse = true;
-            else if (*f != 'l' && *f != 'a') {
-                printf("ls: unknown flag -%c (use -t, -S, -U, -r)\n", *f);
-                return -1;
-            }
+        else if ((bad = listing_flags(argv[i] + 1, &order, &reverse))) {
+            printf("ls: unknown flag -%c (use -t, -S, -U, -r)\n", bad);
+            return -1;
         }
     }
     char *text;
