@@ -31,11 +31,22 @@ def main():
               and sha256(ws.path("get", "f01.dat")) == want["d1/f01.dat"], "get two files", p)
         p = run(["ls", srv.url("tree/")])
         check(p.returncode == 0 and "big.bin" in p.stdout and "d2" in p.stdout, "ls", p)
+        p = run(["ls", srv.url("tree/d0/")])
+        names = [line.split()[-1] for line in p.stdout.splitlines() if line.startswith("-")]
+        check(p.returncode == 0 and len(names) == 20 and names == sorted(names),
+              "ls sorts by name (the server sends directory order)", p)
+        p = run(["--sort", "size,reverse", "ls", srv.url("tree/d0/")])
+        sizes = [int(line.split()[4]) for line in p.stdout.splitlines() if line.startswith("-")]
+        check(p.returncode == 0 and len(sizes) == 20 and sizes == sorted(sizes),
+              "--sort size,reverse: smallest first", p)
+        p = run(["--sort", "colour", "ls", srv.url("tree/d0/")])
+        check(p.returncode == 2 and "--sort" in p.stderr, "a bad --sort key is a usage error", p)
 
         p = run(["-j", "16", "mirror", srv.url("tree"), ws.path("down")], timeout=40)
         check(p.returncode == 0 and tree_sums(ws.path("down")) == want, "mirror -j 16 down", p)
-        p = run(["-j", "16", "mirror", "-R", ws.path("down"), srv.url("up")], timeout=40)
-        check(p.returncode == 0 and tree_sums(os.path.join(root, "up")) == want, "mirror -R -j 16 up", p)
+        p = run(["-j", "16", "mirror", "-R", ws.path("down"), srv.url("up/new/deeper")], timeout=40)
+        check(p.returncode == 0 and tree_sums(os.path.join(root, "up", "new", "deeper")) == want,
+              "mirror -R -j 16 into new nested directories", p)
         p = run(["put", ws.path("get", "f01.dat"), srv.url("up/")])
         check(p.returncode == 0 and sha256(os.path.join(root, "up", "f01.dat")) == want["d1/f01.dat"],
               "put into a directory", p)

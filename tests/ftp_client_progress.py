@@ -84,11 +84,43 @@ def main():
               "(%d frames in %.1f s)" % (frames, took))
         check(" bytes in " not in out, "no plain lines on a terminal")
 
+        # one transfer: its bar and the total show the same rate and ETA
+        os.makedirs(ws.path("tty-one"))
+        code, out, _ = pty_run(["get", slow.url("one.bin")], ws.path("tty-one"))
+        pairs = re.findall(r"one\.bin +\[[^]]*\] +\d+% +\S+ \S+ / \S+ \S+ +(\S+ \S+/s) +ETA +(\S+)\r?\n"
+                           r"total: \d+/1 files +\S+ \S+ / \S+ \S+ +(\S+ \S+/s) +ETA +(\S+)", out)
+        check(code == 0 and len(pairs) >= 3 and all(p[:2] == p[2:] for p in pairs),
+              "bar and total agree on rate and ETA in %d frames" % len(pairs))
+        check(re.search(r"one\.bin  768\.0 KiB  [0-9.]+ s  [0-9.]+ KiB/s\r?\n", out) and
+              re.search(r"total: 1 files, 768\.0 KiB in [0-9.]+ s \([0-9.]+ KiB/s\)", out),
+              "a line for the finished file, then elapsed time and mean rate")
+
         # without a terminal: plain lines, no escapes
         p = run(["get", fast.url("one.bin"), "-o", ws.path("plain")])
         check(p.returncode == 0 and "\x1b" not in p.stderr and
               re.search(r"one\.bin: %d bytes in [0-9.]+ s" % (3 << 18), p.stderr),
               "a plain line per file without a terminal", p)
+
+        # mirror lists the tree first: the total's size never grows
+        tree = ws.path("tree")
+        write_file(os.path.join(tree, "a-big.bin"), 1 << 20)
+        for i in range(40):
+            write_file(os.path.join(tree, "d%03d" % i, "f"), 1024)
+        slow_tree = ws.server(root=tree, rate=256 << 10)
+        os.makedirs(ws.path("tty-mirror"))
+        code, out, _ = pty_run(["-j", "4", "mirror", slow_tree.url(), "m"], ws.path("tty-mirror"))
+        totals = set(re.findall(r"total: \d+/(\d+) files +\S+ \S+ / (\S+ \S+)", out))
+        check(code == 0 and totals == {("41", "1.0 MiB")},
+              "the mirror's total knows its files and bytes from the start: %s" % totals)
+
+        # fast transfers still have a rate; an empty file shows none
+        write_file(os.path.join(root, "tiny"), 10)
+        write_file(os.path.join(root, "empty"), 0)
+        p = run(["get", fast.url("tiny"), fast.url("empty"), fast.url("one.bin"), "-o", ws.path("fast")])
+        check(p.returncode == 0 and "(0 B/s)" not in p.stderr and
+              re.search(r"tiny: 10 bytes in [0-9.]+ s \([0-9.]+ [KMG]?i?B/s\)", p.stderr) and
+              re.search(r"empty: 0 bytes in [0-9.]+ s\n", p.stderr),
+              "no (0 B/s) for a fast transfer", p)
 
         # the shell, scripted through a pipe, forgiving about mistakes
         work = ws.path("shell")

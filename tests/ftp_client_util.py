@@ -21,7 +21,7 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 USER, PASSWORD = "tester", "s3cret pass"
 
 LAUNCHER = r'''
-import logging, sys
+import logging, os, sys
 from pyftpdlib.authorizers import DummyAuthorizer
 from pyftpdlib.handlers import FTPHandler, ThrottledDTPHandler
 from pyftpdlib.servers import FTPServer
@@ -33,10 +33,19 @@ auth = DummyAuthorizer()
 auth.add_user(user, password, root, perm="elradfmwMT")
 commands = open(log, "a", buffering=1)
 
+no_rest_stor = os.environ.get("FTP_TEST_NO_REST_STOR") == "1"
+
 class Handler(FTPHandler):
     def pre_process_command(self, line, cmd, arg):
         commands.write(cmd + "\n")
         return super().pre_process_command(line, cmd, arg)
+
+    def ftp_STOR(self, file, mode="w"):
+        if no_rest_stor and self._restart_position:
+            self._restart_position = 0  # as servers that only append
+            self.respond("554 Restart is not supported for uploads.")
+            return
+        return super().ftp_STOR(file, mode)
 
 Handler.authorizer = auth
 Handler.banner = "pyftpdlib ready"
@@ -74,10 +83,21 @@ def have_ipv6():
         return False
 
 
+def stop_process(proc, sig=signal.SIGTERM):
+    """Signals proc and waits for it, killing it after 5 s."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class Server:
     """An FTP server on loopback serving root, stopped by stop()."""
 
-    def __init__(self, kind, root, workdir, rate=0, host="127.0.0.1"):
+    def __init__(self, kind, root, workdir, rate=0, host="127.0.0.1", no_rest_stor=False):
         self.kind, self.root, self.host = kind, root, host
         self.log = os.path.join(workdir, "server-%d.log" % time.monotonic_ns())
         if kind == "pyftpdlib":
@@ -90,8 +110,9 @@ class Server:
             cmd = [FTPD, "--root", root, "--listen", host, "--port", "0",
                    "--user", "%s:%s" % (USER, PASSWORD)]
         self.errlog = open(self.log + ".stderr", "w")
+        env = dict(os.environ, FTP_TEST_NO_REST_STOR="1" if no_rest_stor else "0")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
-                                     stderr=self.errlog, text=True)
+                                     stderr=self.errlog, text=True, env=env)
         deadline = time.monotonic() + 15
         line = ""
         while time.monotonic() < deadline:
@@ -121,14 +142,109 @@ class Server:
             return []
 
     def stop(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, sig)
         self.errlog.close()
+
+
+VSFTPD_CONF = """listen=YES
+listen_ipv6=NO
+listen_address=127.0.0.1
+listen_port=%(port)d
+background=NO
+anonymous_enable=YES
+local_enable=NO
+no_anon_password=YES
+anon_root=%(root)s
+ftp_username=ftp
+write_enable=YES
+anon_upload_enable=YES
+anon_mkdir_write_enable=YES
+anon_other_write_enable=YES
+anon_umask=022
+seccomp_sandbox=NO
+isolate=NO
+isolate_network=NO
+pasv_address=127.0.0.1
+xferlog_enable=NO
+log_ftp_protocol=YES
+vsftpd_log_file=%(log)s
+dual_log_enable=YES
+secure_chroot_dir=%(empty)s
+"""
+
+
+def vsftpd_missing():
+    """Why vsftpd cannot be started here, or None when it can: it needs
+    root (it switches to the `ftp` user for anonymous sessions)."""
+    import pwd
+    if not shutil.which("vsftpd", path=os.environ.get("PATH", "") + ":/usr/sbin"):
+        return "vsftpd is not installed"
+    if os.geteuid() != 0:
+        return "vsftpd needs root to start its anonymous sessions"
+    try:
+        pwd.getpwnam("ftp")
+    except KeyError:
+        return "no `ftp` user for vsftpd's anonymous sessions"
+    return None
+
+
+class Vsftpd:
+    """vsftpd on 127.0.0.1 with anonymous logins into root, where the
+    directory `incoming` (made here) is writable. vsftpd cannot bind port 0
+    and report it, so a free port is picked and retried if taken."""
+
+    def __init__(self, root, workdir):
+        import pwd
+        self.root, self.host, self.proc = root, "127.0.0.1", None
+        ftp = pwd.getpwnam("ftp")
+        incoming = os.path.join(root, "incoming")
+        os.makedirs(incoming, exist_ok=True)
+        os.chmod(root, 0o755)  # vsftpd refuses a writable anonymous root
+        os.chown(incoming, ftp.pw_uid, ftp.pw_gid)
+        empty = os.path.join(workdir, "vsftpd-empty")
+        os.makedirs(empty, exist_ok=True)
+        self.log = os.path.join(workdir, "vsftpd-%d.log" % time.monotonic_ns())
+        for _ in range(5):
+            with socket.socket() as s:
+                s.bind((self.host, 0))
+                self.port = s.getsockname()[1]
+            conf = os.path.join(workdir, "vsftpd-%d.conf" % self.port)
+            with open(conf, "w") as f:
+                f.write(VSFTPD_CONF % {"port": self.port, "root": root,
+                                       "log": self.log, "empty": empty})
+            os.chmod(conf, 0o600)
+            vsftpd = shutil.which("vsftpd", path=os.environ.get("PATH", "") + ":/usr/sbin")
+            self.proc = subprocess.Popen([vsftpd, conf], stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+            if self._greets():
+                return
+            self.stop()
+        raise RuntimeError("vsftpd did not start")
+
+    def _greets(self):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                with socket.create_connection((self.host, self.port), 1) as s:
+                    s.settimeout(5)
+                    return s.recv(100).startswith(b"220")
+            except OSError:
+                time.sleep(0.05)
+        return False
+
+    def url(self, path=""):
+        return "ftp://%s:%d/%s" % (self.host, self.port, path)
+
+    def commands(self):
+        try:
+            with open(self.log) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc:
+            stop_process(self.proc, sig)
 
 
 def quote(s):
@@ -227,10 +343,18 @@ class Workspace:
     def path(self, *parts):
         return os.path.join(self.dir, *parts)
 
-    def server(self, kind="pyftpdlib", root=None, rate=0, host="127.0.0.1"):
+    def server(self, kind="pyftpdlib", root=None, rate=0, host="127.0.0.1",
+               no_rest_stor=False):
         root = root or self.path("srv")
         os.makedirs(root, exist_ok=True)
-        s = Server(kind, root, self.dir, rate=rate, host=host)
+        s = Server(kind, root, self.dir, rate=rate, host=host, no_rest_stor=no_rest_stor)
+        self.servers.append(s)
+        return s
+
+    def vsftpd(self, root=None):
+        root = root or self.path("vsftpd-root")
+        os.makedirs(root, exist_ok=True)
+        s = Vsftpd(root, self.dir)
         self.servers.append(s)
         return s
 

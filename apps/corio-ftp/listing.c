@@ -234,3 +234,106 @@ const ftp_entry *listing_find(const ftp_listing *l, const char *name)
             return &l->v[i];
     return NULL;
 }
+
+/* One line of a LIST body and what it says, for sorting. */
+typedef struct sort_line {
+    const char *text; /* the line, without its line end */
+    size_t len;       /* its length */
+    ftp_entry en;     /* its entry; en.name NULL when it names none */
+    size_t pos;       /* where the server put it */
+} sort_line;
+
+/* qsort takes no argument: the order is per thread, set just before. */
+typedef struct sort_ctx {
+    listing_order order; /* the key */
+    bool reverse;        /* flip it */
+} sort_ctx;
+
+static _Thread_local sort_ctx sort_by;
+
+static int cmp_lines(const void *pa, const void *pb)
+{
+    const sort_line *a = pa, *b = pb;
+    if (!a->en.name || !b->en.name) /* unparsed lines first, as sent */
+        return a->en.name   ? 1
+               : b->en.name ? -1
+                            : (a->pos > b->pos) - (a->pos < b->pos);
+    int c = 0;
+    if (sort_by.order == LISTING_BY_TIME)
+        c = (a->en.mtime < b->en.mtime) - (a->en.mtime > b->en.mtime);
+    else if (sort_by.order == LISTING_BY_SIZE)
+        c = (a->en.size < b->en.size) - (a->en.size > b->en.size);
+    else if (sort_by.order == LISTING_AS_SENT)
+        c = (a->pos > b->pos) - (a->pos < b->pos);
+    if (c == 0)
+        c = strcmp(a->en.name, b->en.name);
+    return sort_by.reverse ? -c : c;
+}
+
+void listing_sort_text(char **text, size_t *len, listing_order order,
+                       bool reverse)
+{
+    size_t n = 0, cap = 0;
+    sort_line *lines = NULL;
+    const char *p = *text, *end = *text + *len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *stop = nl ? nl : end;
+        size_t l = (size_t)(stop - p);
+        if (l > 0 && p[l - 1] == '\r')
+            l--;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            sort_line *grown = realloc(lines, cap * sizeof *grown);
+            if (!grown)
+                goto out;
+            lines = grown;
+        }
+        ftp_listing one = {0};
+        lines[n] = (sort_line){p, l, {NULL, '?', -1, -1, false}, n};
+        if (l > 0 && strncmp(p, "total ", 6) &&
+            listing_parse(p, l, false, &one) == 0 && one.n == 1) {
+            lines[n].en = one.v[0];
+            free(one.v);
+        } else {
+            listing_free(&one);
+        }
+        n++;
+        p = nl ? nl + 1 : end;
+    }
+    char *sorted = malloc(*len + 2);
+    if (!sorted)
+        goto out;
+    sort_by = (sort_ctx){order, reverse};
+    qsort(lines, n, sizeof *lines, cmp_lines);
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(sorted + w, lines[i].text, lines[i].len);
+        w += lines[i].len;
+        sorted[w++] = '\n';
+    }
+    free(*text);
+    *text = sorted;
+    *len = w;
+out:
+    for (size_t i = 0; i < n; i++)
+        free(lines[i].en.name);
+    free(lines);
+}
+
+int listing_flags(const char *flags, listing_order *order, bool *reverse)
+{
+    for (const char *f = flags; *f; f++) {
+        if (*f == 't')
+            *order = LISTING_BY_TIME;
+        else if (*f == 'S')
+            *order = LISTING_BY_SIZE;
+        else if (*f == 'U')
+            *order = LISTING_AS_SENT;
+        else if (*f == 'r')
+            *reverse = true;
+        else if (*f != 'l' && *f != 'a')
+            return (unsigned char)*f;
+    }
+    return 0;
+}

@@ -23,6 +23,26 @@ typedef struct ftp_listing {
     size_t cap;   /* allocated */
 } ftp_listing;
 
+/* Orders for listing_sort_text. */
+typedef enum {
+    LISTING_BY_NAME, /* byte order of the names, as vsftpd and lftp show */
+    LISTING_BY_TIME, /* newest first */
+    LISTING_BY_SIZE, /* largest first */
+    LISTING_AS_SENT  /* the server's order */
+} listing_order;
+
+/* Reorders the lines of a LIST body (*text, malloc'd, *len bytes): lines
+ * that name no entry ("total 12") stay first, then the entries in order
+ * (reverse flips it); ties go by name. Every line then ends in '\n'. Out of
+ * memory leaves the text as it was. */
+void listing_sort_text(char **text, size_t *len, listing_order order,
+                       bool reverse);
+
+/* ls(1)-style flags ("tr" of "-tr"): t time, S size, U as sent, r
+ * reverse; l and a are taken and change nothing (LIST is long already).
+ * Returns 0, or the first flag it does not know. */
+int listing_flags(const char *flags, listing_order *order, bool *reverse);
+
 /* Parses a whole MLSD or LIST body; "." and ".." and names with a '/' are
  * left out. Returns 0 or -ENOMEM. */
 int listing_parse(const char *text, size_t len, bool is_mlsd, ftp_listing *out);

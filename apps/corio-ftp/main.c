@@ -1,6 +1,7 @@
 /* corio-ftp: the command line. Parses options and URLs, settles logins
  * (which may prompt) before the loop starts, then runs the command as a
  * corio task: get, put, ls, mirror, or the interactive shell. */
+#include "lineedit.h"
 #include "listing.h"
 #include "mirror.h"
 #include "shell.h"
@@ -25,6 +26,8 @@ typedef struct app {
     int nargs;          /* how many */
     const char *outdir; /* -o */
     bool reverse;       /* mirror -R */
+    listing_order sort; /* --sort: ls order */
+    bool sort_reverse;  /* --reverse: ls order flipped */
     ftp_url *urls;      /* parsed URL arguments (get: all; others: one) */
     int nurls;          /* how many */
     ftp_site **sites;   /* distinct logins, urls point into these */
@@ -50,10 +53,23 @@ static void usage(FILE *out)
             "  --active       active mode (PORT/EPRT) instead of passive\n"
             "  --timeout SEC  give up a network wait after SEC seconds "
             "(default 60, 0 = never)\n"
+            "  --sort KEY     ls order: name (default), time (newest "
+            "first), size (largest\n"
+            "                 first), none (as sent); KEY,reverse flips it\n"
             "  -q             no progress display\n"
             "  -v             show the control dialogue\n"
             "Passwords: the URL, $CORIO_FTP_PASSWORD, ~/.netrc, or a "
             "prompt on a terminal.\n");
+    char history[4096];
+    lineedit_history_path(history, sizeof history);
+    fprintf(out,
+            "Shell: line editing and completion: %s; history: %s\n"
+            "Exit status: 0 if all went well, 1 if anything failed (an "
+            "interactive shell: 0),\n2 for a usage error.\n",
+            lineedit_backend(),
+            strcmp(lineedit_backend(), "none")
+                ? history[0] ? history : "(no HOME)"
+                : "none");
 }
 
 static volatile sig_atomic_t interrupted;
@@ -278,6 +294,7 @@ static int cmd_ls(app *a, progress_t *pg, lister *ls)
         progress_error(pg, "corio-ftp: ls %s: %s", url, ftp_strerror(c, rc));
         return 1;
     }
+    listing_sort_text(&text, &len, a->sort, a->sort_reverse);
     fwrite(text, 1, len, stdout);
     fflush(stdout);
     free(text);
@@ -356,6 +373,23 @@ static int check_args(app *a, char **urls_out[], int *nurls)
     return 0;
 }
 
+/* --sort KEY[,reverse] */
+static int parse_sort(app *a, const char *arg)
+{
+    static const char *keys[] = {"name", "time", "size", "none"};
+    static const listing_order orders[] = {LISTING_BY_NAME, LISTING_BY_TIME,
+                                           LISTING_BY_SIZE, LISTING_AS_SENT};
+    size_t klen = strcspn(arg, ",");
+    for (size_t k = 0; k < 4; k++) {
+        if (strlen(keys[k]) != klen || strncmp(arg, keys[k], klen))
+            continue;
+        a->sort = orders[k];
+        a->sort_reverse = !strcmp(arg + klen, ",reverse");
+        return arg[klen] && !a->sort_reverse ? -EINVAL : 0;
+    }
+    return -EINVAL;
+}
+
 static int parse_options(app *a, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -366,6 +400,7 @@ static int parse_options(app *a, int argc, char **argv)
         {"continue", no_argument, NULL, 'c'},
         {"jobs", required_argument, NULL, 'j'},
         {"output", required_argument, NULL, 'o'},
+        {"sort", required_argument, NULL, 'S'},
         {"reverse", no_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -389,6 +424,13 @@ static int parse_options(app *a, int argc, char **argv)
             break;
         case 'R':
             a->reverse = true;
+            break;
+        case 'S':
+            if (parse_sort(a, optarg) < 0) {
+                fprintf(stderr, "corio-ftp: --sort wants name, time, size or "
+                                "none, then ,reverse if wanted\n");
+                return -EINVAL;
+            }
             break;
         case 'q':
             a->opts.quiet = true;
@@ -468,7 +510,9 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_signal);
     void *result = NULL;
-    int rc = cio_hub_run(&result, app_task, &a);
+    /* the shell runs libedit (and completion inside it) in its task */
+    cio_hub_opts_t ro = {.stack_size = a.cmd ? 0 : 256u * 1024u};
+    int rc = cio_hub_run_ex(&ro, &result, app_task, &a);
     app_free(&a);
     if (rc < 0) {
         fprintf(stderr, "corio-ftp: %s\n", cio_strerror(rc));

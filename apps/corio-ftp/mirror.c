@@ -71,10 +71,34 @@ static bool up_to_date(const ftp_entry *en, const char *local)
     return !en->exact_time || st.st_mtime == en->mtime;
 }
 
-/* Lists one remote directory and queues its files; pushes subdirs. */
+/* The downloads a walk found, submitted once it is over: the total then
+ * knows every file and byte before the first one moves. */
+typedef struct found_jobs {
+    xfer_job **v; /* the jobs */
+    size_t n;     /* how many */
+    size_t cap;   /* room in v */
+} found_jobs;
+
+static int found_add(found_jobs *f, xfer_job *job)
+{
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 64;
+        xfer_job **v = realloc(f->v, cap * sizeof *v);
+        if (!v) {
+            xfer_job_free(job);
+            return -ENOMEM;
+        }
+        f->v = v;
+        f->cap = cap;
+    }
+    f->v[f->n++] = job;
+    return 0;
+}
+
+/* Lists one remote directory and collects its files; pushes subdirs. */
 static int mirror_get_dir(ftp_conn *c, const ftp_site *site, dir_pair d,
                           dir_pair **stack, size_t *depth, size_t *cap,
-                          xfer_engine *e)
+                          found_jobs *found, xfer_engine *e)
 {
     char *text;
     size_t len;
@@ -122,7 +146,7 @@ static int mirror_get_dir(ftp_conn *c, const ftp_site *site, dir_pair d,
             } else {
                 xfer_job *job =
                     xfer_job_new(XFER_GET, site, r, lp, en->size, en->mtime);
-                rc = job ? xfer_engine_submit(e, job) : -ENOMEM;
+                rc = job ? found_add(found, job) : -ENOMEM;
             }
         }
     next:
@@ -138,6 +162,7 @@ int mirror_get(ftp_conn *c, const ftp_site *site, const char *remote_root,
 {
     size_t depth = 0, cap = 16;
     dir_pair *stack = malloc(cap * sizeof *stack);
+    found_jobs found = {0};
     int problems = 0;
     if (!stack)
         return 1;
@@ -145,7 +170,7 @@ int mirror_get(ftp_conn *c, const ftp_site *site, const char *remote_root,
     while (depth > 0) {
         dir_pair d = stack[--depth];
         if (!d.remote || !d.local ||
-            mirror_get_dir(c, site, d, &stack, &depth, &cap, e) < 0)
+            mirror_get_dir(c, site, d, &stack, &depth, &cap, &found, e) < 0)
             problems++;
         free(d.remote);
         free(d.local);
@@ -162,6 +187,12 @@ int mirror_get(ftp_conn *c, const ftp_site *site, const char *remote_root,
         free(stack[depth].local);
     }
     free(stack);
+    for (size_t i = 0; i < found.n; i++)
+        progress_expect(e->progress, 1, found.v[i]->size);
+    for (size_t i = 0; i < found.n; i++)
+        if (xfer_engine_enqueue(e, found.v[i]) < 0)
+            problems++;
+    free(found.v);
     return problems;
 }
 
@@ -286,21 +317,25 @@ static void walk_free(local_walk *w)
 }
 
 /* Lists a remote directory, creating it when it is missing. The listing
- * stays empty for a new directory. */
+ * stays empty for a new directory. Existence is asked, not read from a
+ * listing: vsftpd answers LIST of a missing path with an empty one. */
 static int remote_dir(ftp_conn *c, const char *path, ftp_listing *out)
 {
     char *text;
     size_t len;
     bool is_mlsd;
     memset(out, 0, sizeof *out);
-    int rc = ftp_fetch_listing(c, path, false, &text, &len, &is_mlsd);
-    if (rc == 0) {
+    int rc = ftp_dir_exists(c, path);
+    if (rc < 0)
+        return rc;
+    if (rc == 1) {
+        rc = ftp_fetch_listing(c, path, false, &text, &len, &is_mlsd);
+        if (rc < 0)
+            return rc;
         rc = listing_parse(text, len, is_mlsd, out);
         free(text);
         return rc;
     }
-    if (c->fd < 0 || !path[0])
-        return rc;
     rc = ftp_mkd(c, path);
     if (rc != -EPROTO)
         return rc;

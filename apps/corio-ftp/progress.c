@@ -9,41 +9,51 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #define REDRAW_MS 100   /* at most ten frames a second */
-#define RATE_SAMPLES 30 /* the total rate is measured over ~3 s */
+#define RATE_SAMPLES 30 /* rates are measured over the last ~3 s */
+
+/* A rate over a sliding window of samples taken at each frame. Bars and
+ * the total use the same kind, sampled at the same instants, so one
+ * transfer shows the same rate and ETA on its bar and on the total. */
+typedef struct rate_meter {
+    int64_t t[RATE_SAMPLES]; /* ring of sample times (us) */
+    int64_t b[RATE_SAMPLES]; /* and the bytes moved by then */
+    unsigned n;              /* samples taken */
+    int64_t start_us;        /* when counting began */
+} rate_meter;
 
 struct progress_item {
     char label[256];       /* what is shown for this transfer */
     int64_t size;          /* expected bytes, -1 unknown */
     int64_t done;          /* bytes present, resume offset included */
     int64_t moved;         /* bytes moved by this run */
-    int64_t start_ms;      /* when it began */
+    int64_t start_us;      /* when it began */
+    rate_meter rate;       /* its rate, sampled at each frame */
     progress_item_t *prev; /* neighbours in the active list */
     progress_item_t *next;
 };
 
 struct progress {
-    progress_mode mode;             /* how to show things */
-    progress_item_t *head;          /* active transfers, oldest first */
-    progress_item_t *tail;          /* newest */
-    int64_t start_ms;               /* when the first transfer began, 0 none */
-    int64_t bytes_done;             /* bytes present in finished + active */
-    int64_t bytes_moved;            /* bytes moved by this run */
-    int64_t bytes_expected;         /* sum of the sizes announced */
-    unsigned files_expected;        /* files announced */
-    unsigned files_done;            /* finished well (or up to date) */
-    unsigned files_failed;          /* finished badly */
-    unsigned files_skipped;         /* of files_done, already up to date */
-    int64_t created_ms;             /* when progress_start ran */
-    char *pending;                  /* lines to print above the bars */
-    size_t pending_len;             /* bytes in pending */
-    int drawn;                      /* bar lines now on the screen */
-    cio_task_t *task;               /* the redraw task, NULL when stopped */
-    int64_t sample_t[RATE_SAMPLES]; /* ring of (time, bytes_moved) */
-    int64_t sample_b[RATE_SAMPLES];
-    unsigned samples; /* samples taken so far */
+    progress_mode mode;      /* how to show things */
+    progress_item_t *head;   /* active transfers, oldest first */
+    progress_item_t *tail;   /* newest */
+    int64_t start_us;        /* when the first transfer began, 0 none */
+    int64_t bytes_done;      /* bytes present in finished + active */
+    int64_t bytes_moved;     /* bytes moved by this run */
+    int64_t bytes_expected;  /* sum of the sizes announced */
+    unsigned files_expected; /* files announced */
+    unsigned files_done;     /* finished well (or up to date) */
+    unsigned files_failed;   /* finished badly */
+    unsigned files_skipped;  /* of files_done, already up to date */
+    int64_t created_us;      /* when progress_start ran */
+    char *pending;           /* lines to print above the bars */
+    size_t pending_len;      /* bytes in pending */
+    int drawn;               /* bar lines now on the screen */
+    cio_task_t *task;        /* the redraw task, NULL when stopped */
+    rate_meter rate;         /* of bytes_moved */
 };
 
 progress_mode progress_auto_mode(bool quiet)
@@ -101,26 +111,36 @@ static void clock_text(char *out, size_t outlen, double secs)
         snprintf(out, outlen, "%ld:%02ld", s / 60, s % 60);
 }
 
-static int64_t now_ms(void)
+/* Microseconds on the monotonic clock: fine enough that a fast small
+ * transfer still has a duration, and a rate. */
+static int64_t now_us(void)
 {
-    return cio_task_self() ? cio_hub_now() : 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* Bytes per second over the last few seconds of samples. */
-static double total_rate(progress_t *p)
+/* Takes a sample (bytes moved by time t) and returns bytes per second
+ * over the window, or since the start while the window is young. */
+static double meter_rate(rate_meter *m, int64_t t, int64_t bytes)
 {
-    int64_t t = now_ms();
-    unsigned i = p->samples % RATE_SAMPLES;
-    p->sample_t[i] = t;
-    p->sample_b[i] = p->bytes_moved;
-    p->samples++;
-    unsigned oldest = p->samples > RATE_SAMPLES ? p->samples % RATE_SAMPLES : 0;
-    int64_t dt = t - p->sample_t[oldest];
-    if (dt < 200) /* too early to tell: average since the start */
-        dt = t - p->start_ms, oldest = RATE_SAMPLES;
-    int64_t db = oldest == RATE_SAMPLES ? p->bytes_moved
-                                        : p->bytes_moved - p->sample_b[oldest];
-    return dt > 0 ? (double)db * 1000.0 / (double)dt : 0;
+    unsigned i = m->n % RATE_SAMPLES;
+    m->t[i] = t;
+    m->b[i] = bytes;
+    m->n++;
+    /* until the window is full, the average since the start: a burst into
+     * the socket buffers before the first sample is not "0 B/s" */
+    unsigned oldest = m->n % RATE_SAMPLES;
+    int64_t dt = t - m->t[oldest], db = bytes - m->b[oldest];
+    if (m->n <= RATE_SAMPLES)
+        dt = t - m->start_us, db = bytes;
+    return dt > 0 ? (double)db * 1e6 / (double)dt : 0;
+}
+
+/* A mean rate, never 0 for bytes that moved however fast. */
+static double mean_rate(int64_t bytes, int64_t us)
+{
+    return (double)bytes * 1e6 / (double)(us > 0 ? us : 1);
 }
 
 static int term_columns(int *rows)
@@ -134,23 +154,38 @@ static int term_columns(int *rows)
     return 80;
 }
 
-/* One bar line, at most cols - 1 characters wide. */
-static int bar_line(char *out, size_t outlen, const progress_item_t *it,
-                    int cols, int64_t t)
+/* "1.2 MiB / 3.0 MiB", or "1.2 MiB / ?" when the size is unknown. */
+static void amount(char *out, size_t outlen, int64_t done, int64_t size)
 {
-    char got[32], rate[32], eta[32], right[128];
-    double secs = (double)(t - it->start_ms) / 1000.0;
-    double bps = secs > 0.05 ? (double)it->moved / secs : 0;
-    human(got, sizeof got, (double)it->done);
+    char d[32], all[32] = "?";
+    human(d, sizeof d, (double)done);
+    if (size >= 0)
+        human(all, sizeof all, (double)size);
+    snprintf(out, outlen, "%s / %s", d, all);
+}
+
+/* " 1.2 MiB / 3.0 MiB  3.4 MiB/s  ETA 0:03": bars and total alike. */
+static void right_side(char *out, size_t outlen, int64_t done, int64_t size,
+                       double bps)
+{
+    char amt[64], rate[32], eta[32];
+    amount(amt, sizeof amt, done, size);
     human(rate, sizeof rate, bps);
     clock_text(eta, sizeof eta,
-               it->size >= 0 && bps > 0 ? (double)(it->size - it->done) / bps
-                                        : -1);
+               size >= done && bps > 0 ? (double)(size - done) / bps : -1);
+    snprintf(out, outlen, " %21s %10s/s  ETA %5s", amt, rate, eta);
+}
+
+/* One bar line, at most cols - 1 characters wide. */
+static int bar_line(char *out, size_t outlen, progress_item_t *it, int cols,
+                    int64_t t)
+{
+    char right[160];
+    double bps = meter_rate(&it->rate, t, it->moved);
+    right_side(right, sizeof right, it->done, it->size, bps);
     int pct = it->size > 0 ? (int)(it->done * 100 / it->size)
                            : (it->size == 0 ? 100 : 0);
-    snprintf(right, sizeof right, " %3d%% %10s %10s/s %7s", pct, got, rate,
-             eta);
-    int avail = cols - 1 - (int)strlen(right);
+    int avail = cols - 1 - (int)strlen(right) - 5;
     int name_w = avail * 2 / 5;
     if (name_w < 8)
         name_w = 8;
@@ -168,26 +203,38 @@ static int bar_line(char *out, size_t outlen, const progress_item_t *it,
         for (int i = 0; i < bar_w && n + 4 < (int)outlen; i++)
             out[n++] = i < fill ? '=' : i == fill ? '>' : ' ';
     }
-    n += snprintf(out + n, outlen - (size_t)n, "]%s", right);
+    n += snprintf(out + n, outlen - (size_t)n, "] %3d%%%s", pct, right);
     return n;
 }
 
 static int total_line(char *out, size_t outlen, progress_t *p, double bps)
 {
-    char done[32], all[32], rate[32], eta[32];
-    human(done, sizeof done, (double)p->bytes_done);
-    human(all, sizeof all, (double)p->bytes_expected);
-    human(rate, sizeof rate, bps);
-    int64_t left = p->bytes_expected - p->bytes_done;
-    clock_text(eta, sizeof eta, bps > 0 && left >= 0 ? (double)left / bps : -1);
+    char right[160];
+    right_side(right, sizeof right, p->bytes_done, p->bytes_expected, bps);
     unsigned files = p->files_expected > p->files_done + p->files_failed
                          ? p->files_expected
                          : p->files_done + p->files_failed;
     char failed[32] = "";
     if (p->files_failed)
         snprintf(failed, sizeof failed, ", %u failed", p->files_failed);
-    return snprintf(out, outlen, "total: %u/%u files%s  %s of %s  %s/s  ETA %s",
-                    p->files_done, files, failed, done, all, rate, eta);
+    return snprintf(out, outlen, "total: %u/%u files%s %s", p->files_done,
+                    files, failed, right);
+}
+
+/* The last line: files, bytes, elapsed time and mean rate. */
+static void summary_line(char *out, size_t outlen, const progress_t *p)
+{
+    char done[32], rate[32], skipped[48] = "", failed[32] = "";
+    int64_t t0 = p->start_us ? p->start_us : p->created_us;
+    int64_t us = now_us() - t0;
+    human(done, sizeof done, (double)p->bytes_moved);
+    human(rate, sizeof rate, mean_rate(p->bytes_moved, us));
+    if (p->files_skipped)
+        snprintf(skipped, sizeof skipped, " (%u up to date)", p->files_skipped);
+    if (p->files_failed)
+        snprintf(failed, sizeof failed, ", %u failed", p->files_failed);
+    snprintf(out, outlen, "total: %u files%s%s, %s in %.2f s (%s/s)",
+             p->files_done, skipped, failed, done, (double)us / 1e6, rate);
 }
 
 /* Redraws the terminal: pending lines first, then the bars and total. */
@@ -207,11 +254,11 @@ static void draw(progress_t *p, bool final)
         n += p->pending_len;
         p->pending_len = 0;
     }
-    int64_t t = now_ms();
-    double bps = total_rate(p);
+    int64_t t = now_us();
+    double bps = meter_rate(&p->rate, t, p->bytes_moved);
     int lines = 0, max_bars = rows > 4 ? rows - 3 : 1;
     char line[1024];
-    for (progress_item_t *it = p->head; it && !final; it = it->next) {
+    for (progress_item_t *it = p->head; it; it = it->next) {
         if (lines == max_bars) {
             n += (size_t)snprintf(buf + n, cap - n, "... and more\n");
             lines++;
@@ -221,7 +268,10 @@ static void draw(progress_t *p, bool final)
         n += (size_t)snprintf(buf + n, cap - n, "%s\n", line);
         lines++;
     }
-    total_line(line, sizeof line, p, bps);
+    if (final)
+        summary_line(line, sizeof line, p);
+    else
+        total_line(line, sizeof line, p, bps);
     line[cols - 1 < (int)sizeof line ? cols - 1 : (int)sizeof line - 1] = 0;
     n += (size_t)snprintf(buf + n, cap - n, "%s\n", line);
     lines++;
@@ -234,14 +284,14 @@ static void *redraw_task(void *arg)
 {
     progress_t *p = arg;
     while (cio_task_sleep(REDRAW_MS) == 0)
-        if (p->start_ms)
+        if (p->start_us)
             draw(p, false);
     return NULL;
 }
 
 int progress_start(progress_t *p)
 {
-    p->created_ms = now_ms();
+    p->created_us = now_us();
     if (p->mode != PROGRESS_TTY || p->task)
         return 0;
     int rc = cio_task_spawn(&p->task, redraw_task, p);
@@ -264,20 +314,13 @@ void progress_finish(progress_t *p)
         cio_task_free(p->task);
         p->task = NULL;
     }
-    if (p->mode == PROGRESS_TTY && p->start_ms)
-        draw(p, true);
+    if (p->mode == PROGRESS_TTY && p->files_done + p->files_failed > 0)
+        draw(p, true); /* the files' lines, then the summary */
     flush_pending(p);
     if (p->mode == PROGRESS_PLAIN && p->files_done + p->files_failed > 1) {
-        char done[32], rate[32];
-        int64_t t0 = p->start_ms ? p->start_ms : p->created_ms;
-        double secs = (double)(now_ms() - t0) / 1000.0;
-        human(done, sizeof done, (double)p->bytes_moved);
-        human(rate, sizeof rate, secs > 0 ? (double)p->bytes_moved / secs : 0);
-        progress_error(p,
-                       "total: %u files (%u up to date), %u failed, %s in "
-                       "%.2f s (%s/s)",
-                       p->files_done, p->files_skipped, p->files_failed, done,
-                       secs, rate);
+        char line[256];
+        summary_line(line, sizeof line, p);
+        progress_error(p, "%s", line);
     }
 }
 
@@ -310,9 +353,9 @@ progress_item_t *progress_begin(progress_t *p, const char *label, int64_t size,
     snprintf(it->label, sizeof it->label, "%s", label);
     it->size = size;
     it->done = offset;
-    it->start_ms = now_ms();
-    if (!p->start_ms)
-        p->start_ms = it->start_ms ? it->start_ms : 1;
+    it->start_us = it->rate.start_us = now_us();
+    if (!p->start_us)
+        p->start_us = p->rate.start_us = it->start_us;
     p->bytes_done += offset;
     it->prev = p->tail;
     if (p->tail)
@@ -333,6 +376,31 @@ void progress_advance(progress_t *p, progress_item_t *it, int64_t n)
     }
 }
 
+/* The line a finished file leaves: plain "name: N bytes in S s (R/s)";
+ * on a terminal "name  size  time  rate", above the bars. An empty file
+ * has no rate to show. */
+static void done_line(progress_t *p, const progress_item_t *it,
+                      const char *note)
+{
+    int64_t us = now_us() - it->start_us;
+    char rate[48] = "", size[32];
+    if (it->moved > 0) {
+        human(size, sizeof size, mean_rate(it->moved, us));
+        snprintf(rate, sizeof rate,
+                 p->mode == PROGRESS_TTY ? "  %s/s" : " (%s/s)", size);
+    }
+    const char *sep = note ? ", " : "";
+    if (p->mode == PROGRESS_PLAIN) {
+        progress_error(p, "%s: %lld bytes in %.2f s%s%s%s", it->label,
+                       (long long)it->done, (double)us / 1e6, rate, sep,
+                       note ? note : "");
+        return;
+    }
+    human(size, sizeof size, (double)it->done);
+    progress_error(p, "%s  %s  %.2f s%s%s%s", it->label, size, (double)us / 1e6,
+                   rate, sep, note ? note : "");
+}
+
 void progress_end(progress_t *p, progress_item_t *it, bool ok, const char *note)
 {
     if (ok)
@@ -341,14 +409,8 @@ void progress_end(progress_t *p, progress_item_t *it, bool ok, const char *note)
         p->files_failed++;
     if (!it)
         return;
-    if (ok && p->mode == PROGRESS_PLAIN) {
-        double secs = (double)(now_ms() - it->start_ms) / 1000.0;
-        char rate[32];
-        human(rate, sizeof rate, secs > 0 ? (double)it->moved / secs : 0);
-        progress_error(p, "%s: %lld bytes in %.2f s (%s/s)%s%s", it->label,
-                       (long long)it->done, secs, rate, note ? ", " : "",
-                       note ? note : "");
-    }
+    if (ok && p->mode != PROGRESS_QUIET)
+        done_line(p, it, note);
     if (!ok) /* what failed is not there any more */
         p->bytes_done -= it->done;
     if (it->prev)

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static int64_t deadline(const ftp_conn *c)
@@ -278,6 +279,52 @@ int ftp_mkd(ftp_conn *c, const char *path)
     if (code < 0)
         return code;
     return code / 100 == 2 ? 0 : -EPROTO;
+}
+
+/* The type fact of an MLST reply's entry line: 'd', 'f' or '?'. */
+static char mlst_type(const ftp_conn *c)
+{
+    const char *line = strchr(c->reply, '\n'); /* the entry is line two */
+    if (!line)
+        return '?';
+    for (const char *p = line + 1; *p && *p != '\n' && *p != ' '; p++) {
+        if (p != line + 1 && p[-1] != ';')
+            continue;
+        if (!strncasecmp(p, "type=dir;", 9) ||
+            !strncasecmp(p, "type=cdir;", 10))
+            return 'd';
+        if (!strncasecmp(p, "type=file;", 10))
+            return 'f';
+    }
+    return '?';
+}
+
+int ftp_dir_exists(ftp_conn *c, const char *path)
+{
+    if (!path[0])
+        return 1; /* the login directory */
+    if (!c->no_mlst) {
+        int code = ftp_cmd(c, "MLST %s", path);
+        if (code < 0)
+            return code;
+        if (code == 250)
+            return mlst_type(c) == 'f' ? -ENOTDIR : 1;
+        if (code != 500 && code != 502)
+            return 0;
+        c->no_mlst = true;
+    }
+    /* CWD there and back: the only answer every server gives */
+    char here[4096];
+    int rc = ftp_pwd(c, here, sizeof here);
+    if (rc < 0)
+        return rc;
+    rc = ftp_cwd(c, path);
+    if (rc == -EPROTO)
+        return 0;
+    if (rc < 0)
+        return rc;
+    rc = ftp_cwd(c, here);
+    return rc < 0 ? rc : 1;
 }
 
 int ftp_pwd(ftp_conn *c, char *out, size_t outlen)

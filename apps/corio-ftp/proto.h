@@ -22,6 +22,7 @@ typedef struct ftp_conn {
     bool no_epsv;                  /* EPSV refused once: use PASV */
     bool no_eprt;                  /* EPRT refused once: use PORT */
     bool no_mlsd;                  /* MLSD refused once: use LIST */
+    bool no_mlst;                  /* MLST refused once: use CWD */
     bool binary;                   /* TYPE I is in effect */
     struct sockaddr_storage peer;  /* server end of the control socket */
     socklen_t peer_len;            /* its length */
@@ -80,6 +81,11 @@ int ftp_size(ftp_conn *c, const char *path, int64_t *size);
 int ftp_cwd(ftp_conn *c, const char *path);
 int ftp_mkd(ftp_conn *c, const char *path);
 int ftp_pwd(ftp_conn *c, char *out, size_t outlen);
+
+/* Whether directory path exists: 1 yes, 0 no, -ENOTDIR for a file, or
+ * -errno. Asks MLST, else CWD there and back; never trusts an empty
+ * listing (vsftpd lists a missing path as empty). */
+int ftp_dir_exists(ftp_conn *c, const char *path);
 
 /* Opens a data connection, sends REST rest (when > 0) and then the command
  * (e.g. "RETR name"), and waits for its preliminary reply. Returns the data

@@ -1,7 +1,9 @@
-/* The interactive shell of shell.h. Lines come from stdin through the file
- * offload pool, so the loop stays free while the user thinks. */
+/* The interactive shell of shell.h. Lines come through lineedit.h: edited,
+ * with history and completion, on a terminal; plain from a pipe. */
 #include "shell.h"
 
+#include "complete.h"
+#include "lineedit.h"
 #include "listing.h"
 #include "mirror.h"
 
@@ -20,14 +22,16 @@
 
 /* The shell's state between commands. */
 typedef struct shell {
-    ftp_opts opts;    /* transfer options; passive/verbose toggle them */
-    ftp_conn *c;      /* the shell's own connection */
-    ftp_site site;    /* server and login of c */
-    bool connected;   /* c is open */
-    bool logged_in;   /* USER/PASS accepted */
-    bool interactive; /* stdin is a terminal: prompt */
-    bool quit;        /* bye was given */
-    int failures;     /* commands that failed */
+    ftp_opts opts;        /* transfer options; passive/verbose toggle them */
+    ftp_conn *c;          /* the shell's own connection */
+    ftp_site site;        /* server and login of c */
+    bool connected;       /* c is open */
+    bool logged_in;       /* USER/PASS accepted */
+    bool interactive;     /* stdin is a terminal: prompt */
+    bool quit;            /* bye was given */
+    int failures;         /* commands that failed */
+    lineedit_t *le;       /* where lines come from */
+    complete_cache cache; /* the listing completion last used */
 } shell;
 
 typedef int (*shell_fn)(shell *sh, int argc, char **argv);
@@ -37,43 +41,15 @@ typedef struct shell_cmd {
     const char *name; /* what the user types (prefixes work) */
     shell_fn fn;      /* what it does */
     bool needs_login; /* refused with "Not connected." before open/user */
+    char args;        /* completed as 'r' remote paths, 'l' local, 'c'
+                         command names, 0 nothing */
     const char *help; /* one line for help */
 } shell_cmd;
-
-/* A line read on the offload pool. */
-typedef struct line_read {
-    char buf[4096]; /* the line */
-    long len;       /* its length, -1 at end of input */
-} line_read;
-
-static long read_line_run(void *arg)
-{
-    line_read *lr = arg;
-    if (!fgets(lr->buf, sizeof lr->buf, stdin))
-        return -1;
-    return (long)strlen(lr->buf);
-}
 
 /* Prints prompt (on a terminal) and reads a line; false at end of input. */
 static bool read_line(shell *sh, const char *prompt, char *out, size_t outlen)
 {
-    if (sh->interactive && prompt) {
-        fputs(prompt, stdout);
-        fflush(stdout);
-    }
-    line_read *lr = malloc(sizeof *lr);
-    long len = -1;
-    if (!lr ||
-        cio_offload_run(&len, CIO_OFFLOAD_FILE, read_line_run, lr, -1) < 0)
-        len = -1;
-    if (len >= 0) {
-        while (len > 0 &&
-               (lr->buf[len - 1] == '\n' || lr->buf[len - 1] == '\r'))
-            lr->buf[--len] = '\0';
-        snprintf(out, outlen, "%s", lr->buf);
-    }
-    free(lr);
-    return len >= 0;
+    return lineedit_read(sh->le, sh->interactive ? prompt : NULL, out, outlen);
 }
 
 /* Splits a line into words; "double" or 'single' quotes keep spaces. */
@@ -246,17 +222,28 @@ static int cmd_bye(shell *sh, int argc, char **argv)
 
 /* ---- browsing ---- */
 
+/* ls [-t|-S|-U] [-r] [path] */
 static int cmd_ls(shell *sh, int argc, char **argv)
 {
+    listing_order order = LISTING_BY_NAME;
+    bool reverse = false;
+    const char *path = "";
+    for (int i = 1; i < argc; i++) {
+        int bad = 0;
+        if (argv[i][0] != '-' || !argv[i][1])
+            path = argv[i];
+        else if ((bad = listing_flags(argv[i] + 1, &order, &reverse))) {
+            printf("ls: unknown flag -%c (use -t, -S, -U, -r)\n", bad);
+            return -1;
+        }
+    }
     char *text;
     size_t len;
     bool is_mlsd;
-    const char *path = argc > 1 ? argv[argc - 1] : "";
-    if (path[0] == '-')
-        path = ""; /* "ls -l": LIST is long already */
     int rc = ftp_fetch_listing(sh->c, path, true, &text, &len, &is_mlsd);
     if (rc < 0)
         return fail_reply(sh, rc);
+    listing_sort_text(&text, &len, order, reverse);
     fwrite(text, 1, len, stdout);
     free(text);
     return 0;
@@ -404,8 +391,21 @@ static const char *base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
+/* Takes a leading "-c" (continue partial files) off the arguments; the
+ * setting lasts for this command only (run_line restores it). */
+static void take_continue(shell *sh, int *argc, char ***argv)
+{
+    if (*argc > 1 && !strcmp((*argv)[1], "-c")) {
+        sh->opts.resume = true;
+        (*argv)[1] = (*argv)[0];
+        (*argv)++;
+        (*argc)--;
+    }
+}
+
 static int cmd_get(shell *sh, int argc, char **argv)
 {
+    take_continue(sh, &argc, &argv);
     if (argc < 2) {
         printf("usage: get remote-file [local-file]\n");
         return -1;
@@ -418,6 +418,7 @@ static int cmd_get(shell *sh, int argc, char **argv)
 
 static int cmd_put(shell *sh, int argc, char **argv)
 {
+    take_continue(sh, &argc, &argv);
     if (argc < 2) {
         printf("usage: put local-file [remote-file]\n");
         return -1;
@@ -536,6 +537,7 @@ typedef int (*collect_fn)(shell *sh, const char *cwd, const char *arg,
 static int multi_xfer(shell *sh, int argc, char **argv, const char *usage,
                       collect_fn collect)
 {
+    take_continue(sh, &argc, &argv);
     if (argc < 2) {
         printf("usage: %s\n", usage);
         return -1;
@@ -614,41 +616,46 @@ static int cmd_status(shell *sh, int argc, char **argv)
 static int cmd_help(shell *sh, int argc, char **argv);
 
 static const shell_cmd commands[] = {
-    {"open", cmd_open, false, "open host [port]: connect (and log in)"},
-    {"user", cmd_user, false, "user name [password]: log in"},
-    {"ls", cmd_ls, true, "ls [path]: list a remote directory"},
-    {"dir", cmd_ls, true, "dir [path]: same as ls"},
-    {"cd", cmd_cd, true, "cd dir: change the remote directory"},
-    {"cdup", cmd_cdup, true, "cdup: go to the parent directory"},
-    {"pwd", cmd_pwd, true, "pwd: show the remote directory"},
-    {"lcd", cmd_lcd, false, "lcd [dir]: change the local directory"},
-    {"get", cmd_get, true, "get remote [local]: download a file"},
-    {"recv", cmd_get, true, "recv remote [local]: same as get"},
-    {"put", cmd_put, true, "put local [remote]: upload a file"},
-    {"send", cmd_put, true, "send local [remote]: same as put"},
-    {"mget", cmd_mget, true, "mget pattern...: download matching files"},
-    {"mput", cmd_mput, true, "mput pattern...: upload matching files"},
-    {"mkdir", cmd_mkdir, true, "mkdir dir: make a remote directory"},
-    {"rmdir", cmd_rmdir, true, "rmdir dir: remove a remote directory"},
-    {"delete", cmd_delete, true, "delete file: remove a remote file"},
-    {"rm", cmd_delete, true, "rm file: same as delete"},
-    {"rename", cmd_rename, true, "rename from to: rename a remote file"},
-    {"size", cmd_size, true, "size file: show a remote file's size"},
-    {"passive", cmd_passive, false, "passive: toggle passive mode"},
-    {"verbose", cmd_verbose, false, "verbose: toggle showing the dialogue"},
-    {"binary", cmd_binary, false, "binary: binary mode (always on)"},
-    {"ascii", cmd_binary, false, "ascii: (binary is always used)"},
-    {"type", cmd_binary, false, "type [binary]: binary mode"},
-    {"prompt", cmd_noop, false, "prompt: (mget/mput never ask)"},
-    {"hash", cmd_noop, false, "hash: (progress bars show instead)"},
-    {"status", cmd_status, false, "status: show the connection"},
-    {"close", cmd_close, false, "close: end the connection"},
-    {"disconnect", cmd_close, false, "disconnect: same as close"},
-    {"bye", cmd_bye, false, "bye: leave"},
-    {"quit", cmd_bye, false, "quit: leave"},
-    {"exit", cmd_bye, false, "exit: leave"},
-    {"help", cmd_help, false, "help [command]: this list"},
-    {"?", cmd_help, false, "?: same as help"},
+    {"open", cmd_open, false, 0, "open host [port]: connect (and log in)"},
+    {"user", cmd_user, false, 0, "user name [password]: log in"},
+    {"ls", cmd_ls, true, 'r',
+     "ls [-t|-S|-U] [-r] [path]: list, by name (time, size, as sent)"},
+    {"dir", cmd_ls, true, 'r', "dir [-t|-S|-U] [-r] [path]: same as ls"},
+    {"cd", cmd_cd, true, 'r', "cd dir: change the remote directory"},
+    {"cdup", cmd_cdup, true, 0, "cdup: go to the parent directory"},
+    {"pwd", cmd_pwd, true, 0, "pwd: show the remote directory"},
+    {"lcd", cmd_lcd, false, 'l', "lcd [dir]: change the local directory"},
+    {"get", cmd_get, true, 'r',
+     "get [-c] remote [local]: download (-c: continue)"},
+    {"recv", cmd_get, true, 'r', "recv [-c] remote [local]: same as get"},
+    {"put", cmd_put, true, 'l',
+     "put [-c] local [remote]: upload (-c: continue)"},
+    {"send", cmd_put, true, 'l', "send [-c] local [remote]: same as put"},
+    {"mget", cmd_mget, true, 'r',
+     "mget [-c] pattern...: download matching files"},
+    {"mput", cmd_mput, true, 'l',
+     "mput [-c] pattern...: upload matching files"},
+    {"mkdir", cmd_mkdir, true, 'r', "mkdir dir: make a remote directory"},
+    {"rmdir", cmd_rmdir, true, 'r', "rmdir dir: remove a remote directory"},
+    {"delete", cmd_delete, true, 'r', "delete file: remove a remote file"},
+    {"rm", cmd_delete, true, 'r', "rm file: same as delete"},
+    {"rename", cmd_rename, true, 'r', "rename from to: rename a remote file"},
+    {"size", cmd_size, true, 'r', "size file: show a remote file's size"},
+    {"passive", cmd_passive, false, 0, "passive: toggle passive mode"},
+    {"verbose", cmd_verbose, false, 0, "verbose: toggle showing the dialogue"},
+    {"binary", cmd_binary, false, 0, "binary: binary mode (always on)"},
+    {"ascii", cmd_binary, false, 0, "ascii: (binary is always used)"},
+    {"type", cmd_binary, false, 0, "type [binary]: binary mode"},
+    {"prompt", cmd_noop, false, 0, "prompt: (mget/mput never ask)"},
+    {"hash", cmd_noop, false, 0, "hash: (progress bars show instead)"},
+    {"status", cmd_status, false, 0, "status: show the connection"},
+    {"close", cmd_close, false, 0, "close: end the connection"},
+    {"disconnect", cmd_close, false, 0, "disconnect: same as close"},
+    {"bye", cmd_bye, false, 0, "bye: leave"},
+    {"quit", cmd_bye, false, 0, "quit: leave"},
+    {"exit", cmd_bye, false, 0, "exit: leave"},
+    {"help", cmd_help, false, 'c', "help [command]: this list"},
+    {"?", cmd_help, false, 'c', "?: same as help"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof *commands)
@@ -685,6 +692,31 @@ static int cmd_help(shell *sh, int argc, char **argv)
     return 0;
 }
 
+/* The completer of lineedit.h: command names for the first word, then
+ * what the command takes (remote paths through a listing, local files). */
+static char **complete(void *ctx, const char *line, int start, const char *word)
+{
+    shell *sh = ctx;
+    const char *names[NCOMMANDS];
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        names[i] = commands[i].name;
+    char first[64];
+    size_t skip = strspn(line, " \t"), flen = strcspn(line + skip, " \t");
+    if ((int)skip >= start || flen >= sizeof first)
+        return complete_words(names, NCOMMANDS, word);
+    snprintf(first, sizeof first, "%.*s", (int)flen, line + skip);
+    bool ambiguous;
+    const shell_cmd *cmd = find_command(first, &ambiguous);
+    char kind = cmd ? cmd->args : 0;
+    if (kind == 'c')
+        return complete_words(names, NCOMMANDS, word);
+    if (kind == 'l')
+        return NULL;
+    if (kind == 'r' && sh->logged_in)
+        return complete_remote(sh->c, &sh->cache, word);
+    return complete_words(names, 0, word); /* nothing to offer */
+}
+
 static void run_line(shell *sh, char *line)
 {
     char *argv[MAX_ARGS];
@@ -701,11 +733,32 @@ static void run_line(shell *sh, char *line)
         printf("Not connected.\n");
         rc = -1;
     } else {
+        bool resume = sh->opts.resume;
         rc = cmd->fn(sh, argc, argv);
+        sh->opts.resume = resume;
+        complete_cache_clear(&sh->cache); /* the command may change it */
     }
     if (rc < 0)
         sh->failures++;
     fflush(stdout);
+}
+
+/* A line the history must not keep: "user name password", or a URL with
+ * a password in it. */
+static bool carries_password(const char *line)
+{
+    char copy[4096], *argv[3];
+    snprintf(copy, sizeof copy, "%s", line);
+    int argc = split_words(copy, argv, 3);
+    if (argc == 3 && strlen(argv[0]) <= 4 &&
+        !strncasecmp("user", argv[0], strlen(argv[0])))
+        return true;
+    const char *scheme = strstr(line, "://");
+    if (!scheme)
+        return false;
+    const char *at = strchr(scheme + 3, '@');
+    const char *colon = strchr(scheme + 3, ':');
+    return at && colon && colon < at;
 }
 
 int shell_main(const char *target, const ftp_opts *o)
@@ -715,10 +768,12 @@ int shell_main(const char *target, const ftp_opts *o)
     sh.opts.jobs = o->jobs;
     sh.interactive = isatty(STDIN_FILENO);
     sh.c = malloc(sizeof *sh.c);
+    sh.le = lineedit_new(complete, &sh);
     char *line = malloc(4096);
-    if (!sh.c || !line) {
+    if (!sh.c || !line || !sh.le) {
         free(sh.c);
         free(line);
+        lineedit_free(sh.le);
         return 1;
     }
     ftp_init(sh.c, o->timeout_ms, o->active, o->verbose);
@@ -728,12 +783,19 @@ int shell_main(const char *target, const ftp_opts *o)
             sh.failures++;
         fflush(stdout);
     }
-    while (!sh.quit && read_line(&sh, "ftp> ", line, 4096))
+    while (!sh.quit && read_line(&sh, "ftp> ", line, 4096)) {
+        if (!carries_password(line))
+            lineedit_remember(sh.le, line);
         run_line(&sh, line);
+    }
     if (sh.connected)
         ftp_quit(sh.c);
     memset(sh.site.pass, 0, sizeof sh.site.pass);
+    complete_cache_clear(&sh.cache);
+    lineedit_free(sh.le);
     free(sh.c);
     free(line);
-    return sh.failures ? 1 : 0;
+    /* a person at a terminal saw each failure and went on; a script's
+     * caller learns from the status that something failed */
+    return sh.failures && !sh.interactive ? 1 : 0;
 }

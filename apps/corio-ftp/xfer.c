@@ -380,7 +380,11 @@ static int do_put(ftp_conn *c, const xfer_job *job, const ftp_opts *o,
         offset = remote_size;
     }
     int dfd = ftp_data_begin(c, offset, "STOR %s", job->remote);
-    if (dfd == -ENOTSUP && offset > 0) {
+    /* REST refused, or STOR refusing it (554, RFC 959): append instead,
+     * at the size SIZE gave; without APPE either, send it all again */
+    if (offset > 0 && (dfd == -ENOTSUP || (dfd == -EPROTO && c->code == 554)))
+        dfd = ftp_data_begin(c, 0, "APPE %s", job->remote);
+    if (offset > 0 && dfd == -EPROTO && c->code / 100 == 5) {
         offset = 0;
         dfd = ftp_data_begin(c, 0, "STOR %s", job->remote);
     }
@@ -496,6 +500,11 @@ int xfer_engine_start(xfer_engine *e, const ftp_opts *o, progress_t *pg)
 int xfer_engine_submit(xfer_engine *e, xfer_job *job)
 {
     progress_expect(e->progress, 1, job->size);
+    return xfer_engine_enqueue(e, job);
+}
+
+int xfer_engine_enqueue(xfer_engine *e, xfer_job *job)
+{
     int rc = cio_queue_put(e->queue, job, -1);
     if (rc < 0)
         xfer_job_free(job);

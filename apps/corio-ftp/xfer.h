@@ -68,6 +68,9 @@ int xfer_engine_start(xfer_engine *e, const ftp_opts *o, progress_t *pg);
  * progress display. */
 int xfer_engine_submit(xfer_engine *e, xfer_job *job);
 
+/* Queues a job already counted with progress_expect. */
+int xfer_engine_enqueue(xfer_engine *e, xfer_job *job);
+
 /* No more jobs: waits for the queue to drain and the workers to end, then
  * frees them. Returns the number of failed jobs. */
 int xfer_engine_finish(xfer_engine *e);
