@@ -25,6 +25,7 @@
 #include "corio/sync.h"
 #include "corio/offload.h"
 #include "corio/workers.h"
+#include "corio/tls.h" /* in libcorio_tls */
 
 #ifdef __cplusplus
 extern "C" {
