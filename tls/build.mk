@@ -57,3 +57,8 @@ $(BUILD)/bin/$(1): $(TLS_A)
 $(2): CPPFLAGS += -DCIO_HAVE_TLS=1
 endif
 endef
+
+# Programs with a TLS mode.
+$(eval $(call tls_program,echo_server,$(BUILD)/obj/examples/echo_server.o))
+$(eval $(call tls_program,bench_loadgen,$(BUILD)/obj/bench/loadgen.o))
+$(eval $(call tls_program,bench_tls_echo,$(BUILD)/obj/bench/tls_echo.o))
