@@ -62,3 +62,4 @@ endef
 $(eval $(call tls_program,echo_server,$(BUILD)/obj/examples/echo_server.o))
 $(eval $(call tls_program,bench_loadgen,$(BUILD)/obj/bench/loadgen.o))
 $(eval $(call tls_program,bench_tls_echo,$(BUILD)/obj/bench/tls_echo.o))
+$(eval $(call tls_program,corio-ftpd,$(BUILD)/obj/apps/corio-ftpd/ftps.o))

@@ -29,13 +29,14 @@ static void cmd_help(struct ftp_session *s, char *arg)
 static void cmd_feat(struct ftp_session *s, char *arg)
 {
     char text[512];
+    const char *tls = ftps_feat(s);
     int n = snprintf(text, sizeof(text),
                      "211-Features:\r\n"
                      " EPRT\r\n EPSV\r\n MDTM\r\n MFMT\r\n"
                      " MLST type*;size*;modify*;perm*;unique*;\r\n"
-                     " REST STREAM\r\n SIZE\r\n TVFS\r\n UTF8\r\n%s"
+                     " REST STREAM\r\n SIZE\r\n TVFS\r\n UTF8\r\n%s%s"
                      "211 End\r\n",
-                     hash_available() ? " HASH SHA-256*\r\n" : "");
+                     hash_available() ? " HASH SHA-256*\r\n" : "", tls);
     reply_raw(s, text, (size_t)n);
 }
 

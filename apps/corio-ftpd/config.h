@@ -42,6 +42,13 @@ struct ftpd_config {
     int umask;               /* mask for created files and directories */
     int64_t shrink_after_ms; /* idle tasks give their stacks back after */
     int workers;             /* worker threads (1 = this thread only) */
+    char *tls;               /* off|optional|required, NULL = by tls_cert */
+    char *tls_cert;          /* PEM certificate chain (FTPS) */
+    char *tls_key;           /* its private key, not readable by others */
+    int tls_implicit_port;   /* implicit FTPS listener, -1 = none */
+    char *tls_min_version;   /* "1.2" (default) or "1.3" */
+    char *tls_ciphers;       /* TLS 1.2 cipher list, NULL = OpenSSL's */
+    bool tls_require_reuse;  /* data TLS must resume the control session */
 };
 
 /* Fills c with the defaults. */

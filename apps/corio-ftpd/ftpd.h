@@ -16,6 +16,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "ftps.h"
 #include "vfs.h"
 
 #define FTPD_VERSION "0.1.0"
@@ -46,6 +47,7 @@ struct ftpd_shared {
     int n_sessions;                            /* sessions, all workers */
     struct ftpd_ipcount *ips[FTPD_IP_BUCKETS]; /* sessions per address */
     atomic_uint_fast64_t next_id;              /* session ids for the log */
+    struct ftpd_tls *tls;                      /* FTPS, NULL = off (ftps.c) */
 };
 
 /* A root directory open as a jail, shared by the sessions (and transfers)
@@ -113,12 +115,16 @@ struct ftp_session {
     uint64_t bytes_in;        /* bytes uploaded in this session */
     uint64_t bytes_out;       /* bytes downloaded in this session */
     char peer_str[48];        /* client address as text for the log */
+    /* TLS state, NULL in plain FTP (ftps.c) */
+    struct ftps_session *ftps;
 };
 
 /* ---- session.c ---- */
 
 /* Runs a session on an accepted control connection; closes fd. */
 void session_run(struct ftpd_server *srv, int fd);
+/* The same on the implicit FTPS listener: TLS before the greeting. */
+void session_run_implicit(struct ftpd_server *srv, int fd);
 
 /* Sends one reply line "CODE text". 0 or -errno (the session then ends). */
 int reply(struct ftp_session *s, int code, const char *fmt, ...)

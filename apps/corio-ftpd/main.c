@@ -56,6 +56,7 @@ static void usage(FILE *out)
             "  -h, --help               this text\n"
             "  -V, --version            the version\n");
     config_print_help();
+    ftps_print_help(out);
 }
 
 static const char *short_key(const char *opt)
@@ -194,8 +195,12 @@ static long reload_run(void *arg)
 {
     struct reload *r = arg;
     r->cfg = build_config(r->app->argc, r->app->argv, r->err, sizeof(r->err));
-    if (r->cfg && (!(r->users = build_users(r->cfg, r->err, sizeof(r->err))) ||
-                   !(r->log = log_open(r->cfg, r->err, sizeof(r->err))))) {
+    if (r->cfg &&
+        (!(r->users = build_users(r->cfg, r->err, sizeof(r->err))) ||
+         !(r->log = log_open(r->cfg, r->err, sizeof(r->err))) ||
+         ftps_reload(&r->app->shared, r->cfg, r->err, sizeof(r->err)) < 0)) {
+        if (r->log)
+            log_close(r->log);
         userdb_free(r->users);
         config_free(r->cfg);
         free(r->cfg);
@@ -335,6 +340,9 @@ static void *main_task(void *arg)
         return NULL;
     }
     print_listening_fd(lfd);
+    ftps_print_listening(srv->shared);
+    if ((rc = ftps_implicit_start(srv)) < 0)
+        fprintf(stderr, "corio-ftpd: implicit FTPS: %s\n", cio_strerror(rc));
     log_event(srv, NULL, "corio-ftpd %s serving %s", FTPD_VERSION,
               srv->cfg->root);
     while (!app->term) {
@@ -345,6 +353,7 @@ static void *main_task(void *arg)
         }
     }
     stop_sessions(srv);
+    ftps_implicit_stop(srv, cio_deadline_in(srv->cfg->grace_ms));
     cio_server_stop(server, cio_deadline_in(srv->cfg->grace_ms));
     cio_server_free(server);
     server_roots_free(srv);
@@ -384,6 +393,9 @@ static void *worker_main(void *arg)
     srv->pasv_next = span * cio_workers_index() / (int)srv->cfg->workers;
     tls_srv = srv;
     cio_hub_set_shrink_after(srv->cfg->shrink_after_ms);
+    /* The first worker also serves the implicit FTPS listener. */
+    if (cio_workers_index() == 0 && ftps_implicit_start(srv) < 0)
+        fprintf(stderr, "corio-ftpd: implicit FTPS listener failed\n");
     if (cio_task_spawn(&watcher, stop_watcher, srv) == 0) {
         int rc = cio_workers_serve(on_connection, srv, 0);
         if (rc < 0)
@@ -393,6 +405,7 @@ static void *worker_main(void *arg)
         cio_task_join(watcher, -1);
         cio_task_free(watcher);
     }
+    ftps_implicit_stop(srv, 0);
     tls_srv = NULL;
     server_roots_free(srv);
     userdb_free(srv->users);
@@ -469,6 +482,7 @@ static int run_workers(struct app *app, const cio_hub_opts_t *run)
         return rc;
     }
     print_listening(cfg->listen ? cfg->listen : "0.0.0.0", port);
+    ftps_print_listening(&app->shared);
     log_event(&app->srv, NULL, "corio-ftpd %s serving %s with %d workers",
               FTPD_VERSION, cfg->root, cfg->workers);
     for (;;) {
@@ -525,6 +539,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "corio-ftpd: %s\n", err);
         return 2;
     }
+    if (ftps_setup(&app.shared, app.srv.cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "corio-ftpd: %s\n", err);
+        return 2;
+    }
     if (userdb_count(app.srv.users) == 0 && !app.srv.cfg->anonymous)
         fprintf(stderr, "corio-ftpd: warning: no users and no --anonymous: "
                         "every login will fail\n");
@@ -548,6 +566,7 @@ int main(int argc, char **argv)
     free(app.retired);
     config_free(app.srv.cfg);
     free(app.srv.cfg);
+    ftps_free(&app.shared);
     pthread_mutex_destroy(&app.shared.lock);
     return app.status;
 }
