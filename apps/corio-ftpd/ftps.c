@@ -10,6 +10,7 @@
 #include "ftps.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -27,6 +28,8 @@ struct ftpd_tls {
     cio_tls_ctx_t *ctx;     /* the server context, reloaded in place */
     int implicit_fd;        /* implicit listener, -1 = none */
     cio_server_t *implicit; /* its accept loop, on one thread */
+    atomic_flag claimed;    /* a worker has taken the listener */
+    cio_loop_t *owner;      /* the loop of the thread serving it */
 };
 
 /* A session's TLS state (ftp_session.ftps). */
@@ -218,15 +221,16 @@ static void on_implicit(int fd, void *data)
 int ftps_implicit_start(struct ftpd_server *srv)
 {
     struct ftpd_tls *t = srv->shared->tls;
-    if (!t || t->implicit_fd < 0)
-        return 0;
+    if (!t || t->implicit_fd < 0 || atomic_flag_test_and_set(&t->claimed))
+        return 0; /* another worker serves it */
+    t->owner = cio_hub_loop();
     return cio_server_start(&t->implicit, t->implicit_fd, on_implicit, srv, 0);
 }
 
 void ftps_implicit_stop(struct ftpd_server *srv, int64_t deadline_ms)
 {
     struct ftpd_tls *t = srv->shared->tls;
-    if (!t || !t->implicit)
+    if (!t || !t->implicit || t->owner != cio_hub_loop())
         return;
     cio_server_stop(t->implicit, deadline_ms); /* closes the fd */
     cio_server_free(t->implicit);

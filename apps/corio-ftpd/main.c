@@ -393,8 +393,8 @@ static void *worker_main(void *arg)
     srv->pasv_next = span * cio_workers_index() / (int)srv->cfg->workers;
     tls_srv = srv;
     cio_hub_set_shrink_after(srv->cfg->shrink_after_ms);
-    /* The first worker also serves the implicit FTPS listener. */
-    if (cio_workers_index() == 0 && ftps_implicit_start(srv) < 0)
+    /* One worker (the first to get here) serves implicit FTPS too. */
+    if (ftps_implicit_start(srv) < 0)
         fprintf(stderr, "corio-ftpd: implicit FTPS listener failed\n");
     if (cio_task_spawn(&watcher, stop_watcher, srv) == 0) {
         int rc = cio_workers_serve(on_connection, srv, 0);
