@@ -160,6 +160,13 @@ int cio_tls_conn_set_tag(cio_tls_conn_t *conn, const void *tag, size_t len)
     return 0;
 }
 
+int cio_tls_conn_set_tickets(cio_tls_conn_t *conn, unsigned n)
+{
+    if (!conn->server || SSL_set_num_tickets(conn->ssl, n) != 1)
+        return -EINVAL;
+    return 0;
+}
+
 /* Why the last call failed, as -errno, with its reason in conn->err. */
 static int failure(cio_tls_conn_t *conn, int ssl_err, int saved_errno)
 {

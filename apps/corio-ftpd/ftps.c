@@ -419,6 +419,9 @@ int ftps_data_start(struct ftp_session *s, int fd, cio_tls_conn_t **out,
     int rc = cio_tls_conn_new(&c, s->srv->shared->tls->ctx, fd, NULL);
     if (rc < 0)
         return rc;
+    /* Clients resume the control session, never a data one; tickets they
+     * do not read would turn their close into a reset. */
+    cio_tls_conn_set_tickets(c, 0);
     if ((rc = cio_tls_conn_handshake(c, deadline_ms)) < 0) {
         log_event(s->srv, s, "data TLS handshake failed: %s",
                   cio_tls_conn_error(c));

@@ -78,6 +78,11 @@ int cio_tls_conn_set_session(cio_tls_conn_t *conn,
                              const cio_tls_session_t *sess);
 int cio_tls_conn_set_tag(cio_tls_conn_t *conn, const void *tag, size_t len);
 
+/* Server: how many TLS 1.3 tickets to send after the handshake (default
+ * 2; 0 for a connection nobody resumes from, whose peer may close without
+ * reading them). 0 or -EINVAL. */
+int cio_tls_conn_set_tickets(cio_tls_conn_t *conn, unsigned n);
+
 /* Runs the handshake. 0 or -errno (see the top of this file). */
 int cio_tls_conn_handshake(cio_tls_conn_t *conn, int64_t deadline_ms);
 
