@@ -225,6 +225,26 @@ def refused_key(crt, key, root):
            "world-readable key: %d %s" % (p.returncode, p.stderr))
 
 
+def jail_and_data_timeout(srv, crt):
+    """The path jail holds over TLS; a data connection that never starts
+    its TLS handshake meets the data timeout (425), and the session goes
+    on."""
+    f = login(srv, context(crt, ssl.TLSVersion.TLSv1_2))
+    f.cwd("/../../..")
+    expect(f.pwd() == "/", "jail: " + f.pwd())
+    err = error_of(lambda: f.retrbinary("RETR ../../etc/passwd",
+                                        lambda b: None))
+    expect(err.startswith("550"), "escape: %r" % err)
+    port = int(f.sendcmd("EPSV").split("|||")[1].rstrip("|)"))
+    mute = socket.create_connection(("127.0.0.1", port), 10)
+    f.putcmd("NLST")
+    replies = [f.getline()[:3], f.getline()[:3]]
+    expect(replies == ["150", "425"], "mute data connection: %r" % replies)
+    mute.close()
+    expect(f.voidcmd("NOOP").startswith("200"), "session goes on")
+    f.quit()
+
+
 def idle_timeout(srv, crt):
     f = login(srv, context(crt, ssl.TLSVersion.TLSv1_3))
     start = time.time()
@@ -257,9 +277,11 @@ def main():
             garbage(srv, crt)
             reload_certs(srv, d, crt)
         crt = os.path.join(d, "live.crt")  # the pair the reload put there
-        with Server(*live, "--tls", "required", "--idle-timeout", "2") as srv:
+        with Server(*live, "--tls", "required", "--idle-timeout", "2",
+                    "--data-timeout", "1") as srv:
             srv.write("big.bin", b"x")
             required(srv, crt)
+            jail_and_data_timeout(srv, crt)
             idle_timeout(srv, crt)
         with Server(*live, "--tls-require-reuse=no") as srv:
             s = ftplib.FTP_TLS(context=context(crt, ssl.TLSVersion.TLSv1_3))
