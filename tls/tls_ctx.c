@@ -236,6 +236,9 @@ int cio_tls_ctx_new(cio_tls_ctx_t **out, const cio_tls_ctx_opts_t *opts,
         rc = set_identity(ctx, opts, err_buf, err_len);
     if (rc == 0 && opts->server) {
         SSL_CTX_set_session_id_context(ctx->ssl, sid_ctx, sizeof sid_ctx - 1);
+        /* TLS 1.2 renegotiation buys nothing here and costs a handshake
+         * per request to whoever asks: refused. */
+        SSL_CTX_set_options(ctx->ssl, SSL_OP_NO_RENEGOTIATION);
         if (opts->no_tickets)
             SSL_CTX_set_options(ctx->ssl, SSL_OP_NO_TICKET);
         SSL_CTX_set_session_ticket_cb(ctx->ssl, ticket_gen, ticket_dec, NULL);
