@@ -60,7 +60,7 @@ int cio_tls_ctx_new(cio_tls_ctx_t **out, const cio_tls_ctx_opts_t *opts,
 int cio_tls_ctx_reload(cio_tls_ctx_t *ctx, const char *cert_file,
                        const char *key_file, char *err_buf, size_t err_len);
 
-/* Frees ctx once every connection made from it is freed. */
+/* Frees ctx; connections made from it keep what they need. */
 void cio_tls_ctx_free(cio_tls_ctx_t *ctx);
 
 /* Wraps connected fd (made non-blocking) as a TLS endpoint of ctx's side.
