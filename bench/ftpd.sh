@@ -13,7 +13,12 @@
 #   connect                  of 1000 simultaneous connects, greeted in 1 s
 #   idle_memory              server memory (PSS) growth per idle logged-in
 #                            session, 1000 -> 10000 (vsftpd: 100 -> 1000)
-# corio-ftpd-w1 is corio-ftpd with --workers 1 (one thread). All servers run
+# corio-ftpd-w1 is corio-ftpd with --workers 1 (one thread). The -tls
+# servers are the same with FTPS (one RSA 2048 certificate for all three;
+# pyftpdlib's TLS_FTPHandler), measured with bench_ftpload -T: AUTH TLS, PROT
+# P, data connections resuming the control session; for them the sessions
+# line counts a full handshake (control) and a resumed one (LIST) each.
+# All servers run
 # at once, idle but for the one measured, and every test takes its runs in
 # turns (server A, B, C, then B, C, A, ...) so that the shared machine's
 # drifts hit them all alike. Medians of FTPD_BENCH_RUNS (default 3; 15 for
@@ -26,7 +31,7 @@ BIN=${CIO_BIN:-$PWD/$BUILD/bin}
 LOAD="$BIN/bench_ftpload"
 REAP="$BIN/bench_reap" # every server runs under it: see cpu_ticks
 RUNS=${FTPD_BENCH_RUNS:-3}
-SERVERS=${FTPD_BENCH_SERVERS:-"corio-ftpd corio-ftpd-w1 vsftpd pyftpdlib"}
+SERVERS=${FTPD_BENCH_SERVERS:-"corio-ftpd corio-ftpd-w1 vsftpd pyftpdlib corio-ftpd-tls vsftpd-tls pyftpdlib-tls"}
 TESTS=${FTPD_BENCH_TESTS:-"retr_1g stor_1g retr_100x10m retr_500x10m stor_100x10m stor_500x10m sessions connect idle_memory"}
 HZ=$(getconf CLK_TCK)
 [ -x "$LOAD" ] && [ -x "$REAP" ] && [ -x "$BIN/corio-ftpd" ] || { echo "bench: build first" >&2; exit 1; }
@@ -49,6 +54,11 @@ chmod 777 "$root/up"
 head -c $((1 << 30)) /dev/zero > "$root/big"
 head -c $((10 << 20)) /dev/urandom > "$root/f10m"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+    -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null &&
+    chmod 600 "$work/key.pem" ||
+    SERVERS=$(echo "$SERVERS" | tr ' ' '\n' | grep -v -- -tls)
+tls_flag() { case $srv in *-tls) echo -T ;; esac; } # for bench_ftpload
 
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -64,13 +74,15 @@ wait_port() { # port
 
 start_server() { # name -> pid, port, and $work/NAME.srv
     case $1 in
-    corio-ftpd | corio-ftpd-w1)
+    corio-ftpd | corio-ftpd-w1 | corio-ftpd-tls)
         # Each its own passive range: they run at once.
-        workers=0 pasv=30000-34999
+        workers=0 pasv=30000-34999 tls=
         [ "$1" = corio-ftpd-w1 ] && workers=1 pasv=35000-39999
+        [ "$1" = corio-ftpd-tls ] && pasv=25000-29999 &&
+            tls="--tls-cert $work/cert.pem --tls-key $work/key.pem"
         "$REAP" "$BIN/corio-ftpd" --root "$root" --listen 127.0.0.1 -p 0 --anonymous \
             --anon-upload-dir /up --quiet --fsync none --max-per-ip 0 \
-            --max-sessions 20000 --workers "$workers" --pasv-ports "$pasv" \
+            --max-sessions 20000 --workers "$workers" --pasv-ports "$pasv" $tls \
             >"$work/$1.out" 2>"$work/$1.err" &
         pid=$!
         for _ in $(seq 100); do
@@ -79,9 +91,10 @@ start_server() { # name -> pid, port, and $work/NAME.srv
         done
         port=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$work/$1.out")
         ;;
-    vsftpd)
-        port=$(free_port)
-        cat >"$work/vsftpd.conf" <<EOF
+    vsftpd | vsftpd-tls)
+        port=$(free_port) pasv_min=40000 pasv_max=49999
+        [ "$1" = vsftpd-tls ] && pasv_min=20000 pasv_max=24999
+        cat >"$work/$1.conf" <<EOF
 listen=YES
 listen_ipv6=NO
 listen_address=127.0.0.1
@@ -95,8 +108,8 @@ anon_root=$root
 no_anon_password=YES
 ftp_username=ftp
 pasv_enable=YES
-pasv_min_port=40000
-pasv_max_port=49999
+pasv_min_port=$pasv_min
+pasv_max_port=$pasv_max
 max_clients=20000
 max_per_ip=0
 xferlog_enable=NO
@@ -107,29 +120,43 @@ secure_chroot_dir=/var/run/vsftpd/empty
 use_localtime=NO
 dirmessage_enable=NO
 EOF
+        [ "$1" = vsftpd-tls ] && cat >>"$work/$1.conf" <<EOF
+ssl_enable=YES
+allow_anon_ssl=YES
+force_anon_logins_ssl=YES
+force_anon_data_ssl=YES
+require_ssl_reuse=YES
+rsa_cert_file=$work/cert.pem
+rsa_private_key_file=$work/key.pem
+EOF
         mkdir -p /var/run/vsftpd/empty 2>/dev/null
-        "$REAP" /usr/sbin/vsftpd "$work/vsftpd.conf" >"$work/vsftpd.err" 2>&1 &
+        "$REAP" /usr/sbin/vsftpd "$work/$1.conf" >"$work/$1.err" 2>&1 &
         pid=$!
         wait_port "$port" || port=
         ;;
-    pyftpdlib)
-        port=$(free_port)
-        cat >"$work/pyftpd.py" <<EOF
+    pyftpdlib | pyftpdlib-tls)
+        port=$(free_port) handler=FTPHandler ports="50000, 59999"
+        [ "$1" = pyftpdlib-tls ] && handler=TLS_FTPHandler ports="15000, 19999"
+        cat >"$work/$1.py" <<EOF
 import logging
 from pyftpdlib.authorizers import DummyAuthorizer
-from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.handlers import $handler as Handler
 from pyftpdlib.servers import FTPServer
 logging.disable(logging.CRITICAL)
 a = DummyAuthorizer()
 a.add_anonymous("$root", perm="elradfmw")
-FTPHandler.authorizer = a
-FTPHandler.passive_ports = range(50000, 59999)
-s = FTPServer(("127.0.0.1", $port), FTPHandler)
+Handler.authorizer = a
+Handler.passive_ports = range($ports)
+if "$1" == "pyftpdlib-tls":
+    Handler.certfile = "$work/cert.pem"
+    Handler.keyfile = "$work/key.pem"
+    Handler.tls_control_required = Handler.tls_data_required = True
+s = FTPServer(("127.0.0.1", $port), Handler)
 s.max_cons = 20000
 s.max_cons_per_ip = 0
 s.serve_forever()
 EOF
-        "$REAP" /usr/bin/python3 "$work/pyftpd.py" >"$work/pyftpd.err" 2>&1 &
+        "$REAP" /usr/bin/python3 "$work/$1.py" >"$work/$1.err" 2>&1 &
         pid=$!
         wait_port "$port" || port=
         ;;
@@ -221,7 +248,7 @@ col() { cut -d' ' -f"$1" "$work/m.$s" | median; } # median of column N
 # One transfer run ($name, $mode, $n clients, $xfer_args): "MB/s p99 CPU errors".
 transfer_run() {
     before=$(cpu_ticks)
-    out=$("$LOAD" "$mode" -p "$port" -n "$n" -x "up/$name-$1" $xfer_args)
+    out=$("$LOAD" "$mode" -p "$port" -n "$n" -x "up/$name-$1" $xfer_args $(tls_flag))
     settle
     after=$(cpu_ticks)
     [ "$mode" = stor ] && rm -f "$root/up/$name-$1"*
@@ -269,7 +296,7 @@ idle_memory() {
 # One run of 50 clients doing login+LIST+QUIT: "per_second cpu_ms_each".
 sessions_run() {
     before=$(cpu_ticks)
-    out=$("$LOAD" sessions -p "$port" -n 50 -t 5)
+    out=$("$LOAD" sessions -p "$port" -n 50 -t 5 $(tls_flag))
     settle
     after=$(cpu_ticks)
     awk -v t=$((after - before)) -v hz="$HZ" -v n="$(field sessions "$out")" \
@@ -298,8 +325,8 @@ connects() {
 
 for s in $SERVERS; do
     case $s in
-    vsftpd) [ -x /usr/sbin/vsftpd ] || { echo "RESULT server=vsftpd skipped=not-installed"; continue; } ;;
-    pyftpdlib) /usr/bin/python3 -c 'import pyftpdlib' 2>/dev/null || { echo "RESULT server=pyftpdlib skipped=not-installed"; continue; } ;;
+    vsftpd*) [ -x /usr/sbin/vsftpd ] || { echo "RESULT server=vsftpd skipped=not-installed"; continue; } ;;
+    pyftpdlib*) /usr/bin/python3 -c 'import pyftpdlib' 2>/dev/null || { echo "RESULT server=pyftpdlib skipped=not-installed"; continue; } ;;
     esac
     if start_server "$s"; then
         echo "# $s on 127.0.0.1:$port (pid $pid)"

@@ -9,6 +9,9 @@
  *   bench_ftpload idle     -p PORT -n CLIENTS           hold logged-in sessions
  *
  * Prints one line of key=value pairs. Logs in as anonymous unless -u/-w.
+ * -T speaks explicit FTPS (AUTH TLS, PROT P; no certificate check), each
+ * data connection resuming its control connection's TLS session; the
+ * client then really decrypts downloads and encrypts uploads.
  *
  * Data costs the client as little as the kernel allows, so that what is
  * measured is the server: uploads go out with sendfile(2) from a memfd of
@@ -18,6 +21,7 @@
  * in a socket is transmitted when the receiver's ACKs arrive, that is on
  * the server's CPU, which a real network would never charge it with. */
 #include <corio.h>
+#include <corio/tls.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -61,6 +65,7 @@ static struct {
     long long done;    /* transfers or sessions completed */
     long long errors;  /* failures */
     long long greeted; /* connect mode: greetings within the window */
+    long long resumed; /* -T: data connections that resumed TLS */
     int64_t *times;    /* per-transfer durations, ms */
     size_t ntimes;     /* entries in times */
     int64_t stop_at;   /* sessions mode: end time */
@@ -82,11 +87,76 @@ static void arrived(void)
     }
 }
 
+#ifndef CIO_HAVE_TLS
+#define cio_tls_conn_free(c) ((void)(c))
+#endif
+
+/* -T: the client context (NULL = plain FTP). */
+static cio_tls_ctx_t *tls_ctx;
+
 struct conn {
-    int fd;         /* control connection */
-    char buf[1024]; /* reply bytes read ahead */
-    size_t len;     /* bytes in buf */
+    int fd;              /* control connection */
+    cio_tls_conn_t *tls; /* its TLS, or NULL */
+    char buf[1024];      /* reply bytes read ahead */
+    size_t len;          /* bytes in buf */
 };
+
+/* IO through TLS when t is set (never without -T). */
+static ssize_t tls_or_read(cio_tls_conn_t *t, int fd, void *buf, size_t n,
+                           int64_t dl)
+{
+#ifdef CIO_HAVE_TLS
+    if (t)
+        return cio_tls_conn_read(t, buf, n, dl);
+#endif
+    return cio_fd_read(fd, buf, n, dl);
+}
+
+static ssize_t tls_or_write(cio_tls_conn_t *t, int fd, const void *buf,
+                            size_t n, int64_t dl)
+{
+#ifdef CIO_HAVE_TLS
+    if (t)
+        return cio_tls_conn_write(t, buf, n, dl);
+#endif
+    return cio_fd_write_all(fd, buf, n, dl);
+}
+
+/* A TLS client session on fd, resuming from's session when given. */
+static int tls_start(int fd, cio_tls_conn_t *from, cio_tls_conn_t **out,
+                     int64_t dl)
+{
+#ifdef CIO_HAVE_TLS
+    cio_tls_session_t *sess;
+    int rc = cio_tls_conn_new(out, tls_ctx, fd, NULL);
+    if (rc < 0)
+        return rc;
+    if (from && cio_tls_conn_session_get(from, &sess) == 0) {
+        cio_tls_conn_set_session(*out, sess);
+        cio_tls_session_free(sess);
+    }
+    if ((rc = cio_tls_conn_handshake(*out, dl)) < 0) {
+        if (getenv("FTPLOAD_DEBUG"))
+            fprintf(stderr, "ftpload: TLS: %s\n", cio_tls_conn_error(*out));
+        cio_tls_conn_free(*out);
+        *out = NULL;
+    } else if (from && cio_tls_conn_resumed(*out)) {
+        st.resumed++;
+    }
+    return rc;
+#else
+    return -ENOTSUP;
+#endif
+}
+
+static void conn_close(struct conn *c)
+{
+    cio_tls_conn_free(c->tls);
+    c->tls = NULL;
+    if (c->fd >= 0)
+        cio_fd_close(c->fd);
+    c->fd = -1;
+}
 
 static int dial(int port, int64_t deadline)
 {
@@ -128,8 +198,8 @@ static int reply(struct conn *c, char *line, size_t linelen, int64_t dl)
         }
         if (c->len == sizeof(c->buf))
             c->len = 0; /* an overlong line: drop it */
-        ssize_t r =
-            cio_fd_read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, dl);
+        ssize_t r = tls_or_read(c->tls, c->fd, c->buf + c->len,
+                                sizeof(c->buf) - c->len, dl);
         if (r <= 0)
             return r < 0 ? (int)r : -EPIPE;
         c->len += (size_t)r;
@@ -141,7 +211,7 @@ static int cmd(struct conn *c, const char *text, char *line, size_t linelen,
 {
     char out[512];
     int n = snprintf(out, sizeof(out), "%s\r\n", text);
-    if (cio_fd_write_all(c->fd, out, (size_t)n, dl) < 0)
+    if (tls_or_write(c->tls, c->fd, out, (size_t)n, dl) < 0)
         return -EPIPE;
     return reply(c, line, linelen, dl);
 }
@@ -154,6 +224,16 @@ static int login(struct conn *c, int64_t dl)
     c->len = 0;
     if (reply(c, NULL, 0, dl) != 220)
         return -EPROTO;
+    if (tls_ctx) {
+        int rc;
+        if (cmd(c, "AUTH TLS", NULL, 0, dl) != 234)
+            return -EPROTO;
+        if ((rc = tls_start(c->fd, NULL, &c->tls, dl)) < 0)
+            return rc;
+        if (cmd(c, "PBSZ 0", NULL, 0, dl) != 200 ||
+            cmd(c, "PROT P", NULL, 0, dl) != 200)
+            return -EPROTO;
+    }
     snprintf(text, sizeof(text), "USER %s", o.user);
     int code = cmd(c, text, NULL, 0, dl);
     if (code == 331) {
@@ -185,6 +265,38 @@ static void record(int64_t ms)
     st.times[st.ntimes++] = ms;
 }
 
+/* Moves the data of a PROT P transfer: uploads write zeros in 256 KiB
+ * writes (full 16 KiB records), downloads decrypt into buf. Bytes moved. */
+static long long tls_data(struct conn *c, int dfd, bool upload, long long size,
+                          char *buf, int64_t dl)
+{
+    cio_tls_conn_t *t = NULL;
+    long long moved = 0;
+    if (tls_start(dfd, c->tls, &t, dl) < 0)
+        return 0;
+#ifdef CIO_HAVE_TLS
+    if (upload) {
+        memset(buf, 0, BUF);
+        while (moved < size) {
+            size_t chunk = size - moved < BUF ? (size_t)(size - moved) : BUF;
+            if (cio_tls_conn_write(t, buf, chunk, dl) < 0)
+                break;
+            moved += (long long)chunk;
+        }
+        /* close_notify, then the server's: no reset under unread data */
+        if (cio_tls_conn_shutdown(t, dl) == 0)
+            while (cio_tls_conn_read(t, buf, BUF, dl) > 0)
+                ;
+    } else {
+        ssize_t r;
+        while ((r = cio_tls_conn_read(t, buf, BUF, dl)) > 0)
+            moved += r;
+    }
+#endif
+    cio_tls_conn_free(t);
+    return moved;
+}
+
 /* One transfer command with its data connection; 0 or -errno. */
 static int transfer(struct conn *c, const char *text, bool upload,
                     long long size, char *buf, int64_t dl)
@@ -195,13 +307,15 @@ static int transfer(struct conn *c, const char *text, bool upload,
     char out[512];
     int n = snprintf(out, sizeof(out), "%s\r\n", text);
     int code = -EPIPE;
-    if (cio_fd_write_all(c->fd, out, (size_t)n, dl) < 0 ||
+    if (tls_or_write(c->tls, c->fd, out, (size_t)n, dl) < 0 ||
         (code = reply(c, NULL, 0, dl)) / 100 != 1) {
         cio_fd_close(dfd);
         return code < 0 ? code : -EPROTO;
     }
     long long moved = 0;
-    if (upload) {
+    if (c->tls) {
+        moved = tls_data(c, dfd, upload, size, buf, dl);
+    } else if (upload) {
         int lowat = 512 << 10;
         setsockopt(dfd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
         while (moved < size) {
@@ -255,8 +369,7 @@ static void *xfer_client(void *arg)
     } else {
         st.done++;
     }
-    if (c.fd >= 0)
-        cio_fd_close(c.fd);
+    conn_close(&c);
     free(buf);
     return NULL;
 }
@@ -272,8 +385,7 @@ static void *session_client(void *arg)
             rc = transfer(&c, "LIST", false, 0, buf, dl);
         if (rc == 0)
             rc = cmd(&c, "QUIT", NULL, 0, dl) == 221 ? 0 : -EPROTO;
-        if (c.fd >= 0)
-            cio_fd_close(c.fd);
+        conn_close(&c);
         if (rc < 0)
             st.errors++;
         else
@@ -318,8 +430,7 @@ static void *idle_client(void *arg)
     } else {
         st.errors++;
     }
-    if (c.fd >= 0)
-        cio_fd_close(c.fd);
+    conn_close(&c);
     return NULL;
 }
 
@@ -367,8 +478,9 @@ static void *run(void *arg)
     cio_sem_free(st.logins);
     cio_event_free(st.go);
     if (!strcmp(o.mode, "sessions")) {
-        printf("sessions=%lld seconds=%.2f per_sec=%.0f errors=%lld\n", st.done,
-               secs, (double)st.done / secs, st.errors);
+        printf("sessions=%lld seconds=%.2f per_sec=%.0f errors=%lld "
+               "resumed=%lld\n",
+               st.done, secs, (double)st.done / secs, st.errors, st.resumed);
     } else if (!strcmp(o.mode, "connect")) {
         printf("clients=%d greeted=%lld errors=%lld\n", o.clients, st.greeted,
                st.errors);
@@ -379,9 +491,9 @@ static void *run(void *arg)
                                  (st.ntimes * 99 % 100 == 0 && st.ntimes > 1)]
                       : 0;
         printf("clients=%d bytes=%lld seconds=%.3f mbps=%.1f p99_ms=%lld "
-               "errors=%lld\n",
+               "errors=%lld resumed=%lld\n",
                o.clients, st.bytes, secs, (double)st.bytes / 1e6 / secs,
-               (long long)p99, st.errors);
+               (long long)p99, st.errors, st.resumed);
     }
     return NULL;
 }
@@ -390,7 +502,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: bench_ftpload retr|stor|sessions|connect|idle "
                     "-p PORT [-n CLIENTS] [-f FILE] [-s BYTES] [-t SECONDS] "
-                    "[-u USER -w PASS] [-x PREFIX]\n");
+                    "[-u USER -w PASS] [-x PREFIX] [-T]\n");
     exit(2);
 }
 
@@ -406,7 +518,8 @@ int main(int argc, char **argv)
     o.mode = argv[1];
     int c;
     optind = 2;
-    while ((c = getopt(argc, argv, "p:n:f:s:t:u:w:x:")) != -1) {
+    bool tls = false;
+    while ((c = getopt(argc, argv, "p:n:f:s:t:u:w:x:T")) != -1) {
         switch (c) {
         case 'p':
             o.port = atoi(optarg);
@@ -432,6 +545,9 @@ int main(int argc, char **argv)
         case 'x':
             o.prefix = optarg;
             break;
+        case 'T':
+            tls = true;
+            break;
         default:
             usage();
         }
@@ -448,7 +564,24 @@ int main(int argc, char **argv)
     if (!st.times || st.zeros < 0 || ftruncate(st.zeros, BUF) < 0)
         return 1;
     cio_hub_opts_t ro = {.stack_size = 32 * 1024, .dump_on_sigquit = true};
+    if (tls) {
+#ifdef CIO_HAVE_TLS
+        cio_tls_ctx_opts_t to = {.no_verify = true};
+        char err[256];
+        if (cio_tls_ctx_new(&tls_ctx, &to, err, sizeof(err)) < 0) {
+            fprintf(stderr, "ftpload: %s\n", err);
+            return 1;
+        }
+        ro.stack_size = 128 * 1024; /* OpenSSL's handshake is deep */
+#else
+        fprintf(stderr, "ftpload: built without OpenSSL: no -T\n");
+        return 1;
+#endif
+    }
     int rc = cio_hub_run_ex(&ro, NULL, run, NULL);
+#ifdef CIO_HAVE_TLS
+    cio_tls_ctx_free(tls_ctx);
+#endif
     free(st.times);
     close(st.zeros);
     return rc < 0 || st.errors ? 1 : 0;

@@ -6,8 +6,10 @@
  *   RESULT rtt_per_s=N p50_us=N p99_us=N errors=N conns=C size=S rtts=N secs=T
  *
  *   bench_loadgen -p PORT [-h HOST] [-c CONNS] [-s SIZE] [-t SECONDS |
- *                 -n COUNT] [-u]
- * Exit status 0 when every reply matched and no connection failed.
+ *                 -n COUNT] [-u] [-T [-V 1.2|1.3]]
+ * Exit status 0 when every reply matched and no connection failed. -T
+ * speaks TLS (OpenSSL, no certificate check: the peer is ours), each
+ * connection handshaking before the clock starts.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -16,6 +18,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +30,12 @@
 #include <unistd.h>
 
 #include "common/cli.h"
+#ifdef CIO_HAVE_TLS
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#else
+typedef struct ssl_st SSL; /* never made without OpenSSL */
+#endif
 
 enum {
     HIST_US = 1000000, /* 1 us buckets up to 1 s; one overflow bucket */
@@ -42,6 +51,7 @@ typedef struct conn {
     int64_t start_ns; /* when the current message was first sent */
     int want_out;     /* EPOLLOUT is asked (a send was partial) */
     int busy;         /* a message is in flight (counted in active) */
+    SSL *ssl;         /* -T: the TLS session, else NULL */
 } conn_t;
 
 /* The run's settings and counters. */
@@ -78,7 +88,8 @@ static void usage(const char *prog)
             "  -s SIZE     message size in bytes (default 64)\n"
             "  -t SECONDS  run time (default 5)\n"
             "  -n COUNT    total round trips instead of a run time\n"
-            "  -u          expect upper-cased replies (select_echo)\n",
+            "  -u          expect upper-cased replies (select_echo)\n"
+            "  -T          TLS (no certificate check); -V 1.2 or 1.3 pins it\n",
             prog);
     exit(2);
 }
@@ -87,6 +98,11 @@ static void conn_fail(run_t *run, conn_t *c, const char *why)
 {
     fprintf(stderr, "connection fd %d: %s\n", c->fd, why);
     epoll_ctl(run->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+#ifdef CIO_HAVE_TLS
+    SSL_free(c->ssl);
+    c->ssl = NULL;
+    ERR_clear_error();
+#endif
     close(c->fd);
     c->fd = -1;
     run->errors++;
@@ -105,11 +121,39 @@ static void set_out(run_t *run, conn_t *c, int want)
     c->want_out = want;
 }
 
+/* send/recv through TLS when the conn has a session: -1 with errno EAGAIN
+ * when OpenSSL wants to wait (for either direction: level-triggered epoll
+ * on EPOLLIN, plus EPOLLOUT while a send is unfinished, covers both). */
+static ssize_t conn_io(conn_t *c, void *buf, size_t n, int out)
+{
+#ifdef CIO_HAVE_TLS
+    if (c->ssl != NULL) {
+        size_t done = 0;
+        int ret = out ? SSL_write_ex(c->ssl, buf, n, &done)
+                      : SSL_read_ex(c->ssl, buf, n, &done);
+        if (ret == 1)
+            return (ssize_t)done;
+        switch (SSL_get_error(c->ssl, ret)) {
+        case SSL_ERROR_WANT_READ:
+        case SSL_ERROR_WANT_WRITE:
+            errno = EAGAIN;
+            return -1;
+        case SSL_ERROR_ZERO_RETURN:
+            return 0;
+        default:
+            errno = EPROTO;
+            return -1;
+        }
+    }
+#endif
+    return out ? send(c->fd, buf, n, MSG_NOSIGNAL) : recv(c->fd, buf, n, 0);
+}
+
 static void conn_send(run_t *run, conn_t *c)
 {
     while (c->sent < run->size) {
-        ssize_t n = send(c->fd, run->message + c->offset + c->sent,
-                         run->size - c->sent, MSG_NOSIGNAL);
+        ssize_t n = conn_io(c, run->message + c->offset + c->sent,
+                            run->size - c->sent, 1);
         if (n < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 break;
@@ -142,7 +186,7 @@ static void conn_next(run_t *run, conn_t *c, long long id, int64_t now)
 static void conn_recv(run_t *run, conn_t *c, long long id, char *buf,
                       size_t cap)
 {
-    ssize_t n = recv(c->fd, buf, cap, 0);
+    ssize_t n = conn_io(c, buf, cap, 0);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
     if (n <= 0) {
@@ -177,6 +221,49 @@ static double percentile(const run_t *run, double p)
     return HIST_US;
 }
 
+/* -T: the client context (NULL without TLS). */
+static void *tls_ctx;
+
+/* Runs a blocking TLS handshake on fd; the session or NULL. */
+static SSL *tls_handshake(int fd)
+{
+#ifdef CIO_HAVE_TLS
+    SSL *ssl = SSL_new(tls_ctx);
+    int flags = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK); /* blocking for the handshake */
+    int ok = ssl != NULL && SSL_set_fd(ssl, fd) == 1 && SSL_connect(ssl) == 1;
+    fcntl(fd, F_SETFL, flags);
+    if (ok)
+        return ssl;
+    ERR_print_errors_fp(stderr);
+    SSL_free(ssl);
+#endif
+    return NULL;
+}
+
+static int tls_setup(const char *version)
+{
+#ifdef CIO_HAVE_TLS
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    int v = version == NULL               ? 0
+            : strcmp(version, "1.2") == 0 ? TLS1_2_VERSION
+            : strcmp(version, "1.3") == 0 ? TLS1_3_VERSION
+                                          : -1;
+    if (ctx == NULL || v < 0)
+        return -1;
+    SSL_CTX_set_min_proto_version(ctx, v ? v : TLS1_2_VERSION);
+    SSL_CTX_set_max_proto_version(ctx, v);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                              SSL_MODE_ENABLE_PARTIAL_WRITE);
+    tls_ctx = ctx;
+    signal(SIGPIPE, SIG_IGN); /* OpenSSL's socket BIO uses write(2) */
+    return 0;
+#else
+    fprintf(stderr, "built without OpenSSL: no -T\n");
+    return -1;
+#endif
+}
+
 static int connect_to(const char *host, const char *port)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
@@ -204,15 +291,16 @@ int main(int argc, char **argv)
 {
     cli_begin(
         argc, argv, "bench_loadgen",
-        "-p PORT [-h HOST] [-c CONNS] [-s SIZE] [-t SECONDS | -n COUNT] [-u]",
+        "-p PORT [-h HOST] [-c CONNS] [-s SIZE] [-t SECONDS | -n COUNT] [-u]\n"
+        "       [-T [-V 1.2|1.3]]",
         "Echo load generator: CONNS connections send SIZE bytes and wait "
         "for\nthe echo, for SECONDS or COUNT round trips. Ends with one RESULT "
-        "line.\n  --help, --version\n");
-    const char *host = "127.0.0.1", *port = NULL;
-    int conns = 1, opt;
+        "line.\n  -T  TLS (-V: the version)\n  --help, --version\n");
+    const char *host = "127.0.0.1", *port = NULL, *version = NULL;
+    int conns = 1, opt, tls = 0;
     double secs = 5;
     run_t run = {.size = 64};
-    while ((opt = getopt(argc, argv, "h:p:c:s:t:n:u")) != -1) {
+    while ((opt = getopt(argc, argv, "h:p:c:s:t:n:uTV:")) != -1) {
         switch (opt) {
         case 'h':
             host = optarg;
@@ -235,12 +323,20 @@ int main(int argc, char **argv)
         case 'u':
             run.upper = 1;
             break;
+        case 'T':
+            tls = 1;
+            break;
+        case 'V':
+            version = optarg;
+            break;
         default:
             usage(argv[0]);
         }
     }
     if (port == NULL || conns <= 0 || run.size == 0 || secs <= 0 ||
         run.limit < 0 || optind != argc)
+        usage(argv[0]);
+    if (tls && tls_setup(version) < 0)
         usage(argv[0]);
 
     struct rlimit rl;
@@ -270,6 +366,10 @@ int main(int argc, char **argv)
         if (cs[i].fd < 0) {
             fprintf(stderr, "connection %d of %d failed\n", i + 1, conns);
             run.errors++;
+            continue;
+        }
+        if (tls && (cs[i].ssl = tls_handshake(cs[i].fd)) == NULL) {
+            conn_fail(&run, &cs[i], "TLS handshake failed");
             continue;
         }
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &cs[i]};
@@ -302,6 +402,11 @@ int main(int argc, char **argv)
             if (c->fd >= 0 &&
                 (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
                 conn_recv(&run, c, id, buf, bufcap);
+#ifdef CIO_HAVE_TLS
+            /* A record decrypted ahead is not seen by epoll. */
+            while (c->fd >= 0 && c->ssl && SSL_pending(c->ssl) > 0)
+                conn_recv(&run, c, id, buf, bufcap);
+#endif
         }
     }
     double elapsed = (double)(now_ns() - start) / 1e9;
@@ -311,8 +416,15 @@ int main(int argc, char **argv)
            percentile(&run, 0.99), run.errors, conns, run.size, run.done,
            elapsed);
     for (int i = 0; i < conns; i++)
-        if (cs[i].fd >= 0)
+        if (cs[i].fd >= 0) {
+#ifdef CIO_HAVE_TLS
+            SSL_free(cs[i].ssl);
+#endif
             close(cs[i].fd);
+        }
+#ifdef CIO_HAVE_TLS
+    SSL_CTX_free(tls_ctx);
+#endif
     close(run.epfd);
     free(run.message);
     free(run.expected);

@@ -2,12 +2,15 @@
  * straight-line blocking code; the hub turns every wait into a switch.
  *
  *   echo_server [-p PORT] [-b select|poll|epoll] [-w N [-a]] [-v]
+ *               [--tls CERT KEY]
  *
  * Prints "listening on 127.0.0.1:PORT" when ready (-p 0 picks a port) and
  * exits 0 on SIGINT or SIGTERM once every connection is closed. With -w N,
  * N worker threads each run a hub and accept on their own SO_REUSEPORT
  * socket (one shared socket where the kernel lacks it); -a pins each
- * worker to its own CPU. */
+ * worker to its own CPU. With --tls CERT KEY (when built with OpenSSL)
+ * every connection is a TLS server session (libcorio_tls), one context
+ * shared by the workers. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -21,6 +24,7 @@
 
 #include "common/cli.h"
 #include "corio.h"
+#include "corio/tls.h"
 
 enum {
     ECHO_BUF = 2048, /* bytes per read */
@@ -39,6 +43,8 @@ typedef struct options {
     int verbose;         /* -v */
     int workers;         /* -w: worker threads, 0 = one hub, this thread */
     int pin;             /* -a: one CPU per worker */
+    const char *tls_cert, *tls_key; /* --tls CERT KEY */
+    cio_tls_ctx_t *tls;             /* made from them; NULL = plain TCP */
 } options_t;
 
 static options_t opts = {.port = 9999};
@@ -53,6 +59,32 @@ static __attribute__((noinline)) int send_rest(int fd, const char *rest,
     return cio_fd_write_all(fd, own, n, -1) < 0 ? -1 : 0;
 }
 
+#ifdef CIO_HAVE_TLS
+/* The TLS variant. Each connection reads into its own 16 KiB buffer: a
+ * write may wait halfway through (the shared scratch buffer would be
+ * overwritten meanwhile), and a full buffer makes a full record. */
+static void echo_tls(int fd)
+{
+    enum { RECORD = 16384 };
+    cio_tls_conn_t *conn;
+    char *buf = malloc(RECORD);
+    if (buf == NULL || cio_tls_conn_new(&conn, opts.tls, fd, NULL) < 0) {
+        free(buf);
+        return;
+    }
+    int rc = cio_tls_conn_handshake(conn, cio_deadline_in(10000));
+    if (rc < 0 && opts.verbose)
+        printf("fd %d: handshake: %s\n", fd, cio_tls_conn_error(conn));
+    ssize_t n = rc;
+    while (n >= 0 && (n = cio_tls_conn_read(conn, buf, RECORD, -1)) > 0)
+        n = cio_tls_conn_write(conn, buf, (size_t)n, -1);
+    if (n == 0)
+        cio_tls_conn_shutdown(conn, cio_deadline_in(1000));
+    cio_tls_conn_free(conn);
+    free(buf);
+}
+#endif
+
 static void handle_conn(int fd, const struct sockaddr *peer, socklen_t peer_len,
                         void *data)
 {
@@ -65,6 +97,15 @@ static void handle_conn(int fd, const struct sockaddr *peer, socklen_t peer_len,
         printf("connection from %s:%d on fd %d\n", inet_ntoa(in->sin_addr),
                ntohs(in->sin_port), fd);
     }
+#ifdef CIO_HAVE_TLS
+    if (opts.tls != NULL) {
+        echo_tls(fd);
+        if (opts.verbose)
+            printf("closing fd %d\n", fd);
+        cio_fd_close(fd);
+        return;
+    }
+#endif
     for (;;) {
         ssize_t n = cio_fd_read(fd, scratch, sizeof scratch, -1);
         if (n <= 0)
@@ -180,22 +221,62 @@ static int run_workers(void)
     return 0;
 }
 
-static const char USAGE[] = "[-p PORT] [-b select|poll|epoll] [-w N [-a]] [-v]";
+static const char USAGE[] = "[-p PORT] [-b select|poll|epoll] [-w N [-a]] [-v]\n"
+                            "       [--tls CERT KEY]";
 static const char HELP[] =
     "An echo server, a task per connection, on 127.0.0.1 only.\n  -p PORT   "
     "port on 127.0.0.1 (default 9999; 0 picks a free one)\n  -b NAME   loop "
     "backend (default: CIO_BACKEND, else epoll)\n  -w N      N worker threads, "
     "each with its own hub and socket\n  -a        with -w: pin each worker to "
-    "its own CPU\n  -v        print each connection\n  -h, --help, --version\n";
+    "its own CPU\n  -v        print each connection\n  --tls CERT KEY  serve TLS with "
+    "this PEM chain and key\n  -h, --help, --version\n";
 
-static void usage(const char *prog)
+static void usage(const char *prog, int status)
 {
     (void)prog;
+    (void)status;
     cli_fail("echo_server", USAGE);
+}
+
+/* Takes "--tls CERT KEY" out of argv before cli_begin and getopt run. */
+static int long_options(int argc, char **argv)
+{
+    int out = 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--tls") != 0) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (i + 2 >= argc)
+            usage(argv[0], 2);
+        opts.tls_cert = argv[++i];
+        opts.tls_key = argv[++i];
+    }
+    argv[out] = NULL;
+    return out;
+}
+
+/* Makes the TLS context for --tls; 0 or 1 (an error was printed). */
+static int tls_setup(void)
+{
+    if (opts.tls_cert == NULL)
+        return 0;
+#ifdef CIO_HAVE_TLS
+    cio_tls_ctx_opts_t o = {
+        .server = true, .cert_file = opts.tls_cert, .key_file = opts.tls_key};
+    char err[256];
+    if (cio_tls_ctx_new(&opts.tls, &o, err, sizeof err) == 0)
+        return 0;
+    fprintf(stderr, "echo_server: --tls: %s\n", err);
+#else
+    fprintf(stderr, "echo_server: built without OpenSSL: no --tls\n");
+#endif
+    return 1;
 }
 
 int main(int argc, char **argv)
 {
+    argc = long_options(argc, argv);
     cli_begin(argc, argv, "echo_server", USAGE, HELP);
     int opt;
     while ((opt = getopt(argc, argv, "p:b:w:avh")) != -1) {
@@ -204,7 +285,7 @@ int main(int argc, char **argv)
             char *end;
             long p = strtol(optarg, &end, 10);
             if (*end || !*optarg || p < 0 || p > 65535)
-                usage(argv[0]);
+                usage(argv[0], 2);
             opts.port = (int)p;
             break;
         }
@@ -221,27 +302,34 @@ int main(int argc, char **argv)
             char *end;
             long n = strtol(optarg, &end, 10);
             if (*end || !*optarg || n < 1 || n > 1024)
-                usage(argv[0]);
+                usage(argv[0], 2);
             opts.workers = (int)n;
             break;
         }
         case 'h':
             cli_help("echo_server", USAGE, HELP);
         default:
-            usage(argv[0]);
+            usage(argv[0], 2);
         }
     }
     if (optind != argc)
-        usage(argv[0]);
+        usage(argv[0], 2);
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if (opts.workers > 0)
-        return run_workers();
-    cio_hub_opts_t ro = {.backend = opts.backend, .dump_on_sigquit = true};
-    void *result = NULL;
-    int rc = cio_hub_run_ex(&ro, &result, main_task, NULL);
-    if (rc < 0) {
-        fprintf(stderr, "echo_server: %s\n", strerror(-rc));
+    if (tls_setup() != 0)
         return 1;
+    int status;
+    if (opts.workers > 0) {
+        status = run_workers();
+    } else {
+        cio_hub_opts_t ro = {.backend = opts.backend, .dump_on_sigquit = true};
+        void *result = NULL;
+        int rc = cio_hub_run_ex(&ro, &result, main_task, NULL);
+        if (rc < 0)
+            fprintf(stderr, "echo_server: %s\n", strerror(-rc));
+        status = rc < 0 || result ? 1 : 0;
     }
-    return result ? 1 : 0;
+#ifdef CIO_HAVE_TLS
+    cio_tls_ctx_free(opts.tls);
+#endif
+    return status;
 }

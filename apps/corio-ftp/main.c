@@ -45,6 +45,7 @@ static void usage(FILE *out)
             "       corio-ftp [options] mirror -R DIR URL\n"
             "       corio-ftp [options] [HOST[:PORT] | URL]   (interactive)\n"
             "URL: ftp://[user[:password]@]host[:port]/path ([::1] for IPv6)\n"
+            "     ftps:// (implicit TLS, port 990), ftpes:// (AUTH TLS)\n"
             "options:\n"
             "  -j N           transfers at once (default 4)\n"
             "  -c             continue partial files (REST)\n"
@@ -56,6 +57,10 @@ static void usage(FILE *out)
             "  --sort KEY     ls order: name (default), time (newest "
             "first), size (largest\n"
             "                 first), none (as sent); KEY,reverse flips it\n"
+            "  --tls          AUTH TLS on ftp:// URLs too (as ftpes://)\n"
+            "  --cafile FILE  trust the CAs in FILE (default: the system "
+            "store)\n"
+            "  --insecure     do not verify the server's certificate\n"
             "  -q             no progress display\n"
             "  -v             show the control dialogue\n"
             "Passwords: the URL, $CORIO_FTP_PASSWORD, ~/.netrc, or a "
@@ -90,7 +95,8 @@ static const ftp_site *intern_site(app *a, const ftp_url *u)
 {
     for (int i = 0; i < a->nsites; i++) {
         const ftp_site *s = a->sites[i];
-        if (s->port == u->site.port && !strcasecmp(s->host, u->site.host) &&
+        if (s->port == u->site.port && s->tls == u->site.tls &&
+            !strcasecmp(s->host, u->site.host) &&
             s->have_user == u->site.have_user &&
             (!u->site.have_user || !strcmp(s->user, u->site.user)) &&
             (!u->site.have_pass ||
@@ -404,6 +410,9 @@ static int parse_options(app *a, int argc, char **argv)
         {"reverse", no_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
+        {"tls", no_argument, NULL, 'L'},
+        {"cafile", required_argument, NULL, 'F'},
+        {"insecure", no_argument, NULL, 'k'},
         {NULL, 0, NULL, 0}};
     int ch;
     char *end;
@@ -450,6 +459,15 @@ static int parse_options(app *a, int argc, char **argv)
             a->opts.timeout_ms = secs == 0 ? -1 : (int64_t)(secs * 1000);
             break;
         }
+        case 'L':
+            a->opts.tls = true;
+            break;
+        case 'F':
+            a->opts.cafile = optarg;
+            break;
+        case 'k':
+            a->opts.insecure = true;
+            break;
         case 'h':
             usage(stdout);
             exit(0);
@@ -463,6 +481,25 @@ static int parse_options(app *a, int argc, char **argv)
         }
     }
     return 0;
+}
+
+/* The TLS context, when something may use it: --tls, an ftps:// or
+ * ftpes:// URL, or the shell (which may open one later). */
+static int tls_setup(app *a)
+{
+    bool need = a->opts.tls || !a->cmd;
+    for (int i = 0; i < a->nurls; i++)
+        need |= a->urls[i].site.tls != FTP_TLS_NONE;
+    if (!need)
+        return 0;
+    char err[300];
+    int rc = ftps_ctx_new(&a->opts.tls_ctx, a->opts.cafile, a->opts.insecure,
+                          err, sizeof err);
+    if (rc < 0 && a->cmd) {
+        fprintf(stderr, "corio-ftp: %s\n", err);
+        return rc;
+    }
+    return 0; /* the shell goes on without FTPS */
 }
 
 static void app_free(app *a)
@@ -505,6 +542,10 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (tls_setup(&a) < 0) {
+        app_free(&a);
+        return 2;
+    }
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
@@ -513,6 +554,7 @@ int main(int argc, char **argv)
     /* the shell runs libedit (and completion inside it) in its task */
     cio_hub_opts_t ro = {.stack_size = a.cmd ? 0 : 256u * 1024u};
     int rc = cio_hub_run_ex(&ro, &result, app_task, &a);
+    ftps_ctx_free(a.opts.tls_ctx);
     app_free(&a);
     if (rc < 0) {
         fprintf(stderr, "corio-ftp: %s\n", cio_strerror(rc));

@@ -2,6 +2,7 @@
 #include "proto.h"
 
 #include <corio.h>
+#include <corio/tls.h>
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -14,6 +15,8 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+
+static int expect(ftp_conn *c, int code, int want);
 
 static int64_t deadline(const ftp_conn *c)
 {
@@ -30,8 +33,16 @@ void ftp_init(ftp_conn *c, int64_t timeout_ms, bool active, bool verbose)
     c->verbose = verbose;
 }
 
+void ftp_set_tls(ftp_conn *c, cio_tls_ctx_t *ctx, int mode)
+{
+    c->tls_ctx = ctx;
+    c->tls_mode = ctx ? mode : 0;
+}
+
 void ftp_drop(ftp_conn *c)
 {
+    ftps_close(&c->data_tls, false, 0);
+    ftps_close(&c->tls, false, 0);
     if (c->listen_fd >= 0)
         cio_fd_close(c->listen_fd);
     if (c->fd >= 0)
@@ -58,7 +69,9 @@ static int read_line(ftp_conn *c, char *line, size_t cap)
             if (n + 1 < cap)
                 line[n++] = ch;
         }
-        ssize_t got = cio_fd_read(c->fd, c->in, sizeof c->in, deadline(c));
+        ssize_t got = c->tls
+                          ? ftps_read(c->tls, c->in, sizeof c->in, deadline(c))
+                          : cio_fd_read(c->fd, c->in, sizeof c->in, deadline(c));
         if (got == 0)
             return -ENOTCONN; /* the server hung up */
         if (got < 0)
@@ -134,7 +147,8 @@ static int send_line(ftp_conn *c, const char *fmt, va_list ap)
         fprintf(stderr, "---> %s\n",
                 strncmp(line, "PASS ", 5) ? line : "PASS ****");
     memcpy(line + n, "\r\n", 2);
-    ssize_t w = cio_fd_write_all(c->fd, line, (size_t)n + 2, deadline(c));
+    ssize_t w = c->tls ? ftps_write(c->tls, line, (size_t)n + 2, deadline(c))
+                       : cio_fd_write_all(c->fd, line, (size_t)n + 2, deadline(c));
     if (w < 0) {
         ftp_drop(c);
         return (int)w;
@@ -159,7 +173,11 @@ const char *ftp_last_line(const ftp_conn *c)
 
 const char *ftp_strerror(ftp_conn *c, int rc)
 {
-    if ((rc == -EPROTO || rc == -EACCES || rc == -ENOTSUP) && c->reply[0])
+    if (c->tls_err[0]) { /* a TLS failure says more than its errno */
+        snprintf(c->err, sizeof c->err, "%s", c->tls_err);
+        c->tls_err[0] = '\0';
+    } else if ((rc == -EPROTO || rc == -EACCES || rc == -ENOTSUP) &&
+               c->reply[0])
         snprintf(c->err, sizeof c->err, "%.500s", ftp_last_line(c));
     else if (rc == -ENOTCONN)
         snprintf(c->err, sizeof c->err, "the server closed the connection");
@@ -171,6 +189,37 @@ const char *ftp_strerror(ftp_conn *c, int rc)
     else
         snprintf(c->err, sizeof c->err, "%s", cio_strerror(rc));
     return c->err;
+}
+
+/* Turns the control connection to TLS (implicit, or after AUTH TLS). */
+static int control_tls(ftp_conn *c, const char *host)
+{
+    int rc = ftps_connect(c->tls_ctx, c->fd, host, NULL, &c->tls, deadline(c),
+                          c->tls_err, sizeof c->tls_err);
+    if (rc < 0)
+        ftp_drop(c);
+    return rc;
+}
+
+/* AUTH TLS after the greeting, then protected data connections. */
+static int secure_session(ftp_conn *c, const char *host)
+{
+    int code, rc;
+    if (c->tls_mode == FTP_TLS_EXPLICIT) {
+        code = ftp_cmd(c, "AUTH TLS");
+        if (code < 0)
+            return code;
+        if (code != 234) {
+            ftp_drop(c);
+            return -EPROTO; /* the server's refusal is in c->reply */
+        }
+        if ((rc = control_tls(c, host)) < 0)
+            return rc;
+    }
+    if ((rc = expect(c, ftp_cmd(c, "PBSZ 0"), 200)) < 0 ||
+        (rc = expect(c, ftp_cmd(c, "PROT P"), 200)) < 0)
+        ftp_drop(c);
+    return rc;
 }
 
 int ftp_open(ftp_conn *c, const char *host, uint16_t port)
@@ -190,6 +239,9 @@ int ftp_open(ftp_conn *c, const char *host, uint16_t port)
         return err;
     }
     int code;
+    snprintf(c->tls_host, sizeof c->tls_host, "%s", host);
+    if (c->tls_mode == FTP_TLS_IMPLICIT && (code = control_tls(c, host)) < 0)
+        return code;
     do /* 120: "ready in a few minutes", then the real greeting */
         code = ftp_read_reply(c);
     while (code == 120);
@@ -199,7 +251,7 @@ int ftp_open(ftp_conn *c, const char *host, uint16_t port)
         ftp_drop(c);
         return -EPROTO;
     }
-    return 0;
+    return c->tls_mode ? secure_session(c, host) : 0;
 }
 
 int ftp_login(ftp_conn *c, const char *user, const char *pass)
@@ -220,7 +272,8 @@ void ftp_quit(ftp_conn *c)
         int64_t saved = c->timeout_ms;
         if (c->timeout_ms < 0 || c->timeout_ms > 2000)
             c->timeout_ms = 2000; /* a polite goodbye, not a wait */
-        ftp_cmd(c, "QUIT");
+        if (ftp_cmd(c, "QUIT") >= 0)
+            ftps_close(&c->tls, true, deadline(c));
         c->timeout_ms = saved;
     }
     ftp_drop(c);
@@ -542,6 +595,12 @@ int ftp_data_begin(ftp_conn *c, int64_t rest, const char *fmt, ...)
         if (rc < 0)
             goto fail;
     }
+    /* PROT P: TLS on the data connection, resuming the control's session
+     * (servers refuse a data connection that does not). */
+    if (c->tls &&
+        (rc = ftps_connect(c->tls_ctx, dfd, c->tls_host, c->tls, &c->data_tls,
+                           deadline(c), c->tls_err, sizeof c->tls_err)) < 0)
+        goto fail;
     return dfd;
 fail:
     if (dfd >= 0)
@@ -553,6 +612,26 @@ fail:
     return rc;
 }
 
+ssize_t ftp_data_read(ftp_conn *c, int dfd, void *buf, size_t n,
+                      int64_t deadline_ms)
+{
+    return c->data_tls ? ftps_read(c->data_tls, buf, n, deadline_ms)
+                       : cio_fd_read(dfd, buf, n, deadline_ms);
+}
+
+ssize_t ftp_data_write(ftp_conn *c, int dfd, const void *buf, size_t n,
+                       int64_t deadline_ms)
+{
+    return c->data_tls ? ftps_write(c->data_tls, buf, n, deadline_ms)
+                       : cio_fd_write_all(dfd, buf, n, deadline_ms);
+}
+
+void ftp_data_close(ftp_conn *c, int dfd, bool clean)
+{
+    ftps_close(&c->data_tls, clean, deadline(c));
+    cio_fd_close(dfd);
+}
+
 int ftp_data_end(ftp_conn *c)
 {
     int code = ftp_read_reply(c);
@@ -561,7 +640,8 @@ int ftp_data_end(ftp_conn *c)
     return code / 100 == 2 ? 0 : -EPROTO;
 }
 
-static int read_all(int fd, char **out, size_t *outlen, int64_t timeout_ms)
+static int read_all(ftp_conn *c, int fd, char **out, size_t *outlen,
+                    int64_t timeout_ms)
 {
     size_t cap = 16384, len = 0;
     char *buf = malloc(cap);
@@ -578,7 +658,7 @@ static int read_all(int fd, char **out, size_t *outlen, int64_t timeout_ms)
             cap *= 2;
         }
         int64_t dl = timeout_ms < 0 ? -1 : cio_deadline_in(timeout_ms);
-        ssize_t got = cio_fd_read(fd, buf + len, cap - len - 1, dl);
+        ssize_t got = ftp_data_read(c, fd, buf + len, cap - len - 1, dl);
         if (got < 0) {
             free(buf);
             return (int)got;
@@ -612,8 +692,8 @@ int ftp_fetch_listing(ftp_conn *c, const char *path, bool use_list, char **out,
     }
     if (dfd < 0)
         return dfd;
-    int rc = read_all(dfd, out, outlen, c->timeout_ms);
-    cio_fd_close(dfd);
+    int rc = read_all(c, dfd, out, outlen, c->timeout_ms);
+    ftp_data_close(c, dfd, rc == 0);
     if (rc < 0) {
         ftp_drop(c);
         return rc;

@@ -12,6 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
+
+#include "ftps.h"
 
 /* One control connection and what we learnt about its server. */
 typedef struct ftp_conn {
@@ -35,12 +38,23 @@ typedef struct ftp_conn {
     int code;                      /* last reply's code, 0 before any */
     char reply[2048];              /* last reply, lines joined by '\n' */
     char err[512];                 /* text for the last failure */
+    cio_tls_ctx_t *tls_ctx;        /* FTPS context (borrowed), or NULL */
+    int tls_mode;                  /* FTP_TLS_* of the site */
+    cio_tls_conn_t *tls;           /* the control connection's TLS */
+    cio_tls_conn_t *data_tls;      /* the open data connection's TLS */
+    char tls_err[256];             /* why TLS failed, until reported */
+    char tls_host[256];            /* the name certificates must match */
 } ftp_conn;
 
 /* Prepares a closed connection. */
 void ftp_init(ftp_conn *c, int64_t timeout_ms, bool active, bool verbose);
 
-/* Connects and reads the greeting. 0 or -errno. */
+/* FTPS for the next ftp_open: mode FTP_TLS_* (ftps.h), ctx a client
+ * context (may be NULL when mode is FTP_TLS_NONE). */
+void ftp_set_tls(ftp_conn *c, cio_tls_ctx_t *ctx, int mode);
+
+/* Connects and reads the greeting; with FTPS, also TLS (before the
+ * greeting, or AUTH TLS after it), PBSZ 0 and PROT P. 0 or -errno. */
 int ftp_open(ftp_conn *c, const char *host, uint16_t port);
 
 /* USER/PASS. 0, -EACCES (refused, reply kept) or -errno. */
@@ -92,6 +106,15 @@ int ftp_dir_exists(ftp_conn *c, const char *path);
  * socket, -ENOTSUP when REST was refused (nothing sent yet), or -errno. */
 int ftp_data_begin(ftp_conn *c, int64_t rest, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* IO on a data socket from ftp_data_begin (through TLS under PROT P):
+ * read up to n bytes / write all n; and closing it (close_notify first
+ * when clean). */
+ssize_t ftp_data_read(ftp_conn *c, int dfd, void *buf, size_t n,
+                      int64_t deadline_ms);
+ssize_t ftp_data_write(ftp_conn *c, int dfd, const void *buf, size_t n,
+                       int64_t deadline_ms);
+void ftp_data_close(ftp_conn *c, int dfd, bool clean);
 
 /* After the data socket is closed: reads the transfer's final reply.
  * 0 on 2xx, -EPROTO otherwise. */

@@ -151,6 +151,7 @@ static int cmd_open(shell *sh, int argc, char **argv)
     sh->connected = sh->logged_in = false;
     sh->site = u.site;
     ftp_init(sh->c, sh->opts.timeout_ms, sh->opts.active, sh->opts.verbose);
+    ftp_set_tls(sh->c, sh->opts.tls_ctx, xfer_tls_mode(&sh->site, &sh->opts));
     int rc = ftp_open(sh->c, sh->site.host, sh->site.port);
     if (rc < 0) {
         printf("ftp: connect to %s port %u: %s\n", sh->site.host, sh->site.port,

@@ -98,7 +98,7 @@ static int parse_authority(const char *a, size_t n, ftp_url *out, char *err,
         memcpy(s->host, a, hlen);
         s->host[hlen] = '\0';
     }
-    s->port = 21;
+    s->port = s->tls == FTP_TLS_IMPLICIT ? 990 : 21;
     if (port && port < a + n) {
         char buf[8];
         size_t plen = (size_t)(a + n - port);
@@ -119,10 +119,18 @@ int url_parse(const char *text, ftp_url *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     const char *p = text;
-    if (strncasecmp(p, "ftp://", 6) == 0)
+    if (strncasecmp(p, "ftp://", 6) == 0) {
         p += 6;
-    else if (strstr(p, "://"))
-        return fail(err, errlen, "only ftp:// URLs are supported");
+    } else if (strncasecmp(p, "ftps://", 7) == 0) {
+        p += 7;
+        out->site.tls = FTP_TLS_IMPLICIT;
+    } else if (strncasecmp(p, "ftpes://", 8) == 0) {
+        p += 8;
+        out->site.tls = FTP_TLS_EXPLICIT;
+    } else if (strstr(p, "://")) {
+        return fail(err, errlen,
+                    "only ftp://, ftps:// and ftpes:// URLs are supported");
+    }
     size_t alen = strcspn(p, "/");
     if (alen == 0)
         return fail(err, errlen, "missing host name");
@@ -377,15 +385,17 @@ void url_format(const ftp_site *site, const char *path, char *out,
 {
     bool v6 = strchr(site->host, ':') != NULL;
     char port[16] = "";
-    if (site->port != 21)
+    static const char *const scheme[] = {"ftp", "ftpes", "ftps"};
+    if (site->port != (site->tls == FTP_TLS_IMPLICIT ? 990 : 21))
         snprintf(port, sizeof port, ":%u", site->port);
-    snprintf(out, outlen, "ftp://%s%s%s%s%s%s/%s",
+    snprintf(out, outlen, "%s://%s%s%s%s%s%s/%s", scheme[site->tls],
              site->have_user ? site->user : "", site->have_user ? "@" : "",
              v6 ? "[" : "", site->host, v6 ? "]" : "", port, path ? path : "");
 }
 
 bool site_same(const ftp_site *a, const ftp_site *b)
 {
-    return a->port == b->port && strcasecmp(a->host, b->host) == 0 &&
-           strcmp(a->user, b->user) == 0 && strcmp(a->pass, b->pass) == 0;
+    return a->port == b->port && a->tls == b->tls &&
+           strcasecmp(a->host, b->host) == 0 && strcmp(a->user, b->user) == 0 &&
+           strcmp(a->pass, b->pass) == 0;
 }

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ftps.h"
+
 /* A server and the login used on it. */
 typedef struct ftp_site {
     char host[256]; /* name or address, IPv6 without brackets */
@@ -15,6 +17,7 @@ typedef struct ftp_site {
     char pass[256]; /* password, empty until resolved */
     bool have_user; /* the user came from the URL or the shell */
     bool have_pass; /* pass is final (given or resolved) */
+    int tls;        /* FTP_TLS_*, from the scheme */
 } ftp_site;
 
 /* A parsed URL: the site plus a path on it. */
@@ -26,7 +29,8 @@ typedef struct ftp_url {
 } ftp_url;
 
 /* Parses ftp://[user[:pass]@]host[:port][/path] (the scheme may be left
- * out). Returns 0, or -EINVAL with a reason in err. */
+ * out; ftps:// and ftpes:// set site.tls). Returns 0, or -EINVAL with a
+ * reason in err. */
 int url_parse(const char *text, ftp_url *out, char *err, size_t errlen);
 
 /* Fills in site->user/pass from, in order: what the URL gave, the

@@ -74,10 +74,16 @@ void xfer_job_free(xfer_job *job)
     free(job);
 }
 
+int xfer_tls_mode(const ftp_site *site, const ftp_opts *o)
+{
+    return site->tls ? site->tls : o->tls ? FTP_TLS_EXPLICIT : FTP_TLS_NONE;
+}
+
 int xfer_connect(ftp_conn *c, const ftp_site *site, const ftp_opts *o,
                  char *err, size_t errlen)
 {
     ftp_init(c, o->timeout_ms, o->active, o->verbose);
+    ftp_set_tls(c, o->tls_ctx, xfer_tls_mode(site, o));
     int rc = ftp_open(c, site->host, site->port);
     if (rc < 0) {
         /* ftp_open resolves the host: -ENOENT is a name that does not. */
@@ -179,7 +185,7 @@ static int receive(ftp_conn *c, int dfd, int fd, progress_t *pg,
     int rc = 0;
     for (;;) {
         int64_t dl = c->timeout_ms < 0 ? -1 : cio_deadline_in(c->timeout_ms);
-        ssize_t got = cio_fd_read(dfd, buf, XFER_BUF, dl);
+        ssize_t got = ftp_data_read(c, dfd, buf, XFER_BUF, dl);
         if (got == 0)
             break;
         if (got < 0) {
@@ -301,7 +307,7 @@ static int do_get(ftp_conn *c, const xfer_job *job, const ftp_opts *o,
             rc = -errno;
         else
             rc = receive(c, dfd, fd, pg, it, &received, err, errlen);
-        cio_fd_close(dfd);
+        ftp_data_close(c, dfd, rc == 0);
         if (rc < 0) {
             ftp_drop(c); /* mid-transfer: the control state is unknown */
         } else if ((rc = ftp_data_end(c)) < 0) {
@@ -320,6 +326,26 @@ static int do_get(ftp_conn *c, const xfer_job *job, const ftp_opts *o,
 
 /* ---- uploads ---- */
 
+/* Under TLS the file goes through user space: read in large blocks, sent
+ * as full records (sendfile cannot encrypt). */
+static ssize_t send_tls(ftp_conn *c, int dfd, int fd, off_t *off, size_t want,
+                        int64_t dl)
+{
+    char *buf = malloc(want);
+    if (!buf)
+        return -ENOMEM;
+    ssize_t n = pread(fd, buf, want, *off);
+    if (n < 0)
+        n = -errno;
+    ssize_t w = n > 0 ? ftp_data_write(c, dfd, buf, (size_t)n, dl) : 0;
+    if (w < 0)
+        n = w;
+    if (n > 0)
+        *off += n;
+    free(buf);
+    return n;
+}
+
 static int send_file(ftp_conn *c, int dfd, int fd, int64_t offset, int64_t size,
                      progress_t *pg, progress_item_t *it, char *err,
                      size_t errlen)
@@ -329,7 +355,8 @@ static int send_file(ftp_conn *c, int dfd, int fd, int64_t offset, int64_t size,
         int64_t dl = c->timeout_ms < 0 ? -1 : cio_deadline_in(c->timeout_ms);
         size_t want = (size_t)(size - off) < SEND_CHUNK ? (size_t)(size - off)
                                                         : SEND_CHUNK;
-        ssize_t n = cio_fd_sendfile(dfd, fd, &off, want, dl);
+        ssize_t n = c->data_tls ? send_tls(c, dfd, fd, &off, want, dl)
+                                : cio_fd_sendfile(dfd, fd, &off, want, dl);
         if (n <= 0) {
             int rc = n == 0 ? -EIO : (int)n; /* 0: the file shrank */
             snprintf(err, errlen, "data connection: %s",
@@ -394,7 +421,7 @@ static int do_put(ftp_conn *c, const xfer_job *job, const ftp_opts *o,
         snprintf(err, errlen, "%s", ftp_strerror(c, dfd));
     if (dfd >= 0) {
         rc = send_file(c, dfd, fd, offset, size, pg, it, err, errlen);
-        cio_fd_close(dfd);
+        ftp_data_close(c, dfd, rc == 0);
         if (rc < 0)
             ftp_drop(c);
         else if ((rc = ftp_data_end(c)) < 0)

@@ -5,6 +5,7 @@
 #define CORIO_FTP_XFER_H
 
 #include <corio.h>
+#include <corio/tls.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -20,7 +21,15 @@ typedef struct ftp_opts {
     bool quiet;         /* -q: no progress */
     bool verbose;       /* -v: show the control dialogue */
     int64_t timeout_ms; /* --timeout for each network wait, -1 none */
+    bool tls;           /* --tls: AUTH TLS on ftp:// sites too */
+    const char *cafile; /* --cafile: trusted CAs, NULL = system store */
+    bool insecure;      /* --insecure: no certificate verification */
+    /* made from the three above when needed (main.c) */
+    cio_tls_ctx_t *tls_ctx;
 } ftp_opts;
+
+/* The TLS mode for site under o (FTP_TLS_* of ftps.h). */
+int xfer_tls_mode(const ftp_site *site, const ftp_opts *o);
 
 typedef enum { XFER_GET, XFER_PUT } xfer_kind;
 

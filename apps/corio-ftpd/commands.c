@@ -45,15 +45,16 @@ static void mlst_facts(const struct ftp_session *s, bool star, char *out,
 
 static void cmd_feat(struct ftp_session *s, char *arg)
 {
-    char text[512], facts[128];
+    char text[600], facts[128];
+    const char *tls = ftps_feat(s);
     mlst_facts(s, true, facts, sizeof(facts));
     int n = snprintf(text, sizeof(text),
                      "211-Features:\r\n"
                      " EPRT\r\n EPSV\r\n MDTM\r\n MFMT\r\n"
                      " MLST %s\r\n"
-                     " REST STREAM\r\n SIZE\r\n TVFS\r\n UTF8\r\n%s"
+                     " REST STREAM\r\n SIZE\r\n TVFS\r\n UTF8\r\n%s%s"
                      "211 End\r\n",
-                     facts, hash_available() ? " HASH SHA-256*\r\n" : "");
+                     facts, hash_available() ? " HASH SHA-256*\r\n" : "", tls);
     reply_raw(s, text, (size_t)n);
 }
 

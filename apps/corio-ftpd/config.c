@@ -100,6 +100,20 @@ static const struct key keys[] = {
      "never (default 86400)"},
     {"resume_quota", K_INT, F(resume_quota_mib), 0, 1 << 30,
      "MIB  kept data of cut uploads per user (default 10240)"},
+    {"tls", K_STR, F(tls), 0, 0,
+     "off|optional|required  FTPS; required: no USER before AUTH TLS, no "
+     "data without PROT P (default: optional with tls-cert, else off)"},
+    {"tls_cert", K_STR, F(tls_cert), 0, 0, "FILE  PEM certificate chain"},
+    {"tls_key", K_STR, F(tls_key), 0, 0,
+     "FILE  its private key (refused if others can read it)"},
+    {"tls_implicit_port", K_INT, F(tls_implicit_port), -1, 65535,
+     "N  implicit FTPS listener (990 style; -1 = none, the default)"},
+    {"tls_min_version", K_STR, F(tls_min_version), 0, 0,
+     "1.2|1.3  oldest TLS version accepted (default 1.2)"},
+    {"tls_ciphers", K_STR, F(tls_ciphers), 0, 0,
+     "LIST  TLS 1.2 ciphers, OpenSSL syntax (default: OpenSSL's)"},
+    {"tls_require_reuse", K_BOOL, F(tls_require_reuse), 0, 0,
+     "data connections must resume the control TLS session (default yes)"},
 };
 
 void config_init(struct ftpd_config *c)
@@ -126,6 +140,8 @@ void config_init(struct ftpd_config *c)
     c->ban_max_entries = 10000;
     c->resume_life_ms = 86400 * 1000;
     c->resume_quota_mib = 10240;
+    c->tls_implicit_port = -1;
+    c->tls_require_reuse = true;
 }
 
 void config_free(struct ftpd_config *c)

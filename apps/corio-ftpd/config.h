@@ -51,6 +51,13 @@ struct ftpd_config {
     int ban_max_entries;     /* addresses and accounts tracked */
     int64_t resume_life_ms;  /* cut uploads are kept this long, 0 = never */
     int resume_quota_mib;    /* kept data per user and root, MiB */
+    char *tls;               /* off|optional|required, NULL = by tls_cert */
+    char *tls_cert;          /* PEM certificate chain (FTPS) */
+    char *tls_key;           /* its private key, not readable by others */
+    int tls_implicit_port;   /* implicit FTPS listener, -1 = none */
+    char *tls_min_version;   /* "1.2" (default) or "1.3" */
+    char *tls_ciphers;       /* TLS 1.2 cipher list, NULL = OpenSSL's */
+    bool tls_require_reuse;  /* data TLS must resume the control session */
 };
 
 /* Fills c with the defaults. */

@@ -17,6 +17,7 @@
 #include "auth.h"
 #include "config.h"
 #include "partial.h"
+#include "ftps.h"
 #include "vfs.h"
 
 #define FTPD_VERSION "0.1.0"
@@ -66,6 +67,7 @@ struct ftpd_shared {
     struct ftpd_ban *bans[FTPD_IP_BUCKETS];    /* failed logins (defender.c) */
     int n_bans;                                /* entries in bans */
     struct partial_swept swept;                /* roots cleaned of leftovers */
+    struct ftpd_tls *tls;                      /* FTPS, NULL = off (ftps.c) */
 };
 
 /* A root directory open as a jail, shared by the sessions (and transfers)
@@ -135,12 +137,16 @@ struct ftp_session {
     uint64_t bytes_in;        /* bytes uploaded in this session */
     uint64_t bytes_out;       /* bytes downloaded in this session */
     char peer_str[48];        /* client address as text for the log */
+    /* TLS state, NULL in plain FTP (ftps.c) */
+    struct ftps_session *ftps;
 };
 
 /* ---- session.c ---- */
 
 /* Runs a session on an accepted control connection; closes fd. */
 void session_run(struct ftpd_server *srv, int fd);
+/* The same on the implicit FTPS listener: TLS before the greeting. */
+void session_run_implicit(struct ftpd_server *srv, int fd);
 
 /* A reference for a transfer task, which may outlive the session task when
  * both are killed at shutdown; the last session_put frees the session. */

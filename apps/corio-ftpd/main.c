@@ -63,6 +63,7 @@ static void usage(FILE *out)
             "  -h, --help               this text\n"
             "  -V, --version            the version\n");
     config_print_help();
+    ftps_print_help(out);
 }
 
 static const char *short_key(const char *opt)
@@ -205,8 +206,12 @@ static long reload_run(void *arg)
 {
     struct reload *r = arg;
     r->cfg = build_config(r->app->argc, r->app->argv, r->err, sizeof(r->err));
-    if (r->cfg && (!(r->users = build_users(r->cfg, r->err, sizeof(r->err))) ||
-                   !(r->log = log_open(r->cfg, r->err, sizeof(r->err))))) {
+    if (r->cfg &&
+        (!(r->users = build_users(r->cfg, r->err, sizeof(r->err))) ||
+         !(r->log = log_open(r->cfg, r->err, sizeof(r->err))) ||
+         ftps_reload(&r->app->shared, r->cfg, r->err, sizeof(r->err)) < 0)) {
+        if (r->log)
+            log_close(r->log);
         userdb_free(r->users);
         config_free(r->cfg);
         free(r->cfg);
@@ -367,6 +372,9 @@ static void *main_task(void *arg)
         return NULL;
     }
     print_listening_fd(lfd);
+    ftps_print_listening(srv->shared);
+    if ((rc = ftps_implicit_start(srv)) < 0)
+        fprintf(stderr, "corio-ftpd: implicit FTPS: %s\n", cio_strerror(rc));
     log_event(srv, NULL, "corio-ftpd %s serving %s", FTPD_VERSION,
               srv->cfg->root);
     while (!app->term) {
@@ -377,6 +385,7 @@ static void *main_task(void *arg)
         }
     }
     stop_sessions(srv);
+    ftps_implicit_stop(srv, cio_deadline_in(srv->cfg->grace_ms));
     cio_server_stop(server, cio_deadline_in(srv->cfg->grace_ms));
     cio_server_free(server);
     server_roots_free(srv);
@@ -423,6 +432,9 @@ static void *worker_main(void *arg)
     srv->shared = &app->shared;
     tls_srv = srv;
     cio_hub_set_shrink_after(srv->cfg->shrink_after_ms);
+    /* One worker (the first to get here) serves implicit FTPS too. */
+    if (ftps_implicit_start(srv) < 0)
+        fprintf(stderr, "corio-ftpd: implicit FTPS listener failed\n");
     if (cio_task_spawn(&watcher, stop_watcher, srv) == 0) {
         int rc = cio_workers_serve(on_connection, srv, 0);
         if (rc < 0)
@@ -432,6 +444,7 @@ static void *worker_main(void *arg)
         cio_task_join(watcher, -1);
         cio_task_free(watcher);
     }
+    ftps_implicit_stop(srv, 0);
     tls_srv = NULL;
     server_roots_free(srv);
     userdb_free(srv->users);
@@ -507,6 +520,7 @@ static int run_workers(struct app *app, const cio_hub_opts_t *run)
         return rc;
     }
     print_listening(cfg->listen ? cfg->listen : any_address(), port);
+    ftps_print_listening(&app->shared);
     log_event(&app->srv, NULL, "corio-ftpd %s serving %s with %d workers",
               FTPD_VERSION, cfg->root, cfg->workers);
     for (;;) {
@@ -566,6 +580,10 @@ int main(int argc, char **argv)
         return 2;
     }
     userdb_warn_roots(app.srv.users);
+    if (ftps_setup(&app.shared, app.srv.cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "corio-ftpd: %s\n", err);
+        return 2;
+    }
     if (userdb_count(app.srv.users) == 0 && !app.srv.cfg->anonymous)
         fprintf(stderr, "corio-ftpd: warning: no users and no --anonymous: "
                         "every login will fail\n");
@@ -600,6 +618,7 @@ int main(int argc, char **argv)
     free(app.srv.cfg);
     defender_free(&app.shared);
     partial_swept_free(&app.shared.swept);
+    ftps_free(&app.shared);
     pthread_mutex_destroy(&app.shared.lock);
     return app.status;
 }

@@ -30,7 +30,9 @@ int reply_raw(struct ftp_session *s, const char *text, size_t len)
     int rc = 0;
     if (s->wlock && (rc = cio_lock_acquire(s->wlock, ctl_deadline(s))) < 0)
         goto out;
-    ssize_t n = cio_fd_write_all(s->ctl, text, len, ctl_deadline(s));
+    ssize_t n = ftps_secure(s)
+                    ? ftps_ctl_write(s, text, len, ctl_deadline(s))
+                    : cio_fd_write_all(s->ctl, text, len, ctl_deadline(s));
     rc = n < 0 ? (int)n : 0;
     if (s->wlock)
         cio_lock_release(s->wlock);
@@ -182,16 +184,21 @@ static ssize_t read_line(struct ftp_session *s)
         /* While a transfer runs, wake each second to notice its end, so
          * that the idle limit counts from there. */
         int64_t dl = s->xfer ? cio_deadline_in(1000) : idle_dl;
-        int rc = cio_fd_wait_readable(s->ctl, dl);
+        /* TLS may hold decrypted bytes: read (and wait) through it. */
+        bool secure = ftps_secure(s);
+        int rc = secure ? 0 : cio_fd_wait_readable(s->ctl, dl);
         if (rc < 0)
             return rc;
         if (!s->inbuf && !(s->inbuf = malloc(FTPD_LINE_MAX)))
             return -ENOMEM;
-        ssize_t n =
-            cio_fd_read(s->ctl, s->inbuf + s->inlen, FTPD_LINE_MAX - s->inlen,
-                        cio_deadline_in(1000));
+        size_t room = FTPD_LINE_MAX - s->inlen;
+        ssize_t n = secure ? ftps_ctl_read(s, s->inbuf + s->inlen, room, dl)
+                           : cio_fd_read(s->ctl, s->inbuf + s->inlen, room,
+                                      cio_deadline_in(1000));
         if (n == 0)
             return -EPIPE;
+        if (secure && n < 0)
+            return n;
         if (n < 0 && n != -EAGAIN && n != -ETIMEDOUT)
             return n;
         if (n > 0)
@@ -269,6 +276,8 @@ static void dispatch(struct ftp_session *s, char *line, size_t len)
         reply(s, 500, "Empty command.");
         return;
     }
+    if (ftps_command(s, verb, arg))
+        return;
     const struct ftp_command *cmd = commands_find(verb);
     if (!cmd) {
         reply(s, 500, "Unknown command.");
@@ -333,6 +342,7 @@ void session_put(struct ftp_session *s)
 {
     if (--s->refs > 0)
         return;
+    ftps_session_end(s);
     if (s->wlock)
         cio_lock_free(s->wlock);
     free(s->inbuf);
@@ -390,7 +400,7 @@ static void command_loop(struct ftp_session *s)
     }
 }
 
-void session_run(struct ftpd_server *srv, int fd)
+static void session_start(struct ftpd_server *srv, int fd, bool implicit)
 {
     struct ftp_session *s = calloc(1, sizeof(*s));
     if (!s) {
@@ -405,11 +415,22 @@ void session_run(struct ftpd_server *srv, int fd)
     } else {
         log_event(srv, s, "connect");
         const char *banner = srv->cfg->banner;
-        if (reply(s, 220, "%s", banner ? banner : "corio-ftpd ready.") == 0)
+        if ((!implicit || ftps_implicit_accept(s) == 0) &&
+            reply(s, 220, "%s", banner ? banner : "corio-ftpd ready.") == 0)
             command_loop(s);
         log_event(srv, s, "disconnect (in %llu, out %llu bytes)",
                   (unsigned long long)s->bytes_in,
                   (unsigned long long)s->bytes_out);
     }
     session_end(s);
+}
+
+void session_run(struct ftpd_server *srv, int fd)
+{
+    session_start(srv, fd, false);
+}
+
+void session_run_implicit(struct ftpd_server *srv, int fd)
+{
+    session_start(srv, fd, true);
 }

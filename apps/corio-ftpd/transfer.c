@@ -70,10 +70,12 @@ struct transfer {
     /* Uploads into kept data (partial.c). */
     struct partial_limits keep_lim; /* what a cut does */
     off_t kept;                     /* bytes kept at the cut */
+    cio_tls_conn_t *tls;    /* PROT P: the data connection's TLS, or NULL */
 };
 
 static void xfer_free(struct transfer *x)
 {
+    ftps_data_end(&x->tls, false, 0);
     if (x->file_fd >= 0)
         close(x->file_fd);
     if (x->data_fd >= 0)
@@ -94,6 +96,12 @@ static void xfer_free(struct transfer *x)
 static int64_t data_deadline(struct transfer *x)
 {
     return cio_deadline_in(x->data_ms);
+}
+
+static ssize_t data_write(struct transfer *x, const void *buf, size_t n)
+{
+    return x->tls ? ftps_data_write(x->tls, buf, n, data_deadline(x))
+                  : cio_fd_write_all(x->data_fd, buf, n, data_deadline(x));
 }
 
 static void fair_yield(size_t *since, size_t n)
@@ -118,6 +126,9 @@ static void limit_unsent(int fd)
 
 static int send_binary(struct transfer *x)
 {
+    if (x->tls) /* sendfile cannot encrypt */
+        return ftps_send_file(x->tls, x->file_fd, x->offset, &x->bytes,
+                              &x->local_error, x->data_ms);
     off_t off = x->offset;
     size_t since = 0;
     for (;;) {
@@ -150,7 +161,7 @@ static int send_ascii(struct transfer *x)
                 out[o++] = '\r';
             out[o++] = in[i];
         }
-        ssize_t w = cio_fd_write_all(x->data_fd, out, o, data_deadline(x));
+        ssize_t w = data_write(x, out, o);
         if (w < 0) {
             rc = (int)w;
             break;
@@ -246,7 +257,7 @@ out:
 
 static int receive(struct transfer *x)
 {
-    if (!x->ascii) {
+    if (!x->ascii && !x->tls) {
         int rc = receive_splice(x);
         if (rc != -ENOSYS)
             return rc;
@@ -257,7 +268,9 @@ static int receive(struct transfer *x)
     int rc = -ENOMEM;
     x->fpos = x->offset;
     while (buf && (out || !x->ascii)) {
-        ssize_t n = cio_fd_read(x->data_fd, buf, RECV_BUF, data_deadline(x));
+        ssize_t n =
+            x->tls ? ftps_data_read(x->tls, buf, RECV_BUF, data_deadline(x))
+                   : cio_fd_read(x->data_fd, buf, RECV_BUF, data_deadline(x));
         if (n <= 0) {
             rc = (int)n;
             if (n == 0 && cr)
@@ -291,8 +304,7 @@ struct list_out {
 
 static int list_flush(struct list_out *o)
 {
-    ssize_t w =
-        cio_fd_write_all(o->x->data_fd, o->buf, o->len, data_deadline(o->x));
+    ssize_t w = data_write(o->x, o->buf, o->len);
     if (w < 0)
         return (int)w;
     o->x->bytes += (off_t)o->len;
@@ -474,6 +486,7 @@ static void finish(struct transfer *x, int rc)
         rc = commit_upload(x, s->srv->cfg->fsync);
     if (upload && rc < 0)
         discard_upload(x, rc);
+    ftps_data_end(&x->tls, rc == 0, data_deadline(x));
     if (x->data_fd >= 0) {
         if (rc < 0) {
             /* Reset rather than flush what the client no longer reads. */
@@ -508,7 +521,10 @@ static void *xfer_main(void *arg)
     }
     int fd = data_open(x->s, data_deadline(x));
     int rc = fd;
-    if (fd >= 0 && !x->orphan) {
+    if (fd >= 0 && !x->orphan &&
+        (rc = ftps_data_start(x->s, fd, &x->tls, data_deadline(x))) < 0) {
+        cio_fd_close(fd); /* 425: not a data connection of this session */
+    } else if (fd >= 0 && !x->orphan) {
         x->data_fd = fd;
         x->phase = PH_MOVE;
         rc = move(x);
