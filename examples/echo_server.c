@@ -1,7 +1,7 @@
 /* An echo server in the automatic gear: a task per connection, written as
  * straight-line blocking code; the hub turns every wait into a switch.
  *
- *   echo_server [-p PORT] [-b select|poll|epoll] [-w N [-a]] [-v]
+ *   echo_server [-p PORT] [-b select|poll|epoll|uring] [-w N [-a]] [-v]
  *
  * Prints "listening on 127.0.0.1:PORT" when ready (-p 0 picks a port) and
  * exits 0 on SIGINT or SIGTERM once every connection is closed. With -w N,
@@ -181,9 +181,10 @@ static int run_workers(void)
 
 static void usage(const char *prog)
 {
-    fprintf(stderr,
-            "usage: %s [-p PORT] [-b select|poll|epoll] [-w N [-a]] [-v]\n",
-            prog);
+    fprintf(
+        stderr,
+        "usage: %s [-p PORT] [-b select|poll|epoll|uring] [-w N [-a]] [-v]\n",
+        prog);
     exit(2);
 }
 

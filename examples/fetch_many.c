@@ -126,7 +126,7 @@ static void *main_task(void *arg)
 static void usage(const char *prog)
 {
     fprintf(stderr,
-            "usage: %s [-t MS] [-s TEXT] [-b select|poll|epoll] "
+            "usage: %s [-t MS] [-s TEXT] [-b select|poll|epoll|uring] "
             "HOST:PORT...\n",
             prog);
     exit(2);

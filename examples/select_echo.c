@@ -10,7 +10,7 @@
  * spun at 100% CPU), write interest is a bit, not a list that collects
  * duplicates, and replies go out with TCP_NODELAY in whole chunks.
  *
- *   select_echo [-p PORT] [-b select|poll|epoll] [-v]
+ *   select_echo [-p PORT] [-b select|poll|epoll|uring] [-v]
  */
 #include <arpa/inet.h>
 #include <corio/loop.h>
@@ -226,7 +226,8 @@ static int listen_on(int port)
 
 static void usage(const char *prog)
 {
-    fprintf(stderr, "usage: %s [-p PORT] [-b select|poll|epoll] [-v]\n", prog);
+    fprintf(stderr, "usage: %s [-p PORT] [-b select|poll|epoll|uring] [-v]\n",
+            prog);
     exit(2);
 }
 

@@ -6,7 +6,7 @@
  * sent when the socket is writable, and a connection whose queue is over
  * QUEUE_LIMIT is not read from until it drains (bounded memory per peer).
  *
- *   selectors_echo [-p PORT] [-b select|poll|epoll] [-v]
+ *   selectors_echo [-p PORT] [-b select|poll|epoll|uring] [-v]
  */
 #include <arpa/inet.h>
 #include <corio/loop.h>
@@ -213,7 +213,8 @@ static int listen_on(int port)
 
 static void usage(const char *prog)
 {
-    fprintf(stderr, "usage: %s [-p PORT] [-b select|poll|epoll] [-v]\n", prog);
+    fprintf(stderr, "usage: %s [-p PORT] [-b select|poll|epoll|uring] [-v]\n",
+            prog);
     exit(2);
 }
 
