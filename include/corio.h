@@ -24,6 +24,7 @@
 #include "corio/io.h"
 #include "corio/sync.h"
 #include "corio/offload.h"
+#include "corio/file.h"
 #include "corio/workers.h"
 
 #ifdef __cplusplus

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "hub/hub_internal.h"
+#include "loop/uring.h"
 
 void cio__task_run_next(struct cio__hub *hub);
 void cio__task_unlink(cio_task_t *t);
@@ -269,6 +270,8 @@ int cio_hub_run_ex(const cio_hub_opts_t *opts, cio_task_cb main_fn, void *arg,
         return rc;
     }
     cio_loop_set_data(hub->loop, hub);
+    if (!getenv("CIO_URING_READINESS"))
+        hub->uring = cio__loop_uring(hub->loop);
     hub->coro = cio_coro_current();
     hub->stack_size = opts->stack_size;
     cio_timer_init(&hub->shrink_timer, shrink_cb, hub);

@@ -49,7 +49,10 @@ struct cio__uring {
     int fds_cap;       /* entries in fds */
     int *rearm;        /* fds whose poll fired: re-armed next poll */
     int rearm_len, rearm_cap;
-    uint8_t ops[256 / 8]; /* opcodes the kernel supports, a bit each */
+    uint8_t ops[256 / 8];         /* opcodes the kernel supports, a bit each */
+    struct io_uring_buf_ring *br; /* provided buffers (group 0), or NULL */
+    char *pbufs;                  /* their memory */
+    int pbuf_state;               /* 0 not set up, 1 ready, < 0 failed */
 };
 
 /* user_data of a poll: bit 0 set, the fd in bits 1-31, the generation in
@@ -100,6 +103,59 @@ bool cio__uring_has(struct cio__uring *u, int opcode)
 struct cio__uring *cio__loop_uring(cio_loop_t *loop)
 {
     return loop->ops == &cio__backend_uring ? loop->backend : NULL;
+}
+
+/* Small socket reads land in buffers the kernel picks from a ring of them
+ * when data arrives, not in a buffer held while the socket is idle: a task
+ * copies its data out when it runs (so buffers stay few and warm), and an
+ * idle reader holds no memory of its own (its stack may be shrunk). */
+int cio__uring_pbufs(struct cio__uring *u)
+{
+    if (u->pbuf_state)
+        return u->pbuf_state < 0 ? u->pbuf_state : 0;
+    size_t ring_bytes = CIO__PBUF_COUNT * sizeof(struct io_uring_buf);
+    void *br = NULL;
+    int rc = -posix_memalign(&br, 4096, ring_bytes);
+    if (rc == 0 &&
+        !(u->pbufs = malloc((size_t)CIO__PBUF_COUNT * CIO__PBUF_SIZE)))
+        rc = -ENOMEM;
+    if (rc == 0) {
+        u->br = br;
+        io_uring_buf_ring_init(u->br);
+        struct io_uring_buf_reg reg = {.ring_addr = (uintptr_t)br,
+                                       .ring_entries = CIO__PBUF_COUNT,
+                                       .bgid = 0};
+        rc = io_uring_register_buf_ring(&u->ring, &reg, 0);
+    }
+    if (rc < 0) {
+        free(br);
+        free(u->pbufs);
+        u->br = NULL;
+        u->pbufs = NULL;
+        u->pbuf_state = rc;
+        return rc;
+    }
+    int mask = io_uring_buf_ring_mask(CIO__PBUF_COUNT);
+    for (int i = 0; i < CIO__PBUF_COUNT; i++)
+        io_uring_buf_ring_add(u->br, u->pbufs + (size_t)i * CIO__PBUF_SIZE,
+                              CIO__PBUF_SIZE, (unsigned short)i, mask, i);
+    io_uring_buf_ring_advance(u->br, CIO__PBUF_COUNT);
+    u->pbuf_state = 1;
+    return 0;
+}
+
+const void *cio__uring_pbuf(struct cio__uring *u, unsigned bid)
+{
+    return u->pbufs + (size_t)(bid % CIO__PBUF_COUNT) * CIO__PBUF_SIZE;
+}
+
+void cio__uring_pbuf_put(struct cio__uring *u, unsigned bid)
+{
+    bid %= CIO__PBUF_COUNT;
+    io_uring_buf_ring_add(u->br, u->pbufs + (size_t)bid * CIO__PBUF_SIZE,
+                          CIO__PBUF_SIZE, (unsigned short)bid,
+                          io_uring_buf_ring_mask(CIO__PBUF_COUNT), 0);
+    io_uring_buf_ring_advance(u->br, 1);
 }
 
 /* Opcodes the backend cannot work without. */
@@ -221,6 +277,8 @@ static void uring_free(void *state)
     io_uring_queue_exit(&u->ring);
     if (used)
         absorb_teardown();
+    free(u->br);
+    free(u->pbufs);
     free(u->fds);
     free(u->rearm);
     free(u);

@@ -34,6 +34,16 @@ int cio__uring_submit(struct cio__uring *u);
 
 /* True if the kernel supports opcode on this ring. */
 bool cio__uring_has(struct cio__uring *u, int opcode);
+
+/* Provided buffers, group 0: CIO__PBUF_COUNT buffers of CIO__PBUF_SIZE
+ * bytes for reads with IOSQE_BUFFER_SELECT. cio__uring_pbufs sets them up
+ * on first use (0 or -errno); a completion's buffer (the id in its flags)
+ * is read with cio__uring_pbuf and given back with cio__uring_pbuf_put. */
+#define CIO__PBUF_COUNT 1024
+#define CIO__PBUF_SIZE 2048
+int cio__uring_pbufs(struct cio__uring *u);
+const void *cio__uring_pbuf(struct cio__uring *u, unsigned bid);
+void cio__uring_pbuf_put(struct cio__uring *u, unsigned bid);
 #else
 static inline struct cio__uring *cio__loop_uring(cio_loop_t *loop)
 {
