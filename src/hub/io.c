@@ -145,12 +145,15 @@ static ssize_t io_ring(cio_task_t *t, struct cio__fd *f, const struct io_op *op,
     int fl = (op->flags & ~MSG_DONTWAIT) | (in ? 0 : MSG_NOSIGNAL);
     if (in && op->kind != 1 && op->kind != 3 && op->n <= CIO__PBUF_SIZE &&
         !f->notsock) {
+        /* A short read drained the socket: the next one waits first. */
         ssize_t r = cio__uring_recv_pbuf(hub, t, op->fd, op->buf, op->n, fl,
-                                         deadline_ms);
+                                         f->drained, deadline_ms);
         if (r == -ENOTSOCK)
             f->notsock = 1;
-        else if (r != -ENOBUFS)
+        else if (r != -ENOBUFS) {
+            f->drained = r > 0 && (size_t)r < op->n;
             return r;
+        }
     }
     struct io_uring_sqe *sqe = cio__uop_sqe(hub, t);
     if (!sqe)

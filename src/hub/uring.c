@@ -73,7 +73,7 @@ int cio__uop_wait(struct cio__hub *hub, cio_task_t *t, int64_t deadline_ms,
 }
 
 ssize_t cio__uring_recv_pbuf(struct cio__hub *hub, cio_task_t *t, int fd,
-                             void *buf, size_t n, int flags,
+                             void *buf, size_t n, int flags, bool poll_first,
                              int64_t deadline_ms)
 {
     if (cio__uring_pbufs(hub->uring) < 0)
@@ -82,6 +82,8 @@ ssize_t cio__uring_recv_pbuf(struct cio__hub *hub, cio_task_t *t, int fd,
     if (!sqe)
         return -ENOBUFS;
     io_uring_prep_recv(sqe, fd, NULL, n, flags);
+    if (poll_first) /* no data yet, most likely: skip the first attempt */
+        sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = 0;
     int rc = cio__uop_wait(hub, t, deadline_ms, "fd read", fd, false);

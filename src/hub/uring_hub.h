@@ -27,9 +27,10 @@ int cio__uop_wait(struct cio__hub *hub, cio_task_t *t, int64_t deadline_ms,
 
 /* A socket read of at most n bytes into buf through a provided buffer
  * (nothing held while the socket is idle); -ENOBUFS when none is free or
- * provided buffers are unavailable (the caller reads into buf itself). */
+ * provided buffers are unavailable (the caller reads into buf itself).
+ * poll_first: the socket was drained, wait for data before trying. */
 ssize_t cio__uring_recv_pbuf(struct cio__hub *hub, cio_task_t *t, int fd,
-                             void *buf, size_t n, int flags,
+                             void *buf, size_t n, int flags, bool poll_first,
                              int64_t deadline_ms);
 
 /* cio_file_open, _stat, _fsync on the ring (file.c); -ENOSYS when not on
