@@ -53,18 +53,17 @@ fi
 "$bin/bench_queue"
 
 servers="epoll hub"
-"$bin/bench_uv_echo" -p 0 >/dev/null 2>&1 </dev/null &
-uvpid=$!
-sleep 0.2
-kill "$uvpid" 2>/dev/null
-wait "$uvpid"
-[ $? -ne 77 ] && servers="$servers libuv"
-"$bin/bench_uring_echo" -p 0 >/dev/null 2>&1 </dev/null &
-urpid=$!
-sleep 0.2
-kill "$urpid" 2>/dev/null
-wait "$urpid"
-[ $? -ne 77 ] && servers="$servers uring hub_uring"
+# A baseline built without its library (or without kernel support) exits 77.
+runs_here() { # program
+    "$1" -p 0 >/dev/null 2>&1 </dev/null &
+    p=$!
+    sleep 0.2
+    kill "$p" 2>/dev/null
+    wait "$p"
+    [ $? -ne 77 ]
+}
+runs_here "$bin/bench_uv_echo" && servers="$servers libuv"
+runs_here "$bin/bench_uring_echo" && servers="$servers uring hub_uring"
 [ -n "${SERVERS:-}" ] && servers=$SERVERS # a subset, e.g. "epoll uring hub_uring"
 
 start() { # label
