@@ -13,7 +13,9 @@
 #   connect                  of 1000 simultaneous connects, greeted in 1 s
 #   idle_memory              server memory (PSS) growth per idle logged-in
 #                            session, 1000 -> 10000 (vsftpd: 100 -> 1000)
-# corio-ftpd-w1 is corio-ftpd with --workers 1 (one thread). All servers run
+# corio-ftpd-w1 is corio-ftpd with --workers 1 (one thread); corio-ftpd-uring
+# is corio-ftpd on the io_uring backend (CIO_BACKEND=uring; listed where
+# io_uring runs: bench_uring_echo tells). All servers run
 # at once, idle but for the one measured, and every test takes its runs in
 # turns (server A, B, C, then B, C, A, ...) so that the shared machine's
 # drifts hit them all alike. Medians of FTPD_BENCH_RUNS (default 3; 15 for
@@ -26,7 +28,14 @@ BIN=${CIO_BIN:-$PWD/$BUILD/bin}
 LOAD="$BIN/bench_ftpload"
 REAP="$BIN/bench_reap" # every server runs under it: see cpu_ticks
 RUNS=${FTPD_BENCH_RUNS:-3}
-SERVERS=${FTPD_BENCH_SERVERS:-"corio-ftpd corio-ftpd-w1 vsftpd pyftpdlib"}
+uring=
+"$BIN/bench_uring_echo" -p 0 >/dev/null 2>&1 </dev/null &
+p=$!
+sleep 0.2
+kill "$p" 2>/dev/null
+wait "$p"
+[ $? -ne 77 ] && uring=corio-ftpd-uring
+SERVERS=${FTPD_BENCH_SERVERS:-"corio-ftpd corio-ftpd-w1 $uring vsftpd pyftpdlib"}
 TESTS=${FTPD_BENCH_TESTS:-"retr_1g stor_1g retr_100x10m retr_500x10m stor_100x10m stor_500x10m sessions connect idle_memory"}
 HZ=$(getconf CLK_TCK)
 [ -x "$LOAD" ] && [ -x "$REAP" ] && [ -x "$BIN/corio-ftpd" ] || { echo "bench: build first" >&2; exit 1; }
@@ -64,11 +73,12 @@ wait_port() { # port
 
 start_server() { # name -> pid, port, and $work/NAME.srv
     case $1 in
-    corio-ftpd | corio-ftpd-w1)
+    corio-ftpd | corio-ftpd-w1 | corio-ftpd-uring)
         # Each its own passive range: they run at once.
-        workers=0 pasv=30000-34999
+        workers=0 pasv=30000-34999 backend=epoll
         [ "$1" = corio-ftpd-w1 ] && workers=1 pasv=35000-39999
-        "$REAP" "$BIN/corio-ftpd" --root "$root" --listen 127.0.0.1 -p 0 --anonymous \
+        [ "$1" = corio-ftpd-uring ] && pasv=55000-59999 backend=uring
+        CIO_BACKEND=$backend "$REAP" "$BIN/corio-ftpd" --root "$root" --listen 127.0.0.1 -p 0 --anonymous \
             --anon-upload-dir /up --quiet --fsync none --max-per-ip 0 \
             --max-sessions 20000 --workers "$workers" --pasv-ports "$pasv" \
             >"$work/$1.out" 2>"$work/$1.err" &

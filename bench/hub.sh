@@ -64,7 +64,8 @@ runs_here() { # program
 }
 runs_here "$bin/bench_uv_echo" && servers="$servers libuv"
 runs_here "$bin/bench_uring_echo" && servers="$servers uring hub_uring"
-[ -n "${SERVERS:-}" ] && servers=$SERVERS # a subset, e.g. "epoll uring hub_uring"
+# A subset, e.g. "epoll uring hub_uring"; also uring_sqpoll (not by default).
+[ -n "${SERVERS:-}" ] && servers=$SERVERS
 
 start() { # label
     case $1 in
@@ -72,6 +73,7 @@ start() { # label
     hub) bench_start "$1" $on_server "$bin/echo_server" -p 0 -b epoll ;;
     libuv) bench_start "$1" $on_server "$bin/bench_uv_echo" -p 0 ;;
     uring) bench_start "$1" $on_server "$bin/bench_uring_echo" -p 0 ;;
+    uring_sqpoll) bench_start "$1" $on_server "$bin/bench_uring_echo" -p 0 -s ;;
     hub_uring) bench_start "$1" $on_server "$bin/echo_server" -p 0 -b uring ;;
     esac
 }
@@ -130,7 +132,8 @@ END {
         k = order[i]; split(k, sc, " ")
         name = sc[1] == "epoll" ? "epoll_echo" : sc[1] == "hub" ? \
             "echo_server" : sc[1] == "libuv" ? "uv_echo" : \
-            sc[1] == "uring" ? "uring_echo" : "echo_server_uring"
+            sc[1] == "uring" ? "uring_echo" : sc[1] == "uring_sqpoll" ? \
+            "uring_echo_sqpoll" : "echo_server_uring"
         printf "RESULT bench=hub_echo server=%s conns=%s size=%s " \
                "rtt_per_s=%s cpu_us_per_rtt=%.2f user_us_per_rtt=%.2f " \
                "rss_bytes_per_conn=%s errors=%d cpu_vs_epoll=%.3f " \

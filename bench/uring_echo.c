@@ -6,7 +6,9 @@
  * iteration for every connection. Same flags and ready line as
  * bench_epoll_echo (TCP_NODELAY).
  *
- *   bench_uring_echo [-p PORT]
+ *   bench_uring_echo [-p PORT] [-s]
+ * -s: IORING_SETUP_SQPOLL instead of DEFER_TASKRUN (a kernel thread of
+ * this process polls the submission queue; its CPU time counts here).
  * Prints "listening on 127.0.0.1:PORT"; exits 0 on SIGINT or SIGTERM.
  * Built without liburing, or where io_uring (or a feature it needs) is
  * missing, it prints SKIP and exits 77. */
@@ -25,6 +27,7 @@ int main(void)
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -139,11 +142,12 @@ static void on_cqe(int lfd, const struct io_uring_cqe *cqe)
     }
 }
 
-static int setup_ring(void)
+static int setup_ring(bool sqpoll)
 {
     struct io_uring_params p = {0};
-    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-              IORING_SETUP_CQSIZE;
+    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_CQSIZE |
+              (sqpoll ? IORING_SETUP_SQPOLL : IORING_SETUP_DEFER_TASKRUN);
+    p.sq_thread_idle = 100; /* ms of spinning before the poller sleeps */
     p.cq_entries = 65536;
     int rc = io_uring_queue_init_params(4096, &ring, &p);
     if (rc < 0)
@@ -172,14 +176,19 @@ static int setup_ring(void)
 int main(int argc, char **argv)
 {
     int port = 9999, opt;
-    while ((opt = getopt(argc, argv, "p:")) != -1) {
+    bool sqpoll = false;
+    while ((opt = getopt(argc, argv, "p:s")) != -1) {
+        if (opt == 's') {
+            sqpoll = true;
+            continue;
+        }
         if (opt != 'p') {
-            fprintf(stderr, "usage: %s [-p PORT]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-p PORT] [-s]\n", argv[0]);
             return 2;
         }
         port = atoi(optarg);
     }
-    int rc = setup_ring();
+    int rc = setup_ring(sqpoll);
     if (rc < 0) {
         printf("SKIP: io_uring unavailable here (%s)\n", strerror(-rc));
         return 77;
