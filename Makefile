@@ -121,7 +121,8 @@ install: lib
 	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libcorio.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libcorio.so.$(SOVERSION)
 	ln -sf libcorio.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libcorio.so
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' corio.pc.in \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@LIBS_PRIVATE@|$(if $(filter yes,$(HAVE_URING)),-luring,)|' corio.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/corio.pc
 
 clean:
