@@ -333,17 +333,17 @@ static int uring_set(void *state, int fd, int old_events, int new_events)
         return rc;
     struct upoll *s = &u->fds[fd];
     s->want = (uint8_t)new_events;
-    if (s->armed && s->armed != s->want) {
-        if ((rc = disarm(u, fd, s)) < 0)
-            return rc;
-        /* Unregistered: the poll lets go of the file now, not at the next
-         * poll (the fd is about to be closed, a listener must stop). */
-        if (!s->want && u->enabled)
-            (void)io_uring_submit_and_get_events(&u->ring);
-    }
+    if (s->armed && s->armed != s->want && (rc = disarm(u, fd, s)) < 0)
+        return rc;
     if (s->want && !s->armed)
         return arm(u, fd, s);
     return 0;
+}
+
+void cio__uring_unregistered(struct cio__uring *u)
+{
+    if (u->enabled && io_uring_sq_ready(&u->ring))
+        (void)io_uring_submit_and_get_events(&u->ring);
 }
 
 static int rearm_push(struct cio__uring *u, int fd)

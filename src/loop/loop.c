@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "loop/loop-int.h"
+#include "loop/uring.h"
 
 static const cio__backend_ops_t *backend_by_name(const char *name)
 {
@@ -208,6 +209,10 @@ int cio_loop_unregister(cio_loop_t *loop, int fd)
         (void)loop->ops->set(loop->backend, fd, slot->events, 0);
         if (!slot->internal)
             loop->active_fds--;
+#ifdef CIO_HAVE_URING
+        if (loop->ops == &cio__backend_uring)
+            cio__uring_unregistered(loop->backend);
+#endif
     }
     slot->cb = NULL;
     slot->data = NULL;

@@ -32,6 +32,10 @@ struct io_uring_sqe *cio__uring_sqe(struct cio__uring *u,
 /* Hands queued entries to the kernel now: >= 0 or -errno. */
 int cio__uring_submit(struct cio__uring *u);
 
+/* An fd was unregistered: its poll lets go of the file now, not at the
+ * next poll (the fd is about to be closed; a listener must stop). */
+void cio__uring_unregistered(struct cio__uring *u);
+
 /* True if the kernel supports opcode on this ring. */
 bool cio__uring_has(struct cio__uring *u, int opcode);
 
