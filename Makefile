@@ -166,6 +166,7 @@ install: lib man
 	ln -sf libcorio.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libcorio.so
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@LIBS_PRIVATE@|$(if $(filter yes,$(HAVE_URING)),-luring,)|' \
 	    corio.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/corio.pc
 	install -m 644 $(BUILD)/man/*.3 $(DESTDIR)$(MANDIR)/man3/
 

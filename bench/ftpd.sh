@@ -18,7 +18,8 @@
 # pyftpdlib's TLS_FTPHandler), measured with bench_ftpload -T: AUTH TLS, PROT
 # P, data connections resuming the control session; for them the sessions
 # line counts a full handshake (control) and a resumed one (LIST) each.
-# All servers run
+# corio-ftpd-uring is corio-ftpd on the io_uring backend (CIO_BACKEND=uring;
+# listed where io_uring runs: bench_uring_echo tells). All servers run
 # at once, idle but for the one measured, and every test takes its runs in
 # turns (server A, B, C, then B, C, A, ...) so that the shared machine's
 # drifts hit them all alike. Medians of FTPD_BENCH_RUNS (default 3; 15 for
@@ -31,7 +32,14 @@ BIN=${CIO_BIN:-$PWD/$BUILD/bin}
 LOAD="$BIN/bench_ftpload"
 REAP="$BIN/bench_reap" # every server runs under it: see cpu_ticks
 RUNS=${FTPD_BENCH_RUNS:-3}
-SERVERS=${FTPD_BENCH_SERVERS:-"corio-ftpd corio-ftpd-w1 vsftpd pyftpdlib corio-ftpd-tls vsftpd-tls pyftpdlib-tls"}
+uring=
+"$BIN/bench_uring_echo" -p 0 >/dev/null 2>&1 </dev/null &
+p=$!
+sleep 0.2
+kill "$p" 2>/dev/null
+wait "$p"
+[ $? -ne 77 ] && uring=corio-ftpd-uring
+SERVERS=${FTPD_BENCH_SERVERS:-"corio-ftpd corio-ftpd-w1 $uring vsftpd pyftpdlib corio-ftpd-tls vsftpd-tls pyftpdlib-tls"}
 TESTS=${FTPD_BENCH_TESTS:-"retr_1g stor_1g retr_100x10m retr_500x10m stor_100x10m stor_500x10m sessions connect idle_memory"}
 HZ=$(getconf CLK_TCK)
 [ -x "$LOAD" ] && [ -x "$REAP" ] && [ -x "$BIN/corio-ftpd" ] || { echo "bench: build first" >&2; exit 1; }
@@ -74,13 +82,14 @@ wait_port() { # port
 
 start_server() { # name -> pid, port, and $work/NAME.srv
     case $1 in
-    corio-ftpd | corio-ftpd-w1 | corio-ftpd-tls)
+    corio-ftpd | corio-ftpd-w1 | corio-ftpd-tls | corio-ftpd-uring)
         # Each its own passive range: they run at once.
-        workers=0 pasv=30000-34999 tls=
+        workers=0 pasv=30000-34999 tls= backend=epoll
         [ "$1" = corio-ftpd-w1 ] && workers=1 pasv=35000-39999
+        [ "$1" = corio-ftpd-uring ] && pasv=55000-59999 backend=uring
         [ "$1" = corio-ftpd-tls ] && pasv=25000-29999 &&
             tls="--tls-cert $work/cert.pem --tls-key $work/key.pem"
-        "$REAP" "$BIN/corio-ftpd" --root "$root" --listen 127.0.0.1 -p 0 --anonymous \
+        CIO_BACKEND=$backend "$REAP" "$BIN/corio-ftpd" --root "$root" --listen 127.0.0.1 -p 0 --anonymous \
             --anon-upload-dir /up --quiet --fsync none --max-per-ip 0 \
             --max-sessions 20000 --workers "$workers" --pasv-ports "$pasv" $tls \
             >"$work/$1.out" 2>"$work/$1.err" &

@@ -2,7 +2,9 @@
 # The hub benchmark, every peer in the same run:
 #  - echo_server (a task per connection) against the hand-written epoll
 #    server (bench_epoll_echo) and libuv (bench_uv_echo, when built with
-#    libuv) at 100, 1000 and 10000 connections: round trips per second and
+#    libuv); where io_uring runs, also echo_server -b uring (completion
+#    mode) and the hand-written liburing server (bench_uring_echo), at 100,
+#    1000 and 10000 connections: round trips per second and
 #    server CPU time per round trip (utime+stime delta of /proc/PID/stat),
 #    the median of RUNS interleaved runs of bench_loadgen for SECS seconds;
 #    and server memory per connection: the servers start afresh for each
@@ -22,7 +24,8 @@
 # Prints RESULT lines:
 #   RESULT bench=hub_echo server=NAME conns=N size=S rtt_per_s=N
 #          cpu_us_per_rtt=X user_us_per_rtt=X rss_bytes_per_conn=N errors=N
-#          cpu_vs_epoll=R
+#          cpu_vs_epoll=R cpu_vs_uring=R
+# (cpu_vs_uring: against bench_uring_echo, when it runs; else 0.)
 # (user_us_per_rtt is the part spent outside the kernel: the server's own
 # code, where the servers differ; the kernel's share is the same syscalls.)
 # With CALLGRIND=1, also the instructions behind that user time:
@@ -50,18 +53,28 @@ fi
 "$bin/bench_queue"
 
 servers="epoll hub"
-"$bin/bench_uv_echo" -p 0 >/dev/null 2>&1 </dev/null &
-uvpid=$!
-sleep 0.2
-kill "$uvpid" 2>/dev/null
-wait "$uvpid"
-[ $? -ne 77 ] && servers="$servers libuv"
+# A baseline built without its library (or without kernel support) exits 77.
+runs_here() { # program
+    "$1" -p 0 >/dev/null 2>&1 </dev/null &
+    p=$!
+    sleep 0.2
+    kill "$p" 2>/dev/null
+    wait "$p"
+    [ $? -ne 77 ]
+}
+runs_here "$bin/bench_uv_echo" && servers="$servers libuv"
+runs_here "$bin/bench_uring_echo" && servers="$servers uring hub_uring"
+# A subset, e.g. "epoll uring hub_uring"; also uring_sqpoll (not by default).
+[ -n "${SERVERS:-}" ] && servers=$SERVERS
 
 start() { # label
     case $1 in
     epoll) bench_start "$1" $on_server "$bin/bench_epoll_echo" -p 0 ;;
     hub) bench_start "$1" $on_server "$bin/echo_server" -p 0 -b epoll ;;
     libuv) bench_start "$1" $on_server "$bin/bench_uv_echo" -p 0 ;;
+    uring) bench_start "$1" $on_server "$bin/bench_uring_echo" -p 0 ;;
+    uring_sqpoll) bench_start "$1" $on_server "$bin/bench_uring_echo" -p 0 -s ;;
+    hub_uring) bench_start "$1" $on_server "$bin/echo_server" -p 0 -b uring ;;
     esac
 }
 
@@ -113,17 +126,22 @@ END {
         k = order[i]; split(k, sc, " ")
         m_cpu[k] = median(cpu[k])
         if (sc[1] == "epoll") base[sc[2]] = m_cpu[k]
+        if (sc[1] == "uring") ubase[sc[2]] = m_cpu[k]
     }
     for (i = 1; i <= nk; i++) {
         k = order[i]; split(k, sc, " ")
         name = sc[1] == "epoll" ? "epoll_echo" : sc[1] == "hub" ? \
-            "echo_server" : "uv_echo"
+            "echo_server" : sc[1] == "libuv" ? "uv_echo" : \
+            sc[1] == "uring" ? "uring_echo" : sc[1] == "uring_sqpoll" ? \
+            "uring_echo_sqpoll" : "echo_server_uring"
         printf "RESULT bench=hub_echo server=%s conns=%s size=%s " \
                "rtt_per_s=%s cpu_us_per_rtt=%.2f user_us_per_rtt=%.2f " \
-               "rss_bytes_per_conn=%s errors=%d cpu_vs_epoll=%.3f\n", name,
+               "rss_bytes_per_conn=%s errors=%d cpu_vs_epoll=%.3f " \
+               "cpu_vs_uring=%.3f\n", name,
                sc[2], size, median(rtt[k]), m_cpu[k], median(usr[k]), mem[k],
                err[k],
-               (base[sc[2]] > 0 ? m_cpu[k] / base[sc[2]] : 0)
+               (base[sc[2]] > 0 ? m_cpu[k] / base[sc[2]] : 0),
+               (ubase[sc[2]] > 0 ? m_cpu[k] / ubase[sc[2]] : 0)
     }
 }'
 

@@ -1,7 +1,7 @@
 /* An echo server in the automatic gear: a task per connection, written as
  * straight-line blocking code; the hub turns every wait into a switch.
  *
- *   echo_server [-p PORT] [-b select|poll|epoll] [-w N [-a]] [-v]
+ *   echo_server [-p PORT] [-b select|poll|epoll|uring] [-w N [-a]] [-v]
  *               [--tls CERT KEY]
  *
  * Prints "listening on 127.0.0.1:PORT" when ready (-p 0 picks a port) and
@@ -221,7 +221,7 @@ static int run_workers(void)
     return 0;
 }
 
-static const char USAGE[] = "[-p PORT] [-b select|poll|epoll] [-w N [-a]] [-v]\n"
+static const char USAGE[] = "[-p PORT] [-b select|poll|epoll|uring] [-w N [-a]] [-v]\n"
                             "       [--tls CERT KEY]";
 static const char HELP[] =
     "An echo server, a task per connection, on 127.0.0.1 only.\n  -p PORT   "

@@ -127,7 +127,7 @@ static void *main_task(void *arg)
 }
 
 static const char USAGE[] =
-    "[-t MS] [-s TEXT] [-b select|poll|epoll] HOST:PORT...";
+    "[-t MS] [-s TEXT] [-b select|poll|epoll|uring] HOST:PORT...";
 static const char HELP[] =
     "Resolves and connects to every target at once, each with a deadline.\n  "
     "-t MS     deadline per target in milliseconds (default 2000)\n  -s TEXT   "

@@ -10,7 +10,7 @@
  * spun at 100% CPU), write interest is a bit, not a list that collects
  * duplicates, and replies go out with TCP_NODELAY in whole chunks.
  *
- *   select_echo [-p PORT] [-b select|poll|epoll] [-v]
+ *   select_echo [-p PORT] [-b select|poll|epoll|uring] [-v]
  */
 #include <arpa/inet.h>
 #include <corio/loop.h>
@@ -226,7 +226,7 @@ static int listen_on(int port)
     return fd;
 }
 
-static const char USAGE[] = "[-p PORT] [-b select|poll|epoll] [-v]";
+static const char USAGE[] = "[-p PORT] [-b select|poll|epoll|uring] [-v]";
 static const char HELP[] =
     "The seed's select() echo server on the raw loop, on 127.0.0.1 "
     "only;\nreplies are upper-cased.\n  -p PORT   port on 127.0.0.1 (default "

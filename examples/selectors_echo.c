@@ -6,7 +6,7 @@
  * sent when the socket is writable, and a connection whose queue is over
  * QUEUE_LIMIT is not read from until it drains (bounded memory per peer).
  *
- *   selectors_echo [-p PORT] [-b select|poll|epoll] [-v]
+ *   selectors_echo [-p PORT] [-b select|poll|epoll|uring] [-v]
  */
 #include <arpa/inet.h>
 #include <corio/loop.h>
@@ -213,7 +213,7 @@ static int listen_on(int port)
     return fd;
 }
 
-static const char USAGE[] = "[-p PORT] [-b select|poll|epoll] [-v]";
+static const char USAGE[] = "[-p PORT] [-b select|poll|epoll|uring] [-v]";
 static const char HELP[] =
     "The seed's selectors echo server on loop callbacks, on 127.0.0.1 only.\n  "
     "-p PORT   port on 127.0.0.1 (default 9999; 0 picks a free one)\n  -b NAME "

@@ -31,6 +31,7 @@
 #include "corio/io.h"
 #include "corio/sync.h"
 #include "corio/offload.h"
+#include "corio/file.h"
 #include "corio/workers.h"
 #include "corio/nursery.h"
 #include "corio/copy.h"

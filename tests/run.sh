@@ -7,7 +7,9 @@
 #   tests/NAME.sh|.py     an integration script (programs in $CIO_BIN)
 #
 # Markers inside a test's source:
-#   CIO_TEST_ALL_BACKENDS   run once per backend, with CIO_BACKEND=select|poll|epoll
+#   CIO_TEST_ALL_BACKENDS   run once per backend, with CIO_BACKEND=select|poll|epoll|uring
+#                           (uring runs are SKIPped where io_uring is unavailable:
+#                           build/tests/loop_uring --probe decides)
 #   CIO_TEST_TIMEOUT=N      seconds before the test counts as hung (default 60);
 #                           the longest tests start first
 # Exit status 77 means SKIP (the test prints why).  TESTS="a b" runs a subset.
@@ -42,6 +44,12 @@ run_one() { # name label backend
     *) set -- "$BUILD/tests/$name" ;;
     esac
     log="$logdir/$label.log"
+    if [ "$backend" = uring ] && [ -z "${CIO_URING_OK:-}" ]; then
+        verdict="SKIP $label: io_uring unavailable here"
+        echo "$verdict" >"$logdir/$label.result"
+        echo "$verdict"
+        return
+    fi
     start=$(date +%s)
     CIO_BACKEND=${backend:-${CIO_BACKEND:-}} timeout -k 5 "$limit" "$@" >"$log" 2>&1
     rc=$?
@@ -66,6 +74,9 @@ fi
 
 rm -rf "$logdir"
 mkdir -p "$logdir"
+CIO_URING_OK=
+"$BUILD/tests/loop_uring" --probe >/dev/null 2>&1 && CIO_URING_OK=1
+export CIO_URING_OK
 if [ -n "${TESTS:-}" ]; then
     names=$TESTS
 else
@@ -84,7 +95,7 @@ for name in $names; do
     fi
     limit=$(timeout_of "$src")
     if grep -q CIO_TEST_ALL_BACKENDS "$src"; then
-        for b in select poll epoll; do echo "$limit $name $name[$b] $b"; done
+        for b in select poll epoll uring; do echo "$limit $name $name[$b] $b"; done
     else
         echo "$limit $name $name"
     fi

@@ -148,9 +148,9 @@ static int send_ascii(struct transfer *x)
     size_t since = 0;
     int rc = -ENOMEM;
     while (in && out) {
-        ssize_t n = pread(x->file_fd, in, ASCII_BUF, off);
+        ssize_t n = cio_file_pread(x->file_fd, in, ASCII_BUF, off, -1);
         if (n <= 0) {
-            rc = n < 0 ? -errno : 0;
+            rc = (int)n;
             x->local_error = n < 0;
             break;
         }
@@ -177,12 +177,10 @@ static int send_ascii(struct transfer *x)
 static int write_file(struct transfer *x, const char *buf, size_t len)
 {
     while (len > 0) {
-        ssize_t n = pwrite(x->file_fd, buf, len, x->fpos);
-        if (n < 0 && errno == EINTR)
-            continue;
+        ssize_t n = cio_file_pwrite(x->file_fd, buf, len, x->fpos, -1);
         if (n < 0) {
             x->local_error = true;
-            return -errno;
+            return (int)n;
         }
         buf += n;
         len -= (size_t)n;
@@ -218,28 +216,22 @@ static int receive_splice(struct transfer *x)
     fcntl(p[1], F_SETPIPE_SZ, (int)RECV_BUF);
     x->fpos = x->offset;
     for (;;) {
-        ssize_t n = splice(x->data_fd, NULL, p[1], NULL, RECV_BUF,
-                           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-        if (n < 0 && errno == EAGAIN) {
-            if ((rc = cio_fd_wait_readable(x->data_fd, data_deadline(x))) < 0)
-                break;
-            continue;
-        }
+        ssize_t n = cio_fd_splice(x->data_fd, NULL, p[1], NULL, RECV_BUF,
+                                  data_deadline(x));
         if (n < 0) {
-            rc = !moved && (errno == EINVAL || errno == ENOSYS) ? -ENOSYS
-                                                                : -errno;
+            rc = !moved && (n == -EINVAL || n == -ENOSYS) ? -ENOSYS : (int)n;
             break;
         }
         if (n == 0)
             break;
         x->bytes += n;
         while (n > 0) {
-            loff_t off = x->fpos;
+            int64_t off = x->fpos;
             ssize_t w =
-                splice(p[0], NULL, x->file_fd, &off, (size_t)n, SPLICE_F_MOVE);
+                cio_fd_splice(p[0], NULL, x->file_fd, &off, (size_t)n, -1);
             if (w <= 0) {
                 /* The bytes are out of the socket: no fallback now. */
-                rc = w < 0 ? -errno : -EIO;
+                rc = w < 0 ? (int)w : -EIO;
                 x->local_error = true;
                 goto out;
             }
@@ -250,8 +242,8 @@ static int receive_splice(struct transfer *x)
         fair_yield(&since, RECV_BUF);
     }
 out:
-    close(p[0]);
-    close(p[1]);
+    cio_fd_close(p[0]); /* the hub may have watched them */
+    cio_fd_close(p[1]);
     return rc;
 }
 

@@ -24,6 +24,7 @@
 
 #include "corio/io.h"
 #include "hub/fdwait.h"
+#include "hub/uring_hub.h"
 
 static void fd_event_cb(cio_loop_t *loop, int fd, int events, void *data);
 
@@ -381,6 +382,11 @@ int cio_fd_close(int fd)
     if (fd < 0)
         return -EBADF;
     cio__fd_fresh(fd);
+#ifdef CIO_HAVE_URING
+    struct cio__hub *hub = cio__hub_get();
+    if (hub && hub->uring)
+        return cio__uring_close(hub, fd);
+#endif
     if (close(fd) < 0 && errno != EINTR)
         return -errno;
     return 0;

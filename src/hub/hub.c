@@ -12,6 +12,7 @@
 
 #include "common/clock.h"
 #include "hub/hub_internal.h"
+#include "loop/uring.h"
 
 void cio__task_run_next(struct cio__hub *hub);
 void cio__task_unlink(cio_task_t *t);
@@ -267,6 +268,8 @@ int cio_hub_run_ex(const cio_hub_opts_t *opts, void **result,
         free(hub);
         return rc;
     }
+    if (!getenv("CIO_URING_READINESS"))
+        hub->uring = cio__loop_uring(hub->loop);
     hub->coro = cio_coro_current();
     hub->stack_size = opts->stack_size;
     cio__timer_init(&hub->shrink_timer, hub->loop, shrink_cb, hub);

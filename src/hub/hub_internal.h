@@ -21,6 +21,7 @@
 #include "corio/loop.h"
 #include "coro/room.h"
 #include "loop/timer.h"
+#include "loop/uring.h"
 
 struct cio__hub;
 struct cio__waitq;
@@ -38,6 +39,16 @@ struct cio__waiter {
 struct cio__waitq {
     struct cio__waiter *head; /* oldest waiter */
     struct cio__waiter *tail; /* newest waiter */
+};
+
+/* A task's operation on the io_uring backend (uring.c). In the task, not on
+ * its stack: the completion writes here while the stack may be shrunk. */
+struct cio__uop {
+    struct cio__uring_op base; /* what the loop calls on completion */
+    cio_task_t *task;          /* the waiting task */
+    int res;                   /* the completion's result */
+    unsigned flags;            /* and flags (the provided buffer's id) */
+    bool done;                 /* the completion arrived */
 };
 
 enum cio__task_state {
@@ -87,6 +98,7 @@ struct cio_task {
     bool shielded;        /* cio_task_shield is on */
     int64_t shield_grace; /* its grace after a kill, ms */
     int64_t killed_at;    /* when cio_task_kill was first called */
+    struct cio__uop uop;       /* its operation in completion mode */
 };
 _Static_assert(offsetof(struct cio_task, wnode) <= 64,
                "a task's hot fields fit one cache line");
@@ -101,9 +113,10 @@ struct cio__fd_event {
 };
 
 struct cio__hub {
-    cio_loop_t *loop;    /* the loop the hub runs */
-    cio_coro_t *coro;    /* coroutine that runs the loop */
-    cio_task_t *current; /* running task, NULL while in the hub */
+    cio_loop_t *loop;         /* the loop the hub runs */
+    struct cio__uring *uring; /* its io_uring in completion mode, or NULL */
+    cio_coro_t *coro;         /* coroutine that runs the loop */
+    cio_task_t *current;      /* running task, NULL while in the hub */
     /* Ready tasks, FIFO, in a ring that always has room for every live
      * task: waking one never allocates. */
     cio_task_t **runq;
@@ -179,6 +192,11 @@ static inline bool cio__expired(struct cio__hub *hub, int64_t deadline_ms)
  * deadline passes (-ETIMEDOUT), or it is killed (-ECANCELED) or
  * interrupted (-EINTR). what/arg describe the wait for cio_hub_dump. */
 int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg);
+
+/* Suspends the running task until cio__wake, with no deadline; kill and
+ * interrupt wake it too but do not end the wait for its caller, who waits
+ * again while the kernel still owns its memory (uring.c). */
+int cio__block_raw(cio_task_t *t, const char *what, long arg);
 
 /* Appends t to its hub's run queue. */
 static inline void cio__runq_push(struct cio__hub *hub, cio_task_t *t)

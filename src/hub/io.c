@@ -14,6 +14,7 @@
 
 #include "corio/io.h"
 #include "hub/fdwait.h"
+#include "hub/uring_hub.h"
 
 int cio_fd_set_nonblock(int fd)
 {
@@ -135,6 +136,75 @@ static size_t op_len(const struct io_op *op)
     return n;
 }
 
+#ifdef CIO_HAVE_URING
+/* The call as one operation on the hub's ring (completion mode). */
+static ssize_t io_ring(cio_task_t *t, struct cio__fd *f, const struct io_op *op,
+                       int64_t deadline_ms)
+{
+    struct cio__hub *hub = t->hub;
+    bool in = op->dir == IO_IN;
+    /* The ring waits for the socket itself: no MSG_DONTWAIT. */
+    int fl = (op->flags & ~MSG_DONTWAIT) | (in ? 0 : MSG_NOSIGNAL);
+    if (in && op->kind != 1 && op->kind != 3 && op->n <= CIO__PBUF_SIZE &&
+        !f->notsock) {
+        /* A short read drained the socket: the next one waits first. */
+        ssize_t r = cio__uring_recv_pbuf(hub, t, op->fd, op->buf, op->n, fl,
+                                         f->drained, deadline_ms);
+        if (r == -ENOTSOCK)
+            f->notsock = 1;
+        else if (r != -ENOBUFS) {
+            f->drained = r > 0 && (size_t)r < op->n;
+            return r;
+        }
+    }
+    struct io_uring_sqe *sqe = cio__uop_sqe(hub, t);
+    if (!sqe)
+        return -EBUSY;
+    struct msghdr m = {.msg_iov = (struct iovec *)op->iov,
+                       .msg_iovlen = (size_t)op->iovcnt};
+    struct iovec one = {.iov_base = op->buf, .iov_len = op->n};
+    switch (op->kind) {
+    case 0:
+        if (in)
+            io_uring_prep_read(sqe, op->fd, op->buf, (unsigned)op->n, -1);
+        else
+            io_uring_prep_write(sqe, op->fd, op->buf, (unsigned)op->n, -1);
+        break;
+    case 1:
+        if (in)
+            io_uring_prep_readv(sqe, op->fd, op->iov, (unsigned)op->iovcnt, -1);
+        else
+            io_uring_prep_writev(sqe, op->fd, op->iov, (unsigned)op->iovcnt,
+                                 -1);
+        break;
+    case 2:
+        if (in)
+            io_uring_prep_recv(sqe, op->fd, op->buf, op->n, fl);
+        else
+            io_uring_prep_send(sqe, op->fd, op->buf, op->n, fl);
+        break;
+    default:
+        m.msg_iov = &one;
+        m.msg_iovlen = 1;
+        if (in) {
+            m.msg_name = op->from;
+            m.msg_namelen = op->fromlen ? *op->fromlen : 0;
+            io_uring_prep_recvmsg(sqe, op->fd, &m, (unsigned)fl);
+        } else {
+            m.msg_name = (void *)op->to;
+            m.msg_namelen = op->tolen;
+            io_uring_prep_sendmsg(sqe, op->fd, &m, (unsigned)fl);
+        }
+        break;
+    }
+    int rc = cio__uop_wait(hub, t, deadline_ms, in ? "fd read" : "fd write",
+                           op->fd, true);
+    if (op->kind == 3 && in && rc >= 0 && op->fromlen)
+        *op->fromlen = m.msg_namelen;
+    return rc;
+}
+#endif
+
 /* Inlined into each call, whose constant op folds its branches away. */
 static inline __attribute__((always_inline)) ssize_t io_run(struct io_op *op,
                                                             int64_t deadline_ms)
@@ -144,6 +214,10 @@ static inline __attribute__((always_inline)) ssize_t io_run(struct io_op *op,
     int rc = io_begin(op->fd, &t, &f);
     if (rc < 0)
         return rc;
+#ifdef CIO_HAVE_URING
+    if (t->hub->uring && !cio__expired(t->hub, deadline_ms))
+        return io_ring(t, f, op, deadline_ms);
+#endif
     /* recv/send flags and addresses only make sense on sockets. */
     bool sock_only = op->kind >= 2;
     int events = op->dir == IO_IN ? CIO_READABLE : CIO_WRITABLE;
@@ -292,6 +366,19 @@ int cio_sock_accept(int fd, struct sockaddr *addr, socklen_t *addrlen,
     int rc = io_begin_nonblock(fd, &t, &f);
     if (rc < 0)
         return rc;
+#ifdef CIO_HAVE_URING
+    if (t->hub->uring && !cio__expired(t->hub, deadline_ms)) {
+        struct io_uring_sqe *sqe = cio__uop_sqe(t->hub, t);
+        if (!sqe)
+            return -EBUSY;
+        io_uring_prep_accept(sqe, fd, addr, addrlen,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int c = cio__uop_wait(t->hub, t, deadline_ms, "accept", fd, true);
+        if (c >= 0)
+            cio__fd_fresh(c);
+        return c;
+    }
+#endif
     for (;;) {
         int c = accept4(fd, addr, addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (c >= 0) {
@@ -319,6 +406,15 @@ int cio_sock_connect(int fd, const struct sockaddr *addr, socklen_t addrlen,
     int rc = io_begin_nonblock(fd, &t, &f);
     if (rc < 0)
         return rc;
+#ifdef CIO_HAVE_URING
+    if (t->hub->uring && !cio__expired(t->hub, deadline_ms)) {
+        struct io_uring_sqe *sqe = cio__uop_sqe(t->hub, t);
+        if (!sqe)
+            return -EBUSY;
+        io_uring_prep_connect(sqe, fd, addr, addrlen);
+        return cio__uop_wait(t->hub, t, deadline_ms, "connect", fd, true);
+    }
+#endif
     if (connect(fd, addr, addrlen) == 0)
         return 0;
     if (errno != EINPROGRESS && errno != EINTR)

@@ -19,6 +19,7 @@
 #include "common/error.h"
 #include "corio/offload.h"
 #include "hub/hub_internal.h"
+#include "hub/uring_hub.h"
 
 #define IDLE_EXIT_S 10 /* a thread without work this long leaves */
 
@@ -213,6 +214,18 @@ static int offload_run(cio_offload_kind_t kind, long (*fn)(void *), void *arg,
     return rc;
 }
 
+/* offload_run for the file calls of file.c. */
+int cio__offload_run(int kind, long (*fn)(void *), void *arg,
+                     void (*drop)(void *, long), long *result,
+                     int64_t deadline_ms);
+int cio__offload_run(int kind, long (*fn)(void *), void *arg,
+                     void (*drop)(void *, long), long *result,
+                     int64_t deadline_ms)
+{
+    return offload_run((cio_offload_kind_t)kind, fn, arg, drop, result,
+                       deadline_ms);
+}
+
 int cio_offload_run(long *result, cio_offload_kind_t kind,
                     long (*fn)(void *arg), void *arg, int64_t deadline_ms)
 {
@@ -373,6 +386,11 @@ int cio_file_open(const char *path, int flags, mode_t mode, int64_t deadline_ms)
 {
     if (!path)
         return -EINVAL;
+#ifdef CIO_HAVE_URING
+    int ring = cio__uring_openat(path, flags, mode);
+    if (ring != -ENOSYS)
+        return ring;
+#endif
     struct file_job *j = calloc(1, sizeof *j);
     if (!j || !(j->path = strdup(path))) {
         free(j);
@@ -392,6 +410,11 @@ int cio_file_stat(const char *path, struct stat *st, int64_t deadline_ms)
 {
     if (!path || !st)
         return -EINVAL;
+#ifdef CIO_HAVE_URING
+    int ring = cio__uring_stat(path, st);
+    if (ring != -ENOSYS)
+        return ring;
+#endif
     struct file_job *j = calloc(1, sizeof *j);
     if (!j || !(j->path = strdup(path))) {
         free(j);
@@ -409,6 +432,11 @@ int cio_file_stat(const char *path, struct stat *st, int64_t deadline_ms)
 
 int cio_file_fsync(int fd, int64_t deadline_ms)
 {
+#ifdef CIO_HAVE_URING
+    int ring = cio__uring_fsync(fd);
+    if (ring != -ENOSYS)
+        return ring;
+#endif
     struct file_job *j = calloc(1, sizeof *j);
     if (!j)
         return -ENOMEM;

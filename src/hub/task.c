@@ -258,13 +258,19 @@ int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg)
         t->timer_armed = true;
         hub->timers++;
     }
+    if (hub->shrink_after_ms > 0 && !t->keep_stack)
+        idle_append(hub, t);
+    return cio__block_raw(t, what, arg);
+}
+
+int cio__block_raw(cio_task_t *t, const char *what, long arg)
+{
+    struct cio__hub *hub = t->hub;
     t->state = CIO__WAITING;
     t->wait_what = what;
     t->wait_arg = arg;
     t->wait_since = cio_loop_now(hub->loop);
     t->shrunk = false;
-    if (hub->shrink_after_ms > 0 && !t->keep_stack)
-        idle_append(hub, t);
     leave(hub);
     /* Woken: cio__wake already disarmed the timer and the shrink entry. */
     t->wait_what = NULL;

@@ -14,7 +14,7 @@ typedef struct cio__fired {
 
 /* The small table of operations each backend implements. */
 typedef struct cio__backend_ops {
-    const char *name; /* "select", "poll" or "epoll" */
+    const char *name; /* "select", "poll", "epoll" or "uring" */
     int fd_limit;     /* fds must be below this (0: no limit of its own) */
     /* Allocates the backend's state into *state. Returns 0 or -errno. */
     int (*init)(void **state);
@@ -32,5 +32,7 @@ typedef struct cio__backend_ops {
 extern const cio__backend_ops_t cio__backend_select;
 extern const cio__backend_ops_t cio__backend_poll;
 extern const cio__backend_ops_t cio__backend_epoll;
+/* io_uring; without liburing at build time, an init that fails -ENOSYS. */
+extern const cio__backend_ops_t cio__backend_uring;
 
 #endif

@@ -14,12 +14,14 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "common/clock.h"
 #include "loop/loop-int.h"
+#include "loop/uring.h"
 
 static const cio__backend_ops_t *backend_by_name(const char *name)
 {
@@ -31,7 +33,21 @@ static const cio__backend_ops_t *backend_by_name(const char *name)
         return &cio__backend_poll;
     if (strcmp(name, "select") == 0)
         return &cio__backend_select;
+    if (strcmp(name, "uring") == 0)
+        return &cio__backend_uring;
     return NULL;
+}
+
+/* Asked for io_uring where it cannot run (no liburing at build time, a
+ * kernel or sandbox without it, a feature missing): epoll serves instead,
+ * said once per process. */
+static void uring_fallback(int err)
+{
+    static atomic_flag said = ATOMIC_FLAG_INIT;
+    if (!atomic_flag_test_and_set(&said))
+        fprintf(stderr, "corio: io_uring unavailable (%s); using epoll\n",
+                err == -ENOTSUP ? "a needed feature is missing"
+                                : strerror(-err));
 }
 
 int64_t cio_loop_update_time(cio_loop_t *loop)
@@ -63,6 +79,11 @@ int cio_loop_new(cio_loop_t **out, const char *backend)
     sigemptyset(&loop->signal_was_blocked);
     cio_loop_update_time(loop);
     int rc = ops->init(&loop->backend);
+    if (rc < 0 && ops == &cio__backend_uring && rc != -ENOMEM) {
+        uring_fallback(rc);
+        loop->ops = ops = &cio__backend_epoll;
+        rc = ops->init(&loop->backend);
+    }
     if (rc < 0) {
         free(loop);
         return rc;
@@ -187,6 +208,10 @@ int cio_loop_unregister(cio_loop_t *loop, int fd)
         (void)loop->ops->set(loop->backend, fd, slot->events, 0);
         if (!slot->internal)
             loop->active_fds--;
+#ifdef CIO_HAVE_URING
+        if (loop->ops == &cio__backend_uring)
+            cio__uring_unregistered(loop->backend);
+#endif
     }
     slot->cb = NULL;
     slot->data = NULL;

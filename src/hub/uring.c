@@ -1,0 +1,114 @@
+/* The hub's completion mode on the io_uring backend: a cooperative call
+ * queues the operation itself (recv, send, accept, openat...) and its task
+ * waits for the completion, which the loop's poll delivers. Entries queued
+ * while tasks run reach the kernel together, in the one io_uring_enter of
+ * the hub's next loop iteration.
+ *
+ * The hard part is ending a wait early (deadline, kill, interrupt): the
+ * operation's buffer, often on the task's stack, belongs to the kernel until
+ * the completion arrives. So the task cancels the operation and then waits,
+ * uninterruptibly, for that completion; its stack is kept (never shrunk)
+ * while an operation is in flight. If the operation went through before the
+ * cancel reached it, its result is returned: bytes moved are not lost, an
+ * accepted fd is not leaked. */
+#ifdef CIO_HAVE_URING
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hub/uring_hub.h"
+
+static void uop_done(struct cio__uring_op *base, int res, unsigned flags)
+{
+    struct cio__uop *op = (struct cio__uop *)base;
+    op->res = res;
+    op->flags = flags;
+    op->done = true;
+    cio__wake(op->task, 0);
+}
+
+struct io_uring_sqe *cio__uop_sqe(struct cio__hub *hub, cio_task_t *t)
+{
+    struct cio__uop *op = &t->uop;
+    op->base.done = uop_done;
+    op->task = t;
+    op->done = false;
+    op->res = 0;
+    op->flags = 0;
+    return cio__uring_sqe(hub->uring, &op->base);
+}
+
+/* Cancels t's operation and waits until the kernel is done with it. */
+static void cancel_and_wait(struct cio__hub *hub, cio_task_t *t, long arg)
+{
+    struct io_uring_sqe *sqe = cio__uring_sqe(hub->uring, NULL);
+    if (sqe)
+        io_uring_prep_cancel(sqe, &t->uop.base, 0);
+    /* Without an entry the operation still ends by itself (or when its
+     * fd is closed); waiting is all that is safe. */
+    while (!t->uop.done) {
+        if (cio__block_raw(t, "io_uring cancel", arg) == -EINTR)
+            t->interrupt = true; /* for the next wait: not this one */
+    }
+}
+
+int cio__uop_wait(struct cio__hub *hub, cio_task_t *t, int64_t deadline_ms,
+                  const char *what, long arg, bool stack)
+{
+    bool keep = t->keep_stack;
+    if (stack)
+        t->keep_stack = true; /* the kernel may write to it until done */
+    cio__hub_inflight(hub, +1);
+    int rc = cio__block(t, deadline_ms, what, arg);
+    if (!t->uop.done)
+        cancel_and_wait(hub, t, arg);
+    cio__hub_inflight(hub, -1);
+    t->keep_stack = keep;
+    int res = t->uop.res;
+    if (res >= 0 || rc == 0) {
+        /* Cancelled, but not by this task: cio_fd_close of its fd. */
+        return res == -ECANCELED && rc == 0 ? -EBADF : res;
+    }
+    return rc;
+}
+
+ssize_t cio__uring_recv_pbuf(struct cio__hub *hub, cio_task_t *t, int fd,
+                             void *buf, size_t n, int flags, bool poll_first,
+                             int64_t deadline_ms)
+{
+    if (cio__uring_pbufs(hub->uring) < 0)
+        return -ENOBUFS;
+    struct io_uring_sqe *sqe = cio__uop_sqe(hub, t);
+    if (!sqe)
+        return -ENOBUFS;
+    io_uring_prep_recv(sqe, fd, NULL, n, flags);
+    if (poll_first) /* no data yet, most likely: skip the first attempt */
+        sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = 0;
+    int rc = cio__uop_wait(hub, t, deadline_ms, "fd read", fd, false);
+    if (t->uop.flags & IORING_CQE_F_BUFFER) {
+        unsigned bid = t->uop.flags >> IORING_CQE_BUFFER_SHIFT;
+        if (rc > 0) /* even if the wait was cut short: the data is ours */
+            memcpy(buf, cio__uring_pbuf(hub->uring, bid), (size_t)rc);
+        cio__uring_pbuf_put(hub->uring, bid);
+    }
+    return rc;
+}
+
+int cio__uring_close(struct cio__hub *hub, int fd)
+{
+    /* The fd's operations end with -ECANCELED (their tasks see -EBADF),
+     * looked up by the open file while the fd still names it: the cancel
+     * goes to the kernel now, before the close. cio_fd_close does not switch
+     * tasks (the hook library counts on it), so the close stays close(2). */
+    struct io_uring_sqe *sqe = cio__uring_sqe(hub->uring, NULL);
+    if (sqe) {
+        io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+        (void)cio__uring_submit(hub->uring);
+    }
+    if (close(fd) < 0 && errno != EINTR)
+        return -errno;
+    return 0;
+}
+#endif

@@ -1,0 +1,46 @@
+/* Private: the hub's completion mode on the io_uring backend (uring.c). A
+ * cooperative call queues its operation itself and the task waits for the
+ * completion; whatever was queued while tasks ran reaches the kernel in one
+ * submission when the hub goes back to the loop. */
+#ifndef CORIO_HUB_URING_HUB_H
+#define CORIO_HUB_URING_HUB_H
+
+#include "hub/hub_internal.h"
+#include "loop/uring.h"
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#ifdef CIO_HAVE_URING
+/* A submission entry for t's operation (t->uop), which t will wait for;
+ * NULL (nothing queued) if none could be had. */
+struct io_uring_sqe *cio__uop_sqe(struct cio__hub *hub, cio_task_t *t);
+
+/* Waits for t's operation until the deadline, a kill or an interrupt,
+ * which cancel it; returns only once the kernel is done with it. Returns
+ * the kernel's result when the operation went through (even if the wait
+ * was cut short meanwhile: bytes moved and fds made are not lost), else
+ * -ETIMEDOUT, -ECANCELED, -EINTR, or -EBADF when cio_fd_close cancelled it.
+ * stack: the kernel holds pointers into the task's stack (buffers, iovecs,
+ * addresses), which must then not be shrunk meanwhile. */
+int cio__uop_wait(struct cio__hub *hub, cio_task_t *t, int64_t deadline_ms,
+                  const char *what, long arg, bool stack);
+
+/* A socket read of at most n bytes into buf through a provided buffer
+ * (nothing held while the socket is idle); -ENOBUFS when none is free or
+ * provided buffers are unavailable (the caller reads into buf itself).
+ * poll_first: the socket was drained, wait for data before trying. */
+ssize_t cio__uring_recv_pbuf(struct cio__hub *hub, cio_task_t *t, int fd,
+                             void *buf, size_t n, int flags, bool poll_first,
+                             int64_t deadline_ms);
+
+/* cio_file_open, _stat, _fsync on the ring (file.c); -ENOSYS when not on
+ * a uring hub's task (the caller then uses the file pool). */
+int cio__uring_openat(const char *path, int flags, mode_t mode);
+int cio__uring_stat(const char *path, struct stat *st);
+int cio__uring_fsync(int fd);
+
+/* cio_fd_close on a uring hub: cancels the fd's operations, then closes it. */
+int cio__uring_close(struct cio__hub *hub, int fd);
+#endif
+
+#endif
