@@ -32,6 +32,11 @@
 #define TAIL_SWITCH 1
 #endif
 
+/* A new coroutine starts on its bare stack, and a finished one leaves
+ * without saving anything (x86-64 assembly; elsewhere a frame is laid out
+ * at create and the last switch saves into the dead stack). */
+#define FRESH_START (TAIL_SWITCH && CIO_SWITCH_START)
+
 #if !CIO_USE_UCONTEXT
 _Static_assert(offsetof(struct cio_coro, fn) <= 64,
                "what a switch reads fits one cache line");
@@ -220,6 +225,21 @@ static inline int switch_status(struct cio__thread *t, cio_coro_t *from,
     return cio__switch_status(&from->ctx.sp, to->ctx.sp, value, slot);
 }
 
+#if FRESH_START
+/* The first switch into `to`, as switch_status. */
+static inline int start_status(struct cio__thread *t, cio_coro_t *from,
+                               cio_coro_t *to, void *value, void **received)
+{
+    void **slot = received ? received : &t->scratch;
+    void *first = value ? value : to->arg;
+    if (t->shared_fpu)
+        return cio__switch_start_shared(&from->ctx.sp, to->ctx.sp, first, slot,
+                                        to, to->fn);
+    return cio__switch_start(&from->ctx.sp, to->ctx.sp, first, slot, to,
+                             to->fn);
+}
+#endif
+
 /* The same, returning the value passed back. */
 static inline void *switch_value(struct cio__thread *t, cio_coro_t *from,
                                  cio_coro_t *to, void *value)
@@ -243,18 +263,46 @@ _Noreturn void cio__coro_start(void *arg, void *value)
 {
     cio_coro_t *co = arg;
     asan_arrive(NULL);
-    void *result = co->fn(value ? value : co->arg);
-    co->result = result;
-    co->state = CIO__CORO_DONE;
+    cio__coro_finish(co, co->fn(value ? value : co->arg));
+}
+
+/* Leaves finished coroutine co for to, which is ready to resume. */
+static inline _Noreturn void leave(cio_coro_t *co, cio_coro_t *to, void *result)
+{
+    cio__tls_current = to;
+    tsan_switch(to);
+    asan_leave(co, to, true);
+#if FRESH_START
+    if (tls_thread.shared_fpu)
+        cio__switch_exit_shared(to->ctx.sp, result);
+    cio__switch_exit(to->ctx.sp, result);
+#else
+    cio__switch(&co->ctx, &to->ctx, result, co->thread->shared_fpu);
+    abort(); /* a finished coroutine is never resumed */
+#endif
+}
+
+static __attribute__((noinline)) _Noreturn void finish_slow(cio_coro_t *co,
+                                                            void *result)
+{
     check_canary(co);
     cio_coro_t *to = live_parent(co);
     if (UNLIKELY(to->saved != NULL))
         unshrink(to);
-    cio__tls_current = to;
-    tsan_switch(to);
-    asan_leave(co, to, true);
-    cio__switch(&co->ctx, &to->ctx, result, co->thread->shared_fpu);
-    abort(); /* a finished coroutine is never resumed */
+    leave(co, to, result);
+}
+
+_Noreturn void cio__coro_finish(void *arg, void *result)
+{
+    cio_coro_t *co = arg;
+    co->result = result;
+    co->state = CIO__CORO_DONE;
+    cio_coro_t *to = co->parent;
+    if (__builtin_expect(co->stack.guarded && to && !to->saved &&
+                             to->state != CIO__CORO_DONE,
+                         1))
+        leave(co, to, result);
+    finish_slow(co, result);
 }
 
 static cio_coro_t *pool_take(struct cio__thread *t, size_t size)
@@ -374,53 +422,85 @@ make(cio_coro_t **out, struct cio__thread *t, size_t stack_size, size_t room)
             return rc;
         }
     }
+    /* Fields a pooled coroutine keeps clear (see cio__coro_create_room). */
+    co->name = NULL;
+    co->saved = NULL;
+    co->saved_len = 0;
+    co->is_root = 0;
+#if CIO_TSAN
+    co->tsan_fiber = NULL;
+#endif
     *out = co;
     return 0;
 }
 
-int cio__coro_create_room(cio_coro_t **out, cio_coro_cb fn, void *arg,
-                          size_t stack_size, size_t room)
+/* What a new coroutine gets. A pooled one has no name, no shrunk copy and
+ * no TSan fiber (freeing clears them, make sets them), so only these. */
+static inline void setup(cio_coro_t *co, struct cio__thread *t, cio_coro_cb fn,
+                         void *arg)
 {
-    if (UNLIKELY(!out || !fn || room > UINT32_MAX))
-        return -EINVAL;
-    room = (room + 63) & ~(size_t)63;
-    struct cio__thread *t = &tls_thread;
-    struct pool *p = &t->pools[0]; /* default-size stacks (0 until ready) */
-    cio_coro_t *co = p->head;
-    if (__builtin_expect(stack_size == 0 && co != NULL && co->room >= room,
-                         1)) {
-        p->head = co->next_free;
-        p->count--;
-    } else {
-        int rc = make(&co, thread_get(), stack_size, room);
-        if (rc)
-            return rc;
-    }
     co->thread = t;
     co->parent = NULL;
     co->fn = fn;
     co->arg = arg;
     co->result = NULL;
     co->data = NULL;
-    co->name = NULL;
-    co->id = next_id(t);
-    co->saved = NULL;
-    co->saved_len = 0;
-    co->next_free = NULL;
+    co->id = 0; /* given on first request (cio_coro_id) */
     co->state = CIO__CORO_NEW;
-    co->is_root = 0;
-#if CIO_TSAN
-    co->tsan_fiber = NULL;
-#endif
+#if FRESH_START
+    co->ctx.sp =
+        (void *)((uintptr_t)(co->stack.lo + co->stack.size) & ~(uintptr_t)15);
+#else
     cio__ctx_init(&co->ctx, co, co->stack.lo, co->stack.size);
+#endif
+}
+
+static __attribute__((noinline)) int create_slow(cio_coro_t **out,
+                                                 cio_coro_cb fn, void *arg,
+                                                 size_t stack_size, size_t room)
+{
+    if (UNLIKELY(!out || !fn || room > UINT32_MAX))
+        return -EINVAL;
+    room = (room + 63) & ~(size_t)63;
+    struct cio__thread *t = thread_get();
+    cio_coro_t *co;
+    int rc = make(&co, t, stack_size, room);
+    if (rc)
+        return rc;
+    setup(co, t, fn, arg);
     *out = co;
     return 0;
+}
+
+/* The fast path takes a default-size coroutine from this thread's pool
+ * (empty until the thread is ready); its room is a multiple of 64. */
+static inline int create(cio_coro_t **out, cio_coro_cb fn, void *arg,
+                         size_t stack_size, size_t room)
+{
+    struct pool *p = &tls_thread.pools[0];
+    cio_coro_t *co = p->head;
+    if (__builtin_expect(co != NULL && stack_size == 0 && co->room >= room &&
+                             out && fn,
+                         1)) {
+        p->head = co->next_free;
+        p->count--;
+        setup(co, &tls_thread, fn, arg);
+        *out = co;
+        return 0;
+    }
+    return create_slow(out, fn, arg, stack_size, room);
+}
+
+int cio__coro_create_room(cio_coro_t **out, cio_coro_cb fn, void *arg,
+                          size_t stack_size, size_t room)
+{
+    return create(out, fn, arg, stack_size, room);
 }
 
 int cio_coro_create(cio_coro_t **out, cio_coro_cb fn, void *arg,
                     size_t stack_size)
 {
-    return cio__coro_create_room(out, fn, arg, stack_size, 0);
+    return create(out, fn, arg, stack_size, 0);
 }
 
 void *cio__coro_room(cio_coro_t *co)
@@ -437,6 +517,7 @@ static __attribute__((noinline)) int switch_slow(cio_coro_t *to, void *value,
     cio_coro_t *from = cio__tls_current;
     if (UNLIKELY(!to))
         return -EINVAL;
+    bool fresh = to->state == CIO__CORO_NEW;
     if (UNLIKELY(to->state != CIO__CORO_SUSPENDED)) {
         if (to->state == CIO__CORO_DONE)
             return -ESRCH;
@@ -454,8 +535,15 @@ static __attribute__((noinline)) int switch_slow(cio_coro_t *to, void *value,
     }
 #if TAIL_SWITCH
     prepare(from, to);
+#if FRESH_START
+    if (fresh)
+        return start_status(t, from, to, value, received);
+#else
+    (void)fresh;
+#endif
     return switch_status(t, from, to, value, received);
 #else
+    (void)fresh;
     void *got = transfer(from, to, value);
     if (received)
         *received = got;
@@ -470,18 +558,25 @@ int cio_coro_switch(cio_coro_t *to, void *value, void **received)
 {
     cio_coro_t *from = cio__tls_current;
 #if TAIL_SWITCH
-    if (__builtin_expect(from && to && to->thread == from->thread &&
-                             to != from && from->stack.guarded && !to->saved,
+    /* A coroutine of this thread means the thread is set up (from is not
+     * NULL): coroutines get it at create, which sets the thread up. */
+    if (__builtin_expect(to && to->thread == &tls_thread && to != from &&
+                             from->stack.guarded && !to->saved,
                          1)) {
         if (UNLIKELY(to->state != CIO__CORO_SUSPENDED)) {
             if (to->state == CIO__CORO_DONE)
                 return -ESRCH;
             to->parent = from;
             to->state = CIO__CORO_SUSPENDED;
+#if FRESH_START
+            cio__tls_current = to;
+            tsan_switch(to);
+            return start_status(&tls_thread, from, to, value, received);
+#endif
         }
         cio__tls_current = to;
         tsan_switch(to);
-        return switch_status(from->thread, from, to, value, received);
+        return switch_status(&tls_thread, from, to, value, received);
     }
 #endif
     (void)from;
@@ -512,7 +607,7 @@ void *cio_coro_yield(void *value)
         if (__builtin_expect(to->state != CIO__CORO_DONE && !to->saved, 1)) {
             cio__tls_current = to;
             tsan_switch(to);
-            return switch_value(from->thread, from, to, value);
+            return switch_value(&tls_thread, from, to, value);
         }
     }
 #endif
@@ -550,9 +645,21 @@ void *cio_coro_result(const cio_coro_t *co)
     return co ? co->result : NULL;
 }
 
+/* Ids are taken when first asked for: creating stays cheap. A race
+ * between two threads asking at once keeps the first id stored. */
 uint64_t cio_coro_id(const cio_coro_t *co)
 {
-    return co ? co->id : 0;
+    if (!co)
+        return 0;
+    uint64_t *slot = (uint64_t *)&((cio_coro_t *)co)->id;
+    uint64_t id = __atomic_load_n(slot, __ATOMIC_RELAXED);
+    if (!id) {
+        uint64_t fresh = next_id(thread_get());
+        if (__atomic_compare_exchange_n(slot, &id, fresh, false,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            id = fresh;
+    }
+    return id;
 }
 
 void cio_coro_set_name(cio_coro_t *co, const char *name)
