@@ -52,7 +52,7 @@ fi
 "$bin/bench_spawn"
 "$bin/bench_queue"
 
-servers="epoll hub"
+servers="epoll hub hubc"
 "$bin/bench_uv_echo" -p 0 >/dev/null 2>&1 </dev/null &
 uvpid=$!
 sleep 0.2
@@ -75,7 +75,8 @@ fi
 start() { # label
     case $1 in
     epoll) bench_start "$1" $on_server "$bin/bench_epoll_echo" -p 0 ;;
-    hub) bench_start "$1" $on_server "$bin/echo_server" -p 0 -b epoll ;;
+    hub) bench_start "$1" $on_server "$bin/echo_server" -p 0 -b epoll -s own ;;
+    hubc) bench_start "$1" $on_server "$bin/echo_server" -p 0 -b epoll -s copied ;;
     libuv) bench_start "$1" $on_server "$bin/bench_uv_echo" -p 0 ;;
     go1) bench_start "$1" env GOMAXPROCS=1 $on_server "$tmp/go_echo" -p 0 ;;
     goN) bench_start "$1" env GOMAXPROCS="$ncpu" "$tmp/go_echo" -p 0 ;;
@@ -85,6 +86,7 @@ start() { # label
 name_of() { # label: the server's name in RESULT lines
     case $1 in
     epoll) echo epoll_echo ;; hub) echo echo_server ;; libuv) echo uv_echo ;;
+    hubc) echo echo_server_copied ;;
     go1) echo go_echo_1cpu ;; goN) echo "go_echo_${ncpu}cpu" ;;
     esac
 }
@@ -157,7 +159,8 @@ if [ "${CALLGRIND:-0}" = 1 ] && command -v valgrind >/dev/null 2>&1; then
     for s in $servers; do
         case $s in
         epoll) name=epoll_echo n=$(bench_instr_per_rtt "$bin/bench_epoll_echo") ;;
-        hub) name=echo_server n=$(bench_instr_per_rtt "$bin/echo_server" -b epoll) ;;
+        hub) name=echo_server n=$(bench_instr_per_rtt "$bin/echo_server" -b epoll -s own) ;;
+        hubc) name=echo_server_copied n=$(bench_instr_per_rtt "$bin/echo_server" -b epoll -s copied) ;;
         libuv) name=uv_echo n=$(bench_instr_per_rtt "$bin/bench_uv_echo") ;;
         *) continue ;;
         esac

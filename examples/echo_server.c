@@ -1,13 +1,16 @@
 /* An echo server in the automatic gear: a task per connection, written as
  * straight-line blocking code; the hub turns every wait into a switch.
  *
- *   echo_server [-p PORT] [-b select|poll|epoll] [-w N [-a]] [-v]
+ *   echo_server [-p PORT] [-b select|poll|epoll] [-s copied|own] [-w N [-a]]
+ *               [-v]
  *
  * Prints "listening on 127.0.0.1:PORT" when ready (-p 0 picks a port) and
  * exits 0 on SIGINT or SIGTERM once every connection is closed. With -w N,
  * N worker threads each run a hub and accept on their own SO_REUSEPORT
  * socket (one shared socket where the kernel lacks it); -a pins each
- * worker to its own CPU. */
+ * worker to its own CPU. -s picks how connection tasks keep their stacks:
+ * own (a stack each, a page touched) or copied (shared stacks, a waiting
+ * task keeps its frames only; cio_hub_set_copied_stacks). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -38,6 +41,7 @@ typedef struct options {
     int verbose;         /* -v */
     int workers;         /* -w: worker threads, 0 = one hub, this thread */
     int pin;             /* -a: one CPU per worker */
+    bool copied;         /* -s copied: tasks share stacks */
 } options_t;
 
 static options_t opts = {.port = 9999};
@@ -136,6 +140,7 @@ static void *main_task(void *arg)
 static void *worker_task(void *arg)
 {
     (void)arg;
+    cio_hub_set_copied_stacks(opts.copied);
     int rc = cio_workers_serve(handle_conn, NULL, 0);
     if (rc < 0)
         fprintf(stderr, "echo_server: worker %d: %s\n", cio_workers_index(),
@@ -182,7 +187,11 @@ static int run_workers(void)
 static void usage(const char *prog)
 {
     fprintf(stderr,
-            "usage: %s [-p PORT] [-b select|poll|epoll] [-w N [-a]] [-v]\n",
+            "usage: %s [-p PORT] [-b select|poll|epoll] [-s copied|own] "
+            "[-w N [-a]] [-v]\n"
+            "  -s copied: connection tasks share stacks and keep only their\n"
+            "             live frames while they wait; own: a stack each "
+            "(default)\n",
             prog);
     exit(2);
 }
@@ -190,7 +199,7 @@ static void usage(const char *prog)
 int main(int argc, char **argv)
 {
     int opt;
-    while ((opt = getopt(argc, argv, "p:b:w:avh")) != -1) {
+    while ((opt = getopt(argc, argv, "p:b:s:w:avh")) != -1) {
         switch (opt) {
         case 'p': {
             char *end;
@@ -202,6 +211,11 @@ int main(int argc, char **argv)
         }
         case 'b':
             opts.backend = optarg;
+            break;
+        case 's':
+            if (strcmp(optarg, "copied") && strcmp(optarg, "own"))
+                usage(argv[0]);
+            opts.copied = strcmp(optarg, "copied") == 0;
             break;
         case 'v':
             opts.verbose = 1;
@@ -227,6 +241,7 @@ int main(int argc, char **argv)
     if (opts.workers > 0)
         return run_workers();
     cio_hub_opts_t ro = {.backend = opts.backend, .dump_on_sigquit = true};
+    cio_hub_set_copied_stacks(opts.copied);
     void *result = NULL;
     int rc = cio_hub_run_ex(&ro, &result, main_task, NULL);
     if (rc < 0) {

@@ -25,6 +25,7 @@
 #include "corio/sync.h"
 #include "corio/offload.h"
 #include "corio/workers.h"
+#include "corio/hub_stacks.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #if CIO_ASAN
 #include <sanitizer/asan_interface.h>
@@ -23,6 +24,8 @@
 #define POOL_CLASSES 4 /* stack sizes a thread keeps free coroutines for */
 #define POOL_MAX 1024  /* free coroutines kept per size; more go shared */
 #define ID_BLOCK 4096  /* ids a thread takes from the process at a time */
+#define SSTACKS 8      /* shared stacks per thread for copied coroutines */
+#define SSTACK_MIN (256 * 1024) /* their least size: it costs no memory */
 
 /* The assembly switch can be the last act of cio_coro_switch and
  * cio_coro_yield (a tail call): it returns straight to their callers. */
@@ -61,6 +64,14 @@ struct cio__thread {
     void *scratch;                   /* receives values nobody asked for */
     int ready;                       /* 1 once initialised */
     int shared_fpu; /* 1: switches leave the FPU control words alone */
+    /* Copied coroutines: their shared stacks, given out in turn, and the
+     * copier, with what it is to do (see copied.c). */
+    struct cio__sstack *sstacks[SSTACKS];
+    unsigned sstack_next;
+    cio_coro_t *copier;
+    cio_coro_t *hop_to;
+    void *hop_value;
+    bool hop_fresh;
 };
 
 static TLS struct cio__thread tls_thread;
@@ -71,6 +82,7 @@ static pthread_key_t exit_key;
 static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
 
 static void thread_exit(void *arg);
+static void sstack_unref(struct cio__sstack *s);
 
 static void make_exit_key(void)
 {
@@ -250,6 +262,60 @@ static inline void *switch_value(struct cio__thread *t, cio_coro_t *from,
 }
 #endif
 
+#if FRESH_START
+/* Goes from `from` to `to`, two copied coroutines of one stack, through
+ * the thread's copier (made with the first copied coroutine): `from`
+ * switches to it as to any coroutine, so its frames are saved; the copier
+ * moves them out, moves to's in, and switches to `to` with the value. */
+static int hop(struct cio__thread *t, cio_coro_t *from, cio_coro_t *to,
+               void *value, void **received, bool fresh)
+{
+    cio_coro_t *c = t->copier;
+    t->hop_to = to;
+    t->hop_value = value;
+    t->hop_fresh = fresh;
+    if (!from->stack.guarded)
+        check_canary(from);
+    cio__tls_current = c;
+    tsan_switch(c);
+    if (c->state == CIO__CORO_NEW) {
+        c->state = CIO__CORO_SUSPENDED;
+        c->parent = from;
+        return start_status(t, from, c, t, received);
+    }
+    return switch_status(t, from, c, NULL, received);
+}
+
+static void *copier_main(void *arg)
+{
+    struct cio__thread *t = arg;
+    for (;;) {
+        cio_coro_t *to = t->hop_to;
+        cio__copied_move(to);
+        cio__tls_current = to;
+        tsan_switch(to);
+        if (t->hop_fresh)
+            start_status(t, t->copier, to, t->hop_value, NULL);
+        else
+            switch_status(t, t->copier, to, t->hop_value, NULL);
+    }
+    return NULL;
+}
+
+/* A yield or an end cannot wait for a pinned stack: the hub, the only
+ * user of copied coroutines, never resumes one of them that way. */
+static void copied_check(const cio_coro_t *to)
+{
+    if (cio__copied_busy(to)) {
+        static const char msg[] = "corio: coroutine resumed on a stack that "
+                                  "another one keeps\n";
+        ssize_t unused = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)unused;
+        abort();
+    }
+}
+#endif
+
 /* The nearest ancestor still able to run (roots never finish). */
 static cio_coro_t *live_parent(cio_coro_t *co)
 {
@@ -287,6 +353,15 @@ static __attribute__((noinline)) _Noreturn void finish_slow(cio_coro_t *co,
 {
     check_canary(co);
     cio_coro_t *to = live_parent(co);
+#if FRESH_START
+    if (to->copied && to->saved) {
+        copied_check(to);
+        if (cio__copied_bring_in(co, to)) {
+            hop(co->thread, co, to, result, NULL, false);
+            abort(); /* a finished coroutine is never resumed */
+        }
+    }
+#endif
     if (UNLIKELY(to->saved != NULL))
         unshrink(to);
     leave(co, to, result);
@@ -353,6 +428,14 @@ static void release(cio_coro_t *co)
 static void thread_exit(void *arg)
 {
     struct cio__thread *t = arg;
+    if (t->copier) /* to its pool, emptied below */
+        cio_coro_free(t->copier);
+    t->copier = NULL;
+    for (int i = 0; i < SSTACKS; i++) {
+        if (t->sstacks[i])
+            sstack_unref(t->sstacks[i]);
+        t->sstacks[i] = NULL;
+    }
     for (int i = 0; i < POOL_CLASSES; i++) {
         while (t->pools[i].head) {
             cio_coro_t *co = t->pools[i].head;
@@ -364,9 +447,6 @@ static void thread_exit(void *arg)
     cio__overflow_thread_fini(t->altstack);
     t->altstack = NULL;
 }
-
-/* The coroutine's struct rounded to a cache line: its room starts there. */
-#define HEAD_BYTES ((sizeof(cio_coro_t) + 63) & ~(size_t)63)
 
 static cio_coro_t *coro_alloc(size_t room)
 {
@@ -427,6 +507,8 @@ make(cio_coro_t **out, struct cio__thread *t, size_t stack_size, size_t room)
     co->saved = NULL;
     co->saved_len = 0;
     co->is_root = 0;
+    co->copied = 0;
+    co->copy_cap = 0;
 #if CIO_TSAN
     co->tsan_fiber = NULL;
 #endif
@@ -442,8 +524,7 @@ static inline void setup(cio_coro_t *co, struct cio__thread *t, cio_coro_cb fn,
     co->thread = t;
     co->parent = NULL;
     co->fn = fn;
-    co->arg = arg;
-    co->result = NULL;
+    co->arg = arg; /* shares its place with result */
     co->data = NULL;
     co->id = 0; /* given on first request (cio_coro_id) */
     co->state = CIO__CORO_NEW;
@@ -503,6 +584,101 @@ int cio_coro_create(cio_coro_t **out, cio_coro_cb fn, void *arg,
     return create(out, fn, arg, stack_size, 0);
 }
 
+#if FRESH_START
+/* The shared stack for the next copied coroutine: the slots are given out
+ * in turn; one too small for stack_size is left to its users. */
+static struct cio__sstack *sstack_get(struct cio__thread *t, size_t size)
+{
+    unsigned i = t->sstack_next++ % SSTACKS;
+    struct cio__sstack *s = t->sstacks[i];
+    if (s && s->stack.size >= size)
+        return s;
+    if (s && !--s->users) { /* users hold one reference; the slot one */
+        cio__stack_release(&s->stack);
+        free(s);
+    }
+    t->sstacks[i] = NULL;
+    if (!(s = calloc(1, sizeof *s)))
+        return NULL;
+    if (cio__stack_alloc(size, &s->stack)) {
+        free(s);
+        return NULL;
+    }
+    s->users = 1;
+    t->sstacks[i] = s;
+    return s;
+}
+#endif
+
+static void sstack_unref(struct cio__sstack *s)
+{
+    if (!--s->users) {
+        cio__stack_release(&s->stack);
+        free(s);
+    }
+}
+
+int cio__coro_create_copied(cio_coro_t **out, cio_coro_cb fn, void *arg,
+                            size_t stack_size, size_t room)
+{
+#if FRESH_START
+    if (UNLIKELY(!out || !fn || room > UINT32_MAX))
+        return -EINVAL;
+    room = (room + 15) & ~(size_t)15;
+    struct cio__thread *t = thread_get();
+    if (!t->copier) {
+        int rc = create(&t->copier, copier_main, t, 0, 0);
+        if (rc)
+            return rc;
+    }
+    size_t size = stack_size ? cio__stack_round(stack_size) : 0;
+    struct cio__sstack *s =
+        sstack_get(t, size > SSTACK_MIN ? size : SSTACK_MIN);
+    /* One allocation, no alignment: the struct, the room and room for the
+     * frames of a typical wait (copied.c). Memory is what this mode is for. */
+    cio_coro_t *co = s ? malloc(HEAD_BYTES + room + CIO__COPY_INLINE) : NULL;
+    if (!co)
+        return -ENOMEM;
+    co->room = (uint32_t)room;
+    s->users++;
+    co->stack = s->stack;
+    co->shared = s;
+    co->copied = 1;
+    co->copy_cap = 0;           /* copy_buf shares its place with fn */
+    co->saved = cio__no_frames; /* not on the stack yet */
+    co->saved_len = 0;
+    co->name = NULL;
+    co->is_root = 0;
+#if CIO_TSAN
+    co->tsan_fiber = NULL;
+#endif
+    setup(co, t, fn, arg);
+    *out = co;
+    return 0;
+#else
+    return cio__coro_create_room(out, fn, arg, stack_size, room);
+#endif
+}
+
+static void release_copied(cio_coro_t *co)
+{
+    struct cio__sstack *s = co->shared;
+    cio__copied_detach(co);
+    free(co);
+    sstack_unref(s);
+}
+
+void cio__coro_pin(cio_coro_t *co, bool on)
+{
+    if (co->copied && (on || co->shared->pinned == co))
+        co->shared->pinned = on ? co : NULL;
+}
+
+bool cio__coro_blocked(const cio_coro_t *co)
+{
+    return co->copied && co->saved && cio__copied_busy(co);
+}
+
 void *cio__coro_room(cio_coro_t *co)
 {
     return (char *)co + HEAD_BYTES;
@@ -517,29 +693,34 @@ static __attribute__((noinline)) int switch_slow(cio_coro_t *to, void *value,
     cio_coro_t *from = cio__tls_current;
     if (UNLIKELY(!to))
         return -EINVAL;
+    if (UNLIKELY(to->state == CIO__CORO_DONE))
+        return -ESRCH;
+    /* A coroutine that never ran joins the thread that starts it, unless
+     * it runs on a stack its thread shares. */
     bool fresh = to->state == CIO__CORO_NEW;
-    if (UNLIKELY(to->state != CIO__CORO_SUSPENDED)) {
-        if (to->state == CIO__CORO_DONE)
-            return -ESRCH;
-        /* A coroutine that never ran joins the thread that starts it. */
-        to->thread = t;
-        to->parent = from;
-        to->state = CIO__CORO_SUSPENDED;
-    } else if (UNLIKELY(to->thread != t)) {
+    if (UNLIKELY(to->thread != t && (!fresh || to->copied)))
         return -EINVAL;
-    }
     if (UNLIKELY(to == from)) {
         if (received)
             *received = value;
         return 0;
     }
+    if (UNLIKELY(to->copied && to->saved && cio__copied_busy(to)))
+        return -EBUSY;
+    if (fresh) {
+        to->thread = t;
+        to->parent = from;
+        to->state = CIO__CORO_SUSPENDED;
+    }
 #if TAIL_SWITCH
+#if FRESH_START
+    if (to->copied && to->saved && cio__copied_bring_in(from, to))
+        return hop(t, from, to, value, received, fresh);
+#endif
     prepare(from, to);
 #if FRESH_START
     if (fresh)
         return start_status(t, from, to, value, received);
-#else
-    (void)fresh;
 #endif
     return switch_status(t, from, to, value, received);
 #else
@@ -590,6 +771,16 @@ static __attribute__((noinline)) void *yield_slow(void *value)
     if (from->is_root)
         return value;
     cio_coro_t *to = live_parent(from);
+#if FRESH_START
+    if (to->copied && to->saved) {
+        copied_check(to);
+        if (cio__copied_bring_in(from, to)) {
+            void *got = NULL;
+            hop(from->thread, from, to, value, &got, false);
+            return got;
+        }
+    }
+#endif
 #if TAIL_SWITCH
     prepare(from, to);
     return switch_value(from->thread, from, to, value);
@@ -630,21 +821,6 @@ cio_coro_t *cio_coro_current(void)
     return cio__tls_current;
 }
 
-cio_coro_t *cio_coro_parent(const cio_coro_t *co)
-{
-    return co ? co->parent : NULL;
-}
-
-bool cio_coro_done(const cio_coro_t *co)
-{
-    return co && co->state == CIO__CORO_DONE;
-}
-
-void *cio_coro_result(const cio_coro_t *co)
-{
-    return co ? co->result : NULL;
-}
-
 /* Ids are taken when first asked for: creating stays cheap. A race
  * between two threads asking at once keeps the first id stored. */
 uint64_t cio_coro_id(const cio_coro_t *co)
@@ -662,31 +838,6 @@ uint64_t cio_coro_id(const cio_coro_t *co)
     return id;
 }
 
-void cio_coro_set_name(cio_coro_t *co, const char *name)
-{
-    if (!co)
-        return;
-    char *copy = name ? strdup(name) : NULL;
-    free(co->name);
-    co->name = copy;
-}
-
-const char *cio_coro_name(const cio_coro_t *co)
-{
-    return co && co->name ? co->name : "";
-}
-
-void cio_coro_set_data(cio_coro_t *co, void *data)
-{
-    if (co)
-        co->data = data;
-}
-
-void *cio_coro_data(const cio_coro_t *co)
-{
-    return co ? co->data : NULL;
-}
-
 static __attribute__((noinline)) void free_slow(cio_coro_t *co)
 {
     if (!co || co->is_root || co == cio__tls_current)
@@ -695,6 +846,10 @@ static __attribute__((noinline)) void free_slow(cio_coro_t *co)
     if (co->name) {
         free(co->name);
         co->name = NULL;
+    }
+    if (co->copied) { /* its stack is shared: never pooled */
+        release_copied(co);
+        return;
     }
     if (co->saved) {
         free(co->saved);
@@ -724,7 +879,8 @@ void cio_coro_free(cio_coro_t *co)
     struct pool *p = &tls_thread.pools[0];
     if (__builtin_expect(co && co != cio__tls_current &&
                              co->stack.size == p->size && co->stack.guarded &&
-                             !co->name && !co->saved && p->count < POOL_MAX,
+                             !co->name && !co->saved && !co->copied &&
+                             p->count < POOL_MAX,
                          1)) {
         co->state = CIO__CORO_DONE;
         co->next_free = p->head;
@@ -742,6 +898,8 @@ int cio_coro_shrink(cio_coro_t *co)
         return -EINVAL;
     if (co == cio__tls_current)
         return -EBUSY;
+    if (co->copied)
+        return cio__copied_shrink(co);
     if (co->saved)
         return 0;
     check_canary(co);
@@ -760,23 +918,4 @@ int cio_coro_shrink(cio_coro_t *co)
     co->saved_len = len;
     cio__stack_drop_pages(&co->stack);
     return 0;
-}
-
-size_t cio_coro_footprint(const cio_coro_t *co)
-{
-    if (!co)
-        return 0;
-    size_t head = co->room ? HEAD_BYTES + co->room : sizeof *co;
-    if (co->is_root || co->state == CIO__CORO_DONE)
-        return head;
-    if (co->saved)
-        return head + co->saved_len;
-    size_t page = 4096;
-    char *top = co->stack.lo + co->stack.size;
-    char *sp = co == cio__tls_current ? (char *)__builtin_frame_address(0)
-                                      : cio__ctx_sp(&co->ctx);
-    if (sp < co->stack.lo || sp > top)
-        sp = co->stack.lo;
-    size_t live = (size_t)(top - sp);
-    return head + (live + page - 1) / page * page;
 }

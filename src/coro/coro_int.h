@@ -53,16 +53,28 @@ struct cio_coro {
     struct cio__stack stack;    /* its stack (lo == NULL for a root) */
     uint8_t state;              /* enum cio__coro_state */
     uint8_t is_root;            /* 1 for a thread's root coroutine */
+    uint8_t copied;             /* 1: runs on a shared stack (copied.c) */
     uint32_t room;              /* bytes of the owner's room after the struct */
-    /* colder: */
-    cio_coro_cb fn;        /* entry function */
-    void *arg;             /* entry argument when the first value is NULL */
-    void *result;          /* entry function's return value once done */
-    void *data;            /* owner's pointer (cio_coro_set_data) */
-    char *name;            /* heap copy of the debug name, or NULL */
-    uint64_t id;           /* process-unique id */
-    size_t saved_len;      /* bytes in saved (top of stack down to sp) */
-    cio_coro_t *next_free; /* link in the thread's pool of free coroutines */
+    /* colder; fields never needed at once share their place, so that the
+     * struct is two cache lines and a room starts 128 bytes in: */
+    union {
+        cio_coro_cb fn; /* entry function, until it starts */
+        char *copy_buf; /* copied: its frames while another runs there,
+                           once copy_cap > 0 */
+    };
+    union {
+        void *arg;    /* entry argument when the first value is NULL */
+        void *result; /* entry function's return value once done */
+    };
+    void *data;       /* owner's pointer (cio_coro_set_data) */
+    char *name;       /* heap copy of the debug name, or NULL */
+    uint64_t id;      /* process-unique id, 0 until asked for */
+    size_t saved_len; /* bytes in saved (top of stack down to sp) */
+    union {
+        cio_coro_t *next_free;      /* link in its thread's pool */
+        struct cio__sstack *shared; /* copied: the stack it runs on */
+    };
+    size_t copy_cap; /* copied: bytes allocated at copy_buf */
 #if CIO_TSAN
     void *tsan_fiber; /* ThreadSanitizer's state for this stack */
 #endif
@@ -72,6 +84,41 @@ struct cio_coro {
     size_t asan_size;        /* root only: its stack size for ASan */
 #endif
 };
+
+/* The coroutine's struct rounded to a cache line: its room starts there. */
+#define HEAD_BYTES ((sizeof(cio_coro_t) + 63) & ~(size_t)63)
+
+/* A stack that copied coroutines take turns on: the one running there, or
+ * the last one that did, keeps its frames in place (the occupant); the
+ * others keep theirs in their copy_buf, at most a few hundred bytes. */
+struct cio__sstack {
+    struct cio__stack stack; /* its memory, like any coroutine stack */
+    cio_coro_t *occupant;    /* whose frames are on it, or NULL */
+    cio_coro_t *pinned;      /* keeps it while another thread uses them */
+    unsigned users;          /* coroutines bound to it, +1 while in a slot */
+};
+
+/* Copied coroutines (copied.c). saved != NULL means "frames not on the
+ * shared stack" for them, as it means "shrunk" for the others, so the fast
+ * paths of a switch handle both with one test. */
+CIO_HIDDEN extern char cio__no_frames[8]; /* saved of one with no frames */
+/* Bytes after a copied coroutine's room for its frames: a wait in a
+ * read or a write takes about 350 to 430; more go to the heap. */
+#define CIO__COPY_INLINE 448
+/* -EBUSY if to's shared stack is pinned by another coroutine. */
+CIO_HIDDEN int cio__copied_busy(const cio_coro_t *to);
+/* Makes to's frames present on its stack, moving the occupant's out; from
+ * is the running coroutine. 1 if from runs on that stack (a hop through
+ * the thread's copier is needed), else 0. Aborts when out of memory. */
+CIO_HIDDEN int cio__copied_bring_in(const cio_coro_t *from, cio_coro_t *to);
+/* Moves the occupant of to's stack out and to's frames in (the copier's
+ * part of a hop: the occupant is suspended or finished). */
+CIO_HIDDEN void cio__copied_move(cio_coro_t *to);
+/* Gives up co's place on its stack and its copy buffer (free). */
+CIO_HIDDEN void cio__copied_detach(cio_coro_t *co);
+/* cio_coro_shrink for a copied coroutine: its frames out, its buffer cut
+ * to their size. */
+CIO_HIDDEN int cio__copied_shrink(cio_coro_t *co);
 
 /* The coroutine running on this thread, or NULL before first use (used by
  * the SIGSEGV handler, so it never initialises anything). */

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "hub/hub_internal.h"
+#include "corio/hub_stacks.h"
 
 void cio__task_run_next(struct cio__hub *hub);
 void cio__task_unlink(cio_task_t *t);
@@ -21,6 +22,8 @@ void cio__shrink_clear(struct cio__hub *hub);
 _Thread_local struct cio__hub *cio__tls_hub;
 /* cio_hub_set_shrink_after called outside a run: used by the next run. */
 static _Thread_local int64_t tls_shrink_default;
+/* The same for cio_hub_set_copied_stacks. */
+static _Thread_local bool tls_copied_default;
 
 cio_loop_t *cio_hub_loop(void)
 {
@@ -112,6 +115,14 @@ void cio_hub_set_shrink_after(int64_t ms)
     }
     cio__tls_hub->shrink_after_ms = ms;
     shrink_timer_update(cio__tls_hub);
+}
+
+void cio_hub_set_copied_stacks(bool on)
+{
+    if (!cio__tls_hub)
+        tls_copied_default = on;
+    else
+        cio__tls_hub->copied_stacks = on;
 }
 
 /* ---- the debugging listing ---- */
@@ -271,6 +282,9 @@ int cio_hub_run_ex(const cio_hub_opts_t *opts, cio_task_cb main_fn, void *arg,
     cio_loop_set_data(hub->loop, hub);
     hub->coro = cio_coro_current();
     hub->stack_size = opts->stack_size;
+    /* CIO_HUB_COPIED_STACKS=1 in the environment turns them on too. */
+    const char *env = getenv("CIO_HUB_COPIED_STACKS");
+    hub->copied_stacks = tls_copied_default || (env && strcmp(env, "1") == 0);
     cio_timer_init(&hub->shrink_timer, shrink_cb, hub);
     cio__tls_hub = hub;
     if (tls_shrink_default > 0)
