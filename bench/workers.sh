@@ -116,7 +116,7 @@ for w in $WORKERS; do
     echo "RESULT bench=workers workers=$w conns=$CONNS size=$SIZE secs=$SECS rtt_per_s=$rate cpu_ns_per_rtt=$cpu runs=$RUNS pinned=$PIN loadgen_nice=$NICE"
 done
 case " $WORKERS " in
-*" sq "*" 1c "*)
+*" sq "*"1c "*)
     rs=$(bench_median $(cat "$tmp/rate.sq"))
     r1=$(bench_median $(cat "$tmp/rate.1c"))
     cs=$(bench_median $(cat "$tmp/cpu.sq"))
