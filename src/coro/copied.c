@@ -146,3 +146,98 @@ int cio__copied_shrink(cio_coro_t *co)
     }
     return 0;
 }
+
+#if FRESH_START
+/* The shared stack for the next copied coroutine: the slots are given out
+ * in turn; one too small for stack_size is left to its users. */
+static struct cio__sstack *sstack_get(struct cio__thread *t, size_t size)
+{
+    unsigned i = t->sstack_next++ % SSTACKS;
+    struct cio__sstack *s = t->sstacks[i];
+    if (s && s->stack.size >= size)
+        return s;
+    if (s && !--s->users) { /* users hold one reference; the slot one */
+        cio__stack_release(&s->stack);
+        free(s);
+    }
+    t->sstacks[i] = NULL;
+    if (!(s = calloc(1, sizeof *s)))
+        return NULL;
+    if (cio__stack_alloc(size, &s->stack)) {
+        free(s);
+        return NULL;
+    }
+    s->users = 1;
+    t->sstacks[i] = s;
+    return s;
+}
+#endif
+
+void cio__sstack_unref(struct cio__sstack *s)
+{
+    if (!--s->users) {
+        cio__stack_release(&s->stack);
+        free(s);
+    }
+}
+
+int cio__coro_create_copied(cio_coro_t **out, cio_coro_cb fn, void *arg,
+                            size_t stack_size, size_t room)
+{
+#if FRESH_START
+    if (UNLIKELY(!out || !fn || room > UINT32_MAX))
+        return -EINVAL;
+    room = (room + 15) & ~(size_t)15;
+    struct cio__thread *t = cio__thread_get();
+    if (!t->copier) {
+        int rc = cio__copier_new(t);
+        if (rc)
+            return rc;
+    }
+    size_t size = stack_size ? cio__stack_round(stack_size) : 0;
+    struct cio__sstack *s =
+        sstack_get(t, size > SSTACK_MIN ? size : SSTACK_MIN);
+    /* One allocation, no alignment: the struct, the room and room for the
+     * frames of a typical wait (copied.c). Memory is what this mode is for. */
+    cio_coro_t *co = s ? malloc(HEAD_BYTES + room + CIO__COPY_INLINE) : NULL;
+    if (!co)
+        return -ENOMEM;
+    co->room = (uint32_t)room;
+    s->users++;
+    co->stack = s->stack;
+    co->shared = s;
+    co->copied = 1;
+    co->copy_cap = 0;           /* copy_buf shares its place with fn */
+    co->saved = cio__no_frames; /* not on the stack yet */
+    co->saved_len = 0;
+    co->name = NULL;
+    co->is_root = 0;
+#if CIO_TSAN
+    co->tsan_fiber = NULL;
+#endif
+    cio__coro_setup(co, t, fn, arg);
+    *out = co;
+    return 0;
+#else
+    return cio__coro_create_room(out, fn, arg, stack_size, room);
+#endif
+}
+
+void cio__copied_release(cio_coro_t *co)
+{
+    struct cio__sstack *s = co->shared;
+    cio__copied_detach(co);
+    free(co);
+    cio__sstack_unref(s);
+}
+
+void cio__coro_pin(cio_coro_t *co, bool on)
+{
+    if (co->copied && (on || co->shared->pinned == co))
+        co->shared->pinned = on ? co : NULL;
+}
+
+bool cio__coro_blocked(const cio_coro_t *co)
+{
+    return co->copied && co->saved && cio__copied_busy(co);
+}

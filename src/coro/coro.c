@@ -21,60 +21,12 @@
 #include <sanitizer/tsan_interface.h>
 #endif
 
-#define POOL_CLASSES 4 /* stack sizes a thread keeps free coroutines for */
-#define POOL_MAX 1024  /* free coroutines kept per size; more go shared */
-#define ID_BLOCK 4096  /* ids a thread takes from the process at a time */
-#define SSTACKS 8      /* shared stacks per thread for copied coroutines */
-#define SSTACK_MIN (256 * 1024) /* their least size: it costs no memory */
-
-/* The assembly switch can be the last act of cio_coro_switch and
- * cio_coro_yield (a tail call): it returns straight to their callers. */
-#if CIO_ASAN || CIO_USE_UCONTEXT
-#define TAIL_SWITCH 0
-#else
-#define TAIL_SWITCH 1
-#endif
-
-/* A new coroutine starts on its bare stack, and a finished one leaves
- * without saving anything (x86-64 assembly; elsewhere a frame is laid out
- * at create and the last switch saves into the dead stack). */
-#define FRESH_START (TAIL_SWITCH && CIO_SWITCH_START)
-
 #if !CIO_USE_UCONTEXT
 _Static_assert(offsetof(struct cio_coro, fn) <= 64,
                "what a switch reads fits one cache line");
 #endif
 
-#define UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define TLS _Thread_local __attribute__((tls_model("initial-exec")))
-
-/* Freed coroutines of one stack size, stacks still attached. */
-struct pool {
-    size_t size;      /* usable stack bytes */
-    cio_coro_t *head; /* linked by next_free */
-    unsigned count;   /* coroutines in the list */
-};
-
-struct cio__thread {
-    cio_coro_t root;                 /* the thread's own stack */
-    struct pool pools[POOL_CLASSES]; /* free coroutines by stack size */
-    uint64_t next_id, id_limit;      /* ids left in this thread's block */
-    void *altstack;                  /* signal stack we installed, or NULL */
-    cio_coro_t *came_from;           /* who switched last (ASan bounds) */
-    void *scratch;                   /* receives values nobody asked for */
-    int ready;                       /* 1 once initialised */
-    int shared_fpu; /* 1: switches leave the FPU control words alone */
-    /* Copied coroutines: their shared stacks, given out in turn, and the
-     * copier, with what it is to do (see copied.c). */
-    struct cio__sstack *sstacks[SSTACKS];
-    unsigned sstack_next;
-    cio_coro_t *copier;
-    cio_coro_t *hop_to;
-    void *hop_value;
-    bool hop_fresh;
-};
-
-static TLS struct cio__thread tls_thread;
+TLS struct cio__thread cio__tls_thread;
 /* The running coroutine; read inline by the hub (coro/room.h). */
 TLS cio_coro_t *cio__tls_current;
 static atomic_uint_fast64_t id_source = 1;
@@ -82,7 +34,6 @@ static pthread_key_t exit_key;
 static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
 
 static void thread_exit(void *arg);
-static void sstack_unref(struct cio__sstack *s);
 
 static void make_exit_key(void)
 {
@@ -100,7 +51,7 @@ static uint64_t next_id(struct cio__thread *t)
 
 static __attribute__((noinline)) struct cio__thread *thread_init(void)
 {
-    struct cio__thread *t = &tls_thread;
+    struct cio__thread *t = &cio__tls_thread;
     t->root.thread = t;
     t->root.is_root = 1;
     t->root.stack.guarded = 1; /* no canary to check on its switches */
@@ -120,9 +71,9 @@ static __attribute__((noinline)) struct cio__thread *thread_init(void)
 
 static inline struct cio__thread *thread_get(void)
 {
-    if (UNLIKELY(!tls_thread.ready))
+    if (UNLIKELY(!cio__tls_thread.ready))
         return thread_init();
-    return &tls_thread;
+    return &cio__tls_thread;
 }
 
 cio_coro_t *cio__coro_running(void)
@@ -152,7 +103,7 @@ static inline void asan_arrive(cio_coro_t *self)
     size_t size;
     __sanitizer_finish_switch_fiber(self ? self->asan_fake : NULL, &bottom,
                                     &size);
-    cio_coro_t *prev = tls_thread.came_from;
+    cio_coro_t *prev = cio__tls_thread.came_from;
     if (prev && prev->is_root) {
         prev->asan_bottom = bottom;
         prev->asan_size = size;
@@ -339,7 +290,7 @@ static inline _Noreturn void leave(cio_coro_t *co, cio_coro_t *to, void *result)
     tsan_switch(to);
     asan_leave(co, to, true);
 #if FRESH_START
-    if (tls_thread.shared_fpu)
+    if (cio__tls_thread.shared_fpu)
         cio__switch_exit_shared(to->ctx.sp, result);
     cio__switch_exit(to->ctx.sp, result);
 #else
@@ -433,7 +384,7 @@ static void thread_exit(void *arg)
     t->copier = NULL;
     for (int i = 0; i < SSTACKS; i++) {
         if (t->sstacks[i])
-            sstack_unref(t->sstacks[i]);
+            cio__sstack_unref(t->sstacks[i]);
         t->sstacks[i] = NULL;
     }
     for (int i = 0; i < POOL_CLASSES; i++) {
@@ -558,14 +509,14 @@ static __attribute__((noinline)) int create_slow(cio_coro_t **out,
 static inline int create(cio_coro_t **out, cio_coro_cb fn, void *arg,
                          size_t stack_size, size_t room)
 {
-    struct pool *p = &tls_thread.pools[0];
+    struct pool *p = &cio__tls_thread.pools[0];
     cio_coro_t *co = p->head;
     if (__builtin_expect(co != NULL && stack_size == 0 && co->room >= room &&
                              out && fn,
                          1)) {
         p->head = co->next_free;
         p->count--;
-        setup(co, &tls_thread, fn, arg);
+        setup(co, &cio__tls_thread, fn, arg);
         *out = co;
         return 0;
     }
@@ -584,100 +535,24 @@ int cio_coro_create(cio_coro_t **out, cio_coro_cb fn, void *arg,
     return create(out, fn, arg, stack_size, 0);
 }
 
-#if FRESH_START
-/* The shared stack for the next copied coroutine: the slots are given out
- * in turn; one too small for stack_size is left to its users. */
-static struct cio__sstack *sstack_get(struct cio__thread *t, size_t size)
+/* For copied.c: a new coroutine's fields, the thread, the copier. */
+void cio__coro_setup(cio_coro_t *co, struct cio__thread *t, cio_coro_cb fn,
+                     void *arg)
 {
-    unsigned i = t->sstack_next++ % SSTACKS;
-    struct cio__sstack *s = t->sstacks[i];
-    if (s && s->stack.size >= size)
-        return s;
-    if (s && !--s->users) { /* users hold one reference; the slot one */
-        cio__stack_release(&s->stack);
-        free(s);
-    }
-    t->sstacks[i] = NULL;
-    if (!(s = calloc(1, sizeof *s)))
-        return NULL;
-    if (cio__stack_alloc(size, &s->stack)) {
-        free(s);
-        return NULL;
-    }
-    s->users = 1;
-    t->sstacks[i] = s;
-    return s;
-}
-#endif
-
-static void sstack_unref(struct cio__sstack *s)
-{
-    if (!--s->users) {
-        cio__stack_release(&s->stack);
-        free(s);
-    }
-}
-
-int cio__coro_create_copied(cio_coro_t **out, cio_coro_cb fn, void *arg,
-                            size_t stack_size, size_t room)
-{
-#if FRESH_START
-    if (UNLIKELY(!out || !fn || room > UINT32_MAX))
-        return -EINVAL;
-    room = (room + 15) & ~(size_t)15;
-    struct cio__thread *t = thread_get();
-    if (!t->copier) {
-        int rc = create(&t->copier, copier_main, t, 0, 0);
-        if (rc)
-            return rc;
-    }
-    size_t size = stack_size ? cio__stack_round(stack_size) : 0;
-    struct cio__sstack *s =
-        sstack_get(t, size > SSTACK_MIN ? size : SSTACK_MIN);
-    /* One allocation, no alignment: the struct, the room and room for the
-     * frames of a typical wait (copied.c). Memory is what this mode is for. */
-    cio_coro_t *co = s ? malloc(HEAD_BYTES + room + CIO__COPY_INLINE) : NULL;
-    if (!co)
-        return -ENOMEM;
-    co->room = (uint32_t)room;
-    s->users++;
-    co->stack = s->stack;
-    co->shared = s;
-    co->copied = 1;
-    co->copy_cap = 0;           /* copy_buf shares its place with fn */
-    co->saved = cio__no_frames; /* not on the stack yet */
-    co->saved_len = 0;
-    co->name = NULL;
-    co->is_root = 0;
-#if CIO_TSAN
-    co->tsan_fiber = NULL;
-#endif
     setup(co, t, fn, arg);
-    *out = co;
-    return 0;
-#else
-    return cio__coro_create_room(out, fn, arg, stack_size, room);
+}
+
+struct cio__thread *cio__thread_get(void)
+{
+    return thread_get();
+}
+
+#if FRESH_START
+int cio__copier_new(struct cio__thread *t)
+{
+    return create(&t->copier, copier_main, t, 0, 0);
+}
 #endif
-}
-
-static void release_copied(cio_coro_t *co)
-{
-    struct cio__sstack *s = co->shared;
-    cio__copied_detach(co);
-    free(co);
-    sstack_unref(s);
-}
-
-void cio__coro_pin(cio_coro_t *co, bool on)
-{
-    if (co->copied && (on || co->shared->pinned == co))
-        co->shared->pinned = on ? co : NULL;
-}
-
-bool cio__coro_blocked(const cio_coro_t *co)
-{
-    return co->copied && co->saved && cio__copied_busy(co);
-}
 
 void *cio__coro_room(cio_coro_t *co)
 {
@@ -741,7 +616,7 @@ int cio_coro_switch(cio_coro_t *to, void *value, void **received)
 #if TAIL_SWITCH
     /* A coroutine of this thread means the thread is set up (from is not
      * NULL): coroutines get it at create, which sets the thread up. */
-    if (__builtin_expect(to && to->thread == &tls_thread && to != from &&
+    if (__builtin_expect(to && to->thread == &cio__tls_thread && to != from &&
                              from->stack.guarded && !to->saved,
                          1)) {
         if (UNLIKELY(to->state != CIO__CORO_SUSPENDED)) {
@@ -752,12 +627,12 @@ int cio_coro_switch(cio_coro_t *to, void *value, void **received)
 #if FRESH_START
             cio__tls_current = to;
             tsan_switch(to);
-            return start_status(&tls_thread, from, to, value, received);
+            return start_status(&cio__tls_thread, from, to, value, received);
 #endif
         }
         cio__tls_current = to;
         tsan_switch(to);
-        return switch_status(&tls_thread, from, to, value, received);
+        return switch_status(&cio__tls_thread, from, to, value, received);
     }
 #endif
     (void)from;
@@ -798,7 +673,7 @@ void *cio_coro_yield(void *value)
         if (__builtin_expect(to->state != CIO__CORO_DONE && !to->saved, 1)) {
             cio__tls_current = to;
             tsan_switch(to);
-            return switch_value(&tls_thread, from, to, value);
+            return switch_value(&cio__tls_thread, from, to, value);
         }
     }
 #endif
@@ -848,7 +723,7 @@ static __attribute__((noinline)) void free_slow(cio_coro_t *co)
         co->name = NULL;
     }
     if (co->copied) { /* its stack is shared: never pooled */
-        release_copied(co);
+        cio__copied_release(co);
         return;
     }
     if (co->saved) {
@@ -876,7 +751,7 @@ void cio_coro_free(cio_coro_t *co)
 #if !CIO_ASAN && !CIO_TSAN
     /* The common case: a default-size, guarded, unnamed coroutine back to
      * this thread's pool (a root's size is 0, never the default). */
-    struct pool *p = &tls_thread.pools[0];
+    struct pool *p = &cio__tls_thread.pools[0];
     if (__builtin_expect(co && co != cio__tls_current &&
                              co->stack.size == p->size && co->stack.guarded &&
                              !co->name && !co->saved && !co->copied &&

@@ -85,6 +85,67 @@ struct cio_coro {
 #endif
 };
 
+#define POOL_CLASSES 4 /* stack sizes a thread keeps free coroutines for */
+#define POOL_MAX 1024  /* free coroutines kept per size; more go shared */
+#define ID_BLOCK 4096  /* ids a thread takes from the process at a time */
+#define SSTACKS 8      /* shared stacks per thread for copied coroutines */
+#define SSTACK_MIN (256 * 1024) /* their least size: it costs no memory */
+
+/* The assembly switch can be the last act of cio_coro_switch and
+ * cio_coro_yield (a tail call): it returns straight to their callers. */
+#if CIO_ASAN || CIO_USE_UCONTEXT
+#define TAIL_SWITCH 0
+#else
+#define TAIL_SWITCH 1
+#endif
+
+/* A new coroutine starts on its bare stack, and a finished one leaves
+ * without saving anything (x86-64 assembly; elsewhere a frame is laid out
+ * at create and the last switch saves into the dead stack). */
+#define FRESH_START (TAIL_SWITCH && CIO_SWITCH_START)
+
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define TLS _Thread_local __attribute__((tls_model("initial-exec")))
+
+/* Freed coroutines of one stack size, stacks still attached. */
+struct pool {
+    size_t size;      /* usable stack bytes */
+    cio_coro_t *head; /* linked by next_free */
+    unsigned count;   /* coroutines in the list */
+};
+
+struct cio__thread {
+    cio_coro_t root;                 /* the thread's own stack */
+    struct pool pools[POOL_CLASSES]; /* free coroutines by stack size */
+    uint64_t next_id, id_limit;      /* ids left in this thread's block */
+    void *altstack;                  /* signal stack we installed, or NULL */
+    cio_coro_t *came_from;           /* who switched last (ASan bounds) */
+    void *scratch;                   /* receives values nobody asked for */
+    int ready;                       /* 1 once initialised */
+    int shared_fpu; /* 1: switches leave the FPU control words alone */
+    /* Copied coroutines: their shared stacks, given out in turn, and the
+     * copier, with what it is to do (see copied.c). */
+    struct cio__sstack *sstacks[SSTACKS];
+    unsigned sstack_next;
+    cio_coro_t *copier;
+    cio_coro_t *hop_to;
+    void *hop_value;
+    bool hop_fresh;
+};
+
+/* The thread's state (coro.c). */
+CIO_HIDDEN extern TLS struct cio__thread cio__tls_thread;
+CIO_HIDDEN struct cio__thread *cio__thread_get(void);
+/* Sets a new coroutine's fields for fn(arg) on thread t (coro.c). */
+CIO_HIDDEN void cio__coro_setup(cio_coro_t *co, struct cio__thread *t,
+                                cio_coro_cb fn, void *arg);
+/* Makes t's copier (coro.c); 0 or -errno. */
+CIO_HIDDEN int cio__copier_new(struct cio__thread *t);
+/* Drops a reference to a shared stack, freed with the last (copied.c). */
+CIO_HIDDEN void cio__sstack_unref(struct cio__sstack *s);
+/* Frees a copied coroutine (copied.c). */
+CIO_HIDDEN void cio__copied_release(cio_coro_t *co);
+
 /* The coroutine's struct rounded to a cache line: its room starts there. */
 #define HEAD_BYTES ((sizeof(cio_coro_t) + 63) & ~(size_t)63)
 
