@@ -13,6 +13,11 @@
 #   connect                  of 1000 simultaneous connects, greeted in 1 s
 #   idle_memory              server memory (PSS) growth per idle logged-in
 #                            session, 1000 -> 10000 (vsftpd: 100 -> 1000)
+#   retr_100x10m_squeezed    retr_100x10m for corio-ftpd-sq (default workers,
+#                            squeezed onto the last CPU once started, with
+#                            taskset -a -p, as a container's CPU quota does)
+#                            and corio-ftpd-1c (--workers 1 started on that
+#                            CPU), with taskset and 2 CPUs or more
 # corio-ftpd-w1 is corio-ftpd with --workers 1 (one thread). The -tls
 # servers are the same with FTPS (one RSA 2048 certificate for all three;
 # pyftpdlib's TLS_FTPHandler), measured with bench_ftpload -T: AUTH TLS, PROT
@@ -40,7 +45,8 @@ kill "$p" 2>/dev/null
 wait "$p"
 [ $? -ne 77 ] && uring=corio-ftpd-uring
 SERVERS=${FTPD_BENCH_SERVERS:-"corio-ftpd corio-ftpd-w1 $uring vsftpd pyftpdlib corio-ftpd-tls vsftpd-tls pyftpdlib-tls"}
-TESTS=${FTPD_BENCH_TESTS:-"retr_1g stor_1g retr_100x10m retr_500x10m stor_100x10m stor_500x10m sessions connect idle_memory"}
+TESTS=${FTPD_BENCH_TESTS:-"retr_1g stor_1g retr_100x10m retr_500x10m stor_100x10m stor_500x10m sessions connect idle_memory retr_100x10m_squeezed"}
+last_cpu=$(($(nproc) - 1))
 HZ=$(getconf CLK_TCK)
 [ -x "$LOAD" ] && [ -x "$REAP" ] && [ -x "$BIN/corio-ftpd" ] || { echo "bench: build first" >&2; exit 1; }
 base=/dev/shm
@@ -82,14 +88,17 @@ wait_port() { # port
 
 start_server() { # name -> pid, port, and $work/NAME.srv
     case $1 in
-    corio-ftpd | corio-ftpd-w1 | corio-ftpd-tls | corio-ftpd-uring)
+    corio-ftpd | corio-ftpd-w1 | corio-ftpd-tls | corio-ftpd-uring | corio-ftpd-sq | corio-ftpd-1c)
         # Each its own passive range: they run at once.
-        workers=0 pasv=30000-34999 tls= backend=epoll
+        workers=0 pasv=30000-34999 tls= backend=epoll on=
         [ "$1" = corio-ftpd-w1 ] && workers=1 pasv=35000-39999
         [ "$1" = corio-ftpd-uring ] && pasv=55000-59999 backend=uring
-        [ "$1" = corio-ftpd-tls ] && pasv=25000-29999 &&
+        [ "$1" = corio-ftpd-tls ] && pasv=60000-62999 &&
             tls="--tls-cert $work/cert.pem --tls-key $work/key.pem"
-        CIO_BACKEND=$backend "$REAP" "$BIN/corio-ftpd" --root "$root" --listen 127.0.0.1 -p 0 --anonymous \
+        [ "$1" = corio-ftpd-sq ] && pasv=25000-27499
+        [ "$1" = corio-ftpd-1c ] && workers=1 pasv=27500-29999 \
+            on="taskset -c $last_cpu"
+        CIO_BACKEND=$backend "$REAP" $on "$BIN/corio-ftpd" --root "$root" --listen 127.0.0.1 -p 0 --anonymous \
             --anon-upload-dir /up --quiet --fsync none --max-per-ip 0 \
             --max-sessions 20000 --workers "$workers" --pasv-ports "$pasv" $tls \
             >"$work/$1.out" 2>"$work/$1.err" &
@@ -99,6 +108,12 @@ start_server() { # name -> pid, port, and $work/NAME.srv
             sleep 0.1
         done
         port=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$work/$1.out")
+        if [ "$1" = corio-ftpd-sq ]; then # its workers lose a CPU now
+            for p in $(descendants "$pid"); do
+                taskset -a -p -c "$last_cpu" "$p" >/dev/null 2>&1
+            done
+            sleep 1.2 # the group notices within a second
+        fi
         ;;
     vsftpd | vsftpd-tls)
         port=$(free_port) pasv_min=40000 pasv_max=49999
@@ -355,3 +370,12 @@ for s in $live; do
     use "$s"
     idle_memory
 done
+if wanted retr_100x10m_squeezed && [ "$last_cpu" -ge 1 ] &&
+    command -v taskset >/dev/null 2>&1; then
+    others=$live live=
+    for s in corio-ftpd-sq corio-ftpd-1c; do
+        start_server "$s" || echo "RESULT server=$s skipped=did-not-start"
+    done
+    transfer retr_100x10m_squeezed retr 100 "$RUNS" -f f10m
+    live="$others $live"
+fi

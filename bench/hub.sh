@@ -1,10 +1,13 @@
 #!/bin/sh
 # The hub benchmark, every peer in the same run:
 #  - echo_server (a task per connection) against the hand-written epoll
-#    server (bench_epoll_echo) and libuv (bench_uv_echo, when built with
-#    libuv); where io_uring runs, also echo_server -b uring (completion
-#    mode) and the hand-written liburing server (bench_uring_echo), at 100,
-#    1000 and 10000 connections: round trips per second and
+#    server (bench_epoll_echo), libuv (bench_uv_echo, when built with
+#    libuv) and Go's goroutine per connection (bench/go_echo, built here
+#    when `go` is installed) with GOMAXPROCS=1 on the server CPU like the
+#    others (go_echo_1cpu) and with one per CPU on every CPU
+#    (go_echo_Ncpu); where io_uring runs, also echo_server -b uring
+#    (completion mode) and the hand-written liburing server
+#    (bench_uring_echo), at 100, 1000 and 10000 connections: round trips per second and
 #    server CPU time per round trip (utime+stime delta of /proc/PID/stat),
 #    the median of RUNS interleaved runs of bench_loadgen for SECS seconds;
 #    and server memory per connection: the servers start afresh for each
@@ -52,7 +55,7 @@ fi
 "$bin/bench_spawn"
 "$bin/bench_queue"
 
-servers="epoll hub"
+servers="epoll hub hubc"
 # A baseline built without its library (or without kernel support) exits 77.
 runs_here() { # program
     "$1" -p 0 >/dev/null 2>&1 </dev/null &
@@ -64,17 +67,42 @@ runs_here() { # program
 }
 runs_here "$bin/bench_uv_echo" && servers="$servers libuv"
 runs_here "$bin/bench_uring_echo" && servers="$servers uring hub_uring"
+ncpu=$(nproc)
+if command -v go >/dev/null 2>&1 &&
+    (cd "$(dirname "$0")/go_echo" && GO111MODULE=off go build -o "$tmp/go_echo" \
+        main.go) >"$tmp/go.err" 2>&1; then
+    servers="$servers go1 goN"
+elif command -v go >/dev/null 2>&1; then
+    cat "$tmp/go.err"
+    echo "FAIL: bench/go_echo did not build"
+    exit 1
+else
+    echo "SKIP: go_echo (no go compiler; Debian golang-go)"
+fi
 # A subset, e.g. "epoll uring hub_uring"; also uring_sqpoll (not by default).
 [ -n "${SERVERS:-}" ] && servers=$SERVERS
 
 start() { # label
     case $1 in
     epoll) bench_start "$1" $on_server "$bin/bench_epoll_echo" -p 0 ;;
-    hub) bench_start "$1" $on_server "$bin/echo_server" -p 0 -b epoll ;;
+    hub) bench_start "$1" $on_server "$bin/echo_server" -p 0 -b epoll -s own ;;
+    hubc) bench_start "$1" $on_server "$bin/echo_server" -p 0 -b epoll -s copied ;;
     libuv) bench_start "$1" $on_server "$bin/bench_uv_echo" -p 0 ;;
     uring) bench_start "$1" $on_server "$bin/bench_uring_echo" -p 0 ;;
     uring_sqpoll) bench_start "$1" $on_server "$bin/bench_uring_echo" -p 0 -s ;;
     hub_uring) bench_start "$1" $on_server "$bin/echo_server" -p 0 -b uring ;;
+    go1) bench_start "$1" env GOMAXPROCS=1 $on_server "$tmp/go_echo" -p 0 ;;
+    goN) bench_start "$1" env GOMAXPROCS="$ncpu" "$tmp/go_echo" -p 0 ;;
+    esac
+}
+
+name_of() { # label: the server's name in RESULT lines
+    case $1 in
+    epoll) echo epoll_echo ;; hub) echo echo_server ;; libuv) echo uv_echo ;;
+    hubc) echo echo_server_copied ;;
+    uring) echo uring_echo ;; uring_sqpoll) echo uring_echo_sqpoll ;;
+    hub_uring) echo echo_server_uring ;;
+    go1) echo go_echo_1cpu ;; goN) echo "go_echo_${ncpu}cpu" ;;
     esac
 }
 
@@ -100,7 +128,7 @@ for conns in $conns_list; do
             uafter=$(user_ticks "$pid")
             mem=$(( (rss1 - rss0) * 1024 / conns ))
             [ "$run" = 1 ] || mem=-
-            awk -v s="$s" -v c="$conns" -v d=$((after - before)) -v hz="$hz" \
+            awk -v s="$(name_of "$s")" -v c="$conns" -v d=$((after - before)) -v hz="$hz" \
                 -v u=$((uafter - ubefore)) -v mem="$mem" "$bench_awk"'{
                     result_fields(v)
                     n = v["rtts"] > 0 ? v["rtts"] : 1
@@ -125,15 +153,12 @@ END {
     for (i = 1; i <= nk; i++) {
         k = order[i]; split(k, sc, " ")
         m_cpu[k] = median(cpu[k])
-        if (sc[1] == "epoll") base[sc[2]] = m_cpu[k]
-        if (sc[1] == "uring") ubase[sc[2]] = m_cpu[k]
+        if (sc[1] == "epoll_echo") base[sc[2]] = m_cpu[k]
+        if (sc[1] == "uring_echo") ubase[sc[2]] = m_cpu[k]
     }
     for (i = 1; i <= nk; i++) {
         k = order[i]; split(k, sc, " ")
-        name = sc[1] == "epoll" ? "epoll_echo" : sc[1] == "hub" ? \
-            "echo_server" : sc[1] == "libuv" ? "uv_echo" : \
-            sc[1] == "uring" ? "uring_echo" : sc[1] == "uring_sqpoll" ? \
-            "uring_echo_sqpoll" : "echo_server_uring"
+        name = sc[1]
         printf "RESULT bench=hub_echo server=%s conns=%s size=%s " \
                "rtt_per_s=%s cpu_us_per_rtt=%.2f user_us_per_rtt=%.2f " \
                "rss_bytes_per_conn=%s errors=%d cpu_vs_epoll=%.3f " \
@@ -148,11 +173,14 @@ END {
 # CALLGRIND=1: user-space instructions per round trip at 100 connections
 # (bench_instr_per_rtt in lib/common.sh), unpinned.
 if [ "${CALLGRIND:-0}" = 1 ] && command -v valgrind >/dev/null 2>&1; then
+    # Not Go: valgrind does not support its runtime.
     for s in $servers; do
         case $s in
         epoll) name=epoll_echo n=$(bench_instr_per_rtt "$bin/bench_epoll_echo") ;;
-        hub) name=echo_server n=$(bench_instr_per_rtt "$bin/echo_server" -b epoll) ;;
+        hub) name=echo_server n=$(bench_instr_per_rtt "$bin/echo_server" -b epoll -s own) ;;
+        hubc) name=echo_server_copied n=$(bench_instr_per_rtt "$bin/echo_server" -b epoll -s copied) ;;
         libuv) name=uv_echo n=$(bench_instr_per_rtt "$bin/bench_uv_echo") ;;
+        *) continue ;;
         esac
         echo "RESULT bench=hub_user_instructions server=$name conns=100" \
             "size=$size user_instr_per_rtt=$n"

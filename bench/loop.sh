@@ -3,13 +3,16 @@
 # written epoll baseline (bench_epoll_echo), in the same run, at 1, 100 and
 # 1000 connections. Each point is the median of RUNS interleaved runs of
 # bench_loadgen for SECS seconds. Server CPU time per round trip comes from
-# the utime+stime delta of /proc/PID/stat around each run. PIN=1 runs the
-# servers on CPU 0 and the load generator on CPU 1 (taskset); by default
-# the scheduler places them (pinning slows the 1-connection case, where
-# every round trip is a cross-CPU wake-up).
+# the utime+stime delta of /proc/PID/stat around each run. PIN=1 (the
+# default where taskset and 2 CPUs are there, as in bench/hub.sh) runs
+# every server on the second CPU and the load generator on the first, so
+# that each server has a core to itself and the comparison is not blurred
+# by how the scheduler shares two cores; PIN=0 lets them float (the
+# 1-connection case, where every round trip is a cross-CPU wake-up, is
+# slower pinned).
 #
 #   sh bench/loop.sh            (after make; CIO_BIN defaults to build/bin)
-#   SECS=3 RUNS=3 SIZE=64 CONNS="1 100 1000" PIN=0 CALLGRIND=0 sh bench/loop.sh
+#   SECS=3 RUNS=3 SIZE=64 CONNS="1 100 1000" PIN=1 CALLGRIND=0 sh bench/loop.sh
 #
 # Prints one line per point:
 #   RESULT bench=loop server=NAME conns=N size=S rtt_per_s=N cpu_us_per_rtt=X
@@ -26,10 +29,10 @@ ulimit -n 4096 2>/dev/null || true
 bench_init
 
 pin_server= pin_load=
-if [ "${PIN:-0}" = 1 ] && command -v taskset >/dev/null 2>&1 &&
+if [ "${PIN:-1}" = 1 ] && command -v taskset >/dev/null 2>&1 &&
     [ "$(nproc)" -ge 2 ]; then
-    pin_server="taskset -c 0"
-    pin_load="taskset -c 1"
+    pin_server="taskset -c 1"
+    pin_load="taskset -c 0"
 fi
 
 servers="baseline epoll poll select"

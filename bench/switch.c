@@ -1,5 +1,7 @@
-/* Context switch benchmark: corio against ucontext (swapcontext) in the
- * same process, medians of several repetitions.
+/* Context switch benchmark: corio against ucontext (swapcontext), Boost.Context
+ * (jump_fcontext, when libboost_context was found at build time) and a bare
+ * assembly floor in the same process, interleaved, medians of several
+ * repetitions.
  *
  *   bench_switch [-q]     -q: fewer iterations (a quick check)
  *
@@ -8,8 +10,9 @@
  * coroutine at 1M coroutines (plain and shrunk), and a closing line
  *   RESULT switch_ns=.. ucontext_switch_ns=.. create_ns=..
  * rss_per_coro_bytes=.. shrunk_bytes_per_coro=.. switch_shared_fpu_ns=..
- * create_shared_fpu_ns=.. Times are the thread's CPU time (wall time on a quiet
- * machine). */
+ * create_shared_fpu_ns=.. floor_switch_ns=.. fcontext_switch_ns=..
+ * fcontext_create_ns=.. (the fcontext keys only when it was built in).
+ * Times are the thread's CPU time (wall time on a quiet machine). */
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -106,6 +109,109 @@ static double corio_create_ns(long rounds)
     }
     return (now_ns() - t0) / (double)rounds;
 }
+
+/* ---- the floor: callee-saved registers only, then an indirect jmp ---- */
+
+#if defined(__x86_64__)
+#define HAVE_FLOOR 1
+/* void *floor_switch(void **save_sp, void *resume_sp, void *value): what
+ * any x86-64 switch must do at least; no FPU words, no checks. */
+__asm__(".text\n"
+        ".p2align 4\n"
+        "floor_switch:\n"
+        "  pushq %rbp\n  pushq %rbx\n  pushq %r12\n"
+        "  pushq %r13\n  pushq %r14\n  pushq %r15\n"
+        "  movq %rsp, (%rdi)\n"
+        "  movq %rsi, %rsp\n"
+        "  popq %r15\n  popq %r14\n  popq %r13\n"
+        "  popq %r12\n  popq %rbx\n  popq %rbp\n"
+        "  popq %rcx\n"
+        "  movq %rdx, %rax\n"
+        "  jmp *%rcx\n"
+        "floor_entry:\n"
+        "  movq %rax, %rdi\n"
+        "  call floor_body\n"
+        "  ud2\n");
+void *floor_switch(void **save_sp, void *resume_sp, void *value);
+void floor_entry(void);
+void floor_body(void *value);
+
+static void *floor_main_sp, *floor_co_sp;
+
+void floor_body(void *value)
+{
+    for (;;)
+        value = floor_switch(&floor_co_sp, floor_main_sp, value);
+}
+
+static double floor_switch_ns(char *stack, long rounds)
+{
+    uintptr_t top =
+        (uintptr_t)(stack + CIO_CORO_STACK_DEFAULT) & ~(uintptr_t)15;
+    uint64_t *f = (uint64_t *)top - 7; /* six registers, the entry */
+    memset(f, 0, 6 * sizeof *f);
+    f[6] = (uint64_t)(uintptr_t)floor_entry;
+    floor_co_sp = f;
+    floor_switch(&floor_main_sp, floor_co_sp, NULL);
+    double t0 = now_ns();
+    for (long i = 0; i < rounds; i++)
+        floor_switch(&floor_main_sp, floor_co_sp, (void *)i);
+    return (now_ns() - t0) / (2.0 * (double)rounds);
+}
+#else
+#define HAVE_FLOOR 0
+#endif
+
+/* ---- Boost.Context ---- */
+
+#if CIO_HAVE_FCONTEXT
+#define HAVE_FCONTEXT 1
+/* The C interface of boost/context/detail/fcontext.hpp (extern "C" there):
+ * a transfer_t is returned in rax:rdx like any two-word struct. */
+typedef void *fcontext_t;
+typedef struct {
+    fcontext_t fctx;
+    void *data;
+} transfer_t;
+transfer_t jump_fcontext(fcontext_t const to, void *vp);
+fcontext_t make_fcontext(void *sp, size_t size, void (*fn)(transfer_t));
+
+static void fc_bouncer(transfer_t t)
+{
+    for (;;)
+        t = jump_fcontext(t.fctx, t.data);
+}
+
+static double fc_switch_ns(char *stack, long rounds)
+{
+    fcontext_t c = make_fcontext(stack + CIO_CORO_STACK_DEFAULT,
+                                 CIO_CORO_STACK_DEFAULT, fc_bouncer);
+    transfer_t t = jump_fcontext(c, NULL);
+    double t0 = now_ns();
+    for (long i = 0; i < rounds; i++)
+        t = jump_fcontext(t.fctx, (void *)i);
+    return (now_ns() - t0) / (2.0 * (double)rounds);
+}
+
+/* Runs once and hands back its value; its stack is reused as it is. */
+static void fc_returner(transfer_t t)
+{
+    jump_fcontext(t.fctx, t.data);
+}
+
+static double fc_create_ns(char *stack, long rounds)
+{
+    double t0 = now_ns();
+    for (long i = 0; i < rounds; i++) {
+        fcontext_t c = make_fcontext(stack + CIO_CORO_STACK_DEFAULT,
+                                     CIO_CORO_STACK_DEFAULT, fc_returner);
+        jump_fcontext(c, (void *)i);
+    }
+    return (now_ns() - t0) / (double)rounds;
+}
+#else
+#define HAVE_FCONTEXT 0
+#endif
 
 /* ---- ucontext ---- */
 
@@ -222,13 +328,22 @@ int main(int argc, char **argv)
     long creates = quick ? 200000 : 3000000;
     long scale = quick ? 100000 : MILLION;
     double sw[REPS], swfp[REPS], uc[REPS], cr[REPS], uccr[REPS];
-    double swsh[REPS], crsh[REPS];
+    double swsh[REPS], crsh[REPS], fl[REPS], fcs[REPS], fcc[REPS];
 
     pin();
     uc_stack = malloc(CIO_CORO_STACK_DEFAULT);
+    char *anchor_stack = malloc(CIO_CORO_STACK_DEFAULT);
     cio_coro_current();
     corio_switch_ns(bouncer, rounds / 10); /* warm up */
     for (int r = 0; r < REPS; r++) {
+        fl[r] = fcs[r] = fcc[r] = 0;
+#if HAVE_FLOOR
+        fl[r] = floor_switch_ns(anchor_stack, rounds);
+#endif
+#if HAVE_FCONTEXT
+        fcs[r] = fc_switch_ns(anchor_stack, rounds);
+        fcc[r] = fc_create_ns(anchor_stack, creates);
+#endif
         sw[r] = corio_switch_ns(bouncer, rounds);
         swfp[r] = corio_switch_ns(fp_bouncer, rounds);
         uc[r] = uc_switch_ns(uc_rounds);
@@ -243,6 +358,8 @@ int main(int argc, char **argv)
     double m_uc = median(uc, REPS), m_cr = median(cr, REPS);
     double m_uccr = median(uccr, REPS);
     double m_swsh = median(swsh, REPS), m_crsh = median(crsh, REPS);
+    double m_fl = median(fl, REPS), m_fcs = median(fcs, REPS);
+    double m_fcc = median(fcc, REPS);
     printf("one-way switch, corio:              %8.2f ns\n", m_sw);
     printf("one-way switch, corio, FP flags set: %7.2f ns (incl. a division)\n",
            m_fp);
@@ -254,6 +371,23 @@ int main(int argc, char **argv)
     printf("one-way switch, corio, shared FPU:  %8.2f ns (%.1fx)\n", m_swsh,
            m_uc / m_swsh);
     printf("create+run+free, shared FPU:        %8.2f ns\n", m_crsh);
+    if (HAVE_FLOOR)
+        printf("one-way switch, bare floor:         %8.2f ns (shared FPU "
+               "corio %.2fx of it)\n",
+               m_fl, m_swsh / m_fl);
+    else
+        printf("SKIP: no bare assembly floor for this architecture\n");
+    if (HAVE_FCONTEXT) {
+        printf("one-way switch, Boost fcontext:     %8.2f ns (corio %.2fx of "
+               "it)\n",
+               m_fcs, m_sw / m_fcs);
+        printf("create+run+free, Boost fcontext:    %8.2f ns (corio %.2fx of "
+               "it)\n",
+               m_fcc, m_cr / m_fcc);
+    } else {
+        printf("SKIP: Boost.Context not found at build time "
+               "(libboost-context-dev)\n");
+    }
 
     long per_coro, shrunk;
     memory_at_scale(scale, &per_coro, &shrunk);
@@ -261,8 +395,15 @@ int main(int argc, char **argv)
     printf("RSS per shrunk coroutine (%ld):     %6ld bytes\n", scale, shrunk);
     printf("RESULT switch_ns=%.2f ucontext_switch_ns=%.2f create_ns=%.2f "
            "rss_per_coro_bytes=%ld shrunk_bytes_per_coro=%ld "
-           "switch_shared_fpu_ns=%.2f create_shared_fpu_ns=%.2f\n",
+           "switch_shared_fpu_ns=%.2f create_shared_fpu_ns=%.2f",
            m_sw, m_uc, m_cr, per_coro, shrunk, m_swsh, m_crsh);
+    if (HAVE_FLOOR)
+        printf(" floor_switch_ns=%.2f", m_fl);
+    if (HAVE_FCONTEXT)
+        printf(" fcontext_switch_ns=%.2f fcontext_create_ns=%.2f", m_fcs,
+               m_fcc);
+    printf("\n");
+    free(anchor_stack);
     free(uc_stack);
     return 0;
 }

@@ -5,6 +5,12 @@
 # alternate between the two so that noise hits both; each figure is the
 # median of RUNS. Prints RESULT lines.
 #
+# Squeezed: with taskset and 2 CPUs or more, also "sq", a group of one
+# worker per CPU squeezed onto the last CPU once it runs (taskset -a -p, as
+# a container's CPU quota would do), against "1c", one worker started on
+# that CPU: what the group pays for CPUs it lost. The group steers new
+# connections to as many workers as it has CPUs (src/workers/group.c).
+#
 #   sh bench/workers.sh            (after make; CONNS, SIZE, SECS, RUNS,
 #                                   WORKERS="1 2" override the defaults;
 #                                   0 in WORKERS is the server without -w;
@@ -25,7 +31,12 @@ CONNS=${CONNS:-64}
 SIZE=${SIZE:-64}
 SECS=${SECS:-3}
 RUNS=${RUNS:-5}
-WORKERS=${WORKERS:-"1 2"}
+squeeze=""
+if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
+    squeeze="sq 1c"
+fi
+WORKERS=${WORKERS:-"1 2 $squeeze"}
+last_cpu=$(($(nproc) - 1))
 PIN=${PIN:-0}
 NICE=${NICE:--15}
 pin_flag=""
@@ -52,6 +63,10 @@ measure() { # workers
     rm -f "$tmp/server.log"
     if [ "$1" = 0 ]; then # 0: the plain one-hub server, for reference
         "$server" -p 0 >"$tmp/server.log" 2>&1 &
+    elif [ "$1" = sq ]; then # one worker per CPU, squeezed below
+        "$server" -p 0 -w "$(nproc)" >"$tmp/server.log" 2>&1 &
+    elif [ "$1" = 1c ]; then # one worker on the squeezed group's CPU
+        taskset -c "$last_cpu" "$server" -p 0 -w 1 >"$tmp/server.log" 2>&1 &
     else
         "$server" -p 0 -w "$1" $pin_flag >"$tmp/server.log" 2>&1 &
     fi
@@ -61,6 +76,10 @@ measure() { # workers
         echo "workers.sh: echo_server -w $1 did not start" >&2
         cat "$tmp/server.log" >&2
         exit 1
+    fi
+    if [ "$1" = sq ]; then
+        taskset -a -p -c "$last_cpu" "$pid" >/dev/null
+        sleep 1.2 # the group notices within a second
     fi
     before=$(cpu_ticks "$pid")
     out=$($on_loadgen "$loadgen" -p "$port" -c "$CONNS" -s "$SIZE" -t "$SECS")
@@ -96,6 +115,16 @@ for w in $WORKERS; do
     cpu=$(bench_median $(cat "$tmp/cpu.$w"))
     echo "RESULT bench=workers workers=$w conns=$CONNS size=$SIZE secs=$SECS rtt_per_s=$rate cpu_ns_per_rtt=$cpu runs=$RUNS pinned=$PIN loadgen_nice=$NICE"
 done
+case " $WORKERS " in
+*" sq "*"1c "*)
+    rs=$(bench_median $(cat "$tmp/rate.sq"))
+    r1=$(bench_median $(cat "$tmp/rate.1c"))
+    cs=$(bench_median $(cat "$tmp/cpu.sq"))
+    c1=$(bench_median $(cat "$tmp/cpu.1c"))
+    awk -v r1="$r1" -v rs="$rs" -v c1="$c1" -v cs="$cs" \
+        'BEGIN { printf "RESULT bench=workers compare=squeezed/one_on_that_cpu throughput_ratio=%.2f cpu_per_rtt_ratio=%.2f\n", rs / r1, cs / c1 }'
+    ;;
+esac
 set -- $WORKERS
 if [ $# -ge 2 ]; then
     r1=$(bench_median $(cat "$tmp/rate.$1"))

@@ -1,8 +1,8 @@
 /* An echo server in the automatic gear: a task per connection, written as
  * straight-line blocking code; the hub turns every wait into a switch.
  *
- *   echo_server [-p PORT] [-b select|poll|epoll|uring] [-w N [-a]] [-v]
- *               [--tls CERT KEY]
+ *   echo_server [-p PORT] [-b select|poll|epoll|uring] [-s copied|own]
+ *               [-w N [-a]] [-v] [--tls CERT KEY]
  *
  * Prints "listening on 127.0.0.1:PORT" when ready (-p 0 picks a port) and
  * exits 0 on SIGINT or SIGTERM once every connection is closed. With -w N,
@@ -10,7 +10,9 @@
  * socket (one shared socket where the kernel lacks it); -a pins each
  * worker to its own CPU. With --tls CERT KEY (when built with OpenSSL)
  * every connection is a TLS server session (libcorio_tls), one context
- * shared by the workers. */
+ * shared by the workers. -s picks how connection tasks keep their stacks:
+ * own (a stack each, a page touched) or copied (shared stacks, a waiting
+ * task keeps its frames only; cio_hub_set_copied_stacks). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -45,6 +47,7 @@ typedef struct options {
     int pin;             /* -a: one CPU per worker */
     const char *tls_cert, *tls_key; /* --tls CERT KEY */
     cio_tls_ctx_t *tls;             /* made from them; NULL = plain TCP */
+    bool copied;         /* -s copied: tasks share stacks */
 } options_t;
 
 static options_t opts = {.port = 9999};
@@ -178,6 +181,7 @@ static void *main_task(void *arg)
 static void *worker_task(void *arg)
 {
     (void)arg;
+    cio_hub_set_copied_stacks(opts.copied);
     int rc = cio_workers_serve(handle_conn, NULL, 0);
     if (rc < 0)
         fprintf(stderr, "echo_server: worker %d: %s\n", cio_workers_index(),
@@ -221,12 +225,15 @@ static int run_workers(void)
     return 0;
 }
 
-static const char USAGE[] = "[-p PORT] [-b select|poll|epoll|uring] [-w N [-a]] [-v]\n"
-                            "       [--tls CERT KEY]";
+static const char USAGE[] =
+    "[-p PORT] [-b select|poll|epoll|uring] [-s copied|own] [-w N [-a]] [-v]\n"
+    "       [--tls CERT KEY]";
 static const char HELP[] =
     "An echo server, a task per connection, on 127.0.0.1 only.\n  -p PORT   "
     "port on 127.0.0.1 (default 9999; 0 picks a free one)\n  -b NAME   loop "
-    "backend (default: CIO_BACKEND, else epoll)\n  -w N      N worker threads, "
+    "backend (default: CIO_BACKEND, else epoll)\n  -s copied  connection tasks "
+    "share stacks and keep only their live frames while they wait;\n"
+    "            own: a stack each (default)\n  -w N      N worker threads, "
     "each with its own hub and socket\n  -a        with -w: pin each worker to "
     "its own CPU\n  -v        print each connection\n  --tls CERT KEY  serve TLS with "
     "this PEM chain and key\n  -h, --help, --version\n";
@@ -279,7 +286,7 @@ int main(int argc, char **argv)
     argc = long_options(argc, argv);
     cli_begin(argc, argv, "echo_server", USAGE, HELP);
     int opt;
-    while ((opt = getopt(argc, argv, "p:b:w:avh")) != -1) {
+    while ((opt = getopt(argc, argv, "p:b:s:w:avh")) != -1) {
         switch (opt) {
         case 'p': {
             char *end;
@@ -291,6 +298,11 @@ int main(int argc, char **argv)
         }
         case 'b':
             opts.backend = optarg;
+            break;
+        case 's':
+            if (strcmp(optarg, "copied") && strcmp(optarg, "own"))
+                usage(argv[0], 2);
+            opts.copied = strcmp(optarg, "copied") == 0;
             break;
         case 'v':
             opts.verbose = 1;
@@ -322,6 +334,7 @@ int main(int argc, char **argv)
         status = run_workers();
     } else {
         cio_hub_opts_t ro = {.backend = opts.backend, .dump_on_sigquit = true};
+        cio_hub_set_copied_stacks(opts.copied);
         void *result = NULL;
         int rc = cio_hub_run_ex(&ro, &result, main_task, NULL);
         if (rc < 0)

@@ -35,6 +35,7 @@
 #include "corio/workers.h"
 #include "corio/nursery.h"
 #include "corio/copy.h"
+#include "corio/hub_stacks.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -146,6 +146,7 @@ static void test_misc(void)
     CHECK_EQ(cio_coro_create(&b, suspend_forever, V(2), 100000), 0);
     CHECK(cio_coro_id(a) != cio_coro_id(b));
     CHECK(cio_coro_id(a) != cio_coro_id(root));
+    CHECK(cio_coro_id(a) != 0 && cio_coro_id(a) == cio_coro_id(a));
     CHECK_STREQ(cio_coro_name(a), "");
     cio_coro_set_name(a, "alpha");
     CHECK_STREQ(cio_coro_name(a), "alpha");

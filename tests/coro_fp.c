@@ -144,6 +144,31 @@ static void test_modes(void)
     CHECK_EQ(fesetround(FE_TONEAREST), 0);
 }
 
+static void *check_inherited(void *arg)
+{
+    CHECK_EQ(fegetround(), FE_DOWNWARD); /* the starter's mode */
+    CHECK_EQ(fesetround(FE_UPWARD), 0);  /* lost when it returns */
+    return arg;
+}
+
+/* A new coroutine starts with the control words of whoever starts it, and
+ * one that ends (here without ever yielding) leaves its starter's intact. */
+static void test_inherit_and_end(void)
+{
+    CHECK_EQ(fesetround(FE_DOWNWARD), 0);
+    for (int i = 0; i < 3; i++) { /* fresh, then pooled coroutines */
+        cio_coro_t *co;
+        void *got = NULL;
+        CHECK_EQ(cio_coro_create(&co, check_inherited, &got, 0), 0);
+        CHECK_EQ(cio_coro_switch(co, NULL, &got), 0);
+        CHECK(cio_coro_done(co));
+        CHECK(got == &got);
+        CHECK_EQ(fegetround(), FE_DOWNWARD);
+        cio_coro_free(co);
+    }
+    CHECK_EQ(fesetround(FE_TONEAREST), 0);
+}
+
 static void *set_upward(void *arg)
 {
     CHECK_EQ(fesetround(FE_UPWARD), 0);
@@ -182,8 +207,10 @@ int main(void)
 {
     test_values();
     test_modes();
+    test_inherit_and_end();
     test_shared();
     test_modes();
+    test_inherit_and_end();
     printf("coro_fp: ok\n");
     return 0;
 }

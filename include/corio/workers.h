@@ -144,7 +144,9 @@ CIO_API void cio_workers_free(cio_workers_t *g);
 CIO_API unsigned cio_workers_count(const cio_workers_t *g);
 
 /* The CPUs this thread may run on (its affinity mask, so taskset and
- * cpusets count), at least 1: the worker count that threads = 0 gives. */
+ * cpusets count), fewer when the process's cgroup has a CPU quota
+ * (cpu.max, or cpu.cfs_quota_us in cgroup v1; rounded up: 1.5 CPUs count
+ * as 2), at least 1: the worker count that threads = 0 gives. */
 CIO_API unsigned cio_workers_cpus(void);
 
 /* The signal (SIGINT or SIGTERM) that stopped the group, or 0. */

@@ -21,9 +21,12 @@
  * every switch, the return stack buffer expecting our caller. MXCSR and the
  * control word are reloaded only when their control bits differ, since
  * ldmxcsr is slow and the sticky exception flags differ all the time.
- * A new coroutine's frame holds MXCSR 0x80000000 (a reserved bit, never
- * stored by stmxcsr): it inherits the control words of whoever first
- * switches to it, like a called function.
+ * A frame whose MXCSR word holds 0x80000000 (a reserved bit, never stored
+ * by stmxcsr) leaves the running control words as they are: a new
+ * coroutine inherits those of whoever first switches to it, like a called
+ * function. cio__switch_start and cio__switch_exit (below) are the first
+ * and the last switch of a coroutine: the first runs the entry function on
+ * the bare new stack, the last saves nothing of the dead one.
  *
  * cio__switch_value_shared / cio__switch_status_shared are the same switch
  * for threads whose coroutines share one set of FPU control words
@@ -52,6 +55,22 @@
     .cfi_adjust_cfa_offset 8
     .endm
 
+/* The whole frame: push_frame, then the running FPU control words
+ * (private words) or the "inherit" marker in their place (shared words). */
+    .macro save_private
+    push_frame
+    subq    $8, %rsp
+    .cfi_adjust_cfa_offset 8
+    stmxcsr (%rsp)
+    fnstcw  4(%rsp)
+    .endm
+
+    .macro save_shared
+    push_frame
+    pushq   $-0x80000000
+    .cfi_adjust_cfa_offset 8
+    .endm
+
 /* Loads the callee-saved registers, received (rsi) and the resume address
  * (rcx) from the frame at rsp. */
     .macro load_frame
@@ -65,6 +84,68 @@
     movq    64(%rsp), %rcx
     .endm
 
+/* Pops the frame at rsp and jumps to its resume address, storing value
+ * rdx in its received slot or returning it (see the top of this file). */
+    .macro resume_tail
+    leaq    72(%rsp), %rsp
+    testq   %rsi, %rsi
+    jnz     .Lstore\@
+    movq    %rdx, %rax
+    jmp     *%rcx
+.Lstore\@:
+    movq    %rdx, (%rsi)
+    xorl    %eax, %eax
+    jmp     *%rcx
+    .endm
+
+/* Resumes the frame at rsi with value rdx, comparing the control words
+ * saved there with the running ones, stored at r8 (private words). */
+    .macro resume_private
+    movq    %rsi, %rsp
+    /* Registers first: their loads overlap the slow FPU stores before. */
+    load_frame
+    /* Loads of the size stored: a wider one would not be forwarded. */
+    movl    (%r8), %eax
+    xorl    (%rsp), %eax
+    testl   $0xffc0, %eax
+    jnz     .Lfpu_differ\@
+    movzwl  4(%r8), %eax
+    cmpw    4(%rsp), %ax
+    jne     .Lfpu_differ\@
+.Lfpu_done\@:
+    resume_tail
+.Lfpu_differ\@:
+    testl   $0x80000000, (%rsp)
+    jnz     .Lfpu_done\@
+    ldmxcsr (%rsp)
+    fldcw   4(%rsp)
+    jmp     .Lfpu_done\@
+    .endm
+
+/* The same, leaving the control words alone (shared words). */
+    .macro resume_shared
+    movq    %rsi, %rsp
+    load_frame
+    resume_tail
+    .endm
+
+/* Saves sp in *rdi, moves to the new stack at rsi and runs fn (r9) with
+ * value rdx, then cio__coro_finish(co (r8), result). */
+    .macro start_body
+    movq    %rsp, (%rdi)
+    movq    %rsi, %rsp
+    .cfi_def_cfa %rsp, 0
+    .cfi_undefined rip
+    movq    %r8, %rbx
+    movq    %rdx, %rdi
+    xorl    %ebp, %ebp
+    call    *%r9
+    movq    %rbx, %rdi
+    movq    %rax, %rsi
+    call    cio__coro_finish
+    ud2
+    .endm
+
     .text
     .globl  cio__switch_value
     .hidden cio__switch_value
@@ -76,44 +157,10 @@
 cio__switch_value:
 cio__switch_status:
     .cfi_startproc
-    push_frame
-    subq    $8, %rsp
-    .cfi_adjust_cfa_offset 8
-    stmxcsr (%rsp)
-    fnstcw  4(%rsp)
+    save_private
     movq    %rsp, (%rdi)
     movq    %rsp, %r8
-    movq    %rsi, %rsp
-    /* Registers first: their loads overlap the slow FPU stores above. */
-    load_frame
-    movl    (%r8), %eax
-    xorl    (%rsp), %eax
-    testl   $0xffc0, %eax
-    jnz     .Lload_mxcsr
-.Lmxcsr_done:
-    movzwl  4(%r8), %eax
-    cmpw    4(%rsp), %ax
-    jne     .Lload_fcw
-.Lfcw_done:
-    leaq    72(%rsp), %rsp
-    testq   %rsi, %rsi
-    jnz     .Lstore
-    movq    %rdx, %rax
-    jmp     *%rcx
-.Lstore:
-    movq    %rdx, (%rsi)
-    xorl    %eax, %eax
-    jmp     *%rcx
-.Lload_mxcsr:
-    testl   $0x80000000, (%rsp)
-    jnz     .Lfcw_done
-    ldmxcsr (%rsp)
-    jmp     .Lmxcsr_done
-.Lload_fcw:
-    testl   $0x80000000, (%rsp)
-    jnz     .Lfcw_done
-    fldcw   4(%rsp)
-    jmp     .Lfcw_done
+    resume_private
     .cfi_endproc
     .size   cio__switch_value, .-cio__switch_value
     .size   cio__switch_status, .-cio__switch_status
@@ -128,24 +175,72 @@ cio__switch_status:
 cio__switch_value_shared:
 cio__switch_status_shared:
     .cfi_startproc
-    push_frame
-    pushq   $-0x80000000    /* the "inherit" marker in the MXCSR word */
-    .cfi_adjust_cfa_offset 8
+    save_shared
     movq    %rsp, (%rdi)
-    movq    %rsi, %rsp
-    load_frame
-    leaq    72(%rsp), %rsp
-    testq   %rsi, %rsi
-    jnz     .Lstore_shared
-    movq    %rdx, %rax
-    jmp     *%rcx
-.Lstore_shared:
-    movq    %rdx, (%rsi)
-    xorl    %eax, %eax
-    jmp     *%rcx
+    resume_shared
     .cfi_endproc
     .size   cio__switch_value_shared, .-cio__switch_value_shared
     .size   cio__switch_status_shared, .-cio__switch_status_shared
+
+/* int cio__switch_start(void **save_sp, void *stack_top, void *value,
+ *                        void **received, void *co, void *(*fn)(void *));
+ * The first switch into a coroutine: saves the running context as
+ * cio__switch_status does, then calls fn(value) at the 16-byte aligned
+ * stack_top and cio__coro_finish(co, its result), which never returns.
+ * The callee-saved registers are free here (they were just saved): rbx
+ * keeps co across fn, rbp is zeroed and rip undefined to end backtraces.
+ * A new stack needs no frame written at create. */
+    .globl  cio__switch_start
+    .hidden cio__switch_start
+    .type   cio__switch_start, @function
+    .globl  cio__switch_start_shared
+    .hidden cio__switch_start_shared
+    .type   cio__switch_start_shared, @function
+    .p2align 4
+cio__switch_start:
+    .cfi_startproc
+    save_private
+    start_body
+    .cfi_endproc
+cio__switch_start_shared:
+    .cfi_startproc
+    save_shared
+    start_body
+    .cfi_endproc
+    .size   cio__switch_start, .-cio__switch_start
+    .size   cio__switch_start_shared, .-cio__switch_start_shared
+
+/* void cio__switch_exit(void *resume_sp, void *value);
+ * The last switch of a finished coroutine: resumes the context at
+ * resume_sp with value, as cio__switch_value would, saving nothing (the
+ * stack it leaves is dead). Its current control words go below its sp,
+ * where the resume compares them. */
+    .globl  cio__switch_exit
+    .hidden cio__switch_exit
+    .type   cio__switch_exit, @function
+    .p2align 4
+cio__switch_exit:
+    .cfi_startproc
+    leaq    -8(%rsp), %r8
+    stmxcsr (%r8)
+    fnstcw  4(%r8)
+    movq    %rsi, %rdx
+    movq    %rdi, %rsi
+    resume_private
+    .cfi_endproc
+    .size   cio__switch_exit, .-cio__switch_exit
+
+    .globl  cio__switch_exit_shared
+    .hidden cio__switch_exit_shared
+    .type   cio__switch_exit_shared, @function
+    .p2align 4
+cio__switch_exit_shared:
+    .cfi_startproc
+    movq    %rsi, %rdx
+    movq    %rdi, %rsi
+    resume_shared
+    .cfi_endproc
+    .size   cio__switch_exit_shared, .-cio__switch_exit_shared
 
 /* First code a new coroutine runs: rbx holds the coroutine, rax the value
  * of the first switch. cio__coro_start never returns. */

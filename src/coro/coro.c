@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #if CIO_ASAN
 #include <sanitizer/asan_interface.h>
@@ -18,18 +19,6 @@
 #endif
 #if CIO_TSAN
 #include <sanitizer/tsan_interface.h>
-#endif
-
-#define POOL_CLASSES 4 /* stack sizes a thread keeps free coroutines for */
-#define POOL_MAX 1024  /* free coroutines kept per size; more go shared */
-#define ID_BLOCK 4096  /* ids a thread takes from the process at a time */
-
-/* The assembly switch can be the last act of cio_coro_switch and
- * cio_coro_yield (a tail call): it returns straight to their callers. */
-#if CIO_ASAN || CIO_USE_UCONTEXT
-#define TAIL_SWITCH 0
-#else
-#define TAIL_SWITCH 1
 #endif
 
 #if !CIO_USE_UCONTEXT
@@ -43,28 +32,7 @@ _Static_assert(offsetof(struct cio_coro, fn) <= 64,
                "what a switch reads fits one cache line");
 #endif
 
-#define UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define TLS _Thread_local __attribute__((tls_model("initial-exec")))
-
-/* Freed coroutines of one stack size, stacks still attached. */
-struct pool {
-    size_t size;      /* usable stack bytes */
-    cio_coro_t *head; /* linked by next_free */
-    unsigned count;   /* coroutines in the list */
-};
-
-struct cio__thread {
-    cio_coro_t root;                 /* the thread's own stack */
-    struct pool pools[POOL_CLASSES]; /* free coroutines by stack size */
-    uint64_t next_id, id_limit;      /* ids left in this thread's block */
-    void *altstack;                  /* signal stack we installed, or NULL */
-    cio_coro_t *came_from;           /* who switched last (ASan bounds) */
-    void *scratch;                   /* receives values nobody asked for */
-    int ready;                       /* 1 once initialised */
-    int shared_fpu; /* 1: switches leave the FPU control words alone */
-};
-
-static TLS struct cio__thread tls_thread;
+TLS struct cio__thread cio__tls_thread;
 /* The running coroutine; read inline by the hub (coro/room.h). */
 TLS cio_coro_t *cio__tls_current;
 static atomic_uint_fast64_t id_source = 1;
@@ -89,7 +57,7 @@ static uint64_t next_id(struct cio__thread *t)
 
 static __attribute__((noinline)) struct cio__thread *thread_init(void)
 {
-    struct cio__thread *t = &tls_thread;
+    struct cio__thread *t = &cio__tls_thread;
     t->root.thread = t;
     t->root.is_root = 1;
     t->root.stack.guarded = 1; /* no canary to check on its switches */
@@ -109,9 +77,9 @@ static __attribute__((noinline)) struct cio__thread *thread_init(void)
 
 static inline struct cio__thread *thread_get(void)
 {
-    if (UNLIKELY(!tls_thread.ready))
+    if (UNLIKELY(!cio__tls_thread.ready))
         return thread_init();
-    return &tls_thread;
+    return &cio__tls_thread;
 }
 
 cio_coro_t *cio__coro_running(void)
@@ -141,7 +109,7 @@ static inline void asan_arrive(cio_coro_t *self)
     size_t size;
     __sanitizer_finish_switch_fiber(self ? self->asan_fake : NULL, &bottom,
                                     &size);
-    cio_coro_t *prev = tls_thread.came_from;
+    cio_coro_t *prev = cio__tls_thread.came_from;
     if (prev && prev->is_root) {
         prev->asan_bottom = bottom;
         prev->asan_size = size;
@@ -226,6 +194,21 @@ static inline int switch_status(struct cio__thread *t, cio_coro_t *from,
     return cio__switch_status(&from->ctx.sp, to->ctx.sp, value, slot);
 }
 
+#if FRESH_START
+/* The first switch into `to`, as switch_status. */
+static inline int start_status(struct cio__thread *t, cio_coro_t *from,
+                               cio_coro_t *to, void *value, void **received)
+{
+    void **slot = received ? received : &t->scratch;
+    void *first = value ? value : to->arg;
+    if (t->shared_fpu)
+        return cio__switch_start_shared(&from->ctx.sp, to->ctx.sp, first, slot,
+                                        to, to->fn);
+    return cio__switch_start(&from->ctx.sp, to->ctx.sp, first, slot, to,
+                             to->fn);
+}
+#endif
+
 /* The same, returning the value passed back. */
 static inline void *switch_value(struct cio__thread *t, cio_coro_t *from,
                                  cio_coro_t *to, void *value)
@@ -233,6 +216,60 @@ static inline void *switch_value(struct cio__thread *t, cio_coro_t *from,
     if (t->shared_fpu)
         return cio__switch_value_shared(&from->ctx.sp, to->ctx.sp, value, NULL);
     return cio__switch_value(&from->ctx.sp, to->ctx.sp, value, NULL);
+}
+#endif
+
+#if FRESH_START
+/* Goes from `from` to `to`, two copied coroutines of one stack, through
+ * the thread's copier (made with the first copied coroutine): `from`
+ * switches to it as to any coroutine, so its frames are saved; the copier
+ * moves them out, moves to's in, and switches to `to` with the value. */
+static int hop(struct cio__thread *t, cio_coro_t *from, cio_coro_t *to,
+               void *value, void **received, bool fresh)
+{
+    cio_coro_t *c = t->copier;
+    t->hop_to = to;
+    t->hop_value = value;
+    t->hop_fresh = fresh;
+    if (!from->stack.guarded)
+        check_canary(from);
+    cio__tls_current = c;
+    tsan_switch(c);
+    if (c->state == CIO__CORO_NEW) {
+        c->state = CIO__CORO_SUSPENDED;
+        c->parent = from;
+        return start_status(t, from, c, t, received);
+    }
+    return switch_status(t, from, c, NULL, received);
+}
+
+static void *copier_main(void *arg)
+{
+    struct cio__thread *t = arg;
+    for (;;) {
+        cio_coro_t *to = t->hop_to;
+        cio__copied_move(to);
+        cio__tls_current = to;
+        tsan_switch(to);
+        if (t->hop_fresh)
+            start_status(t, t->copier, to, t->hop_value, NULL);
+        else
+            switch_status(t, t->copier, to, t->hop_value, NULL);
+    }
+    return NULL;
+}
+
+/* A yield or an end cannot wait for a pinned stack: the hub, the only
+ * user of copied coroutines, never resumes one of them that way. */
+static void copied_check(const cio_coro_t *to)
+{
+    if (cio__copied_busy(to)) {
+        static const char msg[] = "corio: coroutine resumed on a stack that "
+                                  "another one keeps\n";
+        ssize_t unused = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)unused;
+        abort();
+    }
 }
 #endif
 
@@ -249,18 +286,55 @@ _Noreturn void cio__coro_start(void *arg, void *value)
 {
     cio_coro_t *co = arg;
     asan_arrive(NULL);
-    void *result = co->fn(value ? value : co->arg);
-    co->result = result;
-    co->state = CIO__CORO_DONE;
-    check_canary(co);
-    cio_coro_t *to = live_parent(co);
-    if (UNLIKELY(to->saved != NULL))
-        unshrink(to);
+    cio__coro_finish(co, co->fn(value ? value : co->arg));
+}
+
+/* Leaves finished coroutine co for to, which is ready to resume. */
+static inline _Noreturn void leave(cio_coro_t *co, cio_coro_t *to, void *result)
+{
     cio__tls_current = to;
     tsan_switch(to);
     asan_leave(co, to, true);
+#if FRESH_START
+    if (cio__tls_thread.shared_fpu)
+        cio__switch_exit_shared(to->ctx.sp, result);
+    cio__switch_exit(to->ctx.sp, result);
+#else
     cio__switch(&co->ctx, &to->ctx, result, co->thread->shared_fpu);
     abort(); /* a finished coroutine is never resumed */
+#endif
+}
+
+static __attribute__((noinline)) _Noreturn void finish_slow(cio_coro_t *co,
+                                                            void *result)
+{
+    check_canary(co);
+    cio_coro_t *to = live_parent(co);
+#if FRESH_START
+    if (to->copied && to->saved) {
+        copied_check(to);
+        if (cio__copied_bring_in(co, to)) {
+            hop(co->thread, co, to, result, NULL, false);
+            abort(); /* a finished coroutine is never resumed */
+        }
+    }
+#endif
+    if (UNLIKELY(to->saved != NULL))
+        unshrink(to);
+    leave(co, to, result);
+}
+
+_Noreturn void cio__coro_finish(void *arg, void *result)
+{
+    cio_coro_t *co = arg;
+    co->result = result;
+    co->state = CIO__CORO_DONE;
+    cio_coro_t *to = co->parent;
+    if (__builtin_expect(co->stack.guarded && to && !to->saved &&
+                             to->state != CIO__CORO_DONE,
+                         1))
+        leave(co, to, result);
+    finish_slow(co, result);
 }
 
 static cio_coro_t *pool_take(struct cio__thread *t, size_t size)
@@ -311,6 +385,14 @@ static void release(cio_coro_t *co)
 static void thread_exit(void *arg)
 {
     struct cio__thread *t = arg;
+    if (t->copier) /* to its pool, emptied below */
+        cio_coro_free(t->copier);
+    t->copier = NULL;
+    for (int i = 0; i < SSTACKS; i++) {
+        if (t->sstacks[i])
+            cio__sstack_unref(t->sstacks[i]);
+        t->sstacks[i] = NULL;
+    }
     for (int i = 0; i < POOL_CLASSES; i++) {
         while (t->pools[i].head) {
             cio_coro_t *co = t->pools[i].head;
@@ -322,9 +404,6 @@ static void thread_exit(void *arg)
     cio__overflow_thread_fini(t->altstack);
     t->altstack = NULL;
 }
-
-/* The coroutine's struct rounded to a cache line: its room starts there. */
-#define HEAD_BYTES ((sizeof(cio_coro_t) + 63) & ~(size_t)63)
 
 static cio_coro_t *coro_alloc(size_t room)
 {
@@ -380,54 +459,106 @@ make(cio_coro_t **out, struct cio__thread *t, size_t stack_size, size_t room)
             return rc;
         }
     }
+    /* Fields a pooled coroutine keeps clear (see cio__coro_create_room). */
+    co->name = NULL;
+    co->saved = NULL;
+    co->saved_len = 0;
+    co->is_root = 0;
+    co->copied = 0;
+    co->copy_cap = 0;
+#if CIO_TSAN
+    co->tsan_fiber = NULL;
+#endif
     *out = co;
     return 0;
+}
+
+/* What a new coroutine gets. A pooled one has no name, no shrunk copy and
+ * no TSan fiber (freeing clears them, make sets them), so only these. */
+static inline void setup(cio_coro_t *co, struct cio__thread *t, cio_coro_cb fn,
+                         void *arg)
+{
+    co->thread = t;
+    co->parent = NULL;
+    co->fn = fn;
+    co->arg = arg; /* shares its place with result */
+    co->data = NULL;
+    co->id = 0; /* given on first request (cio_coro_id) */
+    co->state = CIO__CORO_NEW;
+#if FRESH_START
+    co->ctx.sp =
+        (void *)((uintptr_t)(co->stack.lo + co->stack.size) & ~(uintptr_t)15);
+#else
+    cio__ctx_init(&co->ctx, co, co->stack.lo, co->stack.size);
+#endif
+}
+
+static __attribute__((noinline)) int create_slow(cio_coro_t **out,
+                                                 cio_coro_cb fn, void *arg,
+                                                 size_t stack_size, size_t room)
+{
+    if (UNLIKELY(!out || !fn || room > UINT32_MAX))
+        return -EINVAL;
+    room = (room + 63) & ~(size_t)63;
+    struct cio__thread *t = thread_get();
+    cio_coro_t *co;
+    int rc = make(&co, t, stack_size, room);
+    if (rc)
+        return rc;
+    setup(co, t, fn, arg);
+    *out = co;
+    return 0;
+}
+
+/* The fast path takes a default-size coroutine from this thread's pool
+ * (empty until the thread is ready); its room is a multiple of 64. */
+static inline int create(cio_coro_t **out, cio_coro_cb fn, void *arg,
+                         size_t stack_size, size_t room)
+{
+    struct pool *p = &cio__tls_thread.pools[0];
+    cio_coro_t *co = p->head;
+    if (__builtin_expect(co != NULL && stack_size == 0 && co->room >= room &&
+                             out && fn,
+                         1)) {
+        p->head = co->next_free;
+        p->count--;
+        setup(co, &cio__tls_thread, fn, arg);
+        *out = co;
+        return 0;
+    }
+    return create_slow(out, fn, arg, stack_size, room);
 }
 
 int cio__coro_create_room(cio_coro_t **out, cio_coro_cb fn, void *arg,
                           size_t stack_size, size_t room)
 {
-    if (UNLIKELY(!out || !fn || room > UINT32_MAX))
-        return -EINVAL;
-    room = (room + 63) & ~(size_t)63;
-    struct cio__thread *t = &tls_thread;
-    struct pool *p = &t->pools[0]; /* default-size stacks (0 until ready) */
-    cio_coro_t *co = p->head;
-    if (__builtin_expect(stack_size == 0 && co != NULL && co->room >= room,
-                         1)) {
-        p->head = co->next_free;
-        p->count--;
-    } else {
-        int rc = make(&co, thread_get(), stack_size, room);
-        if (rc)
-            return rc;
-    }
-    co->thread = t;
-    co->parent = NULL;
-    co->fn = fn;
-    co->arg = arg;
-    co->result = NULL;
-    co->data = NULL;
-    co->name = NULL;
-    co->id = next_id(t);
-    co->saved = NULL;
-    co->saved_len = 0;
-    co->next_free = NULL;
-    co->state = CIO__CORO_NEW;
-    co->is_root = 0;
-#if CIO_TSAN
-    co->tsan_fiber = NULL;
-#endif
-    cio__ctx_init(&co->ctx, co, co->stack.lo, co->stack.size);
-    *out = co;
-    return 0;
+    return create(out, fn, arg, stack_size, room);
 }
 
 int cio_coro_create(cio_coro_t **out, cio_coro_cb fn, void *arg,
                     size_t stack_size)
 {
-    return cio__coro_create_room(out, fn, arg, stack_size, 0);
+    return create(out, fn, arg, stack_size, 0);
 }
+
+/* For copied.c: a new coroutine's fields, the thread, the copier. */
+void cio__coro_setup(cio_coro_t *co, struct cio__thread *t, cio_coro_cb fn,
+                     void *arg)
+{
+    setup(co, t, fn, arg);
+}
+
+struct cio__thread *cio__thread_get(void)
+{
+    return thread_get();
+}
+
+#if FRESH_START
+int cio__copier_new(struct cio__thread *t)
+{
+    return create(&t->copier, copier_main, t, 0, 0);
+}
+#endif
 
 void *cio__coro_room(cio_coro_t *co)
 {
@@ -443,25 +574,38 @@ static __attribute__((noinline)) int switch_slow(cio_coro_t *to, void *value,
     cio_coro_t *from = cio__tls_current;
     if (UNLIKELY(!to))
         return -EINVAL;
-    if (UNLIKELY(to->state != CIO__CORO_SUSPENDED)) {
-        if (to->state == CIO__CORO_DONE)
-            return -ESRCH;
-        /* A coroutine that never ran joins the thread that starts it. */
-        to->thread = t;
-        to->parent = from;
-        to->state = CIO__CORO_SUSPENDED;
-    } else if (UNLIKELY(to->thread != t)) {
+    if (UNLIKELY(to->state == CIO__CORO_DONE))
+        return -ESRCH;
+    /* A coroutine that never ran joins the thread that starts it, unless
+     * it runs on a stack its thread shares. */
+    bool fresh = to->state == CIO__CORO_NEW;
+    if (UNLIKELY(to->thread != t && (!fresh || to->copied)))
         return -EINVAL;
-    }
     if (UNLIKELY(to == from)) {
         if (received)
             *received = value;
         return 0;
     }
+    if (UNLIKELY(to->copied && to->saved && cio__copied_busy(to)))
+        return -EBUSY;
+    if (fresh) {
+        to->thread = t;
+        to->parent = from;
+        to->state = CIO__CORO_SUSPENDED;
+    }
 #if TAIL_SWITCH
+#if FRESH_START
+    if (to->copied && to->saved && cio__copied_bring_in(from, to))
+        return hop(t, from, to, value, received, fresh);
+#endif
     prepare(from, to);
+#if FRESH_START
+    if (fresh)
+        return start_status(t, from, to, value, received);
+#endif
     return switch_status(t, from, to, value, received);
 #else
+    (void)fresh;
     void *got = transfer(from, to, value);
     if (received)
         *received = got;
@@ -476,18 +620,25 @@ int cio_coro_switch(cio_coro_t *to, void *value, void **received)
 {
     cio_coro_t *from = cio__tls_current;
 #if TAIL_SWITCH
-    if (__builtin_expect(from && to && to->thread == from->thread &&
-                             to != from && from->stack.guarded && !to->saved,
+    /* A coroutine of this thread means the thread is set up (from is not
+     * NULL): coroutines get it at create, which sets the thread up. */
+    if (__builtin_expect(to && to->thread == &cio__tls_thread && to != from &&
+                             from->stack.guarded && !to->saved,
                          1)) {
         if (UNLIKELY(to->state != CIO__CORO_SUSPENDED)) {
             if (to->state == CIO__CORO_DONE)
                 return -ESRCH;
             to->parent = from;
             to->state = CIO__CORO_SUSPENDED;
+#if FRESH_START
+            cio__tls_current = to;
+            tsan_switch(to);
+            return start_status(&cio__tls_thread, from, to, value, received);
+#endif
         }
         cio__tls_current = to;
         tsan_switch(to);
-        return switch_status(from->thread, from, to, value, received);
+        return switch_status(&cio__tls_thread, from, to, value, received);
     }
 #endif
     (void)from;
@@ -501,6 +652,16 @@ static __attribute__((noinline)) void *yield_slow(void *value)
     if (from->is_root)
         return value;
     cio_coro_t *to = live_parent(from);
+#if FRESH_START
+    if (to->copied && to->saved) {
+        copied_check(to);
+        if (cio__copied_bring_in(from, to)) {
+            void *got = NULL;
+            hop(from->thread, from, to, value, &got, false);
+            return got;
+        }
+    }
+#endif
 #if TAIL_SWITCH
     prepare(from, to);
     return switch_value(from->thread, from, to, value);
@@ -518,7 +679,7 @@ void *cio_coro_yield(void *value)
         if (__builtin_expect(to->state != CIO__CORO_DONE && !to->saved, 1)) {
             cio__tls_current = to;
             tsan_switch(to);
-            return switch_value(from->thread, from, to, value);
+            return switch_value(&cio__tls_thread, from, to, value);
         }
     }
 #endif
@@ -541,49 +702,21 @@ cio_coro_t *cio_coro_current(void)
     return cio__tls_current;
 }
 
-cio_coro_t *cio_coro_parent(const cio_coro_t *co)
-{
-    return co ? co->parent : NULL;
-}
-
-bool cio_coro_done(const cio_coro_t *co)
-{
-    return co && co->state == CIO__CORO_DONE;
-}
-
-void *cio_coro_result(const cio_coro_t *co)
-{
-    return co ? co->result : NULL;
-}
-
+/* Ids are taken when first asked for: creating stays cheap. A race
+ * between two threads asking at once keeps the first id stored. */
 uint64_t cio_coro_id(const cio_coro_t *co)
 {
-    return co ? co->id : 0;
-}
-
-void cio_coro_set_name(cio_coro_t *co, const char *name)
-{
     if (!co)
-        return;
-    char *copy = name ? strdup(name) : NULL;
-    free(co->name);
-    co->name = copy;
-}
-
-const char *cio_coro_name(const cio_coro_t *co)
-{
-    return co && co->name ? co->name : "";
-}
-
-void cio_coro_set_data(cio_coro_t *co, void *data)
-{
-    if (co)
-        co->data = data;
-}
-
-void *cio_coro_data(const cio_coro_t *co)
-{
-    return co ? co->data : NULL;
+        return 0;
+    uint64_t *slot = (uint64_t *)&((cio_coro_t *)co)->id;
+    uint64_t id = __atomic_load_n(slot, __ATOMIC_RELAXED);
+    if (!id) {
+        uint64_t fresh = next_id(thread_get());
+        if (__atomic_compare_exchange_n(slot, &id, fresh, false,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            id = fresh;
+    }
+    return id;
 }
 
 static __attribute__((noinline)) void free_slow(cio_coro_t *co)
@@ -594,6 +727,10 @@ static __attribute__((noinline)) void free_slow(cio_coro_t *co)
     if (co->name) {
         free(co->name);
         co->name = NULL;
+    }
+    if (co->copied) { /* its stack is shared: never pooled */
+        cio__copied_release(co);
+        return;
     }
     if (co->saved) {
         free(co->saved);
@@ -620,10 +757,11 @@ void cio_coro_free(cio_coro_t *co)
 #if !CIO_ASAN && !CIO_TSAN
     /* The common case: a default-size, guarded, unnamed coroutine back to
      * this thread's pool (a root's size is 0, never the default). */
-    struct pool *p = &tls_thread.pools[0];
+    struct pool *p = &cio__tls_thread.pools[0];
     if (__builtin_expect(co && co != cio__tls_current &&
                              co->stack.size == p->size && co->stack.guarded &&
-                             !co->name && !co->saved && p->count < POOL_MAX,
+                             !co->name && !co->saved && !co->copied &&
+                             p->count < POOL_MAX,
                          1)) {
         co->state = CIO__CORO_DONE;
         co->next_free = p->head;
@@ -641,6 +779,8 @@ int cio_coro_shrink(cio_coro_t *co)
         return -EINVAL;
     if (co == cio__tls_current)
         return -EBUSY;
+    if (co->copied)
+        return cio__copied_shrink(co);
     if (co->saved)
         return 0;
     check_canary(co);
@@ -659,23 +799,4 @@ int cio_coro_shrink(cio_coro_t *co)
     co->saved_len = len;
     cio__stack_drop_pages(&co->stack);
     return 0;
-}
-
-size_t cio_coro_footprint(const cio_coro_t *co)
-{
-    if (!co)
-        return 0;
-    size_t head = co->room ? HEAD_BYTES + co->room : sizeof *co;
-    if (co->is_root || co->state == CIO__CORO_DONE)
-        return head;
-    if (co->saved)
-        return head + co->saved_len;
-    size_t page = 4096;
-    char *top = co->stack.lo + co->stack.size;
-    char *sp = co == cio__tls_current ? (char *)__builtin_frame_address(0)
-                                      : cio__ctx_sp(&co->ctx);
-    if (sp < co->stack.lo || sp > top)
-        sp = co->stack.lo;
-    size_t live = (size_t)(top - sp);
-    return head + (live + page - 1) / page * page;
 }

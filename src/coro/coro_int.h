@@ -53,16 +53,28 @@ struct cio_coro {
     struct cio__stack stack;    /* its stack (lo == NULL for a root) */
     uint8_t state;              /* enum cio__coro_state */
     uint8_t is_root;            /* 1 for a thread's root coroutine */
+    uint8_t copied;             /* 1: runs on a shared stack (copied.c) */
     uint32_t room;              /* bytes of the owner's room after the struct */
-    /* colder: */
-    cio_coro_cb fn;        /* entry function */
-    void *arg;             /* entry argument when the first value is NULL */
-    void *result;          /* entry function's return value once done */
-    void *data;            /* owner's pointer (cio_coro_set_data) */
-    char *name;            /* heap copy of the debug name, or NULL */
-    uint64_t id;           /* process-unique id */
-    size_t saved_len;      /* bytes in saved (top of stack down to sp) */
-    cio_coro_t *next_free; /* link in the thread's pool of free coroutines */
+    /* colder; fields never needed at once share their place, so that the
+     * struct is two cache lines and a room starts 128 bytes in: */
+    union {
+        cio_coro_cb fn; /* entry function, until it starts */
+        char *copy_buf; /* copied: its frames while another runs there,
+                           once copy_cap > 0 */
+    };
+    union {
+        void *arg;    /* entry argument when the first value is NULL */
+        void *result; /* entry function's return value once done */
+    };
+    void *data;       /* owner's pointer (cio_coro_set_data) */
+    char *name;       /* heap copy of the debug name, or NULL */
+    uint64_t id;      /* process-unique id, 0 until asked for */
+    size_t saved_len; /* bytes in saved (top of stack down to sp) */
+    union {
+        cio_coro_t *next_free;      /* link in its thread's pool */
+        struct cio__sstack *shared; /* copied: the stack it runs on */
+    };
+    size_t copy_cap; /* copied: bytes allocated at copy_buf */
 #if CIO_TSAN
     void *tsan_fiber; /* ThreadSanitizer's state for this stack */
 #endif
@@ -72,6 +84,102 @@ struct cio_coro {
     size_t asan_size;        /* root only: its stack size for ASan */
 #endif
 };
+
+#define POOL_CLASSES 4 /* stack sizes a thread keeps free coroutines for */
+#define POOL_MAX 1024  /* free coroutines kept per size; more go shared */
+#define ID_BLOCK 4096  /* ids a thread takes from the process at a time */
+#define SSTACKS 8      /* shared stacks per thread for copied coroutines */
+#define SSTACK_MIN (256 * 1024) /* their least size: it costs no memory */
+
+/* The assembly switch can be the last act of cio_coro_switch and
+ * cio_coro_yield (a tail call): it returns straight to their callers. */
+#if CIO_ASAN || CIO_USE_UCONTEXT
+#define TAIL_SWITCH 0
+#else
+#define TAIL_SWITCH 1
+#endif
+
+/* A new coroutine starts on its bare stack, and a finished one leaves
+ * without saving anything (x86-64 assembly; elsewhere a frame is laid out
+ * at create and the last switch saves into the dead stack). */
+#define FRESH_START (TAIL_SWITCH && CIO_SWITCH_START)
+
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define TLS _Thread_local __attribute__((tls_model("initial-exec")))
+
+/* Freed coroutines of one stack size, stacks still attached. */
+struct pool {
+    size_t size;      /* usable stack bytes */
+    cio_coro_t *head; /* linked by next_free */
+    unsigned count;   /* coroutines in the list */
+};
+
+struct cio__thread {
+    cio_coro_t root;                 /* the thread's own stack */
+    struct pool pools[POOL_CLASSES]; /* free coroutines by stack size */
+    uint64_t next_id, id_limit;      /* ids left in this thread's block */
+    void *altstack;                  /* signal stack we installed, or NULL */
+    cio_coro_t *came_from;           /* who switched last (ASan bounds) */
+    void *scratch;                   /* receives values nobody asked for */
+    int ready;                       /* 1 once initialised */
+    int shared_fpu; /* 1: switches leave the FPU control words alone */
+    /* Copied coroutines: their shared stacks, given out in turn, and the
+     * copier, with what it is to do (see copied.c). */
+    struct cio__sstack *sstacks[SSTACKS];
+    unsigned sstack_next;
+    cio_coro_t *copier;
+    cio_coro_t *hop_to;
+    void *hop_value;
+    bool hop_fresh;
+};
+
+/* The thread's state (coro.c). */
+CIO_HIDDEN extern TLS struct cio__thread cio__tls_thread;
+CIO_HIDDEN struct cio__thread *cio__thread_get(void);
+/* Sets a new coroutine's fields for fn(arg) on thread t (coro.c). */
+CIO_HIDDEN void cio__coro_setup(cio_coro_t *co, struct cio__thread *t,
+                                cio_coro_cb fn, void *arg);
+/* Makes t's copier (coro.c); 0 or -errno. */
+CIO_HIDDEN int cio__copier_new(struct cio__thread *t);
+/* Drops a reference to a shared stack, freed with the last (copied.c). */
+CIO_HIDDEN void cio__sstack_unref(struct cio__sstack *s);
+/* Frees a copied coroutine (copied.c). */
+CIO_HIDDEN void cio__copied_release(cio_coro_t *co);
+
+/* The coroutine's struct rounded to a cache line: its room starts there. */
+#define HEAD_BYTES ((sizeof(cio_coro_t) + 63) & ~(size_t)63)
+
+/* A stack that copied coroutines take turns on: the one running there, or
+ * the last one that did, keeps its frames in place (the occupant); the
+ * others keep theirs in their copy_buf, at most a few hundred bytes. */
+struct cio__sstack {
+    struct cio__stack stack; /* its memory, like any coroutine stack */
+    cio_coro_t *occupant;    /* whose frames are on it, or NULL */
+    cio_coro_t *pinned;      /* keeps it while another thread uses them */
+    unsigned users;          /* coroutines bound to it, +1 while in a slot */
+};
+
+/* Copied coroutines (copied.c). saved != NULL means "frames not on the
+ * shared stack" for them, as it means "shrunk" for the others, so the fast
+ * paths of a switch handle both with one test. */
+CIO_HIDDEN extern char cio__no_frames[8]; /* saved of one with no frames */
+/* Bytes after a copied coroutine's room for its frames: a wait in a
+ * read or a write takes about 350 to 430; more go to the heap. */
+#define CIO__COPY_INLINE 448
+/* -EBUSY if to's shared stack is pinned by another coroutine. */
+CIO_HIDDEN int cio__copied_busy(const cio_coro_t *to);
+/* Makes to's frames present on its stack, moving the occupant's out; from
+ * is the running coroutine. 1 if from runs on that stack (a hop through
+ * the thread's copier is needed), else 0. Aborts when out of memory. */
+CIO_HIDDEN int cio__copied_bring_in(const cio_coro_t *from, cio_coro_t *to);
+/* Moves the occupant of to's stack out and to's frames in (the copier's
+ * part of a hop: the occupant is suspended or finished). */
+CIO_HIDDEN void cio__copied_move(cio_coro_t *to);
+/* Gives up co's place on its stack and its copy buffer (free). */
+CIO_HIDDEN void cio__copied_detach(cio_coro_t *co);
+/* cio_coro_shrink for a copied coroutine: its frames out, its buffer cut
+ * to their size. */
+CIO_HIDDEN int cio__copied_shrink(cio_coro_t *co);
 
 /* The coroutine running on this thread, or NULL before first use (used by
  * the SIGSEGV handler, so it never initialises anything). */

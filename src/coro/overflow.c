@@ -35,7 +35,7 @@ void cio__overflow_report(const cio_coro_t *co)
     static const char head[] = "corio: coroutine ",
                       mid[] = " overflowed its stack (";
     memcpy(p, head, sizeof head - 1);
-    p = put_uint(p + sizeof head - 1, co->id);
+    p = put_uint(p + sizeof head - 1, cio_coro_id(co));
     memcpy(p, mid, sizeof mid - 1);
     p = put_uint(p + sizeof mid - 1, co->stack.size);
     *p++ = ')';

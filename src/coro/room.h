@@ -3,6 +3,7 @@
 #ifndef CIO_CORO_ROOM_H
 #define CIO_CORO_ROOM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "corio/coro.h"
@@ -12,6 +13,27 @@
 __attribute__((visibility("hidden"))) int
 cio__coro_create_room(cio_coro_t **out, cio_coro_cb fn, void *arg,
                       size_t stack_size, size_t room);
+
+/* Like cio__coro_create_room, for a coroutine whose stack is shared: it
+ * runs on one of its thread's shared stacks, and its live frames are copied
+ * out (to the heap, a few hundred bytes) while another one runs there, and
+ * back before it runs (src/coro/copied.c). Nothing may point into its stack
+ * from outside while it waits, unless it is pinned. Falls back to a stack
+ * of its own where the switch cannot start a coroutine on a bare stack
+ * (only x86-64 can, without ASan). */
+__attribute__((visibility("hidden"))) int
+cio__coro_create_copied(cio_coro_t **out, cio_coro_cb fn, void *arg,
+                        size_t stack_size, size_t room);
+
+/* Pins a copied coroutine's frames on its shared stack (another thread
+ * uses them), or unpins them; no-op for others. While pinned, switching to
+ * another coroutine of that stack whose frames are out fails with -EBUSY. */
+__attribute__((visibility("hidden"))) void cio__coro_pin(cio_coro_t *co,
+                                                         bool on);
+
+/* True if switching to co would fail with -EBUSY (see cio__coro_pin). */
+__attribute__((visibility("hidden"))) bool
+cio__coro_blocked(const cio_coro_t *co);
 
 /* The running coroutine, NULL before the thread's first coroutine call:
  * cio_coro_current without its initialisation, for the hub's every call. */

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #if CIO_USE_UCONTEXT
+#define CIO_SWITCH_START 0
 #include <ucontext.h>
 typedef struct cio__ctx {
     ucontext_t uc; /* registers saved by swapcontext */
@@ -39,6 +40,28 @@ cio__switch_value_shared(void **save_sp, void *resume_sp, void *value,
 __attribute__((visibility("hidden"))) int
 cio__switch_status_shared(void **save_sp, void *resume_sp, void *value,
                           void **received);
+
+#if defined(__x86_64__)
+#define CIO_SWITCH_START 1
+/* The first switch into a coroutine: saves the running context as
+ * cio__switch_status does, then runs fn(value) at stack_top (16-byte
+ * aligned) and cio__coro_finish(co, result); nothing is written at create. */
+__attribute__((visibility("hidden"))) int
+cio__switch_start(void **save_sp, void *stack_top, void *value, void **received,
+                  void *co, void *(*fn)(void *));
+__attribute__((visibility("hidden"))) int
+cio__switch_start_shared(void **save_sp, void *stack_top, void *value,
+                         void **received, void *co, void *(*fn)(void *));
+
+/* The last switch of a finished coroutine: resumes resume_sp with value,
+ * saving nothing of the dead stack it leaves. */
+__attribute__((visibility("hidden"))) _Noreturn void
+cio__switch_exit(void *resume_sp, void *value);
+__attribute__((visibility("hidden"))) _Noreturn void
+cio__switch_exit_shared(void *resume_sp, void *value);
+#else
+#define CIO_SWITCH_START 0
+#endif
 
 static inline void *cio__switch(cio__ctx *from, cio__ctx *to, void *value,
                                 int shared_fpu)
@@ -149,5 +172,9 @@ static inline char *cio__ctx_sp(const cio__ctx *ctx)
 /* Runs a coroutine from its first switch to its end (coro.c). */
 __attribute__((visibility("hidden"))) _Noreturn void
 cio__coro_start(void *co, void *value);
+
+/* Ends a coroutine whose entry function returned result (coro.c). */
+__attribute__((visibility("hidden"))) _Noreturn void
+cio__coro_finish(void *co, void *result);
 
 #endif

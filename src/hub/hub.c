@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "hub/hub_internal.h"
 #include "loop/uring.h"
+#include "corio/hub_stacks.h"
 
 void cio__task_run_next(struct cio__hub *hub);
 void cio__task_unlink(cio_task_t *t);
@@ -23,6 +24,8 @@ void cio__shrink_clear(struct cio__hub *hub);
 _Thread_local struct cio__hub *cio__tls_hub;
 /* cio_hub_set_shrink_after called outside a run: used by the next run. */
 static _Thread_local int64_t tls_shrink_default;
+/* The same for cio_hub_set_copied_stacks. */
+static _Thread_local bool tls_copied_default;
 
 cio_loop_t *cio_hub_loop(void)
 {
@@ -112,6 +115,14 @@ void cio_hub_set_shrink_after(int64_t ms)
     }
     cio__tls_hub->shrink_after_ms = ms;
     shrink_timer_update(cio__tls_hub);
+}
+
+void cio_hub_set_copied_stacks(bool on)
+{
+    if (!cio__tls_hub)
+        tls_copied_default = on;
+    else
+        cio__tls_hub->copied_stacks = on && !cio__tls_hub->uring;
 }
 
 /* ---- the debugging listing ---- */
@@ -272,6 +283,12 @@ int cio_hub_run_ex(const cio_hub_opts_t *opts, void **result,
         hub->uring = cio__loop_uring(hub->loop);
     hub->coro = cio_coro_current();
     hub->stack_size = opts->stack_size;
+    /* CIO_HUB_COPIED_STACKS=1 in the environment turns them on too. Not
+     * with ring operations: the kernel may write into a waiting task's
+     * frames, which copied stacks move. */
+    const char *env = getenv("CIO_HUB_COPIED_STACKS");
+    hub->copied_stacks = !hub->uring && (tls_copied_default ||
+                                         (env && strcmp(env, "1") == 0));
     cio__timer_init(&hub->shrink_timer, hub->loop, shrink_cb, hub);
     cio__tls_hub = hub;
     if (tls_shrink_default > 0)

@@ -99,6 +99,7 @@ struct cio_task {
     int64_t shield_grace; /* its grace after a kill, ms */
     int64_t killed_at;    /* when cio_task_kill was first called */
     struct cio__uop uop;       /* its operation in completion mode */
+    cio_task_t *parked_next;   /* next in the hub's parked list */
 };
 _Static_assert(offsetof(struct cio_task, wnode) <= 64,
                "a task's hot fields fit one cache line");
@@ -139,7 +140,11 @@ struct cio__hub {
     size_t fd_nevents;               /* reports in fd_events */
     size_t fd_events_cap;            /* entries allocated */
     int64_t shrink_after_ms;         /* 0 = never shrink waiting stacks */
-    cio_task_t *idle_head;           /* waiting tasks, oldest wait first */
+    bool copied_stacks;              /* tasks made from now on share stacks */
+    /* Ready tasks that cannot run while an offloading task keeps their
+     * shared stack (cio__coro_pin): queued again when it lets go. */
+    cio_task_t *parked;
+    cio_task_t *idle_head; /* waiting tasks, oldest wait first */
     cio_task_t *idle_tail;
     cio_timer_t shrink_timer; /* periodic scan of the shrink list */
     bool sigquit;             /* SIGQUIT prints cio_hub_dump */
@@ -197,6 +202,9 @@ int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg);
  * interrupt wake it too but do not end the wait for its caller, who waits
  * again while the kernel still owns its memory (uring.c). */
 int cio__block_raw(cio_task_t *t, const char *what, long arg);
+/* Keeps t's frames where they are while another thread may use them
+ * (offload), or lets them go and queues the tasks that waited for that. */
+void cio__task_pin_stack(cio_task_t *t, bool on);
 
 /* Appends t to its hub's run queue. */
 static inline void cio__runq_push(struct cio__hub *hub, cio_task_t *t)

@@ -198,8 +198,10 @@ static int offload_run(cio_offload_kind_t kind, long (*fn)(void *), void *arg,
     /* arg may live on the task's stack and the job uses it from its
      * thread: the stack must not be shrunk meanwhile. */
     t->keep_stack = true;
+    cio__task_pin_stack(t, true);
     rc =
         cio__block(t, deadline_ms, kind == CIO_OFFLOAD_DNS ? "dns" : "file", 0);
+    cio__task_pin_stack(t, false);
     t->keep_stack = false;
     if (!job->done) {
         job->abandoned = true; /* job_complete frees it */

@@ -228,7 +228,8 @@ static void enter(struct cio__hub *hub, cio_task_t *t)
 static void leave(struct cio__hub *hub)
 {
     cio_task_t *next = hub->round_left ? hub->runq[hub->runq_head] : NULL;
-    if (next && next->started) {
+    if (next && next->started &&
+        !(hub->copied_stacks && cio__coro_blocked(next->coro))) {
         enter(hub, take_next(hub));
         cio_coro_switch(next->coro, NULL, NULL);
     } else {
@@ -315,8 +316,11 @@ int cio_task_spawn(cio_task_t **out, cio_task_cb fn, void *arg)
     /* The task lives in its coroutine's room, cache-line aligned: the hot
      * first fields share one line, next to the saved stack pointer. */
     cio_coro_t *co;
-    rc = cio__coro_create_room(&co, task_main, NULL, hub->stack_size,
-                               sizeof(cio_task_t));
+    rc = hub->copied_stacks
+             ? cio__coro_create_copied(&co, task_main, NULL, hub->stack_size,
+                                       sizeof(cio_task_t))
+             : cio__coro_create_room(&co, task_main, NULL, hub->stack_size,
+                                     sizeof(cio_task_t));
     if (rc < 0)
         return rc;
     cio_task_t *t = cio__coro_room(co);
@@ -344,6 +348,13 @@ void cio__task_run_next(struct cio__hub *hub);
 void cio__task_run_next(struct cio__hub *hub)
 {
     cio_task_t *t = take_next(hub);
+    if (hub->copied_stacks && cio__coro_blocked(t->coro)) {
+        if (hub->round_left)
+            hub->round_left--;
+        t->parked_next = hub->parked;
+        hub->parked = t;
+        return;
+    }
     enter(hub, t);
     t->started = true;
     cio_coro_switch(t->coro, NULL, NULL);
@@ -351,6 +362,19 @@ void cio__task_run_next(struct cio__hub *hub)
     hub->current = NULL;
     if (t->state == CIO__DONE && t->detached)
         cio_coro_free(t->coro); /* and t, in its room */
+}
+
+void cio__task_pin_stack(cio_task_t *t, bool on)
+{
+    struct cio__hub *hub = t->hub;
+    cio__coro_pin(t->coro, on);
+    if (!on) {
+        while (hub->parked) {
+            cio_task_t *p = hub->parked;
+            hub->parked = p->parked_next;
+            cio__runq_push(hub, p);
+        }
+    }
 }
 
 /* Unlinks a task that will never finish from what it waits on, which may

@@ -21,16 +21,6 @@ cio__worker *cio__worker_current(void)
     return current_worker;
 }
 
-unsigned cio_workers_cpus(void)
-{
-    cpu_set_t allowed;
-    if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0 &&
-        CPU_COUNT(&allowed) > 0)
-        return (unsigned)CPU_COUNT(&allowed);
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    return cpus > 0 ? (unsigned)cpus : 1;
-}
-
 int cio_workers_new(cio_workers_t **out, const cio_workers_opts_t *opts)
 {
     cio_workers_opts_t none = {0};
@@ -331,6 +321,27 @@ int cio_workers_wait(cio_workers_t *g)
     return rc;
 }
 
+/* How often the first worker looks at the CPUs the process gets. */
+#define STEER_PERIOD_MS 500
+
+/* The first worker's watch: when the process gets fewer CPUs than the
+ * group has listeners (taskset on the running process, a cgroup quota),
+ * new connections go to as many workers as there are CPUs, so that the
+ * work of the others does not share a CPU with theirs; all of them again
+ * when the CPUs come back. Connections already open stay where they are. */
+static void *steer_main(void *arg)
+{
+    cio_workers_t *g = arg;
+    unsigned active = g->nlisten;
+    while (cio_task_sleep(STEER_PERIOD_MS) == 0) {
+        unsigned cpus = cio__process_cpus();
+        unsigned want = cpus < g->nlisten ? cpus : g->nlisten;
+        if (want != active && cio__listeners_steer(g, want) == 0)
+            active = want;
+    }
+    return NULL;
+}
+
 int cio_workers_serve(cio_server_conn_cb handler, void *data, size_t max_conns)
 {
     cio__worker *w = current_worker;
@@ -345,7 +356,16 @@ int cio_workers_serve(cio_server_conn_cb handler, void *data, size_t max_conns)
         close(fd);
         return r;
     }
+    cio_task_t *steer = NULL;
+    if (w->local == 0 && w->group->nlisten > 1 &&
+        cio_task_spawn(&steer, steer_main, w->group) == 0)
+        cio_task_set_name(steer, "steer");
     cio_workers_wait_stop(-1);
+    if (steer) {
+        cio_task_kill(steer);
+        cio_task_join(steer, -1);
+        cio_task_free(steer);
+    }
     /* Handlers are killed a little before this task would be, so that the
      * server's own stop finishes first. */
     int64_t grace = w->group->grace_ms;

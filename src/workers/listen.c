@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -164,6 +165,31 @@ int cio_workers_listener(void)
         copy = -errno;
     pthread_mutex_unlock(&g->mu);
     return copy;
+}
+
+int cio__listeners_steer(cio_workers_t *g, unsigned n)
+{
+    if (g->nlisten < 2 || n == 0)
+        return -EINVAL;
+    if (n > g->nlisten)
+        n = g->nlisten;
+    /* A random listener among the first n; the kernel numbers a group's
+     * sockets in the order they were bound, listen_fds' order. */
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_RANDOM),
+        BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),
+        BPF_STMT(BPF_RET | BPF_A, 0),
+    };
+    struct sock_fprog prog = {.len = 3, .filter = code};
+    pthread_mutex_lock(&g->mu);
+    int fd = g->listen_fds[0];
+    int rc = fd < 0 ? -ECANCELED
+             : setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog,
+                          sizeof prog) == 0
+                 ? 0
+                 : -errno;
+    pthread_mutex_unlock(&g->mu);
+    return rc;
 }
 
 void cio__listeners_close(cio_workers_t *g)

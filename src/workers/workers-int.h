@@ -13,6 +13,21 @@
 #include "corio/sync.h"
 #include "corio/workers.h"
 
+/* The CPUs that the CPU quota of the cgroup named in proc_cgroup (a
+ * /proc/PID/cgroup file) allows, with cgroup file systems under root
+ * (/sys/fs/cgroup): the smallest on the path to the root, rounded up; 0 for
+ * no quota (cpus.c). */
+unsigned cio__cgroup_cpu_limit(const char *proc_cgroup, const char *root);
+
+/* cio_workers_cpus for the process: the main thread's mask (workers may
+ * be pinned to one CPU each), capped by the quota. */
+unsigned cio__process_cpus(void);
+
+/* Steers the new connections of a SO_REUSEPORT group to its first n
+ * listeners (all of them when n is their count): a squeezed process does
+ * not spread them over workers that would share a CPU. 0 or -errno. */
+int cio__listeners_steer(cio_workers_t *g, unsigned n);
+
 /* Default time given to tasks after a stop. */
 #define CIO__WORKERS_GRACE_MS 5000
 

@@ -1,0 +1,25 @@
+/* How the hub's tasks keep their stacks. */
+#ifndef CORIO_HUB_STACKS_H
+#define CORIO_HUB_STACKS_H
+
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Copied stacks for the tasks this thread's hub spawns from now on (or in
+ * its next run, when called outside one): they take turns on a few shared
+ * stacks, and a waiting task keeps only its live frames (a few hundred
+ * bytes, on the heap) instead of a stack page. Nothing outside a task may
+ * point into its stack while it waits: not another task, not a thread
+ * (offloaded calls are safe: their task keeps its place meanwhile). Off by
+ * default. Where it is not available (other than x86-64, sanitizer builds)
+ * tasks keep stacks of their own. No errors. */
+void cio_hub_set_copied_stacks(bool on);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

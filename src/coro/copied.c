@@ -1,0 +1,243 @@
+/* Copied stacks (libaco's design): coroutines that take turns on a few
+ * shared stacks. The one whose frames are on a stack (its occupant) runs
+ * there or waits there; the others keep their live frames, typically a few
+ * hundred bytes, in a heap buffer of their own, and get them copied back to
+ * the same addresses before they run. A waiting coroutine so costs its
+ * frames instead of a stack page. Frames are only copied when another
+ * coroutine of the same stack needs it: a coroutine that switches to the
+ * hub and back copies nothing.
+ *
+ * Switching between two coroutines of one stack cannot copy on that stack:
+ * it goes through the thread's copier, a coroutine on a stack of its own
+ * (coro.c), which moves the frames and goes on to the target. */
+#include "coro/coro_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Under valgrind the bytes below a stack's last stack pointer are not
+ * addressable: frames copied back there must be declared first. */
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define WRITABLE(p, n) VALGRIND_MAKE_MEM_UNDEFINED(p, n)
+#else
+#define WRITABLE(p, n) ((void)0)
+#endif
+
+char cio__no_frames[8];
+
+static _Noreturn void out_of_memory(size_t len)
+{
+    char msg[96];
+    int n = snprintf(msg, sizeof msg,
+                     "corio: no memory to keep %zu bytes of a waiting "
+                     "coroutine's frames\n",
+                     len);
+    ssize_t unused = write(STDERR_FILENO, msg, (size_t)n);
+    (void)unused;
+    abort();
+}
+
+static inline char *top_of(const struct cio__sstack *s)
+{
+    return s->stack.lo + s->stack.size;
+}
+
+/* The place for frames allocated with the coroutine (coro.c). */
+static inline char *inline_area(cio_coro_t *co)
+{
+    return (char *)co + HEAD_BYTES + co->room;
+}
+
+static inline bool on_heap(cio_coro_t *co)
+{
+    return co->copy_cap && co->copy_buf != inline_area(co);
+}
+
+int cio__copied_busy(const cio_coro_t *to)
+{
+    const struct cio__sstack *s = to->shared;
+    return s->pinned && s->pinned != to ? -EBUSY : 0;
+}
+
+/* Copies the occupant's frames out to its buffer, unless it finished. */
+static void move_out(struct cio__sstack *s)
+{
+    cio_coro_t *occ = s->occupant;
+    s->occupant = NULL;
+    if (!occ || occ->state == CIO__CORO_DONE)
+        return;
+    char *sp = cio__ctx_sp(&occ->ctx);
+    size_t len = (size_t)(top_of(s) - sp);
+    if (!occ->copy_cap) { /* copy_buf shared its place with fn */
+        occ->copy_buf = inline_area(occ);
+        occ->copy_cap = CIO__COPY_INLINE;
+    }
+    if (len > occ->copy_cap) {
+        size_t cap = (len + 15) & ~(size_t)15;
+        char *buf = on_heap(occ) ? realloc(occ->copy_buf, cap) : malloc(cap);
+        if (!buf)
+            out_of_memory(len);
+        occ->copy_buf = buf;
+        occ->copy_cap = cap;
+    }
+    if (len)
+        memcpy(occ->copy_buf, sp, len);
+    occ->saved = len ? occ->copy_buf : cio__no_frames;
+    occ->saved_len = len;
+}
+
+static void move_in(struct cio__sstack *s, cio_coro_t *to)
+{
+    WRITABLE(top_of(s) - to->saved_len, to->saved_len);
+    memcpy(top_of(s) - to->saved_len, to->saved, to->saved_len);
+    to->saved = NULL;
+    s->occupant = to;
+}
+
+void cio__copied_move(cio_coro_t *to)
+{
+    move_out(to->shared);
+    move_in(to->shared, to);
+}
+
+int cio__copied_bring_in(const cio_coro_t *from, cio_coro_t *to)
+{
+    /* A running coroutine of that stack (even one that just finished: it
+     * still runs on it until it leaves) is its occupant. */
+    if (from->copied && from->shared == to->shared)
+        return 1;
+    cio__copied_move(to);
+    return 0;
+}
+
+void cio__copied_detach(cio_coro_t *co)
+{
+    struct cio__sstack *s = co->shared;
+    if (s->occupant == co)
+        s->occupant = NULL;
+    if (s->pinned == co)
+        s->pinned = NULL;
+    if (on_heap(co))
+        free(co->copy_buf);
+    co->copy_cap = 0;
+    co->saved = NULL;
+}
+
+int cio__copied_shrink(cio_coro_t *co)
+{
+    struct cio__sstack *s = co->shared;
+    if (s->pinned == co)
+        return -EBUSY;
+    if (s->occupant == co)
+        move_out(s);
+    if (on_heap(co) && co->saved_len <= CIO__COPY_INLINE) {
+        /* The frames got small again: back into the coroutine's own place. */
+        char *in = inline_area(co);
+        memcpy(in, co->copy_buf, co->saved_len);
+        free(co->copy_buf);
+        co->copy_buf = in;
+        co->copy_cap = CIO__COPY_INLINE;
+        if (co->saved_len)
+            co->saved = in;
+    }
+    return 0;
+}
+
+#if FRESH_START
+/* The shared stack for the next copied coroutine: the slots are given out
+ * in turn; one too small for stack_size is left to its users. */
+static struct cio__sstack *sstack_get(struct cio__thread *t, size_t size)
+{
+    unsigned i = t->sstack_next++ % SSTACKS;
+    struct cio__sstack *s = t->sstacks[i];
+    if (s && s->stack.size >= size)
+        return s;
+    if (s && !--s->users) { /* users hold one reference; the slot one */
+        cio__stack_release(&s->stack);
+        free(s);
+    }
+    t->sstacks[i] = NULL;
+    if (!(s = calloc(1, sizeof *s)))
+        return NULL;
+    if (cio__stack_alloc(size, &s->stack)) {
+        free(s);
+        return NULL;
+    }
+    s->users = 1;
+    t->sstacks[i] = s;
+    return s;
+}
+#endif
+
+void cio__sstack_unref(struct cio__sstack *s)
+{
+    if (!--s->users) {
+        cio__stack_release(&s->stack);
+        free(s);
+    }
+}
+
+int cio__coro_create_copied(cio_coro_t **out, cio_coro_cb fn, void *arg,
+                            size_t stack_size, size_t room)
+{
+#if FRESH_START
+    if (UNLIKELY(!out || !fn || room > UINT32_MAX))
+        return -EINVAL;
+    room = (room + 15) & ~(size_t)15;
+    struct cio__thread *t = cio__thread_get();
+    if (!t->copier) {
+        int rc = cio__copier_new(t);
+        if (rc)
+            return rc;
+    }
+    size_t size = stack_size ? cio__stack_round(stack_size) : 0;
+    struct cio__sstack *s =
+        sstack_get(t, size > SSTACK_MIN ? size : SSTACK_MIN);
+    /* One allocation, no alignment: the struct, the room and room for the
+     * frames of a typical wait (copied.c). Memory is what this mode is for. */
+    cio_coro_t *co = s ? malloc(HEAD_BYTES + room + CIO__COPY_INLINE) : NULL;
+    if (!co)
+        return -ENOMEM;
+    co->room = (uint32_t)room;
+    s->users++;
+    co->stack = s->stack;
+    co->shared = s;
+    co->copied = 1;
+    co->copy_cap = 0;           /* copy_buf shares its place with fn */
+    co->saved = cio__no_frames; /* not on the stack yet */
+    co->saved_len = 0;
+    co->name = NULL;
+    co->is_root = 0;
+#if CIO_TSAN
+    co->tsan_fiber = NULL;
+#endif
+    cio__coro_setup(co, t, fn, arg);
+    *out = co;
+    return 0;
+#else
+    return cio__coro_create_room(out, fn, arg, stack_size, room);
+#endif
+}
+
+void cio__copied_release(cio_coro_t *co)
+{
+    struct cio__sstack *s = co->shared;
+    cio__copied_detach(co);
+    free(co);
+    cio__sstack_unref(s);
+}
+
+void cio__coro_pin(cio_coro_t *co, bool on)
+{
+    if (co->copied && (on || co->shared->pinned == co))
+        co->shared->pinned = on ? co : NULL;
+}
+
+bool cio__coro_blocked(const cio_coro_t *co)
+{
+    return co->copied && co->saved && cio__copied_busy(co);
+}

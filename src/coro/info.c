@@ -1,0 +1,68 @@
+/* What can be asked of a coroutine: its parent, state, result, name, data
+ * and the memory it costs. */
+#include "coro/coro_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+cio_coro_t *cio_coro_parent(const cio_coro_t *co)
+{
+    return co ? co->parent : NULL;
+}
+
+bool cio_coro_done(const cio_coro_t *co)
+{
+    return co && co->state == CIO__CORO_DONE;
+}
+
+void *cio_coro_result(const cio_coro_t *co)
+{
+    return co && co->state == CIO__CORO_DONE ? co->result : NULL;
+}
+
+void cio_coro_set_name(cio_coro_t *co, const char *name)
+{
+    if (!co)
+        return;
+    char *copy = name ? strdup(name) : NULL;
+    free(co->name);
+    co->name = copy;
+}
+
+const char *cio_coro_name(const cio_coro_t *co)
+{
+    return co && co->name ? co->name : "";
+}
+
+void cio_coro_set_data(cio_coro_t *co, void *data)
+{
+    if (co)
+        co->data = data;
+}
+
+void *cio_coro_data(const cio_coro_t *co)
+{
+    return co ? co->data : NULL;
+}
+
+size_t cio_coro_footprint(const cio_coro_t *co)
+{
+    if (!co)
+        return 0;
+    size_t head = co->room ? HEAD_BYTES + co->room : sizeof *co;
+    if (co->is_root || co->state == CIO__CORO_DONE)
+        return head;
+    if (co->copied) /* its frames go after its room, or to the heap */
+        return head + CIO__COPY_INLINE +
+               (co->copy_cap > CIO__COPY_INLINE ? co->copy_cap : 0);
+    if (co->saved)
+        return head + co->saved_len;
+    size_t page = 4096;
+    char *top = co->stack.lo + co->stack.size;
+    char *sp = co == cio__tls_current ? (char *)__builtin_frame_address(0)
+                                      : cio__ctx_sp(&co->ctx);
+    if (sp < co->stack.lo || sp > top)
+        sp = co->stack.lo;
+    size_t live = (size_t)(top - sp);
+    return head + (live + page - 1) / page * page;
+}

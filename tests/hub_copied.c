@@ -1,0 +1,149 @@
+/* cio_hub_set_copied_stacks: tasks share a few stacks and keep only their
+ * live frames while they wait. Many more tasks than shared stacks keep
+ * their locals across waits, hand over to each other (also between two of
+ * one stack), run offloaded calls that use their stack from a pool thread
+ * while others run, and cost under 1 KiB each while they wait.
+ * CIO_TEST_ALL_BACKENDS */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "corio.h"
+#include "coro/coro_int.h"
+#include "hub/hub_internal.h"
+
+enum { TASKS = 200, ROUNDS = 50, OFFLOADERS = 4 };
+
+static cio_queue_t *ring[TASKS];
+static int done_count;
+
+/* A chain of tasks passing a token: each wait copies the frames out, and
+ * neighbours often share a stack, so hand-overs go through the copier. */
+static void *relay(void *arg)
+{
+    long me = (long)arg;
+    char mine[200]; /* a local pattern that must survive every wait */
+    for (size_t i = 0; i < sizeof mine; i++)
+        mine[i] = (char)(me * 7 + (long)i);
+    for (int r = 0; r < ROUNDS; r++) {
+        void *token;
+        CHECK_EQ(cio_queue_get(ring[me], &token, -1), 0);
+        CHECK_EQ((long)token, (long)r * TASKS + me);
+        for (size_t i = 0; i < sizeof mine; i++)
+            CHECK_EQ(mine[i], (char)(me * 7 + (long)i));
+        long next = (me + 1) % TASKS;
+        void *pass = (void *)((long)token + 1);
+        if (next == 0)
+            pass = (void *)((long)(r + 1) * TASKS);
+        if (r < ROUNDS - 1 || next != 0)
+            CHECK_EQ(cio_queue_put(ring[next], pass, -1), 0);
+    }
+    done_count++;
+    return NULL;
+}
+
+/* The pool thread writes into the task's stack while other tasks of the
+ * same shared stack want to run. */
+static long fill(void *arg)
+{
+    usleep(20000);
+    memset(arg, 0x5a, 512);
+    return 512;
+}
+
+static void *offloader(void *arg)
+{
+    (void)arg;
+    unsigned char buf[512];
+    memset(buf, 0, sizeof buf);
+    long got = 0;
+    CHECK_EQ(cio_offload_run(&got, CIO_OFFLOAD_FILE, fill, buf, -1), 0);
+    CHECK_EQ(got, 512);
+    for (size_t i = 0; i < sizeof buf; i++)
+        CHECK_EQ(buf[i], 0x5a);
+    return NULL;
+}
+
+static void *sleeper(void *arg)
+{
+    volatile long keep = (long)arg;
+    cio_task_sleep(1);
+    CHECK_EQ(keep, (long)arg);
+    return NULL;
+}
+
+static int sv[2];
+
+static void *reader(void *arg)
+{
+    (void)arg;
+    char c;
+    CHECK_EQ(cio_fd_read(sv[0], &c, 1, -1), 1);
+    return NULL;
+}
+
+static void *main_task(void *arg)
+{
+    (void)arg;
+    cio_task_t *tasks[TASKS];
+    for (long i = 0; i < TASKS; i++)
+        CHECK_EQ(cio_queue_new(&ring[i], 1), 0);
+    /* Stacks are given out in turn, 8 of them: spawned so, a relay and the
+     * next one in the ring share a stack. */
+    for (long k = 0; k < TASKS; k++) {
+        long me = (k % 8) * (TASKS / 8) + k / 8;
+        CHECK_EQ(cio_task_spawn(&tasks[k], relay, (void *)me), 0);
+    }
+    CHECK_EQ(cio_queue_put(ring[0], (void *)0, -1), 0);
+    cio_task_t *off[OFFLOADERS], *sl[TASKS];
+    for (int i = 0; i < OFFLOADERS; i++)
+        CHECK_EQ(cio_task_spawn(&off[i], offloader, NULL), 0);
+    for (long i = 0; i < TASKS; i++)
+        CHECK_EQ(cio_task_spawn(&sl[i], sleeper, (void *)i), 0);
+    CHECK_EQ(cio_task_join_all(tasks, TASKS, -1), 0);
+    CHECK_EQ(cio_task_join_all(off, OFFLOADERS, -1), 0);
+    CHECK_EQ(cio_task_join_all(sl, TASKS, -1), 0);
+    CHECK_EQ(done_count, TASKS);
+    for (long i = 0; i < TASKS; i++) {
+        cio_queue_free(ring[i]);
+        cio_task_free(tasks[i]);
+        cio_task_free(sl[i]);
+    }
+    for (int i = 0; i < OFFLOADERS; i++)
+        cio_task_free(off[i]);
+
+    /* A waiting reader costs its task, its coroutine and its frames. */
+    cio_task_t *r[16];
+    for (int i = 0; i < 16; i++)
+        CHECK_EQ(cio_task_spawn(&r[i], reader, NULL), 0);
+    cio_task_sleep(5);
+    for (int i = 0; i < 16; i++) {
+        cio_coro_t *co = r[i]->coro;
+        CHECK_EQ(cio_coro_shrink(co), 0);
+        size_t fp = cio_coro_footprint(co);
+#if defined(__x86_64__) && !CIO_ASAN
+        CHECK(co->copied);
+#endif
+        if (co->copied) /* elsewhere tasks keep stacks of their own */
+            CHECK(fp > 128 && fp < 1024);
+    }
+    CHECK_EQ(write(sv[1], "0123456789abcdef", 16), 16);
+    CHECK_EQ(cio_task_join_all(r, 16, -1), 0);
+    for (int i = 0; i < 16; i++)
+        cio_task_free(r[i]);
+    return NULL;
+}
+
+int main(void)
+{
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    cio_hub_set_copied_stacks(true);
+    void *result = (void *)1;
+    CHECK_EQ(cio_hub_run(&result, main_task, NULL), 0);
+    CHECK(result == NULL);
+    printf("hub_copied: ok\n");
+    return 0;
+}
