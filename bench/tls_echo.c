@@ -29,6 +29,8 @@ int main(void)
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/cli.h"
+
 /* One connection, indexed by fd. */
 typedef struct tconn {
     SSL *ssl;       /* NULL = slot free */
@@ -192,6 +194,10 @@ static int listen_on(int port)
 
 int main(int argc, char **argv)
 {
+    cli_begin(argc, argv, "bench_tls_echo", "[-p PORT] CERT KEY",
+              "A hand-written OpenSSL echo server on epoll: the baseline of "
+              "bench/tls.sh.\n  -p PORT   port on 127.0.0.1 (default 9999; 0 "
+              "picks one)\n  --help, --version\n");
     int port = 9999, opt;
     while ((opt = getopt(argc, argv, "p:")) != -1) {
         if (opt != 'p')

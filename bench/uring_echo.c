@@ -32,6 +32,8 @@ int main(void)
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cli.h"
+
 #define NBUFS 4096 /* provided buffers (a power of two) */
 #define BUFSZ 2048 /* bytes each */
 
@@ -175,6 +177,11 @@ static int setup_ring(bool sqpoll)
 
 int main(int argc, char **argv)
 {
+    cli_begin(argc, argv, "bench_uring_echo", "[-p PORT] [-s]",
+              "A hand-written liburing echo server (multishot recv into a "
+              "buffer ring): the\nio_uring baseline of bench/hub.sh.\n  -p PORT"
+              "   port on 127.0.0.1 (default 9999; 0 picks one)\n  -s        "
+              "SQPOLL\n  --help, --version\n");
     int port = 9999, opt;
     bool sqpoll = false;
     while ((opt = getopt(argc, argv, "p:s")) != -1) {

@@ -33,7 +33,7 @@ done
 export PKG_CONFIG_PATH=$tmp/.local/lib/pkgconfig
 # shellcheck disable=SC2046
 cc -o "$tmp/static" "$tmp/example.c" $(pkg-config --cflags corio) \
-    "$(pkg-config --variable=libdir corio)/libcorio.a" -pthread 2>"$tmp/log" ||
+    $(pkg-config --variable=static_libs corio) 2>"$tmp/log" ||
     fail "static link"
 "$tmp/static" | cmp -s "$tmp/out" - || fail "static example output"
 ldd "$tmp/static" | grep -q libcorio && fail "static example uses libcorio.so"

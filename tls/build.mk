@@ -36,13 +36,23 @@ $(addprefix $(BUILD)/tests/,$(TLS_TESTS)): $(TLS_A)
 .PHONY: install-tls
 install: install-tls
 install-tls: $(TLS_A) $(TLS_SO)
-	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 644 $(TLS_A) $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(TLS_SO) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf libcorio_tls.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libcorio_tls.so.$(SOVERSION)
-	ln -sf libcorio_tls.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libcorio_tls.so
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' tls/corio-tls.pc.in \
-	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/corio-tls.pc
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 644 $(TLS_A) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(TLS_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf libcorio_tls.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libcorio_tls.so.$(SOVERSION)
+	ln -sf libcorio_tls.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libcorio_tls.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    tls/corio-tls.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/corio-tls.pc
+
+.PHONY: uninstall-tls
+uninstall: uninstall-tls
+uninstall-tls:
+	rm -f $(DESTDIR)$(LIBDIR)/libcorio_tls.a \
+	    $(DESTDIR)$(LIBDIR)/libcorio_tls.so \
+	    $(DESTDIR)$(LIBDIR)/libcorio_tls.so.$(SOVERSION) \
+	    $(DESTDIR)$(LIBDIR)/libcorio_tls.so.$(VERSION) \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig/corio-tls.pc
 else
 # Without OpenSSL the TLS tests build as a SKIP and programs lose --tls.
 $(addprefix $(BUILD)/obj/tests/,$(addsuffix .o,$(TLS_TESTS))): CPPFLAGS += -DCIO_NO_TLS=1

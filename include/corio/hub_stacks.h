@@ -2,6 +2,7 @@
 #ifndef CORIO_HUB_STACKS_H
 #define CORIO_HUB_STACKS_H
 
+#include "export.h"
 #include <stdbool.h>
 
 #ifdef __cplusplus
@@ -16,7 +17,7 @@ extern "C" {
  * (offloaded calls are safe: their task keeps its place meanwhile). Off by
  * default. Where it is not available (other than x86-64, sanitizer builds)
  * tasks keep stacks of their own. No errors. */
-void cio_hub_set_copied_stacks(bool on);
+CIO_API void cio_hub_set_copied_stacks(bool on);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,7 @@
 #ifndef CORIO_TLS_H
 #define CORIO_TLS_H
 
+#include "export.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,86 +51,86 @@ typedef struct cio_tls_ctx_opts {
 /* Creates a context. Returns 0, -EINVAL (bad option), -ENOENT/-EACCES (a
  * file), -EKEYREJECTED (key does not match the certificate), -ENOMEM; on
  * failure a message goes to err_buf[err_len] when err_buf is not NULL. */
-int cio_tls_ctx_new(cio_tls_ctx_t **out, const cio_tls_ctx_opts_t *opts,
+CIO_API int cio_tls_ctx_new(cio_tls_ctx_t **out, const cio_tls_ctx_opts_t *opts,
                     char *err_buf, size_t err_len);
 
 /* Loads a new certificate chain and key into ctx: connections made after it
  * use them, established ones carry on, resumption keys are kept. Both files
  * are checked before anything changes. Safe against cio_tls_conn_new in
  * other threads. Returns 0 or -errno as cio_tls_ctx_new. */
-int cio_tls_ctx_reload(cio_tls_ctx_t *ctx, const char *cert_file,
+CIO_API int cio_tls_ctx_reload(cio_tls_ctx_t *ctx, const char *cert_file,
                        const char *key_file, char *err_buf, size_t err_len);
 
 /* Frees ctx; connections made from it keep what they need. */
-void cio_tls_ctx_free(cio_tls_ctx_t *ctx);
+CIO_API void cio_tls_ctx_free(cio_tls_ctx_t *ctx);
 
 /* Wraps connected fd (made non-blocking) as a TLS endpoint of ctx's side.
  * host (client side, may be NULL) is sent as SNI and is the name the server
  * certificate must match unless verification is off. fd stays the
  * caller's: cio_tls_conn_free does not close it. 0, -EINVAL or -ENOMEM. */
-int cio_tls_conn_new(cio_tls_conn_t **out, cio_tls_ctx_t *ctx, int fd,
+CIO_API int cio_tls_conn_new(cio_tls_conn_t **out, cio_tls_ctx_t *ctx, int fd,
                      const char *host);
 
 /* Client: offers sess (from another connection) for resumption in the next
  * handshake. Server: binds tag[len] (up to 64 bytes) to the sessions this
  * connection creates, readable later with cio_tls_conn_session_tag on a
  * connection that resumes one of them. 0 or -EINVAL/-ENOMEM. */
-int cio_tls_conn_set_session(cio_tls_conn_t *conn,
+CIO_API int cio_tls_conn_set_session(cio_tls_conn_t *conn,
                              const cio_tls_session_t *sess);
-int cio_tls_conn_set_tag(cio_tls_conn_t *conn, const void *tag, size_t len);
+CIO_API int cio_tls_conn_set_tag(cio_tls_conn_t *conn, const void *tag, size_t len);
 
 /* Server: how many TLS 1.3 tickets to send after the handshake (default
  * 2; 0 for a connection nobody resumes from, whose peer may close without
  * reading them). 0 or -EINVAL. */
-int cio_tls_conn_set_tickets(cio_tls_conn_t *conn, unsigned n);
+CIO_API int cio_tls_conn_set_tickets(cio_tls_conn_t *conn, unsigned n);
 
 /* Runs the handshake. 0 or -errno (see the top of this file). */
-int cio_tls_conn_handshake(cio_tls_conn_t *conn, int64_t deadline_ms);
+CIO_API int cio_tls_conn_handshake(cio_tls_conn_t *conn, int64_t deadline_ms);
 
 /* Reads up to n bytes of application data: the count, 0 after the peer's
  * close_notify, or -errno. Handshakes first if not done yet. */
-ssize_t cio_tls_conn_read(cio_tls_conn_t *conn, void *buf, size_t n,
+CIO_API ssize_t cio_tls_conn_read(cio_tls_conn_t *conn, void *buf, size_t n,
                           int64_t deadline_ms);
 
 /* Writes all n bytes (records of at most 16 KiB): n or -errno. */
-ssize_t cio_tls_conn_write(cio_tls_conn_t *conn, const void *buf, size_t n,
+CIO_API ssize_t cio_tls_conn_write(cio_tls_conn_t *conn, const void *buf, size_t n,
                            int64_t deadline_ms);
 
 /* Writes every buffer, packing small ones together into full records:
  * the total or -errno. */
-ssize_t cio_tls_conn_writev(cio_tls_conn_t *conn, const struct iovec *iov,
+CIO_API ssize_t cio_tls_conn_writev(cio_tls_conn_t *conn, const struct iovec *iov,
                             int iovcnt, int64_t deadline_ms);
 
 /* Sends close_notify (does not wait for the peer's). 0 or -errno. */
-int cio_tls_conn_shutdown(cio_tls_conn_t *conn, int64_t deadline_ms);
+CIO_API int cio_tls_conn_shutdown(cio_tls_conn_t *conn, int64_t deadline_ms);
 
 /* Frees conn; the fd stays open. As OpenSSL rules, a session whose
  * connection is freed without cio_tls_conn_shutdown cannot be resumed. */
-void cio_tls_conn_free(cio_tls_conn_t *conn);
+CIO_API void cio_tls_conn_free(cio_tls_conn_t *conn);
 
 /* OpenSSL's reason text for the last failure on conn ("" if none). */
-const char *cio_tls_conn_error(const cio_tls_conn_t *conn);
+CIO_API const char *cio_tls_conn_error(const cio_tls_conn_t *conn);
 
 /* After the handshake: was the session resumed; the negotiated version
  * ("TLSv1.3"), cipher and ALPN protocol (NULL if none); the SNI name the
  * client asked for (server side, NULL if none); the fd. */
-bool cio_tls_conn_resumed(const cio_tls_conn_t *conn);
-const char *cio_tls_conn_version(const cio_tls_conn_t *conn);
-const char *cio_tls_conn_cipher(const cio_tls_conn_t *conn);
-const char *cio_tls_conn_alpn(const cio_tls_conn_t *conn);
-const char *cio_tls_conn_server_name(const cio_tls_conn_t *conn);
-int cio_tls_conn_fd(const cio_tls_conn_t *conn);
+CIO_API bool cio_tls_conn_resumed(const cio_tls_conn_t *conn);
+CIO_API const char *cio_tls_conn_version(const cio_tls_conn_t *conn);
+CIO_API const char *cio_tls_conn_cipher(const cio_tls_conn_t *conn);
+CIO_API const char *cio_tls_conn_alpn(const cio_tls_conn_t *conn);
+CIO_API const char *cio_tls_conn_server_name(const cio_tls_conn_t *conn);
+CIO_API int cio_tls_conn_fd(const cio_tls_conn_t *conn);
 
 /* Server, after a resumed handshake: copies the tag bound to the session
  * (cio_tls_conn_set_tag) to buf[cap]; its length, or -ENOENT when the
  * session has none or was not resumed. */
-int cio_tls_conn_session_tag(const cio_tls_conn_t *conn, void *buf, size_t cap);
+CIO_API int cio_tls_conn_session_tag(const cio_tls_conn_t *conn, void *buf, size_t cap);
 
 /* Client: the session to resume on another connection (TLS 1.3 sends it
  * after the handshake, so read some data first). 0, -ENOENT (none yet) or
  * -ENOMEM; free it with cio_tls_session_free. */
-int cio_tls_conn_session_get(cio_tls_conn_t *conn, cio_tls_session_t **out);
-void cio_tls_session_free(cio_tls_session_t *sess);
+CIO_API int cio_tls_conn_session_get(cio_tls_conn_t *conn, cio_tls_session_t **out);
+CIO_API void cio_tls_session_free(cio_tls_session_t *sess);
 
 #ifdef __cplusplus
 }
