@@ -103,10 +103,10 @@ int cio__uring_close(struct cio__hub *hub, int fd)
      * goes to the kernel now, before the close. cio_fd_close does not switch
      * tasks (the hook library counts on it), so the close stays close(2). */
     struct io_uring_sqe *sqe = cio__uring_sqe(hub->uring, NULL);
-    if (sqe) {
+    if (sqe)
         io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
-        (void)cio__uring_submit(hub->uring);
-    }
+    /* The cancelled requests let go of the file before the close. */
+    (void)cio__uring_flush(hub->uring);
     if (close(fd) < 0 && errno != EINTR)
         return -errno;
     return 0;

@@ -45,6 +45,8 @@ struct upoll {
 struct cio__uring {
     struct io_uring ring;
     bool enabled;      /* created disabled: enabled by first submit */
+    bool removed;      /* a poll removed since the last wait for events:
+                        * its file is let go only when task work runs */
     struct upoll *fds; /* indexed by fd */
     int fds_cap;       /* entries in fds */
     int *rearm;        /* fds whose poll fired: re-armed next poll */
@@ -321,6 +323,7 @@ static int disarm(struct cio__uring *u, int fd, struct upoll *s)
     io_uring_prep_poll_remove(sqe, poll_tag(fd, s->gen));
     s->gen++; /* whatever the old poll still reports is stale */
     s->armed = 0;
+    u->removed = true;
     return 0;
 }
 
@@ -340,10 +343,24 @@ static int uring_set(void *state, int fd, int old_events, int new_events)
     return 0;
 }
 
+/* With DEFER_TASKRUN a removed or cancelled request drops its file in task
+ * work, which runs only when the ring is entered to get events: a plain
+ * submit would leave the file open past close(2). */
+int cio__uring_flush(struct cio__uring *u)
+{
+    int rc = enable(u);
+    if (rc < 0)
+        return rc;
+    if (!io_uring_sq_ready(&u->ring) && !u->removed)
+        return 0;
+    u->removed = false;
+    return io_uring_submit_and_get_events(&u->ring);
+}
+
 void cio__uring_unregistered(struct cio__uring *u)
 {
-    if (u->enabled && io_uring_sq_ready(&u->ring))
-        (void)io_uring_submit_and_get_events(&u->ring);
+    if (u->enabled)
+        (void)cio__uring_flush(u);
 }
 
 static int rearm_push(struct cio__uring *u, int fd)
@@ -399,6 +416,7 @@ static bool poll_report(struct cio__uring *u, uint64_t tag, int res)
 static int wait_events(struct cio__uring *u, int timeout_ms)
 {
     struct io_uring_cqe *cqe;
+    u->removed = false; /* this call runs the task work */
     if (timeout_ms == 0)
         return io_uring_submit_and_get_events(&u->ring);
     if (timeout_ms < 0)

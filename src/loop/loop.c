@@ -208,11 +208,13 @@ int cio_loop_unregister(cio_loop_t *loop, int fd)
         (void)loop->ops->set(loop->backend, fd, slot->events, 0);
         if (!slot->internal)
             loop->active_fds--;
-#ifdef CIO_HAVE_URING
-        if (loop->ops == &cio__backend_uring)
-            cio__uring_unregistered(loop->backend);
-#endif
     }
+#ifdef CIO_HAVE_URING
+    /* Even with no interest left: a poll removed when the interest dropped
+     * to 0 may still hold the file. */
+    if (loop->ops == &cio__backend_uring)
+        cio__uring_unregistered(loop->backend);
+#endif
     slot->cb = NULL;
     slot->data = NULL;
     slot->events = 0;

@@ -32,8 +32,13 @@ struct io_uring_sqe *cio__uring_sqe(struct cio__uring *u,
 /* Hands queued entries to the kernel now: >= 0 or -errno. */
 int cio__uring_submit(struct cio__uring *u);
 
-/* An fd was unregistered: its poll lets go of the file now, not at the
- * next poll (the fd is about to be closed; a listener must stop). */
+/* Hands queued entries to the kernel and runs the task work that ends
+ * removed and cancelled requests, so they let go of their files now (the
+ * fd is about to be closed; a listener must stop): >= 0 or -errno. */
+int cio__uring_flush(struct cio__uring *u);
+
+/* An fd was unregistered, or its interest dropped earlier: its poll lets go
+ * of the file now, not at the next poll. */
 void cio__uring_unregistered(struct cio__uring *u);
 
 /* True if the kernel supports opcode on this ring. */
