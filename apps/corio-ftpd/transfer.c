@@ -70,7 +70,7 @@ struct transfer {
     /* Uploads into kept data (partial.c). */
     struct partial_limits keep_lim; /* what a cut does */
     off_t kept;                     /* bytes kept at the cut */
-    cio_tls_conn_t *tls;    /* PROT P: the data connection's TLS, or NULL */
+    cio_tls_conn_t *tls; /* PROT P: the data connection's TLS, or NULL */
 };
 
 static void xfer_free(struct transfer *x)
@@ -174,10 +174,17 @@ static int send_ascii(struct transfer *x)
     return rc;
 }
 
+/* Bytes out of the socket go to the file even once the task is killed (ABOR,
+ * the session ending): a cut upload keeps them, and a write cancelled
+ * half-way would count as a disk error that throws the kept data away. */
+#define FILE_WRITE_GRACE_MS 5000
+
 static int write_file(struct transfer *x, const char *buf, size_t len)
 {
     while (len > 0) {
+        int64_t old = cio_task_shield(FILE_WRITE_GRACE_MS);
         ssize_t n = cio_file_pwrite(x->file_fd, buf, len, x->fpos, -1);
+        cio_task_shield(old);
         if (n < 0) {
             x->local_error = true;
             return (int)n;
@@ -203,6 +210,41 @@ static size_t crlf_to_lf(const char *in, size_t n, char *out, bool *cr)
     return o;
 }
 
+/* True if the client has closed the control connection: an upload whose
+ * client vanished is an interrupted one, even if its data ended cleanly. */
+static bool control_gone(struct ftp_session *s)
+{
+    struct pollfd p = {.fd = s->ctl, .events = POLLRDHUP};
+    return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+/* A client that closes its control connection, then its data connection,
+ * has sent all its data, but the session's kill at the control hangup may
+ * come before the data is in: a killed upload whose control connection is
+ * gone reads on for this long, and the cut keeps what came. */
+#define UPLOAD_DRAIN_MS 500
+
+/* Upload data in: socket -> pipe (pipe_in >= 0) or socket -> buf. */
+static ssize_t data_in(struct transfer *x, int pipe_in, char *buf)
+{
+    if (pipe_in >= 0)
+        return cio_fd_splice(x->data_fd, NULL, pipe_in, NULL, RECV_BUF,
+                             data_deadline(x));
+    return x->tls ? ftps_data_read(x->tls, buf, RECV_BUF, data_deadline(x))
+                  : cio_fd_read(x->data_fd, buf, RECV_BUF, data_deadline(x));
+}
+
+static ssize_t upload_in(struct transfer *x, int pipe_in, char *buf)
+{
+    ssize_t n = data_in(x, pipe_in, buf);
+    if (n != -ECANCELED || !control_gone(x->s))
+        return n;
+    int64_t old = cio_task_shield(UPLOAD_DRAIN_MS);
+    n = data_in(x, pipe_in, buf);
+    cio_task_shield(old);
+    return n;
+}
+
 /* Binary uploads: socket -> pipe -> file with splice(2), no copy through
  * user space. Returns -ENOSYS before moving anything if splice does not
  * work here, so that the caller falls back to read/write. */
@@ -216,8 +258,7 @@ static int receive_splice(struct transfer *x)
     fcntl(p[1], F_SETPIPE_SZ, (int)RECV_BUF);
     x->fpos = x->offset;
     for (;;) {
-        ssize_t n = cio_fd_splice(x->data_fd, NULL, p[1], NULL, RECV_BUF,
-                                  data_deadline(x));
+        ssize_t n = upload_in(x, p[1], NULL);
         if (n < 0) {
             rc = !moved && (n == -EINVAL || n == -ENOSYS) ? -ENOSYS : (int)n;
             break;
@@ -227,8 +268,10 @@ static int receive_splice(struct transfer *x)
         x->bytes += n;
         while (n > 0) {
             int64_t off = x->fpos;
+            int64_t old = cio_task_shield(FILE_WRITE_GRACE_MS);
             ssize_t w =
                 cio_fd_splice(p[0], NULL, x->file_fd, &off, (size_t)n, -1);
+            cio_task_shield(old);
             if (w <= 0) {
                 /* The bytes are out of the socket: no fallback now. */
                 rc = w < 0 ? (int)w : -EIO;
@@ -260,9 +303,7 @@ static int receive(struct transfer *x)
     int rc = -ENOMEM;
     x->fpos = x->offset;
     while (buf && (out || !x->ascii)) {
-        ssize_t n =
-            x->tls ? ftps_data_read(x->tls, buf, RECV_BUF, data_deadline(x))
-                   : cio_fd_read(x->data_fd, buf, RECV_BUF, data_deadline(x));
+        ssize_t n = upload_in(x, -1, buf);
         if (n <= 0) {
             rc = (int)n;
             if (n == 0 && cr)
@@ -359,14 +400,6 @@ static int move(struct transfer *x)
     default:
         return receive(x);
     }
-}
-
-/* True if the client has closed the control connection: an upload whose
- * client vanished is an interrupted one, even if its data ended cleanly. */
-static bool control_gone(struct ftp_session *s)
-{
-    struct pollfd p = {.fd = s->ctl, .events = POLLRDHUP};
-    return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 /* A killed client's kernel closes its sockets in no set order, and may
