@@ -37,13 +37,9 @@ BIN=${CIO_BIN:-$PWD/$BUILD/bin}
 LOAD="$BIN/bench_ftpload"
 REAP="$BIN/bench_reap" # every server runs under it: see cpu_ticks
 RUNS=${FTPD_BENCH_RUNS:-3}
+. "$(dirname "$0")/lib/common.sh"
 uring=
-"$BIN/bench_uring_echo" -p 0 >/dev/null 2>&1 </dev/null &
-p=$!
-sleep 0.2
-kill "$p" 2>/dev/null
-wait "$p"
-[ $? -ne 77 ] && uring=corio-ftpd-uring
+bench_runs_here "$BIN/bench_uring_echo" && uring=corio-ftpd-uring
 SERVERS=${FTPD_BENCH_SERVERS:-"corio-ftpd corio-ftpd-w1 $uring vsftpd pyftpdlib corio-ftpd-tls vsftpd-tls pyftpdlib-tls"}
 TESTS=${FTPD_BENCH_TESTS:-"retr_1g stor_1g retr_100x10m retr_500x10m stor_100x10m stor_500x10m sessions connect idle_memory retr_100x10m_squeezed"}
 last_cpu=$(($(nproc) - 1))

@@ -56,17 +56,8 @@ fi
 "$bin/bench_queue"
 
 servers="epoll hub hubc"
-# A baseline built without its library (or without kernel support) exits 77.
-runs_here() { # program
-    "$1" -p 0 >/dev/null 2>&1 </dev/null &
-    p=$!
-    sleep 0.2
-    kill "$p" 2>/dev/null
-    wait "$p"
-    [ $? -ne 77 ]
-}
-runs_here "$bin/bench_uv_echo" && servers="$servers libuv"
-runs_here "$bin/bench_uring_echo" && servers="$servers uring hub_uring"
+bench_runs_here "$bin/bench_uv_echo" && servers="$servers libuv"
+bench_runs_here "$bin/bench_uring_echo" && servers="$servers uring hub_uring"
 ncpu=$(nproc)
 if command -v go >/dev/null 2>&1 &&
     (cd "$(dirname "$0")/go_echo" && GO111MODULE=off go build -o "$tmp/go_echo" \

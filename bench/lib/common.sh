@@ -17,6 +17,17 @@ bench_cleanup() {
     rm -rf "$tmp"
 }
 
+# bench_runs_here PROGRAM: true unless PROGRAM exits 77 at once, as a
+# baseline built without its library (or kernel support) does.
+bench_runs_here() {
+    "$1" -p 0 >/dev/null 2>&1 </dev/null &
+    _p=$!
+    sleep 0.2
+    kill "$_p" 2>/dev/null
+    wait "$_p"
+    [ $? -ne 77 ]
+}
+
 # bench_port FILE [TRIES]: waits up to TRIES tenths of a second (default 100)
 # for a "listening on HOST:PORT" line in FILE and prints PORT; fails if none.
 bench_port() {
