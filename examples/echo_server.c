@@ -47,7 +47,7 @@ typedef struct options {
     int pin;             /* -a: one CPU per worker */
     const char *tls_cert, *tls_key; /* --tls CERT KEY */
     cio_tls_ctx_t *tls;             /* made from them; NULL = plain TCP */
-    bool copied;         /* -s copied: tasks share stacks */
+    bool copied;                    /* -s copied: tasks share stacks */
 } options_t;
 
 static options_t opts = {.port = 9999};
@@ -235,7 +235,8 @@ static const char HELP[] =
     "share stacks and keep only their live frames while they wait;\n"
     "            own: a stack each (default)\n  -w N      N worker threads, "
     "each with its own hub and socket\n  -a        with -w: pin each worker to "
-    "its own CPU\n  -v        print each connection\n  --tls CERT KEY  serve TLS with "
+    "its own CPU\n  -v        print each connection\n  --tls CERT KEY  serve "
+    "TLS with "
     "this PEM chain and key\n  -h, --help, --version\n";
 
 static void usage(const char *prog, int status)

@@ -68,7 +68,8 @@ static bool read_plain(const char *prompt, char *out, size_t outlen)
     }
     line_read *lr = malloc(sizeof *lr);
     long len = -1;
-    if (!lr || cio_offload_run(&len, CIO_OFFLOAD_FILE, read_line_run, lr, -1) < 0)
+    if (!lr ||
+        cio_offload_run(&len, CIO_OFFLOAD_FILE, read_line_run, lr, -1) < 0)
         len = -1;
     if (len >= 0) {
         while (len > 0 &&

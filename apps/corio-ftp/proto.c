@@ -69,9 +69,9 @@ static int read_line(ftp_conn *c, char *line, size_t cap)
             if (n + 1 < cap)
                 line[n++] = ch;
         }
-        ssize_t got = c->tls
-                          ? ftps_read(c->tls, c->in, sizeof c->in, deadline(c))
-                          : cio_fd_read(c->fd, c->in, sizeof c->in, deadline(c));
+        ssize_t got =
+            c->tls ? ftps_read(c->tls, c->in, sizeof c->in, deadline(c))
+                   : cio_fd_read(c->fd, c->in, sizeof c->in, deadline(c));
         if (got == 0)
             return -ENOTCONN; /* the server hung up */
         if (got < 0)
@@ -147,8 +147,9 @@ static int send_line(ftp_conn *c, const char *fmt, va_list ap)
         fprintf(stderr, "---> %s\n",
                 strncmp(line, "PASS ", 5) ? line : "PASS ****");
     memcpy(line + n, "\r\n", 2);
-    ssize_t w = c->tls ? ftps_write(c->tls, line, (size_t)n + 2, deadline(c))
-                       : cio_fd_write_all(c->fd, line, (size_t)n + 2, deadline(c));
+    ssize_t w = c->tls
+                    ? ftps_write(c->tls, line, (size_t)n + 2, deadline(c))
+                    : cio_fd_write_all(c->fd, line, (size_t)n + 2, deadline(c));
     if (w < 0) {
         ftp_drop(c);
         return (int)w;

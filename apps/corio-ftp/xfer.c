@@ -225,7 +225,8 @@ static int open_target(const xfer_job *job, const ftp_opts *o, int64_t size,
     *tmp = temp_name(job->local);
     if (!*tmp)
         return -ENOMEM;
-    int fd = cio_file_open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666, -1);
+    int fd =
+        cio_file_open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666, -1);
     if (fd < 0) {
         free(*tmp);
         *tmp = NULL;

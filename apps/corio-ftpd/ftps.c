@@ -148,8 +148,8 @@ int ftps_setup(struct ftpd_shared *sh, const struct ftpd_config *cfg, char *err,
         return -1;
     }
     if (cfg->tls_implicit_port >= 0) {
-        t->implicit_fd =
-            cio_tcp_listen(cfg->listen, (uint16_t)cfg->tls_implicit_port, 0, -1);
+        t->implicit_fd = cio_tcp_listen(
+            cfg->listen, (uint16_t)cfg->tls_implicit_port, 0, -1);
         if (t->implicit_fd < 0) {
             snprintf(err, errlen, "cannot listen on implicit FTPS port %d: %s",
                      cfg->tls_implicit_port, cio_strerror(t->implicit_fd));
@@ -212,8 +212,8 @@ void ftps_print_listening(const struct ftpd_shared *sh)
     fflush(stdout);
 }
 
-static void on_implicit(int fd, const struct sockaddr *peer,
-                        socklen_t peer_len, void *data)
+static void on_implicit(int fd, const struct sockaddr *peer, socklen_t peer_len,
+                        void *data)
 {
     cio_task_set_name(cio_task_self(), "ftpd-ftps-session");
     session_run_implicit(data, fd);

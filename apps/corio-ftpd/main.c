@@ -495,8 +495,8 @@ static int run_workers(struct app *app, const cio_hub_opts_t *run)
 {
     const struct ftpd_config *cfg = app->srv.cfg;
     cio_workers_opts_t wo = {.threads = (unsigned)cfg->workers,
-                           .stop_grace_ms = GRACE_MAX_MS,
-                           .run = run};
+                             .stop_grace_ms = GRACE_MAX_MS,
+                             .run = run};
     cio_workers_t *g;
     sigset_t set;
     sigemptyset(&set);

@@ -194,7 +194,7 @@ static ssize_t read_line(struct ftp_session *s)
         size_t room = FTPD_LINE_MAX - s->inlen;
         ssize_t n = secure ? ftps_ctl_read(s, s->inbuf + s->inlen, room, dl)
                            : cio_fd_read(s->ctl, s->inbuf + s->inlen, room,
-                                      cio_deadline_in(1000));
+                                         cio_deadline_in(1000));
         if (n == 0)
             return -EPIPE;
         if (secure && n < 0)

@@ -2,8 +2,8 @@
  * libcorio_tls, pkg-config corio-tls). A context holds the settings shared by
  * many connections (certificate, verification, versions, session cache); a
  * connection wraps a connected fd. Every call that can block takes an
- * absolute deadline on cio_hub_now()'s clock (-1 = forever) and waits for the fd
- * on the hub when OpenSSL wants to read or write, so it works on every
+ * absolute deadline on cio_hub_now()'s clock (-1 = forever) and waits for the
+ * fd on the hub when OpenSSL wants to read or write, so it works on every
  * backend and in worker threads. Errors are negative errno values:
  *   -EPROTO        the peer broke the protocol (garbage, bad alert...)
  *   -EKEYREJECTED  the peer's certificate failed verification
@@ -52,14 +52,15 @@ typedef struct cio_tls_ctx_opts {
  * file), -EKEYREJECTED (key does not match the certificate), -ENOMEM; on
  * failure a message goes to err_buf[err_len] when err_buf is not NULL. */
 CIO_API int cio_tls_ctx_new(cio_tls_ctx_t **out, const cio_tls_ctx_opts_t *opts,
-                    char *err_buf, size_t err_len);
+                            char *err_buf, size_t err_len);
 
 /* Loads a new certificate chain and key into ctx: connections made after it
  * use them, established ones carry on, resumption keys are kept. Both files
  * are checked before anything changes. Safe against cio_tls_conn_new in
  * other threads. Returns 0 or -errno as cio_tls_ctx_new. */
 CIO_API int cio_tls_ctx_reload(cio_tls_ctx_t *ctx, const char *cert_file,
-                       const char *key_file, char *err_buf, size_t err_len);
+                               const char *key_file, char *err_buf,
+                               size_t err_len);
 
 /* Frees ctx; connections made from it keep what they need. */
 CIO_API void cio_tls_ctx_free(cio_tls_ctx_t *ctx);
@@ -69,15 +70,16 @@ CIO_API void cio_tls_ctx_free(cio_tls_ctx_t *ctx);
  * certificate must match unless verification is off. fd stays the
  * caller's: cio_tls_conn_free does not close it. 0, -EINVAL or -ENOMEM. */
 CIO_API int cio_tls_conn_new(cio_tls_conn_t **out, cio_tls_ctx_t *ctx, int fd,
-                     const char *host);
+                             const char *host);
 
 /* Client: offers sess (from another connection) for resumption in the next
  * handshake. Server: binds tag[len] (up to 64 bytes) to the sessions this
  * connection creates, readable later with cio_tls_conn_session_tag on a
  * connection that resumes one of them. 0 or -EINVAL/-ENOMEM. */
 CIO_API int cio_tls_conn_set_session(cio_tls_conn_t *conn,
-                             const cio_tls_session_t *sess);
-CIO_API int cio_tls_conn_set_tag(cio_tls_conn_t *conn, const void *tag, size_t len);
+                                     const cio_tls_session_t *sess);
+CIO_API int cio_tls_conn_set_tag(cio_tls_conn_t *conn, const void *tag,
+                                 size_t len);
 
 /* Server: how many TLS 1.3 tickets to send after the handshake (default
  * 2; 0 for a connection nobody resumes from, whose peer may close without
@@ -90,16 +92,17 @@ CIO_API int cio_tls_conn_handshake(cio_tls_conn_t *conn, int64_t deadline_ms);
 /* Reads up to n bytes of application data: the count, 0 after the peer's
  * close_notify, or -errno. Handshakes first if not done yet. */
 CIO_API ssize_t cio_tls_conn_read(cio_tls_conn_t *conn, void *buf, size_t n,
-                          int64_t deadline_ms);
+                                  int64_t deadline_ms);
 
 /* Writes all n bytes (records of at most 16 KiB): n or -errno. */
-CIO_API ssize_t cio_tls_conn_write(cio_tls_conn_t *conn, const void *buf, size_t n,
-                           int64_t deadline_ms);
+CIO_API ssize_t cio_tls_conn_write(cio_tls_conn_t *conn, const void *buf,
+                                   size_t n, int64_t deadline_ms);
 
 /* Writes every buffer, packing small ones together into full records:
  * the total or -errno. */
-CIO_API ssize_t cio_tls_conn_writev(cio_tls_conn_t *conn, const struct iovec *iov,
-                            int iovcnt, int64_t deadline_ms);
+CIO_API ssize_t cio_tls_conn_writev(cio_tls_conn_t *conn,
+                                    const struct iovec *iov, int iovcnt,
+                                    int64_t deadline_ms);
 
 /* Sends close_notify (does not wait for the peer's). 0 or -errno. */
 CIO_API int cio_tls_conn_shutdown(cio_tls_conn_t *conn, int64_t deadline_ms);
@@ -124,12 +127,14 @@ CIO_API int cio_tls_conn_fd(const cio_tls_conn_t *conn);
 /* Server, after a resumed handshake: copies the tag bound to the session
  * (cio_tls_conn_set_tag) to buf[cap]; its length, or -ENOENT when the
  * session has none or was not resumed. */
-CIO_API int cio_tls_conn_session_tag(const cio_tls_conn_t *conn, void *buf, size_t cap);
+CIO_API int cio_tls_conn_session_tag(const cio_tls_conn_t *conn, void *buf,
+                                     size_t cap);
 
 /* Client: the session to resume on another connection (TLS 1.3 sends it
  * after the handshake, so read some data first). 0, -ENOENT (none yet) or
  * -ENOMEM; free it with cio_tls_session_free. */
-CIO_API int cio_tls_conn_session_get(cio_tls_conn_t *conn, cio_tls_session_t **out);
+CIO_API int cio_tls_conn_session_get(cio_tls_conn_t *conn,
+                                     cio_tls_session_t **out);
 CIO_API void cio_tls_session_free(cio_tls_session_t *sess);
 
 #ifdef __cplusplus

@@ -287,8 +287,8 @@ int cio_hub_run_ex(const cio_hub_opts_t *opts, void **result,
      * with ring operations: the kernel may write into a waiting task's
      * frames, which copied stacks move. */
     const char *env = getenv("CIO_HUB_COPIED_STACKS");
-    hub->copied_stacks = !hub->uring && (tls_copied_default ||
-                                         (env && strcmp(env, "1") == 0));
+    hub->copied_stacks =
+        !hub->uring && (tls_copied_default || (env && strcmp(env, "1") == 0));
     cio__timer_init(&hub->shrink_timer, hub->loop, shrink_cb, hub);
     cio__tls_hub = hub;
     if (tls_shrink_default > 0)

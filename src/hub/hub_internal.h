@@ -95,11 +95,11 @@ struct cio_task {
     cio_timer_t timer;         /* deadline of the current wait */
     /* While shielded (cio_task_shield), a kill does not end the task's
      * waits at once: they go on until killed_at + shield_grace. */
-    bool shielded;        /* cio_task_shield is on */
-    int64_t shield_grace; /* its grace after a kill, ms */
-    int64_t killed_at;    /* when cio_task_kill was first called */
-    struct cio__uop uop;       /* its operation in completion mode */
-    cio_task_t *parked_next;   /* next in the hub's parked list */
+    bool shielded;           /* cio_task_shield is on */
+    int64_t shield_grace;    /* its grace after a kill, ms */
+    int64_t killed_at;       /* when cio_task_kill was first called */
+    struct cio__uop uop;     /* its operation in completion mode */
+    cio_task_t *parked_next; /* next in the hub's parked list */
 };
 _Static_assert(offsetof(struct cio_task, wnode) <= 64,
                "a task's hot fields fit one cache line");

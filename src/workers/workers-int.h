@@ -89,11 +89,10 @@ struct cio_workers {
     unsigned *fast_deaths; /* consecutive deaths soon after start */
     unsigned restarts;     /* restarts so far */
     bool done;             /* every worker process has ended after a stop */
-    void *user; /* the program's pointer (cio_workers_set_data) */
+    void *user;            /* the program's pointer (cio_workers_set_data) */
 };
 
 enum { CIO__G_NEW, CIO__G_STARTED, CIO__G_WAITED };
-
 
 /* The worker running on this thread, or NULL. */
 cio__worker *cio__worker_current(void);

@@ -108,7 +108,8 @@ static void *reader(void *arg)
     char buf[4096], line[512];
     size_t ll = 0;
     for (;;) {
-        ssize_t n = cio_fd_read(r->ctl, buf, sizeof(buf), cio_deadline_in(8000));
+        ssize_t n =
+            cio_fd_read(r->ctl, buf, sizeof(buf), cio_deadline_in(8000));
         if (n <= 0)
             break;
         for (ssize_t i = 0; i < n; i++) {
@@ -125,7 +126,7 @@ static void *reader(void *arg)
             int port = offered_port(line);
             if (port > 0 && r->ndata < MAX_DATA &&
                 cio_task_spawn(&r->data_tasks[r->ndata], data_conn,
-                          (void *)(intptr_t)port) == 0)
+                               (void *)(intptr_t)port) == 0)
                 r->ndata++;
         }
     }
