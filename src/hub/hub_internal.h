@@ -41,7 +41,7 @@ struct cio__waitq {
     struct cio__waiter *tail; /* newest waiter */
 };
 
-/* A task's operation on the io_uring backend (uring.c). In the task, not on
+/* A task's operation on the io_uring backend (io/uring.c). In the task, not on
  * its stack: the completion writes here while the stack may be shrunk. */
 struct cio__uop {
     struct cio__uring_op base; /* what the loop calls on completion */
@@ -200,7 +200,7 @@ int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg);
 
 /* Suspends the running task until cio__wake, with no deadline; kill and
  * interrupt wake it too but do not end the wait for its caller, who waits
- * again while the kernel still owns its memory (uring.c). */
+ * again while the kernel still owns its memory (io/uring.c). */
 int cio__block_raw(cio_task_t *t, const char *what, long arg);
 /* Keeps t's frames where they are while another thread may use them
  * (offload), or lets them go and queues the tasks that waited for that. */
@@ -266,11 +266,11 @@ size_t cio__waitq_wake_all(struct cio__waitq *q, int rc);
 int cio__wait_in(struct cio__waitq *q, cio_task_t *t, void *value, void **got,
                  int64_t deadline_ms, const char *what, long arg);
 
-/* Drops the hub's fd state (fdwait.c): at the end of cio_hub_run. */
+/* Drops the hub's fd state (io/fdwait.c): at the end of cio_hub_run. */
 void cio__fd_table_free(struct cio__hub *hub);
-/* Acts on the loop's readiness reports (fdwait.c): after each iteration. */
+/* Acts on the loop's readiness reports (io/fdwait.c): after each iteration. */
 void cio__fd_flush(struct cio__hub *hub);
-/* Unregisters fds nobody waits on (fdwait.c): before a deadlock check. */
+/* Unregisters fds nobody waits on (io/fdwait.c): before a deadlock check. */
 void cio__fd_drop_idle(struct cio__hub *hub);
 /* Forgets stale state of an fd number just returned by the kernel. */
 void cio__fd_fresh(int fd);

@@ -1,6 +1,6 @@
 /* The io_uring backend (Linux, liburing): readiness served by poll
  * operations on a ring, which the hub also uses for operations of its own
- * (src/hub/uring.c).
+ * (src/io/uring.c).
  *
  * Quirks of io_uring as a readiness source:
  * - A multishot poll reports wake-ups (edges), not levels: data left unread

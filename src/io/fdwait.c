@@ -23,8 +23,8 @@
 #include <unistd.h>
 
 #include "corio/io.h"
-#include "hub/fdwait.h"
-#include "hub/uring_hub.h"
+#include "io/fdwait.h"
+#include "io/uring_hub.h"
 
 static void fd_event_cb(cio_loop_t *loop, int fd, int events, void *data);
 

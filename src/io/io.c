@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "corio/io.h"
-#include "hub/fdwait.h"
-#include "hub/uring_hub.h"
+#include "io/fdwait.h"
+#include "io/uring_hub.h"
 
 int cio_fd_set_nonblock(int fd)
 {

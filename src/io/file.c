@@ -13,7 +13,7 @@
 
 #include "corio/file.h"
 #include "corio/io.h"
-#include "hub/uring_hub.h"
+#include "io/uring_hub.h"
 
 /* Bytes one pool job moves at most (a short count says so). */
 #define POOL_MAX (1 << 20)

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hub/uring_hub.h"
+#include "io/uring_hub.h"
 
 static void uop_done(struct cio__uring_op *base, int res, unsigned flags)
 {

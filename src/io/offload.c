@@ -19,7 +19,7 @@
 #include "common/error.h"
 #include "corio/offload.h"
 #include "hub/hub_internal.h"
-#include "hub/uring_hub.h"
+#include "io/uring_hub.h"
 
 #define IDLE_EXIT_S 10 /* a thread without work this long leaves */
 
