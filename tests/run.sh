@@ -86,11 +86,20 @@ fi
 # One line per run: "timeout name label backend", longest first.
 plan=$logdir/plan
 missing=0
+missing_names=
+: >"$plan.unsorted"
 for name in $names; do
     src=$(source_of "$name")
     if [ ! -f "$src" ]; then
+        # "make_flags" for "make_flags.sh": the name as ls shows it, or without its extension.
+        for ext in sh py; do
+            [ -f "tests/$name.$ext" ] && name=$name.$ext && src=tests/$name && break
+        done
+    fi
+    if [ ! -f "$src" ]; then
         echo "FAIL $name: no such test"
         missing=$((missing + 1))
+        missing_names="$missing_names $name"
         continue
     fi
     limit=$(timeout_of "$src")
@@ -98,8 +107,9 @@ for name in $names; do
         for b in select poll epoll uring; do echo "$limit $name $name[$b] $b"; done
     else
         echo "$limit $name $name"
-    fi
-done | sort -k1,1nr -k2,2 >"$plan"
+    fi >>"$plan.unsorted"
+done
+sort -k1,1nr -k2,2 "$plan.unsorted" >"$plan"
 
 cut -d' ' -f2- "$plan" | xargs -P "$JOBS" -L 1 sh tests/run.sh --one
 
@@ -113,6 +123,6 @@ if [ "$ran" -ne "$planned" ]; then
     echo "FAIL runner: $planned tests planned, $ran reported"
     fail=$((fail + planned - ran))
 fi
-[ "$fail" -gt 0 ] && echo "failed:" $(grep -l '^FAIL' "$logdir"/*.result 2>/dev/null | sed 's|.*/||; s|\.result$||')
+[ "$fail" -gt 0 ] && echo "failed:" $(grep -l '^FAIL' "$logdir"/*.result 2>/dev/null | sed 's|.*/||; s|\.result$||')$missing_names
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
