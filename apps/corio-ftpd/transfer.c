@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "dirlist.h"
+#include "reply.h"
 
 #define SEND_CHUNK (4u << 20)   /* sendfile bytes per call */
 #define SEND_LOWAT (256u << 10) /* unsent bytes a download socket queues */
@@ -491,12 +492,8 @@ static void final_reply(struct transfer *x, int rc)
     else if (rc == -EEXIST && x->no_replace)
         reply(s, 553, "%s: the name was taken meanwhile; upload discarded.",
               x->vpath);
-    else if (rc == -ENOSPC)
-        reply(s, 452, "Insufficient storage space; upload discarded.");
-    else if (rc == -EDQUOT || rc == -EFBIG)
-        reply(s, 552, "Exceeded storage allocation; upload discarded.");
     else
-        reply(s, 451, "Local error: %s.", cio_strerror(rc));
+        reply_local_error(s, rc);
 }
 
 static void finish(struct transfer *x, int rc)
@@ -576,10 +573,7 @@ static int refuse_overwrite(struct ftp_session *s, const char *vpath)
 /* The reply to a failed vfs_open_regular(). */
 static int refuse_open(struct ftp_session *s, struct transfer *x)
 {
-    if (x->file_fd == -ENODEV)
-        reply(s, 550, "%s: not a regular file.", x->vpath);
-    else
-        reply_fs_error(s, x->file_fd, x->vpath);
+    reply_fs_error(s, x->file_fd, x->vpath);
     return -1;
 }
 
@@ -632,7 +626,7 @@ static int open_kept(struct ftp_session *s, struct transfer *x, off_t rest)
     char kpath[VFS_PATH_MAX];
     struct stat st;
     if (vfs_stat(s->vfs, x->vpath, &st) == 0 && !S_ISREG(st.st_mode)) {
-        reply(s, 550, "%s: not a regular file.", x->vpath);
+        reply_fs_error(s, -ENODEV, x->vpath);
         return -1;
     }
     bool fresh = x->kind == X_STOR && rest == 0;
@@ -680,7 +674,7 @@ static int open_stor(struct ftp_session *s, struct transfer *x, off_t rest)
             return -1;
     } else if (!kept) {
         if (vfs_stat(s->vfs, x->vpath, &st) == 0 && !S_ISREG(st.st_mode)) {
-            reply(s, 550, "%s: not a regular file.", x->vpath);
+            reply_fs_error(s, -ENODEV, x->vpath);
             return -1;
         }
         x->file_fd = vfs_mktemp(s->vfs, x->vpath, tmp, sizeof(tmp));
