@@ -11,7 +11,7 @@ command -v nm >/dev/null || { echo "SKIP: nm not installed (binutils)"; exit 77;
 layers="main
 session
 commands commands_auth commands_fs commands_xfer
-transfer data hashpool dirlist
+transfer transfer_task transfer_open data hashpool dirlist
 server defender partial
 control reply log vfs auth listing hash xferlog config"
 exempt=ftps

@@ -94,3 +94,9 @@ void session_put(struct ftp_session *s)
     cio_fd_close(s->ctl);
     free(s);
 }
+
+bool control_gone(struct ftp_session *s)
+{
+    struct pollfd p = {.fd = s->ctl, .events = POLLRDHUP};
+    return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}

@@ -4,7 +4,7 @@
  * Calls run one way, top to bottom; files of one layer may call each other
  * (tests/ftpd_layers.sh checks it; function names say which object they act
  * on, not which file holds them: session_target is in commands.c):
- *   main -> session -> commands*.c -> transfer, data, hashpool, dirlist
+ *   main -> session -> commands*.c -> transfer*.c, data, hashpool, dirlist
  *        -> server, defender, partial
  *        -> control, reply, log, vfs, auth, listing, hash, xferlog, config
  * reply.c alone writes replies and maps errors to codes and texts.
@@ -175,6 +175,10 @@ int session_wait_fd(struct ftp_session *s, int fd, int64_t deadline_ms);
  * the line end; returns the new length. */
 size_t strip_telnet(char *line, size_t len);
 
+/* True if the client has closed the control connection: an upload whose
+ * client vanished is an interrupted one, even if its data ended cleanly. */
+bool control_gone(struct ftp_session *s);
+
 /* ---- commands.c (and commands_*.c): each handles one verb; arg is "" when
  * absent ---- */
 
@@ -229,7 +233,7 @@ void addr_to_str(const ftpd_addr *a, char *out, size_t len);
 /* True if a and b are the same host (v4-mapped == v4). */
 bool addr_same_host(const ftpd_addr *a, const ftpd_addr *b);
 
-/* ---- transfer.c ---- */
+/* ---- transfer_task.c (transfer_open.c, transfer.c) ---- */
 
 enum xfer_kind { X_RETR, X_STOR, X_APPE, X_STOU, X_LIST, X_NLST, X_MLSD };
 
