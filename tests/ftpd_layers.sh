@@ -13,7 +13,7 @@ session
 commands commands_auth commands_fs commands_xfer
 transfer transfer_task transfer_open data hashpool dirlist
 server defender partial
-control reply log vfs auth listing hash xferlog config"
+control reply log vfs vfs_walk auth listing hash xferlog config"
 exempt=ftps
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
