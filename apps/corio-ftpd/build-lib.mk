@@ -17,8 +17,8 @@ endif
 $(FTPD_OBJ)/hash.o: $(call peer_stamp,libcrypto,$(FTPD_HAVE_LIBCRYPTO))
 
 # Unit tests link the module objects they exercise (tests/ftpd_*.c).
-$(BUILD)/tests/ftpd_vfs: $(FTPD_OBJ)/vfs.o
-LDLIBS_ftpd_vfs += $(FTPD_OBJ)/vfs.o
+$(BUILD)/tests/ftpd_vfs: $(FTPD_OBJ)/vfs.o $(FTPD_OBJ)/vfs_walk.o
+LDLIBS_ftpd_vfs += $(FTPD_OBJ)/vfs.o $(FTPD_OBJ)/vfs_walk.o
 $(BUILD)/tests/ftpd_auth: $(FTPD_OBJ)/auth.o
 LDLIBS_ftpd_auth += $(FTPD_OBJ)/auth.o -lcrypt
 $(BUILD)/tests/ftpd_listing: $(FTPD_OBJ)/listing.o $(FTPD_OBJ)/xferlog.o

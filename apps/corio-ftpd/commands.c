@@ -1,5 +1,6 @@
-/* The command table, and the verbs about the connection itself: SYST, NOOP,
- * HELP, FEAT, OPTS, TYPE, MODE, STRU, ALLO, STAT, SITE. */
+/* The command table, the verbs about the connection itself (SYST, NOOP,
+ * HELP, FEAT, OPTS, TYPE, MODE, STRU, ALLO, STAT, SITE), and the path and
+ * permission checks the file verbs start with. */
 #include "commands.h"
 
 #include <ctype.h>
@@ -282,44 +283,32 @@ void commands_help(struct ftp_session *s, const char *arg)
     reply_raw(s, text, n);
 }
 
-const char *ftp_strerror(int err)
+int session_path(struct ftp_session *s, const char *arg, char *out)
 {
-    switch (-err) {
-    case ENOENT:
-        return "No such file or directory.";
-    case EACCES:
-    case EPERM:
-        return "Permission denied.";
-    case EEXIST:
-        return "File exists.";
-    case ENOTDIR:
-        return "Not a directory.";
-    case EISDIR:
-        return "Is a directory.";
-    case ENOTEMPTY:
-        return "Directory not empty.";
-    case EXDEV:
-        return "Path leads outside the root.";
-    case ENAMETOOLONG:
-        return "File name too long.";
-    case ELOOP:
-        return "Too many symbolic links.";
-    case EBUSY:
-        return "Not allowed on the root directory.";
-    case ENOSPC:
-        return "No space left on device.";
-    case EDQUOT:
-        return "Quota exceeded.";
-    case EROFS:
-        return "Read-only file system.";
-    case EINVAL:
-        return "Invalid argument.";
-    default:
-        return "Requested action not taken.";
+    int rc = vfs_resolve(s->cwd, arg, out, VFS_PATH_MAX);
+    if (rc == -ENAMETOOLONG)
+        reply(s, 550, "File name too long.");
+    else if (rc < 0)
+        reply(s, 501, "Invalid file name.");
+    if (rc < 0)
+        return -1;
+    if (partial_reserved(out)) {
+        reply(s, 553, "%s: name reserved for the server's own files.", out);
+        return -1;
     }
+    return 0;
 }
 
-void reply_fs_error(struct ftp_session *s, int err, const char *vpath)
+bool session_may(struct ftp_session *s, unsigned perm, const char *vpath)
 {
-    reply(s, 550, "%s: %s", vpath, ftp_strerror(err));
+    if (s->user && ftp_user_allows(s->user, perm, vpath))
+        return true;
+    reply(s, 550, "Permission denied.");
+    return false;
+}
+
+bool session_target(struct ftp_session *s, const char *arg, unsigned perm,
+                    char *out)
+{
+    return session_path(s, arg, out) == 0 && session_may(s, perm, out);
 }

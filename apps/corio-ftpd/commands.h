@@ -4,6 +4,7 @@
 #define FTPD_COMMANDS_H
 
 #include "ftpd.h"
+#include "reply.h"
 
 /* commands_auth.c: login and the session's lifetime */
 void cmd_user(struct ftp_session *s, char *arg);

@@ -214,6 +214,29 @@ void cmd_acct(struct ftp_session *s, char *arg)
         reply(s, 503, "Login with USER and PASS first.");
 }
 
+void session_logout(struct ftp_session *s)
+{
+    if (s->xfer)
+        transfer_abort(s);
+    data_reset(s);
+    root_put(s->root);
+    s->root = NULL;
+    s->vfs = NULL;
+    if (s->user) {
+        ftp_user_release(s->user);
+        free(s->user);
+        s->user = NULL;
+    }
+    free(s->username);
+    free(s->cwd);
+    free(s->rename_from);
+    s->username = s->cwd = s->rename_from = NULL;
+    s->state = FTP_NEED_USER;
+    s->ascii = false;
+    s->epsv_all = false;
+    s->rest = 0;
+}
+
 void cmd_rein(struct ftp_session *s, char *arg)
 {
     if (s->xfer)

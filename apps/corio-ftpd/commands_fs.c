@@ -172,7 +172,7 @@ static int readable_file(struct ftp_session *s, const char *arg, char *path,
         return -1;
     int rc = vfs_stat(s->vfs, path, st);
     if (rc == 0 && !S_ISREG(st->st_mode)) {
-        reply(s, 550, "%s: not a regular file.", path);
+        reply_fs_error(s, -ENODEV, path);
         return -1;
     }
     if (rc < 0) {
@@ -304,10 +304,6 @@ void cmd_hash(struct ftp_session *s, char *arg)
     if (readable_file(s, arg, path, &st) < 0)
         return;
     int fd = vfs_open_regular(s->vfs, path, O_RDONLY, 0, &st);
-    if (fd == -ENODEV) {
-        reply(s, 550, "%s: not a regular file.", path);
-        return;
-    }
     if (fd < 0) {
         reply_fs_error(s, fd, path);
         return;

@@ -1,5 +1,15 @@
 /* corio-ftpd's core: the server, its sessions and the pieces each file of
- * the core provides to the others. */
+ * the core provides to the others.
+ *
+ * Calls run one way, top to bottom; files of one layer may call each other
+ * (tests/ftpd_layers.sh checks it; function names say which object they act
+ * on, not which file holds them: session_target is in commands.c):
+ *   main -> session -> commands*.c -> transfer*.c, data, hashpool, dirlist
+ *        -> server, defender, partial
+ *        -> control, reply, log, vfs, auth, listing, hash, xferlog, config
+ * reply.c alone writes replies and maps errors to codes and texts.
+ * ftps.c spans the layers (implicit listener, AUTH/PBSZ/PROT, the TLS under
+ * reply and transfer): the one file that calls up as well as down. */
 #ifndef FTPD_FTPD_H
 #define FTPD_FTPD_H
 
@@ -148,20 +158,12 @@ void session_run(struct ftpd_server *srv, int fd);
 /* The same on the implicit FTPS listener: TLS before the greeting. */
 void session_run_implicit(struct ftpd_server *srv, int fd);
 
+/* ---- control.c: the control connection below the command loop ---- */
+
 /* A reference for a transfer task, which may outlive the session task when
  * both are killed at shutdown; the last session_put frees the session. */
 struct ftp_session *session_hold(struct ftp_session *s);
 void session_put(struct ftp_session *s);
-
-/* Sends one reply line "CODE text". 0 or -errno (the session then ends). */
-int reply(struct ftp_session *s, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Sends a prepared multi-line reply (text with CRLFs). */
-int reply_raw(struct ftp_session *s, const char *text, size_t len);
-
-/* Deadline for a control write. */
-int64_t ctl_deadline(struct ftp_session *s);
 
 /* Waits until fd is readable while watching the control connection for
  * ABOR and QUIT, which stay in the input for the command loop. 0, or
@@ -169,21 +171,13 @@ int64_t ctl_deadline(struct ftp_session *s);
  * -errno (the task was killed: cio_task_cancelled()). */
 int session_wait_fd(struct ftp_session *s, int fd, int64_t deadline_ms);
 
-/* Resolves arg against cwd into out (PATH_MAX); on error replies (501/550)
- * and returns -1. */
-int session_path(struct ftp_session *s, const char *arg, char *out);
+/* Removes Telnet commands (IAC IP, IAC DM, option negotiation) in place and
+ * the line end; returns the new length. */
+size_t strip_telnet(char *line, size_t len);
 
-/* Whether the logged-in user may do perm (FTP_PERM_*) on vpath; on
- * refusal replies 550 and returns false. */
-bool session_may(struct ftp_session *s, unsigned perm, const char *vpath);
-
-/* session_path then session_may: true when arg resolves (into out) to a
- * path the user may do perm on; otherwise it has replied. */
-bool session_target(struct ftp_session *s, const char *arg, unsigned perm,
-                    char *out);
-
-/* Ends the login: drops user, root, cwd and pending state (REIN). */
-void session_logout(struct ftp_session *s);
+/* True if the client has closed the control connection: an upload whose
+ * client vanished is an interrupted one, even if its data ended cleanly. */
+bool control_gone(struct ftp_session *s);
 
 /* ---- commands.c (and commands_*.c): each handles one verb; arg is "" when
  * absent ---- */
@@ -206,10 +200,22 @@ enum {
 const struct ftp_command *commands_find(const char *name);
 void commands_help(struct ftp_session *s, const char *arg);
 
-/* Reply text for -errno from a file operation ("No such file" ...). */
-const char *ftp_strerror(int err);
-/* The usual 550 for a failed file operation. */
-void reply_fs_error(struct ftp_session *s, int err, const char *vpath);
+/* Resolves arg against cwd into out (PATH_MAX); on error replies (501/550)
+ * and returns -1. */
+int session_path(struct ftp_session *s, const char *arg, char *out);
+
+/* Whether the logged-in user may do perm (FTP_PERM_*) on vpath; on
+ * refusal replies 550 and returns false. */
+bool session_may(struct ftp_session *s, unsigned perm, const char *vpath);
+
+/* session_path then session_may: true when arg resolves (into out) to a
+ * path the user may do perm on; otherwise it has replied. */
+bool session_target(struct ftp_session *s, const char *arg, unsigned perm,
+                    char *out);
+
+/* Ends the login: drops user, root, cwd and pending state (REIN; in
+ * commands_auth.c). */
+void session_logout(struct ftp_session *s);
 
 /* ---- data.c ---- */
 
@@ -227,7 +233,7 @@ void addr_to_str(const ftpd_addr *a, char *out, size_t len);
 /* True if a and b are the same host (v4-mapped == v4). */
 bool addr_same_host(const ftpd_addr *a, const ftpd_addr *b);
 
-/* ---- transfer.c ---- */
+/* ---- transfer_task.c (transfer_open.c, transfer.c) ---- */
 
 enum xfer_kind { X_RETR, X_STOR, X_APPE, X_STOU, X_LIST, X_NLST, X_MLSD };
 

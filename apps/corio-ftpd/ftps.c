@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "ftpd.h"
+#include "reply.h"
 
 enum mode { TLS_OFF, TLS_OPTIONAL, TLS_REQUIRED };
 enum { TAG_LEN = 16, SEND_BUF = 256 << 10, FAIR_SHARE = 16 << 20 };

@@ -8,146 +8,11 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <unistd.h>
 
-enum { TELNET_IAC = 255, TELNET_WILL = 251, TELNET_DONT = 254 };
-
-int64_t ctl_deadline(struct ftp_session *s)
-{
-    /* Without its session task, a transfer is killed: no waiting. */
-    if (!s->srv)
-        return cio_hub_now();
-    return cio_deadline_in(s->srv->cfg->idle_timeout_ms);
-}
-
-int reply_raw(struct ftp_session *s, const char *text, size_t len)
-{
-    int rc = 0;
-    if (s->wlock && (rc = cio_lock_acquire(s->wlock, ctl_deadline(s))) < 0)
-        goto out;
-    ssize_t n = ftps_secure(s)
-                    ? ftps_ctl_write(s, text, len, ctl_deadline(s))
-                    : cio_fd_write_all(s->ctl, text, len, ctl_deadline(s));
-    rc = n < 0 ? (int)n : 0;
-    if (s->wlock)
-        cio_lock_release(s->wlock);
-out:
-    if (rc < 0)
-        s->quit = true; /* the client cannot hear us: end the session */
-    return rc;
-}
-
-int reply(struct ftp_session *s, int code, const char *fmt, ...)
-{
-    char buf[512], *text = buf;
-    va_list ap;
-    int head = snprintf(buf, sizeof(buf), "%03d ", code);
-    va_start(ap, fmt);
-    int n = vsnprintf(buf + head, sizeof(buf) - (size_t)head - 2, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return -EINVAL;
-    if ((size_t)(head + n + 2) >= sizeof(buf)) {
-        /* Long replies (paths near PATH_MAX) are rare: allocate them. */
-        if (!(text = malloc((size_t)(head + n + 3))))
-            return -ENOMEM;
-        memcpy(text, buf, (size_t)head);
-        va_start(ap, fmt);
-        vsnprintf(text + head, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-    }
-    /* A reply line must not be split by a CR or LF from a file name. */
-    for (int i = head; i < head + n; i++)
-        if (text[i] == '\r' || text[i] == '\n')
-            text[i] = ' ';
-    memcpy(text + head + n, "\r\n", 2);
-    int rc = reply_raw(s, text, (size_t)(head + n + 2));
-    if (text != buf)
-        free(text);
-    return rc;
-}
-
-int session_path(struct ftp_session *s, const char *arg, char *out)
-{
-    int rc = vfs_resolve(s->cwd, arg, out, VFS_PATH_MAX);
-    if (rc == -ENAMETOOLONG)
-        reply(s, 550, "File name too long.");
-    else if (rc < 0)
-        reply(s, 501, "Invalid file name.");
-    if (rc < 0)
-        return -1;
-    if (partial_reserved(out)) {
-        reply(s, 553, "%s: name reserved for the server's own files.", out);
-        return -1;
-    }
-    return 0;
-}
-
-bool session_may(struct ftp_session *s, unsigned perm, const char *vpath)
-{
-    if (s->user && ftp_user_allows(s->user, perm, vpath))
-        return true;
-    reply(s, 550, "Permission denied.");
-    return false;
-}
-
-bool session_target(struct ftp_session *s, const char *arg, unsigned perm,
-                    char *out)
-{
-    return session_path(s, arg, out) == 0 && session_may(s, perm, out);
-}
-
-void session_logout(struct ftp_session *s)
-{
-    if (s->xfer)
-        transfer_abort(s);
-    data_reset(s);
-    root_put(s->root);
-    s->root = NULL;
-    s->vfs = NULL;
-    if (s->user) {
-        ftp_user_release(s->user);
-        free(s->user);
-        s->user = NULL;
-    }
-    free(s->username);
-    free(s->cwd);
-    free(s->rename_from);
-    s->username = s->cwd = s->rename_from = NULL;
-    s->state = FTP_NEED_USER;
-    s->ascii = false;
-    s->epsv_all = false;
-    s->rest = 0;
-}
-
-/* Removes Telnet commands (IAC IP, IAC DM, option negotiation) in place and
- * the line end; returns the new length. */
-static size_t strip_telnet(char *line, size_t len)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)line[i];
-        if (c == TELNET_IAC && i + 1 < len) {
-            unsigned char c2 = (unsigned char)line[++i];
-            if (c2 == TELNET_IAC)
-                line[o++] = (char)c2;
-            else if (c2 >= TELNET_WILL && c2 <= TELNET_DONT)
-                i++; /* skip the option byte */
-            continue;
-        }
-        if (c == TELNET_IAC)
-            continue;
-        line[o++] = (char)c;
-    }
-    while (o && (line[o - 1] == '\n' || line[o - 1] == '\r'))
-        o--;
-    return o;
-}
+#include "reply.h"
 
 /* Waits for a complete line in s->inbuf. Returns its length (the line
  * starts at inbuf and ends with '\n'), or -errno. The buffer exists only
@@ -203,49 +68,6 @@ static ssize_t read_line(struct ftp_session *s)
             return n;
         if (n > 0)
             s->inlen += (size_t)n;
-    }
-}
-
-/* True if line (one whole command line) is ABOR or QUIT. */
-static bool is_stop_line(const char *line, size_t len)
-{
-    char buf[16];
-    if (len >= sizeof(buf))
-        return false;
-    memcpy(buf, line, len);
-    len = strip_telnet(buf, len);
-    buf[len] = '\0';
-    return !strcasecmp(buf, "ABOR") || !strcasecmp(buf, "QUIT");
-}
-
-int session_wait_fd(struct ftp_session *s, int fd, int64_t deadline_ms)
-{
-    size_t scanned = s->line_len; /* the running command's own line */
-    for (;;) {
-        char *nl;
-        while (s->inlen > scanned &&
-               (nl = memchr(s->inbuf + scanned, '\n', s->inlen - scanned))) {
-            size_t end = (size_t)(nl - s->inbuf) + 1;
-            if (is_stop_line(s->inbuf + scanned, end - scanned))
-                return -ECANCELED;
-            scanned = end;
-        }
-        struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
-                              {.fd = s->ctl, .events = POLLIN}};
-        bool room = s->inbuf && s->inlen < FTPD_LINE_MAX;
-        int n = cio_fd_poll(p, room ? 2 : 1, deadline_ms);
-        if (n < 0)
-            return n;
-        if (n == 0)
-            return -ETIMEDOUT;
-        if (p[0].revents)
-            return 0;
-        ssize_t got =
-            read(s->ctl, s->inbuf + s->inlen, FTPD_LINE_MAX - s->inlen);
-        if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR))
-            return got == 0 ? -EPIPE : -errno;
-        if (got > 0)
-            s->inlen += (size_t)got;
     }
 }
 
@@ -330,24 +152,6 @@ static void session_init(struct ftp_session *s, struct ftpd_server *srv, int fd)
         srv->sessions->prev = s;
     srv->sessions = s;
     srv->n_sessions++;
-}
-
-struct ftp_session *session_hold(struct ftp_session *s)
-{
-    s->refs++;
-    return s;
-}
-
-void session_put(struct ftp_session *s)
-{
-    if (--s->refs > 0)
-        return;
-    ftps_session_end(s);
-    if (s->wlock)
-        cio_lock_free(s->wlock);
-    free(s->inbuf);
-    cio_fd_close(s->ctl);
-    free(s);
 }
 
 /* The session task's end: the session leaves the server (which may be
