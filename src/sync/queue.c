@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "corio/sync.h"
-#include "hub/hub_internal.h"
+#include "hub/wait.h"
 
 struct cio_queue {
     void **ring;               /* circular buffer of items */

@@ -6,7 +6,7 @@
 
 #include "corio/io.h"
 #include "corio/sync.h"
-#include "hub/hub_internal.h"
+#include "hub/wait.h"
 
 struct conn {
     cio_server_t *srv;            /* the server that accepted it */
