@@ -154,7 +154,9 @@ void cio_hub_dump(FILE *out)
             "offload jobs %zu, references %zu)\n",
             hub->live, cio_loop_backend(hub->io.run.loop), hub->io.fd_waiters,
             hub->timers, hub->inflight, hub->refs);
-    for (struct cio__task *tk = hub->all; tk; tk = tk->all_next) {
+    struct cio__link *l;
+    cio__list_each (l, &hub->all) {
+        const struct cio__task *tk = cio__task_of(l, all_link);
         const cio_task_t *t = &tk->io.task;
         const char *name = cio_coro_name(t->coro);
         fprintf(out, "  task %llu %-12s %-8s",
@@ -194,7 +196,7 @@ static void sigquit_cb(cio_loop_t *loop, int signum, void *data)
  * leaves the queue once, from the hub or from the task before it. */
 static size_t run_ready(struct cio__hub *hub)
 {
-    size_t n = hub->io.run.runq_len;
+    size_t n = hub->io.run.runq.len;
     hub->round_left = n;
     while (hub->round_left)
         cio__task_run_next(hub);
@@ -204,7 +206,7 @@ static size_t run_ready(struct cio__hub *hub)
 /* True when no task can ever be woken again. */
 static bool deadlocked(struct cio__hub *hub)
 {
-    if (hub->io.run.runq_len || hub->io.fd_waiters || hub->timers ||
+    if (hub->io.run.runq.len || hub->io.fd_waiters || hub->timers ||
         hub->inflight || hub->refs)
         return false;
     /* Our own idle registrations and timers must not hide it; then ask the
@@ -216,7 +218,7 @@ static bool deadlocked(struct cio__hub *hub)
     cio__fd_flush(hub);
     if (shrinking)
         shrink_timer_update(hub);
-    return rc == 0 && !hub->io.run.runq_len;
+    return rc == 0 && !hub->io.run.runq.len;
 }
 
 static int hub_loop(struct cio__hub *hub)
@@ -226,7 +228,7 @@ static int hub_loop(struct cio__hub *hub)
         since_poll += run_ready(hub);
         if (hub->live == 0 && hub->inflight == 0)
             return 0;
-        if (hub->io.run.runq_len && since_poll < RUNS_PER_POLL)
+        if (hub->io.run.runq.len && since_poll < RUNS_PER_POLL)
             continue;
         since_poll = 0;
         if (hub->live > 0 && deadlocked(hub)) {
@@ -237,7 +239,7 @@ static int hub_loop(struct cio__hub *hub)
         }
         int rc =
             cio_loop_run(hub->io.run.loop,
-                         hub->io.run.runq_len ? CIO_RUN_NOWAIT : CIO_RUN_ONCE);
+                         hub->io.run.runq.len ? CIO_RUN_NOWAIT : CIO_RUN_ONCE);
         cio__fd_flush(hub);
         if (rc < 0)
             return rc;
@@ -247,18 +249,18 @@ static int hub_loop(struct cio__hub *hub)
 static void hub_teardown(struct cio__hub *hub)
 {
     /* Tasks left behind by a deadlock or a loop error: drop their stacks. */
-    for (struct cio__task *tk = hub->all; tk; tk = tk->all_next)
-        cio__task_unlink(&tk->io.task);
-    while (hub->all) {
-        struct cio__task *tk = hub->all;
-        hub->all = tk->all_next;
-        cio__task_destroy(&tk->io.task);
+    struct cio__link *l;
+    cio__list_each (l, &hub->all)
+        cio__task_unlink(&cio__task_of(l, all_link)->io.task);
+    while ((l = hub->all.head) != NULL) {
+        cio__list_remove(&hub->all, l);
+        cio__task_destroy(&cio__task_of(l, all_link)->io.task);
     }
     cio_timer_stop(&hub->shrink_timer);
     if (hub->sigquit)
         cio_loop_signal_stop(hub->io.run.loop, SIGQUIT);
     cio__fd_table_free(hub);
-    free(hub->io.run.runq);
+    cio__ring_free(&hub->io.run.runq);
 }
 
 int cio_hub_run_ex(const cio_hub_opts_t *opts, void **result,

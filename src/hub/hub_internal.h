@@ -15,12 +15,10 @@ struct cio__task {
     void *result;               /* fn's return value once done */
     int status;                 /* 0, or -ECANCELED if it ended killed */
     void *data;                 /* the program's pointer (cio_task_set_data) */
-    struct cio__task *all_prev; /* neighbours in the hub's live list */
-    struct cio__task *all_next;
-    struct cio__task *idle_prev; /* neighbours in the shrink list */
-    struct cio__task *idle_next;
-    struct cio__waitq joiners; /* tasks in cio_task_join on this one */
-    cio_timer_t timer;         /* deadline of the current wait */
+    struct cio__link all_link;  /* in the hub's list of live tasks */
+    struct cio__link idle_link; /* in the hub's shrink list */
+    struct cio__waitq joiners;  /* tasks in cio_task_join on this one */
+    cio_timer_t timer;          /* deadline of the current wait */
     /* While shielded (cio_task_shield), a kill does not end the task's
      * waits at once: they go on until killed_at + shield_grace. */
     bool shielded;                 /* cio_task_shield is on */
@@ -35,12 +33,16 @@ static inline struct cio__task *cio__task(const cio_task_t *t)
     return (struct cio__task *)(void *)(cio_task_t *)t;
 }
 
+/* The task whose node `member` (all_link, idle_link) is at link. */
+#define cio__task_of(link, member)                                             \
+    cio__container_of(link, struct cio__task, member)
+
 struct cio__hub {
     struct cio__hub_io io; /* the run queue, then src/io's part */
     cio_coro_t *coro;      /* coroutine that runs the loop */
     size_t round_left;     /* queued tasks of the round being run */
     size_t warm; /* queued tasks, oldest first, with stacks prefetched */
-    struct cio__task *all;   /* live tasks (for cio_hub_dump) */
+    struct cio__list all;    /* live tasks, newest first (cio_hub_dump) */
     size_t live;             /* tasks whose function has not returned */
     size_t stack_size;       /* stack size for new tasks */
     size_t timers;           /* deadline timers armed by tasks */
@@ -52,8 +54,7 @@ struct cio__hub {
     /* Ready tasks that cannot run while an offloading task keeps their
      * shared stack (cio__coro_pin): queued again when it lets go. */
     struct cio__task *parked;
-    struct cio__task *idle_head; /* waiting tasks, oldest wait first */
-    struct cio__task *idle_tail;
+    struct cio__list idle;    /* waiting tasks, oldest wait first */
     cio_timer_t shrink_timer; /* periodic scan of the shrink list */
     bool sigquit;             /* SIGQUIT prints cio_hub_dump */
 };
@@ -61,11 +62,7 @@ struct cio__hub {
 /* Takes the oldest task off its hub's run queue (which is not empty). */
 static inline cio_task_t *cio__runq_pop(struct cio__hub *hub)
 {
-    struct cio__run *r = &hub->io.run;
-    cio_task_t *t = r->runq[r->runq_head];
-    r->runq_head = (r->runq_head + 1) & (r->runq_cap - 1);
-    r->runq_len--;
-    return t;
+    return cio__ring_pop(&hub->io.run.runq);
 }
 
 #endif

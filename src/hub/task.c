@@ -13,13 +13,7 @@ void cio__waitq_push(struct cio__waitq *q, struct cio__waiter *w, cio_task_t *t)
 {
     w->task = t;
     w->q = q;
-    w->next = NULL;
-    w->prev = q->tail;
-    if (q->tail)
-        q->tail->next = w;
-    else
-        q->head = w;
-    q->tail = w;
+    cio__list_push_back(&q->waiters, &w->link);
 }
 
 void cio__waitq_remove(struct cio__waiter *w)
@@ -27,16 +21,8 @@ void cio__waitq_remove(struct cio__waiter *w)
     struct cio__waitq *q = w->q;
     if (!q)
         return;
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        q->head = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
-    else
-        q->tail = w->prev;
+    cio__list_remove(&q->waiters, &w->link);
     w->q = NULL;
-    w->prev = w->next = NULL;
 }
 
 bool cio__waitq_wake_one(struct cio__waitq *q, int rc, void *value)
@@ -96,16 +82,15 @@ size_t cio__waitq_wake_all(struct cio__waitq *q, int rc)
  * Only hints: a prefetch never faults. */
 static size_t prefetch_batch(const struct cio__hub *hub)
 {
-    cio_task_t *const *q = hub->io.run.runq;
-    size_t mask = hub->io.run.runq_cap - 1, h = hub->io.run.runq_head,
-           n = hub->io.run.runq_len;
+    const struct cio__ring *q = &hub->io.run.runq;
+    size_t n = q->len;
     for (size_t i = 2 * BATCH; i < 3 * BATCH && i < n; i++)
-        __builtin_prefetch(q[(h + i) & mask]);
+        __builtin_prefetch(cio__ring_at(q, i));
     for (size_t i = BATCH; i < 2 * BATCH && i < n; i++)
-        __builtin_prefetch(q[(h + i) & mask]->coro);
+        __builtin_prefetch(((const cio_task_t *)cio__ring_at(q, i))->coro);
     size_t k = n < BATCH ? n : BATCH;
     for (size_t i = 0; i < k; i++) {
-        const cio_task_t *t = q[(h + i) & mask];
+        const cio_task_t *t = cio__ring_at(q, i);
         const char *sp = cio__coro_saved_sp(t->coro);
         for (int j = 0; sp && j < STACK_LINES; j++)
             __builtin_prefetch(sp + 64 * j);
@@ -124,26 +109,10 @@ static cio_task_t *take_next(struct cio__hub *hub)
     return cio__runq_pop(hub);
 }
 
-/* Makes room in the run queue for n tasks. */
-static int runq_reserve(struct cio__hub *hub, size_t n)
+/* The task that has waited longest, of those on the shrink list. */
+static cio_task_t *idle_first(struct cio__hub *hub)
 {
-    if (n <= hub->io.run.runq_cap)
-        return 0;
-    size_t cap = hub->io.run.runq_cap ? hub->io.run.runq_cap * 2 : 64;
-    while (cap < n)
-        cap *= 2;
-    cio_task_t **ring = malloc(cap * sizeof *ring);
-    if (!ring)
-        return -ENOMEM;
-    for (size_t i = 0; i < hub->io.run.runq_len; i++)
-        ring[i] =
-            hub->io.run
-                .runq[(hub->io.run.runq_head + i) & (hub->io.run.runq_cap - 1)];
-    free(hub->io.run.runq);
-    hub->io.run.runq = ring;
-    hub->io.run.runq_cap = cap;
-    hub->io.run.runq_head = 0;
-    return 0;
+    return &cio__task_of(hub->idle.head, idle_link)->io.task;
 }
 
 static void idle_unlink(struct cio__hub *hub, cio_task_t *t)
@@ -151,28 +120,14 @@ static void idle_unlink(struct cio__hub *hub, cio_task_t *t)
     struct cio__task *tk = cio__task(t);
     if (!t->idle_listed)
         return;
-    if (tk->idle_prev)
-        tk->idle_prev->idle_next = tk->idle_next;
-    else
-        hub->idle_head = tk->idle_next;
-    if (tk->idle_next)
-        tk->idle_next->idle_prev = tk->idle_prev;
-    else
-        hub->idle_tail = tk->idle_prev;
-    tk->idle_prev = tk->idle_next = NULL;
+    cio__list_remove(&hub->idle, &tk->idle_link);
     t->idle_listed = false;
 }
 
 static void idle_append(struct cio__hub *hub, cio_task_t *t)
 {
     struct cio__task *tk = cio__task(t);
-    tk->idle_next = NULL;
-    tk->idle_prev = hub->idle_tail;
-    if (hub->idle_tail)
-        hub->idle_tail->idle_next = tk;
-    else
-        hub->idle_head = tk;
-    hub->idle_tail = tk;
+    cio__list_push_back(&hub->idle, &tk->idle_link);
     t->idle_listed = true;
 }
 
@@ -234,7 +189,7 @@ static void enter(struct cio__hub *hub, cio_task_t *t)
 static void leave(struct cio__hub *hub)
 {
     cio_task_t *next =
-        hub->round_left ? hub->io.run.runq[hub->io.run.runq_head] : NULL;
+        hub->round_left ? cio__ring_first(&hub->io.run.runq) : NULL;
     if (next && next->started &&
         !(hub->copied_stacks && cio__coro_blocked(next->coro))) {
         enter(hub, take_next(hub));
@@ -299,13 +254,7 @@ static void *task_main(void *arg)
     tk->status = t->killed ? -ECANCELED : 0;
     t->state = CIO__DONE;
     hub->live--;
-    if (tk->all_prev)
-        tk->all_prev->all_next = tk->all_next;
-    else
-        hub->all = tk->all_next;
-    if (tk->all_next)
-        tk->all_next->all_prev = tk->all_prev;
-    tk->all_prev = tk->all_next = NULL;
+    cio__list_remove(&hub->all, &tk->all_link);
     cio__waitq_wake_all(&tk->joiners, 0);
     /* Returning switches to the hub, which frees a detached task. */
     return NULL;
@@ -318,7 +267,7 @@ int cio_task_spawn(cio_task_t **out, cio_task_cb fn, void *arg)
         *out = NULL;
     if (!hub || !fn)
         return hub ? -EINVAL : -EPERM;
-    int rc = runq_reserve(hub, hub->live + 1);
+    int rc = cio__ring_reserve(&hub->io.run.runq, hub->live + 1);
     if (rc < 0)
         return rc;
     /* The task lives in its coroutine's room, cache-line aligned: the hot
@@ -340,10 +289,7 @@ int cio_task_spawn(cio_task_t **out, cio_task_cb fn, void *arg)
     tk->arg = arg;
     t->detached = out == NULL;
     cio__timer_init(&tk->timer, hub->io.run.loop, deadline_cb, t);
-    tk->all_next = hub->all;
-    if (hub->all)
-        hub->all->all_prev = tk;
-    hub->all = tk;
+    cio__list_push_front(&hub->all, &tk->all_link);
     hub->live++;
     cio__runq_push(hub, t);
     if (out)
@@ -589,8 +535,8 @@ void cio__shrink_idle(struct cio__hub *hub)
 {
     int64_t limit = cio_loop_now(hub->io.run.loop) - hub->shrink_after_ms;
     cio_task_t *t;
-    while (hub->idle_head &&
-           (t = &hub->idle_head->io.task)->wait_since <= limit) {
+    while (!cio__list_empty(&hub->idle) &&
+           (t = idle_first(hub))->wait_since <= limit) {
         idle_unlink(hub, t);
         if (!t->shrunk) {
             t->shrunk = true;
@@ -603,6 +549,6 @@ void cio__shrink_idle(struct cio__hub *hub)
 void cio__shrink_clear(struct cio__hub *hub);
 void cio__shrink_clear(struct cio__hub *hub)
 {
-    while (hub->idle_head)
-        idle_unlink(hub, &hub->idle_head->io.task);
+    while (!cio__list_empty(&hub->idle))
+        idle_unlink(hub, idle_first(hub));
 }

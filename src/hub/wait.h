@@ -24,6 +24,8 @@
 #include "corio/coro.h"
 #include "corio/hub.h"
 #include "corio/loop.h"
+#include "common/list.h"
+#include "common/ring.h"
 #include "coro/room.h"
 
 struct cio__hub;
@@ -31,18 +33,21 @@ struct cio__waitq;
 
 /* One registration of a waiting task in one wait queue. */
 struct cio__waiter {
-    cio_task_t *task;         /* the task that waits */
-    struct cio__waitq *q;     /* queue it is linked in, NULL once unlinked */
-    struct cio__waiter *prev; /* neighbours in q */
-    struct cio__waiter *next;
-    void *value; /* item handed over (queues) */
+    struct cio__link link; /* in q; first, so that no offset is taken off */
+    cio_task_t *task;      /* the task that waits */
+    struct cio__waitq *q;  /* queue it is linked in, NULL once unlinked */
+    void *value;           /* item handed over (queues) */
 };
 
-/* A FIFO of waiter nodes. */
+/* A FIFO of waiter nodes; zeroed, it is empty. */
 struct cio__waitq {
-    struct cio__waiter *head; /* oldest waiter */
-    struct cio__waiter *tail; /* newest waiter */
+    struct cio__list waiters; /* oldest first */
 };
+
+static inline bool cio__waitq_empty(const struct cio__waitq *q)
+{
+    return cio__list_empty(&q->waiters);
+}
 
 enum cio__task_state {
     CIO__READY,   /* in the run queue */
@@ -85,12 +90,9 @@ _Static_assert(offsetof(struct cio_task, wnode) <= 64,
 struct cio__run {
     cio_loop_t *loop;    /* the loop the hub runs */
     cio_task_t *current; /* running task, NULL while in the hub */
-    /* Ready tasks, FIFO, in a ring that always has room for every live
-     * task: waking one never allocates. */
-    cio_task_t **runq;
-    size_t runq_cap;  /* entries in runq, a power of two */
-    size_t runq_head; /* index of the oldest */
-    size_t runq_len;  /* tasks queued */
+    /* Ready tasks (cio_task_t *), FIFO, in a ring that always has room for
+     * every live task: waking one never allocates. */
+    struct cio__ring runq;
 };
 
 /* The run part of hub, its first member. */
@@ -150,10 +152,8 @@ int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg);
 /* Appends t to its hub's run queue. */
 static inline void cio__runq_push(struct cio__hub *hub, cio_task_t *t)
 {
-    struct cio__run *r = cio__run(hub);
     t->state = CIO__READY;
-    size_t tail = (r->runq_head + r->runq_len++) & (r->runq_cap - 1);
-    r->runq[tail] = t;
+    cio__ring_push(&cio__run(hub)->runq, t);
 }
 
 /* The part of cio__wake for a task with a deadline or on the shrink list. */
@@ -180,9 +180,11 @@ void cio__waitq_remove(struct cio__waiter *w);
 /* Unlinks and returns the oldest waiter, NULL if there is none. */
 static inline struct cio__waiter *cio__waitq_pop(struct cio__waitq *q)
 {
-    struct cio__waiter *w = q->head;
-    if (w)
-        cio__waitq_remove(w);
+    struct cio__link *l = q->waiters.head;
+    if (!l)
+        return NULL;
+    struct cio__waiter *w = cio__container_of(l, struct cio__waiter, link);
+    cio__waitq_remove(w);
     return w;
 }
 /* Wakes the oldest waiter that can still be woken, handing it value;

@@ -78,7 +78,7 @@ static size_t wake_side(struct cio__hub *hub, cio_task_t **slot,
         cio__wake(t, rc);
         n++;
     }
-    if (q->head)
+    if (!cio__waitq_empty(q))
         n += cio__waitq_wake_all(q, rc);
     cio__io(hub)->fd_waiters -= n;
     return n;
@@ -86,7 +86,8 @@ static size_t wake_side(struct cio__hub *hub, cio_task_t **slot,
 
 static bool fd_idle(const struct cio__fd *f)
 {
-    return !f->reader && !f->writer && !f->readers.head && !f->writers.head;
+    return !f->reader && !f->writer && cio__waitq_empty(&f->readers) &&
+           cio__waitq_empty(&f->writers);
 }
 
 _Static_assert(sizeof(struct cio__fd) == 64, "one cache line per fd");
@@ -361,8 +362,8 @@ int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,
      * waits for: the number may be closed and reused before the next. */
     bool reading = events == CIO_READABLE;
     if (rc != 0 && f->registered &&
-        !(reading ? f->reader || f->readers.head
-                  : f->writer || f->writers.head))
+        !(reading ? f->reader || !cio__waitq_empty(&f->readers)
+                  : f->writer || !cio__waitq_empty(&f->writers)))
         set_interest(hub, fd, f, f->interest & ~events);
     return rc;
 }
