@@ -95,7 +95,7 @@ struct cio__run {
     struct cio__ring runq;
 };
 
-/* The run part of hub, its first member. */
+/* The run part of hub, which begins it. */
 static inline struct cio__run *cio__run(struct cio__hub *hub)
 {
     return (struct cio__run *)(void *)hub;
