@@ -7,8 +7,9 @@
 #   apps/NAME/*.c             -> build/bin/NAME  (one program per directory)
 #   bench/NAME.c              -> build/bin/bench_NAME
 #   tests/NAME.c              -> build/tests/NAME (run by tests/run.sh)
-# Per-program link flags live in small fragments: */build*.mk, apps/*/build*.mk,
-# as LDLIBS_<program> += ...  (optional peers are detected there, never required).
+# Optional parts live in small fragments, */build*.mk and apps/*/build*.mk:
+# per-program link flags (LDLIBS_<program> += ...), optional peers (detected
+# there, never required), and the hook and TLS libraries (hook/, tls/).
 #
 # User variables are added to what the build needs, never replace it:
 #   CFLAGS (default -O2 -g), CPPFLAGS, LDFLAGS, LDLIBS

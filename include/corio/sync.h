@@ -1,9 +1,9 @@
 /* Synchronisation between tasks of one hub: queues, events, semaphores,
  * locks, wait groups and a pool that bounds concurrency. None of these is
  * thread-safe: tasks on one hub never run at the same time. Every wait
- * takes a deadline and returns the wait errors of hub.h (-ETIMEDOUT,
- * -ECANCELED, -EINTR, -EPERM outside a task, -ENOMEM). Every object has a
- * data pointer for the program that corio never uses. */
+ * but cio_pool_free's takes a deadline, and they return the wait errors of
+ * hub.h (-ETIMEDOUT, -ECANCELED, -EINTR, -EPERM outside a task, -ENOMEM).
+ * Every object has a data pointer for the program that corio never uses. */
 #ifndef CORIO_SYNC_H
 #define CORIO_SYNC_H
 

@@ -29,13 +29,13 @@ static _Thread_local bool tls_copied_default;
 
 cio_loop_t *cio_hub_loop(void)
 {
-    return cio__tls_hub ? cio__tls_hub->loop : NULL;
+    return cio__tls_hub ? cio__tls_hub->io.run.loop : NULL;
 }
 
 int64_t cio_hub_now(void)
 {
     if (cio__tls_hub)
-        return cio_loop_now(cio__tls_hub->loop);
+        return cio_loop_now(cio__tls_hub->io.run.loop);
     return cio__mono_ms();
 }
 
@@ -57,9 +57,9 @@ static void keepalive_update(struct cio__hub *hub)
 {
     bool need = hub->inflight > 0 || hub->refs > 0;
     if (need && !hub->loop_ref)
-        cio_loop_ref(hub->loop);
+        cio_loop_ref(hub->io.run.loop);
     else if (!need && hub->loop_ref)
-        cio_loop_unref(hub->loop);
+        cio_loop_unref(hub->io.run.loop);
     hub->loop_ref = need;
 }
 
@@ -122,7 +122,7 @@ void cio_hub_set_copied_stacks(bool on)
     if (!cio__tls_hub)
         tls_copied_default = on;
     else
-        cio__tls_hub->copied_stacks = on && !cio__tls_hub->uring;
+        cio__tls_hub->copied_stacks = on && !cio__tls_hub->io.uring;
 }
 
 /* ---- the debugging listing ---- */
@@ -148,13 +148,16 @@ void cio_hub_dump(FILE *out)
         fprintf(out, "corio: no hub on this thread\n");
         return;
     }
-    int64_t now = cio_loop_now(hub->loop);
+    int64_t now = cio_loop_now(hub->io.run.loop);
     fprintf(out,
             "corio: %zu tasks (backend %s; fd waits %zu, deadlines %zu, "
             "offload jobs %zu, references %zu)\n",
-            hub->live, cio_loop_backend(hub->loop), hub->fd_waiters,
+            hub->live, cio_loop_backend(hub->io.run.loop), hub->io.fd_waiters,
             hub->timers, hub->inflight, hub->refs);
-    for (cio_task_t *t = hub->all; t; t = t->all_next) {
+    struct cio__link *l;
+    cio__list_each (l, &hub->all) {
+        const struct cio__task *tk = cio__task_of(l, all_link);
+        const cio_task_t *t = &tk->io.task;
         const char *name = cio_coro_name(t->coro);
         fprintf(out, "  task %llu %-12s %-8s",
                 (unsigned long long)cio_coro_id(t->coro),
@@ -166,7 +169,7 @@ void cio_hub_dump(FILE *out)
             fprintf(out, " for %lld ms", (long long)(now - t->wait_since));
             if (t->timer_armed)
                 fprintf(out, ", deadline in %lld ms",
-                        (long long)(t->timer.deadline_ms - now));
+                        (long long)(tk->timer.deadline_ms - now));
         }
         if (t->killed)
             fprintf(out, " (killed)");
@@ -193,7 +196,7 @@ static void sigquit_cb(cio_loop_t *loop, int signum, void *data)
  * leaves the queue once, from the hub or from the task before it. */
 static size_t run_ready(struct cio__hub *hub)
 {
-    size_t n = hub->runq_len;
+    size_t n = hub->io.run.runq.len;
     hub->round_left = n;
     while (hub->round_left)
         cio__task_run_next(hub);
@@ -203,19 +206,19 @@ static size_t run_ready(struct cio__hub *hub)
 /* True when no task can ever be woken again. */
 static bool deadlocked(struct cio__hub *hub)
 {
-    if (hub->runq_len || hub->fd_waiters || hub->timers || hub->inflight ||
-        hub->refs)
+    if (hub->io.run.runq.len || hub->io.fd_waiters || hub->timers ||
+        hub->inflight || hub->refs)
         return false;
     /* Our own idle registrations and timers must not hide it; then ask the
      * loop whether anything the program registered itself remains. */
     cio__fd_drop_idle(hub);
     bool shrinking = cio_timer_active(&hub->shrink_timer);
     cio_timer_stop(&hub->shrink_timer);
-    int rc = cio_loop_run(hub->loop, CIO_RUN_NOWAIT);
+    int rc = cio_loop_run(hub->io.run.loop, CIO_RUN_NOWAIT);
     cio__fd_flush(hub);
     if (shrinking)
         shrink_timer_update(hub);
-    return rc == 0 && !hub->runq_len;
+    return rc == 0 && !hub->io.run.runq.len;
 }
 
 static int hub_loop(struct cio__hub *hub)
@@ -225,7 +228,7 @@ static int hub_loop(struct cio__hub *hub)
         since_poll += run_ready(hub);
         if (hub->live == 0 && hub->inflight == 0)
             return 0;
-        if (hub->runq_len && since_poll < RUNS_PER_POLL)
+        if (hub->io.run.runq.len && since_poll < RUNS_PER_POLL)
             continue;
         since_poll = 0;
         if (hub->live > 0 && deadlocked(hub)) {
@@ -234,8 +237,9 @@ static int hub_loop(struct cio__hub *hub)
             cio_hub_dump(stderr);
             return -EDEADLK;
         }
-        int rc = cio_loop_run(hub->loop,
-                              hub->runq_len ? CIO_RUN_NOWAIT : CIO_RUN_ONCE);
+        int rc =
+            cio_loop_run(hub->io.run.loop,
+                         hub->io.run.runq.len ? CIO_RUN_NOWAIT : CIO_RUN_ONCE);
         cio__fd_flush(hub);
         if (rc < 0)
             return rc;
@@ -245,18 +249,18 @@ static int hub_loop(struct cio__hub *hub)
 static void hub_teardown(struct cio__hub *hub)
 {
     /* Tasks left behind by a deadlock or a loop error: drop their stacks. */
-    for (cio_task_t *t = hub->all; t; t = t->all_next)
-        cio__task_unlink(t);
-    while (hub->all) {
-        cio_task_t *t = hub->all;
-        hub->all = t->all_next;
-        cio__task_destroy(t);
+    struct cio__link *l;
+    cio__list_each (l, &hub->all)
+        cio__task_unlink(&cio__task_of(l, all_link)->io.task);
+    while ((l = hub->all.head) != NULL) {
+        cio__list_remove(&hub->all, l);
+        cio__task_destroy(&cio__task_of(l, all_link)->io.task);
     }
     cio_timer_stop(&hub->shrink_timer);
     if (hub->sigquit)
-        cio_loop_signal_stop(hub->loop, SIGQUIT);
+        cio_loop_signal_stop(hub->io.run.loop, SIGQUIT);
     cio__fd_table_free(hub);
-    free(hub->runq);
+    cio__ring_free(&hub->io.run.runq);
 }
 
 int cio_hub_run_ex(const cio_hub_opts_t *opts, void **result,
@@ -274,27 +278,27 @@ int cio_hub_run_ex(const cio_hub_opts_t *opts, void **result,
     struct cio__hub *hub = calloc(1, sizeof *hub);
     if (!hub)
         return -ENOMEM;
-    int rc = cio_loop_new(&hub->loop, opts->backend);
+    int rc = cio_loop_new(&hub->io.run.loop, opts->backend);
     if (rc < 0) {
         free(hub);
         return rc;
     }
     if (!getenv("CIO_URING_READINESS"))
-        hub->uring = cio__loop_uring(hub->loop);
+        hub->io.uring = cio__loop_uring(hub->io.run.loop);
     hub->coro = cio_coro_current();
     hub->stack_size = opts->stack_size;
     /* CIO_HUB_COPIED_STACKS=1 in the environment turns them on too. Not
      * with ring operations: the kernel may write into a waiting task's
      * frames, which copied stacks move. */
     const char *env = getenv("CIO_HUB_COPIED_STACKS");
-    hub->copied_stacks =
-        !hub->uring && (tls_copied_default || (env && strcmp(env, "1") == 0));
-    cio__timer_init(&hub->shrink_timer, hub->loop, shrink_cb, hub);
+    hub->copied_stacks = !hub->io.uring &&
+                         (tls_copied_default || (env && strcmp(env, "1") == 0));
+    cio__timer_init(&hub->shrink_timer, hub->io.run.loop, shrink_cb, hub);
     cio__tls_hub = hub;
     if (tls_shrink_default > 0)
         cio_hub_set_shrink_after(tls_shrink_default);
     if (opts->dump_on_sigquit &&
-        cio_loop_signal(hub->loop, SIGQUIT, sigquit_cb, hub) == 0)
+        cio_loop_signal(hub->io.run.loop, SIGQUIT, sigquit_cb, hub) == 0)
         hub->sigquit = true;
 
     cio_task_t *main_task;
@@ -303,7 +307,7 @@ int cio_hub_run_ex(const cio_hub_opts_t *opts, void **result,
         cio_task_set_name(main_task, "main");
         rc = hub_loop(hub);
         if (rc == 0 && result)
-            *result = main_task->result;
+            *result = cio__task(main_task)->result;
         if (main_task->state == CIO__DONE)
             cio_task_free(main_task);
         else
@@ -311,7 +315,7 @@ int cio_hub_run_ex(const cio_hub_opts_t *opts, void **result,
     }
     hub_teardown(hub);
     cio__tls_hub = NULL;
-    cio_loop_free(hub->loop);
+    cio_loop_free(hub->io.run.loop);
     free(hub);
     return rc;
 }

@@ -5,27 +5,27 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "common/list.h"
 #include "corio/nursery.h"
 #include "hub/hub_internal.h"
 
 struct child {
-    cio_nursery_t *n;   /* the nursery it belongs to */
-    cio_task_t *task;   /* the child task, while it runs */
-    cio_task_cb fn;     /* the program's function */
-    void *arg;          /* its argument */
-    struct child *prev; /* neighbours among the running children */
-    struct child *next;
+    cio_nursery_t *n;      /* the nursery it belongs to */
+    cio_task_t *task;      /* the child task, while it runs */
+    cio_task_cb fn;        /* the program's function */
+    void *arg;             /* its argument */
+    struct cio__link link; /* in the nursery's running children */
 };
 
 struct cio_nursery {
-    struct cio__hub *hub;   /* hub the children run on */
-    struct child *children; /* running children */
-    size_t running;         /* how many */
-    int64_t grace_ms;       /* wait left to a killed closer */
-    bool closing;           /* cio_nursery_close was called */
-    bool freed;             /* the last child frees the nursery */
-    struct cio__waitq idle; /* tasks waiting for running == 0 */
-    void *user;             /* the program's pointer */
+    struct cio__hub *hub;      /* hub the children run on */
+    struct cio__list children; /* running children, newest first */
+    size_t running;            /* how many */
+    int64_t grace_ms;          /* wait left to a killed closer */
+    bool closing;              /* cio_nursery_close was called */
+    bool freed;                /* the last child frees the nursery */
+    struct cio__waitq idle;    /* tasks waiting for running == 0 */
+    void *user;                /* the program's pointer */
 };
 
 int cio_nursery_new(cio_nursery_t **out, int64_t grace_ms)
@@ -50,12 +50,7 @@ static void *child_main(void *arg)
     struct child *c = arg;
     cio_nursery_t *n = c->n;
     void *result = c->fn(c->arg);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        n->children = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    cio__list_remove(&n->children, &c->link);
     free(c);
     if (--n->running == 0) {
         cio__waitq_wake_all(&n->idle, 0);
@@ -85,10 +80,7 @@ int cio_nursery_spawn(cio_nursery_t *n, cio_task_t **out, cio_task_cb fn,
         free(c);
         return rc;
     }
-    c->next = n->children;
-    if (n->children)
-        n->children->prev = c;
-    n->children = c;
+    cio__list_push_front(&n->children, &c->link);
     n->running++;
     if (out)
         *out = c->task;
@@ -99,8 +91,9 @@ int cio_nursery_spawn(cio_nursery_t *n, cio_task_t **out, cio_task_cb fn,
 
 static bool is_child(const cio_nursery_t *n, const cio_task_t *t)
 {
-    for (const struct child *c = n->children; c; c = c->next)
-        if (c->task == t)
+    const struct cio__link *l;
+    cio__list_each (l, &n->children)
+        if (cio__container_of(l, struct child, link)->task == t)
             return true;
     return false;
 }
@@ -136,8 +129,9 @@ void cio_nursery_kill(cio_nursery_t *n)
 {
     if (!n)
         return;
-    for (struct child *c = n->children; c; c = c->next)
-        cio_task_kill(c->task);
+    struct cio__link *l;
+    cio__list_each (l, &n->children)
+        cio_task_kill(cio__container_of(l, struct child, link)->task);
 }
 
 int cio_nursery_close(cio_nursery_t *n, int64_t deadline_ms)

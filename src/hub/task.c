@@ -13,13 +13,7 @@ void cio__waitq_push(struct cio__waitq *q, struct cio__waiter *w, cio_task_t *t)
 {
     w->task = t;
     w->q = q;
-    w->next = NULL;
-    w->prev = q->tail;
-    if (q->tail)
-        q->tail->next = w;
-    else
-        q->head = w;
-    q->tail = w;
+    cio__list_push_back(&q->waiters, &w->link);
 }
 
 void cio__waitq_remove(struct cio__waiter *w)
@@ -27,16 +21,8 @@ void cio__waitq_remove(struct cio__waiter *w)
     struct cio__waitq *q = w->q;
     if (!q)
         return;
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        q->head = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
-    else
-        q->tail = w->prev;
+    cio__list_remove(&q->waiters, &w->link);
     w->q = NULL;
-    w->prev = w->next = NULL;
 }
 
 bool cio__waitq_wake_one(struct cio__waitq *q, int rc, void *value)
@@ -96,15 +82,15 @@ size_t cio__waitq_wake_all(struct cio__waitq *q, int rc)
  * Only hints: a prefetch never faults. */
 static size_t prefetch_batch(const struct cio__hub *hub)
 {
-    cio_task_t *const *q = hub->runq;
-    size_t mask = hub->runq_cap - 1, h = hub->runq_head, n = hub->runq_len;
+    const struct cio__ring *q = &hub->io.run.runq;
+    size_t n = q->len;
     for (size_t i = 2 * BATCH; i < 3 * BATCH && i < n; i++)
-        __builtin_prefetch(q[(h + i) & mask]);
+        __builtin_prefetch(cio__ring_at(q, i));
     for (size_t i = BATCH; i < 2 * BATCH && i < n; i++)
-        __builtin_prefetch(q[(h + i) & mask]->coro);
+        __builtin_prefetch(((const cio_task_t *)cio__ring_at(q, i))->coro);
     size_t k = n < BATCH ? n : BATCH;
     for (size_t i = 0; i < k; i++) {
-        const cio_task_t *t = q[(h + i) & mask];
+        const cio_task_t *t = cio__ring_at(q, i);
         const char *sp = cio__coro_saved_sp(t->coro);
         for (int j = 0; sp && j < STACK_LINES; j++)
             __builtin_prefetch(sp + 64 * j);
@@ -123,58 +109,32 @@ static cio_task_t *take_next(struct cio__hub *hub)
     return cio__runq_pop(hub);
 }
 
-/* Makes room in the run queue for n tasks. */
-static int runq_reserve(struct cio__hub *hub, size_t n)
+/* The task that has waited longest, of those on the shrink list. */
+static cio_task_t *idle_first(struct cio__hub *hub)
 {
-    if (n <= hub->runq_cap)
-        return 0;
-    size_t cap = hub->runq_cap ? hub->runq_cap * 2 : 64;
-    while (cap < n)
-        cap *= 2;
-    cio_task_t **ring = malloc(cap * sizeof *ring);
-    if (!ring)
-        return -ENOMEM;
-    for (size_t i = 0; i < hub->runq_len; i++)
-        ring[i] = hub->runq[(hub->runq_head + i) & (hub->runq_cap - 1)];
-    free(hub->runq);
-    hub->runq = ring;
-    hub->runq_cap = cap;
-    hub->runq_head = 0;
-    return 0;
+    return &cio__task_of(hub->idle.head, idle_link)->io.task;
 }
 
 static void idle_unlink(struct cio__hub *hub, cio_task_t *t)
 {
+    struct cio__task *tk = cio__task(t);
     if (!t->idle_listed)
         return;
-    if (t->idle_prev)
-        t->idle_prev->idle_next = t->idle_next;
-    else
-        hub->idle_head = t->idle_next;
-    if (t->idle_next)
-        t->idle_next->idle_prev = t->idle_prev;
-    else
-        hub->idle_tail = t->idle_prev;
-    t->idle_prev = t->idle_next = NULL;
+    cio__list_remove(&hub->idle, &tk->idle_link);
     t->idle_listed = false;
 }
 
 static void idle_append(struct cio__hub *hub, cio_task_t *t)
 {
-    t->idle_next = NULL;
-    t->idle_prev = hub->idle_tail;
-    if (hub->idle_tail)
-        hub->idle_tail->idle_next = t;
-    else
-        hub->idle_head = t;
-    hub->idle_tail = t;
+    struct cio__task *tk = cio__task(t);
+    cio__list_push_back(&hub->idle, &tk->idle_link);
     t->idle_listed = true;
 }
 
 static void disarm_timer(cio_task_t *t)
 {
     if (t->timer_armed) {
-        cio_timer_stop(&t->timer);
+        cio_timer_stop(&cio__task(t)->timer);
         t->timer_armed = false;
         t->hub->timers--;
     }
@@ -197,8 +157,9 @@ static void deadline_cb(cio_timer_t *timer)
 /* True while a killed task's shield still lets it wait. */
 static bool shield_open(const cio_task_t *t)
 {
-    return t->shielded &&
-           cio_loop_now(t->hub->loop) < t->killed_at + t->shield_grace;
+    return cio__task(t)->shielded &&
+           cio_loop_now(t->hub->io.run.loop) <
+               cio__task(t)->killed_at + cio__task(t)->shield_grace;
 }
 
 int cio__enter_flagged(cio_task_t *t)
@@ -216,7 +177,7 @@ static void enter(struct cio__hub *hub, cio_task_t *t)
 {
     if (hub->round_left)
         hub->round_left--;
-    hub->current = t;
+    hub->io.run.current = t;
     t->state = CIO__RUNNING;
 }
 
@@ -227,7 +188,8 @@ static void enter(struct cio__hub *hub, cio_task_t *t)
  * which its coroutine returns to when it ends. */
 static void leave(struct cio__hub *hub)
 {
-    cio_task_t *next = hub->round_left ? hub->runq[hub->runq_head] : NULL;
+    cio_task_t *next =
+        hub->round_left ? cio__ring_first(&hub->io.run.runq) : NULL;
     if (next && next->started &&
         !(hub->copied_stacks && cio__coro_blocked(next->coro))) {
         enter(hub, take_next(hub));
@@ -243,7 +205,7 @@ int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg)
     if (t->killed) {
         if (!shield_open(t))
             return -ECANCELED;
-        int64_t limit = t->killed_at + t->shield_grace;
+        int64_t limit = cio__task(t)->killed_at + cio__task(t)->shield_grace;
         if (deadline_ms < 0 || deadline_ms > limit)
             deadline_ms = limit;
     }
@@ -254,7 +216,7 @@ int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg)
     if (cio__expired(hub, deadline_ms))
         return -ETIMEDOUT;
     if (deadline_ms >= 0) {
-        if (cio_timer_start_at(&t->timer, deadline_ms) < 0)
+        if (cio_timer_start_at(&cio__task(t)->timer, deadline_ms) < 0)
             return -ENOMEM;
         t->timer_armed = true;
         hub->timers++;
@@ -270,7 +232,7 @@ int cio__block_raw(cio_task_t *t, const char *what, long arg)
     t->state = CIO__WAITING;
     t->wait_what = what;
     t->wait_arg = arg;
-    t->wait_since = cio_loop_now(hub->loop);
+    t->wait_since = cio_loop_now(hub->io.run.loop);
     t->shrunk = false;
     leave(hub);
     /* Woken: cio__wake already disarmed the timer and the shrink entry. */
@@ -286,19 +248,14 @@ static void *task_main(void *arg)
 {
     (void)arg; /* the task is in the coroutine's room */
     cio_task_t *t = cio__coro_room(cio_coro_current());
+    struct cio__task *tk = cio__task(t);
     struct cio__hub *hub = t->hub;
-    t->result = t->fn(t->arg);
-    t->status = t->killed ? -ECANCELED : 0;
+    tk->result = tk->fn(tk->arg);
+    tk->status = t->killed ? -ECANCELED : 0;
     t->state = CIO__DONE;
     hub->live--;
-    if (t->all_prev)
-        t->all_prev->all_next = t->all_next;
-    else
-        hub->all = t->all_next;
-    if (t->all_next)
-        t->all_next->all_prev = t->all_prev;
-    t->all_prev = t->all_next = NULL;
-    cio__waitq_wake_all(&t->joiners, 0);
+    cio__list_remove(&hub->all, &tk->all_link);
+    cio__waitq_wake_all(&tk->joiners, 0);
     /* Returning switches to the hub, which frees a detached task. */
     return NULL;
 }
@@ -310,7 +267,7 @@ int cio_task_spawn(cio_task_t **out, cio_task_cb fn, void *arg)
         *out = NULL;
     if (!hub || !fn)
         return hub ? -EINVAL : -EPERM;
-    int rc = runq_reserve(hub, hub->live + 1);
+    int rc = cio__ring_reserve(&hub->io.run.runq, hub->live + 1);
     if (rc < 0)
         return rc;
     /* The task lives in its coroutine's room, cache-line aligned: the hot
@@ -318,23 +275,21 @@ int cio_task_spawn(cio_task_t **out, cio_task_cb fn, void *arg)
     cio_coro_t *co;
     rc = hub->copied_stacks
              ? cio__coro_create_copied(&co, task_main, NULL, hub->stack_size,
-                                       sizeof(cio_task_t))
+                                       sizeof(struct cio__task))
              : cio__coro_create_room(&co, task_main, NULL, hub->stack_size,
-                                     sizeof(cio_task_t));
+                                     sizeof(struct cio__task));
     if (rc < 0)
         return rc;
-    cio_task_t *t = cio__coro_room(co);
-    memset(t, 0, sizeof *t);
+    struct cio__task *tk = cio__coro_room(co);
+    memset(tk, 0, sizeof *tk);
+    cio_task_t *t = &tk->io.task;
     t->coro = co;
     t->hub = hub;
-    t->fn = fn;
-    t->arg = arg;
+    tk->fn = fn;
+    tk->arg = arg;
     t->detached = out == NULL;
-    cio__timer_init(&t->timer, hub->loop, deadline_cb, t);
-    t->all_next = hub->all;
-    if (hub->all)
-        hub->all->all_prev = t;
-    hub->all = t;
+    cio__timer_init(&tk->timer, hub->io.run.loop, deadline_cb, t);
+    cio__list_push_front(&hub->all, &tk->all_link);
     hub->live++;
     cio__runq_push(hub, t);
     if (out)
@@ -351,15 +306,15 @@ void cio__task_run_next(struct cio__hub *hub)
     if (hub->copied_stacks && cio__coro_blocked(t->coro)) {
         if (hub->round_left)
             hub->round_left--;
-        t->parked_next = hub->parked;
-        hub->parked = t;
+        cio__task(t)->parked_next = hub->parked;
+        hub->parked = cio__task(t);
         return;
     }
     enter(hub, t);
     t->started = true;
     cio_coro_switch(t->coro, NULL, NULL);
-    t = hub->current; /* the one that came back */
-    hub->current = NULL;
+    t = hub->io.run.current; /* the one that came back */
+    hub->io.run.current = NULL;
     if (t->state == CIO__DONE && t->detached)
         cio_coro_free(t->coro); /* and t, in its room */
 }
@@ -370,9 +325,9 @@ void cio__task_pin_stack(cio_task_t *t, bool on)
     cio__coro_pin(t->coro, on);
     if (!on) {
         while (hub->parked) {
-            cio_task_t *p = hub->parked;
+            struct cio__task *p = hub->parked;
             hub->parked = p->parked_next;
-            cio__runq_push(hub, p);
+            cio__runq_push(hub, &p->io.task);
         }
     }
 }
@@ -411,7 +366,7 @@ int cio_task_sleep_until(int64_t deadline_ms)
         return rc;
     if (deadline_ms < 0)
         deadline_ms = -1;
-    if (deadline_ms >= 0 && deadline_ms <= cio_loop_now(t->hub->loop)) {
+    if (deadline_ms >= 0 && deadline_ms <= cio_loop_now(t->hub->io.run.loop)) {
         /* Already due: still let the others run once. */
         cio__runq_push(t->hub, t);
         leave(t->hub);
@@ -428,7 +383,7 @@ int cio_task_sleep(int64_t ms)
         return -EPERM;
     if (ms < 0)
         return cio_task_sleep_until(-1);
-    return cio_task_sleep_until(cio_loop_now(hub->loop) + ms);
+    return cio_task_sleep_until(cio_loop_now(hub->io.run.loop) + ms);
 }
 
 int cio_task_join(cio_task_t *task, int64_t deadline_ms)
@@ -445,8 +400,8 @@ int cio_task_join(cio_task_t *task, int64_t deadline_ms)
         return -EDEADLK;
     if (task->hub != t->hub)
         return -EINVAL;
-    rc = cio__wait_in(&task->joiners, t, NULL, NULL, deadline_ms, "join",
-                      (long)cio_coro_id(task->coro));
+    rc = cio__wait_in(&cio__task(task)->joiners, t, NULL, NULL, deadline_ms,
+                      "join", (long)cio_coro_id(task->coro));
     return rc;
 }
 
@@ -467,10 +422,10 @@ static void shield_cut(cio_task_t *t)
 {
     if (t->state != CIO__WAITING)
         return;
-    int64_t limit = t->killed_at + t->shield_grace;
-    if (t->timer_armed && t->timer.deadline_ms <= limit)
+    int64_t limit = cio__task(t)->killed_at + cio__task(t)->shield_grace;
+    if (t->timer_armed && cio__task(t)->timer.deadline_ms <= limit)
         return;
-    if (cio_timer_start_at(&t->timer, limit) < 0) {
+    if (cio_timer_start_at(&cio__task(t)->timer, limit) < 0) {
         cio__wake(t, -ECANCELED); /* no memory: no grace either */
         return;
     }
@@ -485,9 +440,9 @@ int64_t cio_task_shield(int64_t grace_ms)
     cio_task_t *t = cio__self();
     if (!t)
         return -1;
-    int64_t old = t->shielded ? t->shield_grace : -1;
-    t->shielded = grace_ms >= 0;
-    t->shield_grace = grace_ms >= 0 ? grace_ms : 0;
+    int64_t old = cio__task(t)->shielded ? cio__task(t)->shield_grace : -1;
+    cio__task(t)->shielded = grace_ms >= 0;
+    cio__task(t)->shield_grace = grace_ms >= 0 ? grace_ms : 0;
     return old;
 }
 
@@ -498,9 +453,9 @@ int cio_task_kill(cio_task_t *task)
     if (task->state == CIO__DONE)
         return -ESRCH;
     if (!task->killed)
-        task->killed_at = cio_loop_now(task->hub->loop);
+        cio__task(task)->killed_at = cio_loop_now(task->hub->io.run.loop);
     task->killed = true;
-    if (task->shielded)
+    if (cio__task(task)->shielded)
         shield_cut(task);
     else
         cio__wake(task, -ECANCELED);
@@ -531,12 +486,12 @@ bool cio_task_done(const cio_task_t *task)
 
 void *cio_task_result(const cio_task_t *task)
 {
-    return task && task->state == CIO__DONE ? task->result : NULL;
+    return task && task->state == CIO__DONE ? cio__task(task)->result : NULL;
 }
 
 int cio_task_status(const cio_task_t *task)
 {
-    return task ? task->status : -EINVAL;
+    return task ? cio__task(task)->status : -EINVAL;
 }
 
 void cio_task_set_name(cio_task_t *task, const char *name)
@@ -566,21 +521,22 @@ void cio_task_free(cio_task_t *task)
 void cio_task_set_data(cio_task_t *task, void *data)
 {
     if (task)
-        task->data = data;
+        cio__task(task)->data = data;
 }
 
 void *cio_task_data(const cio_task_t *task)
 {
-    return task ? task->data : NULL;
+    return task ? cio__task(task)->data : NULL;
 }
 
 /* Shrinks the stacks of tasks that have waited long enough (hub.c timer). */
 void cio__shrink_idle(struct cio__hub *hub);
 void cio__shrink_idle(struct cio__hub *hub)
 {
-    int64_t limit = cio_loop_now(hub->loop) - hub->shrink_after_ms;
+    int64_t limit = cio_loop_now(hub->io.run.loop) - hub->shrink_after_ms;
     cio_task_t *t;
-    while ((t = hub->idle_head) != NULL && t->wait_since <= limit) {
+    while (!cio__list_empty(&hub->idle) &&
+           (t = idle_first(hub))->wait_since <= limit) {
         idle_unlink(hub, t);
         if (!t->shrunk) {
             t->shrunk = true;
@@ -593,6 +549,6 @@ void cio__shrink_idle(struct cio__hub *hub)
 void cio__shrink_clear(struct cio__hub *hub);
 void cio__shrink_clear(struct cio__hub *hub)
 {
-    while (hub->idle_head)
-        idle_unlink(hub, hub->idle_head);
+    while (!cio__list_empty(&hub->idle))
+        idle_unlink(hub, idle_first(hub));
 }

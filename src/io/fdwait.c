@@ -33,35 +33,36 @@ struct cio__fd *cio__fd_get(struct cio__hub *hub, int fd)
     if (fd < 0)
         return NULL;
     size_t page = (size_t)fd / CIO__FD_PAGE;
-    if (page >= hub->fd_npages) {
-        size_t n = hub->fd_npages ? hub->fd_npages : 4;
+    if (page >= cio__io(hub)->fd_npages) {
+        size_t n = cio__io(hub)->fd_npages ? cio__io(hub)->fd_npages : 4;
         while (n <= page)
             n *= 2;
-        struct cio__fd **pages = realloc(hub->fd_pages, n * sizeof *pages);
+        struct cio__fd **pages =
+            realloc(cio__io(hub)->fd_pages, n * sizeof *pages);
         if (!pages)
             return NULL;
-        for (size_t i = hub->fd_npages; i < n; i++)
+        for (size_t i = cio__io(hub)->fd_npages; i < n; i++)
             pages[i] = NULL;
-        hub->fd_pages = pages;
-        hub->fd_npages = n;
+        cio__io(hub)->fd_pages = pages;
+        cio__io(hub)->fd_npages = n;
     }
-    if (!hub->fd_pages[page]) {
+    if (!cio__io(hub)->fd_pages[page]) {
         size_t bytes = CIO__FD_PAGE * sizeof(struct cio__fd);
         struct cio__fd *states = aligned_alloc(_Alignof(struct cio__fd), bytes);
         if (!states)
             return NULL;
         memset(states, 0, bytes);
-        hub->fd_pages[page] = states;
+        cio__io(hub)->fd_pages[page] = states;
     }
-    return &hub->fd_pages[page][(size_t)fd % CIO__FD_PAGE];
+    return &cio__io(hub)->fd_pages[page][(size_t)fd % CIO__FD_PAGE];
 }
 
 /* The state of fd if the table has a page for it (no allocation). */
 static struct cio__fd *fd_peek(struct cio__hub *hub, int fd)
 {
-    if (!hub || fd < 0 || (size_t)fd / CIO__FD_PAGE >= hub->fd_npages)
+    if (!hub || fd < 0 || (size_t)fd / CIO__FD_PAGE >= cio__io(hub)->fd_npages)
         return NULL;
-    struct cio__fd *page = hub->fd_pages[(size_t)fd / CIO__FD_PAGE];
+    struct cio__fd *page = cio__io(hub)->fd_pages[(size_t)fd / CIO__FD_PAGE];
     return page ? &page[(size_t)fd % CIO__FD_PAGE] : NULL;
 }
 
@@ -77,15 +78,16 @@ static size_t wake_side(struct cio__hub *hub, cio_task_t **slot,
         cio__wake(t, rc);
         n++;
     }
-    if (q->head)
+    if (!cio__waitq_empty(q))
         n += cio__waitq_wake_all(q, rc);
-    hub->fd_waiters -= n;
+    cio__io(hub)->fd_waiters -= n;
     return n;
 }
 
 static bool fd_idle(const struct cio__fd *f)
 {
-    return !f->reader && !f->writer && !f->readers.head && !f->writers.head;
+    return !f->reader && !f->writer && cio__waitq_empty(&f->readers) &&
+           cio__waitq_empty(&f->writers);
 }
 
 _Static_assert(sizeof(struct cio__fd) == 64, "one cache line per fd");
@@ -97,11 +99,12 @@ static int change_interest(struct cio__hub *hub, int fd, struct cio__fd *f,
     if (!f->registered) {
         /* -EEXIST: the program watches this fd on the hub's loop itself;
          * its callback, not ours, would get the events. */
-        rc = cio_loop_register(hub->loop, fd, interest, fd_event_cb, hub);
+        rc = cio_loop_register(cio__run(hub)->loop, fd, interest, fd_event_cb,
+                               hub);
         if (rc == 0)
             f->registered = 1;
     } else {
-        rc = cio_loop_modify(hub->loop, fd, interest);
+        rc = cio_loop_modify(cio__run(hub)->loop, fd, interest);
         if (rc == -ENOENT) { /* unregistered behind our back: again */
             f->registered = 0;
             return change_interest(hub, fd, f, interest);
@@ -130,7 +133,7 @@ static inline int set_interest(struct cio__hub *hub, int fd, struct cio__fd *f,
 static void forget(struct cio__hub *hub, int fd, struct cio__fd *f)
 {
     if (f->registered)
-        cio_loop_unregister(hub->loop, fd);
+        cio_loop_unregister(cio__run(hub)->loop, fd);
     f->registered = 0;
     f->interest = 0;
     f->drained = 0;
@@ -201,18 +204,19 @@ static void fd_event_cb(cio_loop_t *loop, int fd, int events, void *data)
     (void)loop;
     if (!f)
         return;
-    if (hub->fd_nevents == hub->fd_events_cap) {
-        size_t cap = hub->fd_events_cap ? hub->fd_events_cap * 2 : 256;
+    if (cio__io(hub)->fd_nevents == cio__io(hub)->fd_events_cap) {
+        size_t cap =
+            cio__io(hub)->fd_events_cap ? cio__io(hub)->fd_events_cap * 2 : 256;
         struct cio__fd_event *grown =
-            realloc(hub->fd_events, cap * sizeof *grown);
+            realloc(cio__io(hub)->fd_events, cap * sizeof *grown);
         if (!grown) {
             fd_ready(hub, fd, f, events); /* act at once, then */
             return;
         }
-        hub->fd_events = grown;
-        hub->fd_events_cap = cap;
+        cio__io(hub)->fd_events = grown;
+        cio__io(hub)->fd_events_cap = cap;
     }
-    hub->fd_events[hub->fd_nevents++] =
+    cio__io(hub)->fd_events[cio__io(hub)->fd_nevents++] =
         (struct cio__fd_event){.f = f, .fd = fd, .events = events};
 }
 
@@ -221,8 +225,8 @@ static void fd_event_cb(cio_loop_t *loop, int fd, int events, void *data)
 
 void cio__fd_flush(struct cio__hub *hub)
 {
-    const struct cio__fd_event *ev = hub->fd_events;
-    size_t n = hub->fd_nevents;
+    const struct cio__fd_event *ev = cio__io(hub)->fd_events;
+    size_t n = cio__io(hub)->fd_nevents;
     for (size_t i = 0; i < n; i++) {
         if (i + 2 * AHEAD < n)
             __builtin_prefetch(ev[i + 2 * AHEAD].f);
@@ -232,7 +236,7 @@ void cio__fd_flush(struct cio__hub *hub)
         }
         fd_ready(hub, ev[i].fd, ev[i].f, ev[i].events);
     }
-    hub->fd_nevents = 0;
+    cio__io(hub)->fd_nevents = 0;
 }
 
 int cio__fd_wait_many(struct cio__hub *hub, cio_task_t *t,
@@ -264,11 +268,11 @@ int cio__fd_wait_many(struct cio__hub *hub, cio_task_t *t,
         }
         if (r->events & CIO_READABLE) {
             cio__waitq_push(&f->readers, &nodes[2 * i], t);
-            hub->fd_waiters++;
+            cio__io(hub)->fd_waiters++;
         }
         if (r->events & CIO_WRITABLE) {
             cio__waitq_push(&f->writers, &nodes[2 * i + 1], t);
-            hub->fd_waiters++;
+            cio__io(hub)->fd_waiters++;
         }
     }
     if (rc == 0) {
@@ -283,7 +287,7 @@ int cio__fd_wait_many(struct cio__hub *hub, cio_task_t *t,
     for (size_t i = 0; i < 2 * n; i++) {
         if (nodes[i].q) {
             cio__waitq_remove(&nodes[i]);
-            hub->fd_waiters--;
+            cio__io(hub)->fd_waiters--;
         }
     }
     return rc;
@@ -305,7 +309,7 @@ static int wait_once(struct cio__hub *hub, cio_task_t *t, int fd,
         w = &t->wnode[0];
         cio__waitq_push(reading ? &f->readers : &f->writers, w, t);
     }
-    hub->fd_waiters++;
+    cio__io(hub)->fd_waiters++;
     t->wait_obj = f;
     rc = cio__block(t, deadline_ms, reading ? "fd read" : "fd write", fd);
     /* Woken by something else than the fd (deadline, kill): step out. The
@@ -316,7 +320,7 @@ static int wait_once(struct cio__hub *hub, cio_task_t *t, int fd,
             cio__waitq_remove(w);
         else
             *slot = NULL;
-        hub->fd_waiters--;
+        cio__io(hub)->fd_waiters--;
     }
     t->wait_obj = NULL;
     return rc;
@@ -343,7 +347,7 @@ int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,
     if (rc < 0 || f->nopoll) /* a regular file is always ready */
         return rc;
     for (int64_t probe = PROBE_MS;; probe *= 2) {
-        int64_t at = cio_loop_now(hub->loop) + probe;
+        int64_t at = cio_loop_now(cio__run(hub)->loop) + probe;
         int64_t until =
             deadline_ms >= 0 && deadline_ms <= at ? deadline_ms : at;
         rc = wait_once(hub, t, fd, f, events, until);
@@ -358,8 +362,8 @@ int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,
      * waits for: the number may be closed and reused before the next. */
     bool reading = events == CIO_READABLE;
     if (rc != 0 && f->registered &&
-        !(reading ? f->reader || f->readers.head
-                  : f->writer || f->writers.head))
+        !(reading ? f->reader || !cio__waitq_empty(&f->readers)
+                  : f->writer || !cio__waitq_empty(&f->writers)))
         set_interest(hub, fd, f, f->interest & ~events);
     return rc;
 }
@@ -384,7 +388,7 @@ int cio_fd_close(int fd)
     cio__fd_fresh(fd);
 #ifdef CIO_HAVE_URING
     struct cio__hub *hub = cio__hub_get();
-    if (hub && hub->uring)
+    if (hub && cio__io(hub)->uring)
         return cio__uring_close(hub, fd);
 #endif
     if (close(fd) < 0 && errno != EINTR)
@@ -394,8 +398,8 @@ int cio_fd_close(int fd)
 
 void cio__fd_drop_idle(struct cio__hub *hub)
 {
-    for (size_t p = 0; p < hub->fd_npages; p++) {
-        struct cio__fd *page = hub->fd_pages[p];
+    for (size_t p = 0; p < cio__io(hub)->fd_npages; p++) {
+        struct cio__fd *page = cio__io(hub)->fd_pages[p];
         if (!page)
             continue;
         for (size_t i = 0; i < CIO__FD_PAGE; i++) {
@@ -408,21 +412,22 @@ void cio__fd_drop_idle(struct cio__hub *hub)
 
 void cio__fd_table_free(struct cio__hub *hub)
 {
-    for (size_t p = 0; p < hub->fd_npages; p++) {
-        struct cio__fd *page = hub->fd_pages[p];
+    for (size_t p = 0; p < cio__io(hub)->fd_npages; p++) {
+        struct cio__fd *page = cio__io(hub)->fd_pages[p];
         if (!page)
             continue;
         for (size_t i = 0; i < CIO__FD_PAGE; i++)
             if (page[i].registered)
-                cio_loop_unregister(hub->loop, (int)(p * CIO__FD_PAGE + i));
+                cio_loop_unregister(cio__run(hub)->loop,
+                                    (int)(p * CIO__FD_PAGE + i));
         free(page);
     }
-    free(hub->fd_pages);
-    hub->fd_pages = NULL;
-    hub->fd_npages = 0;
-    free(hub->fd_events);
-    hub->fd_events = NULL;
-    hub->fd_nevents = hub->fd_events_cap = 0;
+    free(cio__io(hub)->fd_pages);
+    cio__io(hub)->fd_pages = NULL;
+    cio__io(hub)->fd_npages = 0;
+    free(cio__io(hub)->fd_events);
+    cio__io(hub)->fd_events = NULL;
+    cio__io(hub)->fd_nevents = cio__io(hub)->fd_events_cap = 0;
 }
 
 int cio_fd_wait_readable(int fd, int64_t deadline_ms)

@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "hub/hub_internal.h"
+#include "hub/hub_io.h"
 
 /* What the hub knows about one fd. A read or write that waits takes the
  * direction's slot, so the common case of one waiter links no node; more
@@ -26,6 +26,13 @@ struct cio__fd {
     uint64_t ident;            /* device and inode of the file, hashed */
 };
 
+/* A readiness report of the loop, acted on when its iteration ends. */
+struct cio__fd_event {
+    struct cio__fd *f; /* the fd's state */
+    int fd;            /* the fd */
+    int events;        /* CIO_READABLE | CIO_WRITABLE | CIO_ERROR */
+};
+
 /* One fd of a multi-fd wait (cio_fd_poll). */
 struct cio__fdreq {
     int fd;     /* the fd; < 0 is skipped */
@@ -41,8 +48,9 @@ struct cio__fd *cio__fd_get(struct cio__hub *hub, int fd);
 static inline struct cio__fd *cio__fd_at(struct cio__hub *hub, int fd)
 {
     size_t page = (size_t)fd / CIO__FD_PAGE;
-    if (fd >= 0 && page < hub->fd_npages && hub->fd_pages[page])
-        return &hub->fd_pages[page][(size_t)fd % CIO__FD_PAGE];
+    if (fd >= 0 && page < cio__io(hub)->fd_npages &&
+        cio__io(hub)->fd_pages[page])
+        return &cio__io(hub)->fd_pages[page][(size_t)fd % CIO__FD_PAGE];
     return cio__fd_get(hub, fd);
 }
 
@@ -61,5 +69,8 @@ int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,
 int cio__fd_wait_many(struct cio__hub *hub, cio_task_t *t,
                       const struct cio__fdreq *reqs, size_t n,
                       struct cio__waiter *nodes, int64_t deadline_ms);
+
+/* Forgets stale state of an fd number just returned by the kernel. */
+void cio__fd_fresh(int fd);
 
 #endif

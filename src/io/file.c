@@ -13,6 +13,7 @@
 
 #include "corio/file.h"
 #include "corio/io.h"
+#include "io/fdwait.h"
 #include "io/uring_hub.h"
 
 /* Bytes one pool job moves at most (a short count says so). */
@@ -76,7 +77,7 @@ static cio_task_t *ring_task(int *rc)
 {
     cio_task_t *t;
     *rc = cio__enter(&t);
-    if (*rc == 0 && t->hub->uring)
+    if (*rc == 0 && cio__io(t->hub)->uring)
         return t;
     if (*rc == -EPERM)
         *rc = 0; /* not in a task: the pool runs it inline */
@@ -171,7 +172,7 @@ ssize_t cio_fd_splice(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out,
         return -EBADF;
 #ifdef CIO_HAVE_URING
     struct cio__hub *hub = cio__hub_get();
-    while (hub && hub->uring && !cio__expired(hub, deadline_ms)) {
+    while (hub && cio__io(hub)->uring && !cio__expired(hub, deadline_ms)) {
         int rc;
         cio_task_t *t;
         struct io_uring_sqe *sqe = ring_sqe(&t, &rc);

@@ -215,7 +215,7 @@ static inline __attribute__((always_inline)) ssize_t io_run(struct io_op *op,
     if (rc < 0)
         return rc;
 #ifdef CIO_HAVE_URING
-    if (t->hub->uring && !cio__expired(t->hub, deadline_ms))
+    if (cio__io(t->hub)->uring && !cio__expired(t->hub, deadline_ms))
         return io_ring(t, f, op, deadline_ms);
 #endif
     /* recv/send flags and addresses only make sense on sockets. */
@@ -367,7 +367,7 @@ int cio_sock_accept(int fd, struct sockaddr *addr, socklen_t *addrlen,
     if (rc < 0)
         return rc;
 #ifdef CIO_HAVE_URING
-    if (t->hub->uring && !cio__expired(t->hub, deadline_ms)) {
+    if (cio__io(t->hub)->uring && !cio__expired(t->hub, deadline_ms)) {
         struct io_uring_sqe *sqe = cio__uop_sqe(t->hub, t);
         if (!sqe)
             return -EBUSY;
@@ -407,7 +407,7 @@ int cio_sock_connect(int fd, const struct sockaddr *addr, socklen_t addrlen,
     if (rc < 0)
         return rc;
 #ifdef CIO_HAVE_URING
-    if (t->hub->uring && !cio__expired(t->hub, deadline_ms)) {
+    if (cio__io(t->hub)->uring && !cio__expired(t->hub, deadline_ms)) {
         struct io_uring_sqe *sqe = cio__uop_sqe(t->hub, t);
         if (!sqe)
             return -EBUSY;

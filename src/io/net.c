@@ -13,7 +13,7 @@
 #include "common/error.h"
 #include "corio/io.h"
 #include "corio/offload.h"
-#include "hub/hub_internal.h"
+#include "io/fdwait.h"
 
 static int new_socket(int family, int type)
 {

@@ -18,7 +18,6 @@
 
 #include "common/error.h"
 #include "corio/offload.h"
-#include "hub/hub_internal.h"
 #include "io/uring_hub.h"
 
 #define IDLE_EXIT_S 10 /* a thread without work this long leaves */
@@ -116,7 +115,7 @@ static void *worker(void *arg)
             p->tail = NULL;
         pthread_mutex_unlock(&p->mu);
         job->result = job->fn(job->arg);
-        while (cio_loop_post(job->hub->loop, job_complete, job) < 0)
+        while (cio_loop_post(cio__run(job->hub)->loop, job_complete, job) < 0)
             usleep(1000); /* out of memory: the waiter must hear back */
         pthread_mutex_lock(&p->mu);
     }

@@ -5,7 +5,7 @@
 #ifndef CORIO_HUB_URING_HUB_H
 #define CORIO_HUB_URING_HUB_H
 
-#include "hub/hub_internal.h"
+#include "hub/hub_io.h"
 #include "loop/uring.h"
 #include <sys/stat.h>
 #include <sys/types.h>

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "corio/sync.h"
-#include "hub/hub_internal.h"
+#include "hub/wait.h"
 
 struct cio_event {
     bool set;                  /* waits return at once while set */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "corio/sync.h"
-#include "hub/hub_internal.h"
+#include "hub/wait.h"
 
 struct cio_pool {
     size_t size;             /* tasks allowed at once */

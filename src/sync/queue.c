@@ -5,14 +5,12 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "common/ring.h"
 #include "corio/sync.h"
-#include "hub/hub_internal.h"
+#include "hub/wait.h"
 
 struct cio_queue {
-    void **ring;               /* circular buffer of items */
-    size_t cap;                /* slots in ring */
-    size_t head;               /* index of the oldest item */
-    size_t len;                /* items in ring */
+    struct cio__ring items;    /* the items, oldest first */
     size_t limit;              /* capacity asked for, 0 = unbounded */
     bool closed;               /* puts refused, gets drain then -EPIPE */
     struct cio__waitq getters; /* tasks waiting for an item */
@@ -26,9 +24,7 @@ int cio_queue_new(cio_queue_t **out, size_t capacity)
     if (!q)
         return -ENOMEM;
     q->limit = capacity;
-    q->cap = capacity ? capacity : 16;
-    q->ring = malloc(q->cap * sizeof *q->ring);
-    if (!q->ring) {
+    if (cio__ring_reserve(&q->items, capacity ? capacity : 16) < 0) {
         free(q);
         return -ENOMEM;
     }
@@ -42,23 +38,8 @@ void cio_queue_free(cio_queue_t *q)
         return;
     cio__waitq_wake_all(&q->getters, -EPIPE);
     cio__waitq_wake_all(&q->putters, -EPIPE);
-    free(q->ring);
+    cio__ring_free(&q->items);
     free(q);
-}
-
-static int grow(cio_queue_t *q)
-{
-    size_t cap = q->cap * 2;
-    void **ring = malloc(cap * sizeof *ring);
-    if (!ring)
-        return -ENOMEM;
-    for (size_t i = 0; i < q->len; i++)
-        ring[i] = q->ring[(q->head + i) % q->cap];
-    free(q->ring);
-    q->ring = ring;
-    q->cap = cap;
-    q->head = 0;
-    return 0;
 }
 
 /* Like cio__enter, but a caller outside any task (a loop callback) may
@@ -67,12 +48,6 @@ static int q_enter(cio_task_t **t)
 {
     int rc = cio__enter(t);
     return rc == -EPERM ? 0 : rc;
-}
-
-static void push_item(cio_queue_t *q, void *item)
-{
-    q->ring[(q->head + q->len) % q->cap] = item;
-    q->len++;
 }
 
 int cio_queue_put(cio_queue_t *q, void *item, int64_t deadline_ms)
@@ -87,16 +62,16 @@ int cio_queue_put(cio_queue_t *q, void *item, int64_t deadline_ms)
         return -EPIPE;
     if (cio__waitq_wake_one(&q->getters, 0, item))
         return 0;
-    if (!q->limit || q->len < q->limit) {
-        if (q->len == q->cap && grow(q) < 0)
+    if (!q->limit || q->items.len < q->limit) {
+        if (cio__ring_reserve(&q->items, q->items.len + 1) < 0)
             return -ENOMEM;
-        push_item(q, item);
+        cio__ring_push(&q->items, item);
         return 0;
     }
     if (!t)
         return -EAGAIN;
     return cio__wait_in(&q->putters, t, item, NULL, deadline_ms, "queue put",
-                        (long)q->len);
+                        (long)q->items.len);
 }
 
 int cio_queue_get(cio_queue_t *q, void **item, int64_t deadline_ms)
@@ -107,15 +82,13 @@ int cio_queue_get(cio_queue_t *q, void **item, int64_t deadline_ms)
     int rc = q_enter(&t);
     if (rc < 0)
         return rc;
-    if (q->len > 0) {
-        *item = q->ring[q->head];
-        q->head = (q->head + 1) % q->cap;
-        q->len--;
+    if (q->items.len > 0) {
+        *item = cio__ring_pop(&q->items);
         /* Room now: the oldest waiting putter's item moves in. */
         struct cio__waiter *w;
         while ((w = cio__waitq_pop(&q->putters)) != NULL) {
             if (w->task->state == CIO__WAITING) {
-                push_item(q, w->value);
+                cio__ring_push(&q->items, w->value);
                 cio__wake(w->task, 0);
                 break;
             }
@@ -144,7 +117,7 @@ void cio_queue_close(cio_queue_t *q)
 
 size_t cio_queue_len(const cio_queue_t *q)
 {
-    return q ? q->len : 0;
+    return q ? q->items.len : 0;
 }
 
 void cio_queue_set_data(cio_queue_t *q, void *data)

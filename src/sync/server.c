@@ -4,9 +4,10 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "common/list.h"
 #include "corio/io.h"
 #include "corio/sync.h"
-#include "hub/hub_internal.h"
+#include "hub/wait.h"
 
 struct conn {
     cio_server_t *srv;            /* the server that accepted it */
@@ -14,8 +15,7 @@ struct conn {
     struct sockaddr_storage peer; /* the client's address */
     socklen_t peer_len;           /* its length (0 if unknown) */
     cio_task_t *task;             /* the handler task (detached) */
-    struct conn *prev;            /* neighbours among the running handlers */
-    struct conn *next;
+    struct cio__link link;        /* in the server's running handlers */
 };
 
 struct cio_server {
@@ -24,7 +24,7 @@ struct cio_server {
     void *data;                 /* handler's argument */
     cio_sem_t *slots;           /* bounds handlers (max_conns), or NULL */
     cio_task_t *acceptor;       /* the accept loop, NULL once it ended */
-    struct conn *conns;         /* running handlers */
+    struct cio__list conns;     /* running handlers, newest first */
     size_t nconns;              /* how many */
     bool stopping;              /* cio_server_stop was called */
     bool freed;                 /* free once acceptor and handlers are gone */
@@ -55,12 +55,7 @@ static void *conn_main(void *arg)
     cio_server_t *srv = c->srv;
     srv->handler(c->fd, (const struct sockaddr *)&c->peer, c->peer_len,
                  srv->data);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        srv->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    cio__list_remove(&srv->conns, &c->link);
     srv->nconns--;
     free(c);
     if (srv->slots)
@@ -86,10 +81,7 @@ static int start_conn(cio_server_t *srv, int fd,
     c->fd = fd;
     c->peer = *peer;
     c->peer_len = peer_len;
-    c->next = srv->conns;
-    if (srv->conns)
-        srv->conns->prev = c;
-    srv->conns = c;
+    cio__list_push_front(&srv->conns, &c->link);
     srv->nconns++;
     return 0;
 }
@@ -155,8 +147,9 @@ static void kill_all(cio_server_t *srv)
 {
     if (srv->acceptor)
         cio_task_kill(srv->acceptor);
-    for (struct conn *c = srv->conns; c; c = c->next)
-        cio_task_kill(c->task);
+    struct cio__link *l;
+    cio__list_each (l, &srv->conns)
+        cio_task_kill(cio__container_of(l, struct conn, link)->task);
 }
 
 /* Waits until the server has no task left; 0 or -errno. */

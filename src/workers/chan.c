@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "common/ring.h"
 #include "corio/hub.h"
 #include "corio/loop.h"
 #include "corio/sync.h"
@@ -14,18 +15,15 @@
 #include "workers-int.h"
 
 struct cio_chan {
-    pthread_mutex_t mu;    /* guards everything below */
-    pthread_cond_t cond;   /* plain-thread receivers wait here */
-    void **ring;           /* items, ring[(head + i) % size] */
-    size_t size;           /* slots in ring */
-    size_t head;           /* index of the oldest item */
-    size_t len;            /* items queued */
-    size_t limit;          /* capacity, 0 = unbounded */
-    bool closed;           /* no more sends */
-    cio_loop_t *loop;      /* hub loop of the receiving tasks, NULL if none
-                              has received yet */
-    cio_event_t *ev;       /* parked tasks wait on it (a hub object of loop) */
-    unsigned task_waiters; /* tasks parked on ev */
+    pthread_mutex_t mu;     /* guards everything below */
+    pthread_cond_t cond;    /* plain-thread receivers wait here */
+    struct cio__ring items; /* the items, oldest first */
+    size_t limit;           /* capacity, 0 = unbounded */
+    bool closed;            /* no more sends */
+    cio_loop_t *loop;       /* hub loop of the receiving tasks, NULL if none
+                               has received yet */
+    cio_event_t *ev;        /* parked tasks wait on it (a hub object of loop) */
+    unsigned task_waiters;  /* tasks parked on ev */
     unsigned thread_waiters; /* threads waiting on cond */
     bool wake_pending;       /* a wake post to loop is queued */
     unsigned refs;           /* 1 for the owner + 1 per queued wake post */
@@ -38,11 +36,10 @@ int cio_chan_new(cio_chan_t **out, size_t capacity)
     if (!ch)
         return -ENOMEM;
     ch->limit = capacity;
-    ch->size = capacity ? capacity : 16;
-    ch->ring = malloc(ch->size * sizeof(void *));
     pthread_condattr_t attr;
-    if (!ch->ring || pthread_condattr_init(&attr) != 0) {
-        free(ch->ring);
+    if (cio__ring_reserve(&ch->items, capacity ? capacity : 16) < 0 ||
+        pthread_condattr_init(&attr) != 0) {
+        cio__ring_free(&ch->items);
         free(ch);
         return -ENOMEM;
     }
@@ -61,7 +58,7 @@ static void chan_destroy(cio_chan_t *ch)
         cio_event_free(ch->ev);
     pthread_cond_destroy(&ch->cond);
     pthread_mutex_destroy(&ch->mu);
-    free(ch->ring);
+    cio__ring_free(&ch->items);
     free(ch);
 }
 
@@ -124,37 +121,21 @@ static void chan_notify_unlock(cio_chan_t *ch)
     }
 }
 
-static int chan_grow(cio_chan_t *ch)
-{
-    size_t size = ch->size * 2;
-    void **ring = malloc(size * sizeof(void *));
-    if (!ring)
-        return -ENOMEM;
-    for (size_t i = 0; i < ch->len; i++)
-        ring[i] = ch->ring[(ch->head + i) % ch->size];
-    free(ch->ring);
-    ch->ring = ring;
-    ch->size = size;
-    ch->head = 0;
-    return 0;
-}
-
 int cio_chan_send(cio_chan_t *ch, void *item)
 {
     pthread_mutex_lock(&ch->mu);
     int r = 0;
     if (ch->closed)
         r = -EPIPE;
-    else if (ch->limit && ch->len == ch->limit)
+    else if (ch->limit && ch->items.len == ch->limit)
         r = -EAGAIN;
-    else if (ch->len == ch->size)
-        r = chan_grow(ch);
+    else
+        r = cio__ring_reserve(&ch->items, ch->items.len + 1);
     if (r < 0) {
         pthread_mutex_unlock(&ch->mu);
         return r;
     }
-    ch->ring[(ch->head + ch->len) % ch->size] = item;
-    ch->len++;
+    cio__ring_push(&ch->items, item);
     chan_notify_unlock(ch);
     return 0;
 }
@@ -169,7 +150,7 @@ void cio_chan_close(cio_chan_t *ch)
 size_t cio_chan_len(cio_chan_t *ch)
 {
     pthread_mutex_lock(&ch->mu);
-    size_t len = ch->len;
+    size_t len = ch->items.len;
     pthread_mutex_unlock(&ch->mu);
     return len;
 }
@@ -177,11 +158,9 @@ size_t cio_chan_len(cio_chan_t *ch)
 /* With the lock held: takes the oldest item, or says why not. */
 static int chan_take(cio_chan_t *ch, void **item)
 {
-    if (ch->len == 0)
+    if (ch->items.len == 0)
         return ch->closed ? -EPIPE : -EAGAIN;
-    *item = ch->ring[ch->head];
-    ch->head = (ch->head + 1) % ch->size;
-    ch->len--;
+    *item = cio__ring_pop(&ch->items);
     return 0;
 }
 

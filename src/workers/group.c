@@ -55,7 +55,6 @@ int cio_workers_new(cio_workers_t **out, const cio_workers_opts_t *opts)
         cio__worker *w = &g->workers[i];
         w->group = g;
         w->local = i;
-        w->remotes.prev = w->remotes.next = &w->remotes;
         if (cio_chan_new(&w->inbox, 0) < 0) {
             cio_workers_free(g);
             return -ENOMEM;

@@ -10,17 +10,17 @@
 #include "workers-int.h"
 
 struct cio_remote {
-    struct cio__remote_link link; /* first: in the worker's live list */
-    atomic_int refs;              /* the handle + the running side */
-    cio_task_cb fn;               /* what to run */
-    void *arg;                    /* its argument */
-    cio__worker *worker;          /* where it runs (set there) */
-    cio_task_t *task; /* the task, while it runs (worker thread only) */
-    cio_chan_t *done; /* receives the remote itself when it ends */
-    void *result;     /* fn's return value, written before `done` */
-    int status;       /* 0, -ECANCELED, or why it could not start */
-    bool joined;      /* (joiner) `done` was received */
-    void *user;       /* the program's pointer (cio_remote_set_data) */
+    struct cio__link link; /* in the worker's live list */
+    atomic_int refs;       /* the handle + the running side */
+    cio_task_cb fn;        /* what to run */
+    void *arg;             /* its argument */
+    cio__worker *worker;   /* where it runs (set there) */
+    cio_task_t *task;      /* the task, while it runs (worker thread only) */
+    cio_chan_t *done;      /* receives the remote itself when it ends */
+    void *result;          /* fn's return value, written before `done` */
+    int status;            /* 0, -ECANCELED, or why it could not start */
+    bool joined;           /* (joiner) `done` was received */
+    void *user;            /* the program's pointer (cio_remote_set_data) */
 };
 
 static void remote_unref(cio_remote_t *rt)
@@ -74,8 +74,7 @@ static void *remote_run(void *arg)
     cio_remote_t *rt = arg;
     rt->result = rt->fn(rt->arg);
     cio__worker *w = rt->worker;
-    rt->link.prev->next = rt->link.next;
-    rt->link.next->prev = rt->link.prev;
+    cio__list_remove(&w->remotes, &rt->link);
     cio_waitgroup_done(w->remote_wg);
     rt->task = NULL;
     remote_finish(rt, cio_task_cancelled() ? -ECANCELED : 0);
@@ -97,10 +96,7 @@ void cio__remote_start(cio__worker *w, void *request)
     cio_task_set_name(task, "remote");
     rt->worker = w;
     rt->task = task;
-    rt->link.next = w->remotes.next;
-    rt->link.prev = &w->remotes;
-    w->remotes.next->prev = &rt->link;
-    w->remotes.next = &rt->link;
+    cio__list_push_front(&w->remotes, &rt->link);
     cio_waitgroup_add(w->remote_wg, 1);
     /* The task frees itself when it ends; the list keeps it reachable for
      * a kill at the stop until then. */
@@ -109,9 +105,9 @@ void cio__remote_start(cio__worker *w, void *request)
 
 void cio__remote_kill_all(cio__worker *w)
 {
-    for (struct cio__remote_link *l = w->remotes.next; l != &w->remotes;
-         l = l->next)
-        cio_task_kill(((cio_remote_t *)l)->task);
+    struct cio__link *l;
+    cio__list_each (l, &w->remotes)
+        cio_task_kill(cio__container_of(l, cio_remote_t, link)->task);
 }
 
 int cio_remote_join(cio_remote_t *rt, int64_t deadline_ms)

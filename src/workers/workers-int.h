@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "common/clock.h"
+#include "common/list.h"
 #include "corio/hub.h"
 #include "corio/sync.h"
 #include "corio/workers.h"
@@ -31,11 +32,6 @@ int cio__listeners_steer(cio_workers_t *g, unsigned n);
 /* Default time given to tasks after a stop. */
 #define CIO__WORKERS_GRACE_MS 5000
 
-struct cio__remote_link {
-    struct cio__remote_link *prev, *next; /* in the worker's list of live
-                                             remote tasks */
-};
-
 /* One worker thread. Fields marked (own) are touched by its thread only. */
 typedef struct cio__worker {
     cio_workers_t *group;       /* the group it belongs to */
@@ -48,8 +44,8 @@ typedef struct cio__worker {
     int64_t stop_deadline;      /* (own) when tasks left get killed */
     cio_task_t *main_task;      /* (own) the task running the group's fn */
     cio_waitgroup_t *remote_wg; /* (own) counts live remote tasks */
-    struct cio__remote_link remotes; /* (own) live remote tasks */
-    int rc; /* cio_hub_run's result, read after the join */
+    struct cio__list remotes;   /* (own) live remote tasks */
+    int rc;                     /* cio_hub_run's result, read after the join */
 } cio__worker;
 
 struct cio_workers {

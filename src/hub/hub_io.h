@@ -1,0 +1,73 @@
+/* Private: what src/io sees of the hub beyond the wait primitive (wait.h):
+ * the hub's fd table and ring, a task's completion-mode operation, offload
+ * bookkeeping, and the hooks the hub calls into src/io. The rest of the hub
+ * and of the task is private to src/hub (hub_internal.h). */
+#ifndef CORIO_HUB_HUB_IO_H
+#define CORIO_HUB_HUB_IO_H
+
+#include "hub/wait.h"
+#include "loop/uring.h"
+
+struct cio__fd;
+struct cio__fd_event;
+
+/* A task's operation on the io_uring backend (io/uring.c). In the task, not on
+ * its stack: the completion writes here while the stack may be shrunk. */
+struct cio__uop {
+    struct cio__uring_op base; /* what the loop calls on completion */
+    cio_task_t *task;          /* the waiting task */
+    int res;                   /* the completion's result */
+    unsigned flags;            /* and flags (the provided buffer's id) */
+    bool done;                 /* the completion arrived */
+};
+
+/* The part of a task src/io uses; it begins every task (struct cio__task,
+ * hub_internal.h), after the part the wait primitive uses. */
+struct cio__task_io {
+    struct cio_task task; /* the wait primitive's part: first */
+    struct cio__uop uop;  /* its operation in completion mode */
+};
+
+/* The io part of task t. */
+static inline struct cio__task_io *cio__task_io(cio_task_t *t)
+{
+    return (struct cio__task_io *)(void *)t;
+}
+
+/* The part of a hub src/io uses; it begins every hub (struct cio__hub). */
+struct cio__hub_io {
+    struct cio__run run;       /* the wait primitive's part: first */
+    struct cio__uring *uring;  /* its io_uring in completion mode, or NULL */
+    size_t fd_waiters;         /* waiter nodes linked on fds */
+    struct cio__fd **fd_pages; /* per-fd state, in pages that never move */
+    size_t fd_npages;          /* entries in fd_pages */
+    struct cio__fd_event *fd_events; /* reports of the loop's iteration */
+    size_t fd_nevents;               /* reports in fd_events */
+    size_t fd_events_cap;            /* entries allocated */
+};
+
+/* The io part of hub. */
+static inline struct cio__hub_io *cio__io(struct cio__hub *hub)
+{
+    return (struct cio__hub_io *)(void *)hub;
+}
+
+/* Suspends the running task until cio__wake, with no deadline; kill and
+ * interrupt wake it too but do not end the wait for its caller, who waits
+ * again while the kernel still owns its memory (io/uring.c). */
+int cio__block_raw(cio_task_t *t, const char *what, long arg);
+/* Keeps t's frames where they are while another thread may use them
+ * (offload), or lets them go and queues the tasks that waited for that. */
+void cio__task_pin_stack(cio_task_t *t, bool on);
+
+/* Changes the count of offload jobs in flight (keeps the loop waiting). */
+void cio__hub_inflight(struct cio__hub *hub, int delta);
+
+/* Drops the hub's fd state (io/fdwait.c): at the end of cio_hub_run. */
+void cio__fd_table_free(struct cio__hub *hub);
+/* Acts on the loop's readiness reports (io/fdwait.c): after each iteration. */
+void cio__fd_flush(struct cio__hub *hub);
+/* Unregisters fds nobody waits on (io/fdwait.c): before a deadlock check. */
+void cio__fd_drop_idle(struct cio__hub *hub);
+
+#endif
