@@ -18,7 +18,7 @@ Faults: SIGHUP every 3 s with a good and a broken config in turn, and one
 kill -9 of the server plus a restart on the same port.
 
 Must be zero: corrupted transfers, partial files under a final name,
-sanitizer reports. Must be flat (within 10%): server RSS and open fds,
+sanitizer reports. Must be flat: open fds within 10%, server RSS within 10% + 4 MiB,
 measured while the load is paused, after warm-up and at the end."""
 
 import argparse
@@ -634,7 +634,10 @@ class Soak:
                 bad.append("%s=%d" % (k, res[k]))
         if res["transfers"] == 0:
             bad.append("no transfer completed")
-        if end[0] > warm[0] * 1.10:
+        # Leaks are LeakSanitizer's to report; this looks for growth that
+        # it cannot see (caches, queues). The 4 MiB allow for the allocator's
+        # arenas and ASan's quarantine, which fill at their own pace.
+        if end[0] > warm[0] * 1.10 + 4096:
             bad.append("RSS grew %d -> %d KiB" % (warm[0], end[0]))
         if end[1] > warm[1] * 1.10:
             bad.append("fds grew %d -> %d" % (warm[1], end[1]))
