@@ -148,6 +148,8 @@ struct cio__hub {
     cio_task_t *idle_tail;
     cio_timer_t shrink_timer; /* periodic scan of the shrink list */
     bool sigquit;             /* SIGQUIT prints cio_hub_dump */
+    /* Streaming reads on the io_uring backend (io/uring_stream.c). */
+    struct cio__ustreams *streams;
 };
 
 /* This thread's hub, NULL outside cio_hub_run (hub.c). initial-exec: read on

@@ -83,6 +83,61 @@ static size_t wake_side(struct cio__hub *hub, cio_task_t **slot,
     return n;
 }
 
+/* Ends a streaming fd's record (the fd is closed or reused). */
+static void stream_close(struct cio__hub *hub, int fd, struct cio__fd *f)
+{
+#ifdef CIO_HAVE_URING
+    if (f->stream & CIO__FD_STREAMING)
+        cio__stream_close(hub, fd);
+#else
+    (void)hub, (void)fd;
+#endif
+    f->stream = 0;
+}
+
+/* A readiness wait for reading ends streaming on fd: true if the data its
+ * reads took off the socket makes it readable now. */
+static bool stream_ready(struct cio__hub *hub, int fd, struct cio__fd *f)
+{
+    bool ready = false;
+    if (!f)
+        return false;
+#ifdef CIO_HAVE_URING
+    if (f->stream & CIO__FD_STREAMING)
+        ready = cio__stream_drop(hub, fd);
+#else
+    (void)hub, (void)fd;
+#endif
+    /* A program that waits before it reads never streams this fd again:
+     * it may read with plain read(2) once woken. */
+    if (!(f->stream & CIO__FD_STREAMING))
+        f->stream = CIO__FD_NOSTREAM;
+    return ready;
+}
+
+/* For the hook library (declared in hook/hook.h, which is not ours to
+ * include): see there. */
+ssize_t cio__stream_take(int fd, const struct iovec *iov, int cnt, int flags);
+ssize_t cio__stream_take(int fd, const struct iovec *iov, int cnt, int flags)
+{
+#ifdef CIO_HAVE_URING
+    cio_task_t *t = cio__self();
+    struct cio__fd *f = t ? fd_peek(t->hub, fd) : NULL;
+    if (f && (f->stream & CIO__FD_STREAMING))
+        return cio__stream_read(t->hub, t, fd, iov, cnt, flags, false, 0);
+#else
+    (void)fd, (void)iov, (void)cnt, (void)flags;
+#endif
+    return -ENOENT;
+}
+
+void cio__fd_wake_readers(struct cio__hub *hub, int fd)
+{
+    struct cio__fd *f = fd_peek(hub, fd);
+    if (f)
+        wake_side(hub, &f->reader, &f->readers, 0);
+}
+
 static bool fd_idle(const struct cio__fd *f)
 {
     return !f->reader && !f->writer && !f->readers.head && !f->writers.head;
@@ -150,6 +205,7 @@ int cio__fd_check(struct cio__hub *hub, int fd, struct cio__fd *f)
     if (f->known && f->ident == ident)
         return 0;
     if (f->known) { /* closed behind our back; the number is reused */
+        stream_close(hub, fd, f);
         wake_side(hub, &f->reader, &f->readers, -EBADF);
         wake_side(hub, &f->writer, &f->writers, -EBADF);
         forget(hub, fd, f);
@@ -252,6 +308,11 @@ int cio__fd_wait_many(struct cio__hub *hub, cio_task_t *t,
             break;
         }
         rc = cio__fd_check(hub, r->fd, f);
+        if (rc == 0 && (r->events & CIO_READABLE) &&
+            stream_ready(hub, r->fd, f)) {
+            rc = 1;
+            break;
+        }
         if (rc == 0 && !f->nopoll)
             rc = set_interest(hub, r->fd, f,
                               f->interest | (r->events & CIO_READABLE) |
@@ -342,6 +403,8 @@ int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,
     int rc = f->known && !f->nopoll ? 0 : cio__fd_check(hub, fd, f);
     if (rc < 0 || f->nopoll) /* a regular file is always ready */
         return rc;
+    if (events == CIO_READABLE && stream_ready(hub, fd, f))
+        return 0;
     for (int64_t probe = PROBE_MS;; probe *= 2) {
         int64_t at = cio_loop_now(hub->loop) + probe;
         int64_t until =
@@ -372,6 +435,7 @@ void cio__fd_fresh(int fd)
         return;
     /* The number was closed without cio_fd_close: whoever waited on the old
      * file waits in vain; tell them. */
+    stream_close(hub, fd, f);
     wake_side(hub, &f->reader, &f->readers, -EBADF);
     wake_side(hub, &f->writer, &f->writers, -EBADF);
     forget(hub, fd, f);
@@ -417,6 +481,9 @@ void cio__fd_table_free(struct cio__hub *hub)
                 cio_loop_unregister(hub->loop, (int)(p * CIO__FD_PAGE + i));
         free(page);
     }
+#ifdef CIO_HAVE_URING
+    cio__streams_free(hub);
+#endif
     free(hub->fd_pages);
     hub->fd_pages = NULL;
     hub->fd_npages = 0;
@@ -431,6 +498,8 @@ int cio_fd_wait_readable(int fd, int64_t deadline_ms)
     int rc = cio__enter(&t);
     if (rc < 0)
         return rc;
+    if (stream_ready(t->hub, fd, fd_peek(t->hub, fd)))
+        return 0;
     if (cio__expired(t->hub, deadline_ms)) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         return poll(&p, 1, 0) > 0 ? 0 : -ETIMEDOUT;
@@ -449,6 +518,22 @@ int cio_fd_wait_writable(int fd, int64_t deadline_ms)
         return poll(&p, 1, 0) > 0 ? 0 : -ETIMEDOUT;
     }
     return cio__fd_wait(t->hub, t, fd, CIO_WRITABLE, deadline_ms);
+}
+
+/* Data that streaming reads took off a socket is readable too (and ends
+ * their streaming): poll(2)'s count n, corrected. */
+static int stream_revents(struct cio__hub *hub, struct pollfd *fds,
+                          unsigned long nfds, int n)
+{
+    for (unsigned long i = 0; i < nfds; i++) {
+        if (!(fds[i].events & POLLIN) ||
+            !stream_ready(hub, fds[i].fd, fd_peek(hub, fds[i].fd)))
+            continue;
+        if (!fds[i].revents)
+            n++;
+        fds[i].revents |= POLLIN;
+    }
+    return n;
 }
 
 int cio_fd_poll(struct pollfd *fds, unsigned long nfds, int64_t deadline_ms)
@@ -473,6 +558,8 @@ int cio_fd_poll(struct pollfd *fds, unsigned long nfds, int64_t deadline_ms)
         int n = poll(fds, nfds, 0);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n >= 0)
+            n = stream_revents(t->hub, fds, nfds, n);
         if (n != 0) {
             rc = n < 0 ? -errno : n;
             break;
