@@ -156,6 +156,9 @@ int cio__probe(int fd, short events);
  * -ETIMEDOUT while the multishot still ends (wait for readable). In
  * libcorio: src/io/fdwait.c. */
 ssize_t cio__stream_take(int fd, const struct iovec *iov, int cnt, int flags);
+/* Waits until a reply corio's own write queued on the ring for fd (io_uring)
+ * has gone out, so that a later send follows it: 0 or -errno. */
+int cio__stream_flush(int fd);
 
 /* Sets errno from a negative corio result and returns -1. */
 int cio__fail(int err);

@@ -140,7 +140,9 @@ static ssize_t sock_sendmsg(int fd, const struct msghdr *msg, int flags,
                             int kind)
 {
     struct cio__wait w = CIO__WAIT_INIT(fd, CIO_WRITABLE, SO_SNDTIMEO);
-    ssize_t r;
+    ssize_t r = cio__stream_flush(fd); /* corio's own queued reply first */
+    if (r < 0)
+        return cio__fail((int)-r);
     if (kind != CIO__FD_STREAM || msg->msg_iovlen > IOV_MAX) {
         CIO__RETRY(r, &w, CIO__REAL(sendmsg)(fd, msg, flags | MSG_DONTWAIT));
         return r;

@@ -297,6 +297,72 @@ static void many_streams_run_dry(void)
     }
 }
 
+/* Reads from fd until EOF, checking the pattern; returns the count. */
+static size_t drain_pattern(int fd)
+{
+    unsigned char buf[8192];
+    size_t got = 0;
+    ssize_t n;
+    while ((n = cio_fd_read(fd, buf, sizeof buf, cio_deadline_in(10000))) > 0) {
+        for (ssize_t i = 0; i < n; i++)
+            CHECK_EQ(buf[i], pattern(got + (size_t)i));
+        got += (size_t)n;
+    }
+    CHECK_EQ(n, 0);
+    return got;
+}
+
+/* Replies on a streaming fd may be queued on the ring (send-behind): every
+ * way to write must keep them in order, and a close right after must not
+ * lose them, even when the peer's window is full and the last one has to
+ * wait in the kernel. */
+static void replies_in_order_then_close(void)
+{
+    int srv, cli;
+    held_pair(&srv, &cli, "x");
+    char c;
+    CHECK_EQ(cio_fd_read(srv, &c, 1, cio_deadline_in(5000)), 1);
+    unsigned char buf[6000];
+    size_t sent = 0;
+    /* Every way to write, in turns, while the socket has room. */
+    for (unsigned k = 0; sent < 60000; k++) {
+        size_t n = k % 4 == 3 ? 5000 : 1 + (k * 131) % 2048;
+        for (size_t i = 0; i < n; i++)
+            buf[i] = pattern(sent + i);
+        ssize_t w;
+        int64_t dl = cio_deadline_in(5000);
+        if (k % 4 == 1) {
+            struct iovec iov[2] = {{buf, n / 2}, {buf + n / 2, n - n / 2}};
+            w = cio_fd_writev(srv, iov, 2, dl);
+        } else if (k % 4 == 2) {
+            w = cio_sock_send(srv, buf, n, MSG_NOSIGNAL, dl);
+        } else {
+            w = cio_fd_write_all(srv, buf, n, dl);
+        }
+        CHECK_EQ(w, (ssize_t)n);
+        sent += n;
+    }
+    /* Then small replies only, far more than the socket buffers hold: the
+     * peer reads only at the end, so one waits in the kernel and the next
+     * write, waiting for it, passes its deadline. */
+    for (unsigned k = 0; sent < 30000000; k++) {
+        size_t n = 1 + (k * 131) % 2048;
+        for (size_t i = 0; i < n; i++)
+            buf[i] = pattern(sent + i);
+        ssize_t w = cio_fd_write(srv, buf, n, cio_deadline_in(20));
+        if (w == -ETIMEDOUT)
+            break;
+        CHECK(w > 0);
+        sent += (size_t)w;
+        if ((size_t)w < n)
+            break;
+    }
+    CHECK(sent > 0);
+    CHECK_EQ(cio_fd_close(srv), 0); /* with a reply maybe still queued */
+    CHECK_EQ(drain_pattern(cli), sent);
+    CHECK_EQ(cio_fd_close(cli), 0);
+}
+
 static int left_open[2];
 
 static void *main_task(void *arg)
@@ -312,6 +378,7 @@ static void *main_task(void *arg)
     mixed_reads_keep_order();
     close_while_held();
     leave_while_armed();
+    replies_in_order_then_close();
     many_streams_run_dry();
     /* The hub ends with a multishot armed and data held: nothing leaks and
      * nothing writes into freed memory (run under ASan). */

@@ -131,6 +131,22 @@ ssize_t cio__stream_take(int fd, const struct iovec *iov, int cnt, int flags)
     return -ENOENT;
 }
 
+int cio__stream_flush(int fd);
+int cio__stream_flush(int fd)
+{
+#ifdef CIO_HAVE_URING
+    cio_task_t *t = cio__self();
+    struct cio__fd *f = t ? fd_peek(t->hub, fd) : NULL;
+    if (f && (f->stream & CIO__FD_STREAMING)) {
+        ssize_t r = cio__stream_write(t->hub, t, fd, NULL, 0, -1);
+        return r == -ENOENT ? 0 : (int)r;
+    }
+#else
+    (void)fd;
+#endif
+    return 0;
+}
+
 void cio__fd_wake_readers(struct cio__hub *hub, int fd)
 {
     struct cio__fd *f = fd_peek(hub, fd);
@@ -445,11 +461,15 @@ int cio_fd_close(int fd)
 {
     if (fd < 0)
         return -EBADF;
-    cio__fd_fresh(fd);
 #ifdef CIO_HAVE_URING
     struct cio__hub *hub = cio__hub_get();
+    /* A reply queued on the ring goes out before the file closes. */
+    bool linger = hub && hub->uring && cio__stream_sending(hub, fd);
+    cio__fd_fresh(fd);
     if (hub && hub->uring)
-        return cio__uring_close(hub, fd);
+        return cio__uring_close(hub, fd, linger);
+#else
+    cio__fd_fresh(fd);
 #endif
     if (close(fd) < 0 && errno != EINTR)
         return -errno;

@@ -253,8 +253,13 @@ static inline __attribute__((always_inline)) ssize_t io_run(struct io_op *op,
         return rc;
 #ifdef CIO_HAVE_URING
     if (t->hub->uring) {
-        if (op->dir == IO_IN && (f->stream & CIO__FD_STREAMING)) {
-            ssize_t r = stream_in(t, op, deadline_ms);
+        if (f->stream & CIO__FD_STREAMING) {
+            bool plain = op->kind == 0 || (op->kind == 2 && !op->flags);
+            ssize_t r = op->dir == IO_IN
+                            ? stream_in(t, op, deadline_ms)
+                            : cio__stream_write(t->hub, t, op->fd,
+                                                plain ? op->buf : NULL, op->n,
+                                                deadline_ms);
             if (r != -ENOENT)
                 return r;
         }
@@ -481,6 +486,13 @@ ssize_t cio_fd_sendfile(int out_fd, int in_fd, off_t *offset, size_t count,
     int rc = io_begin_nonblock(out_fd, &t, &f);
     if (rc < 0)
         return rc;
+#ifdef CIO_HAVE_URING
+    /* After a reply queued on the ring, not before it. */
+    if ((f->stream & CIO__FD_STREAMING) &&
+        (rc = (int)cio__stream_write(t->hub, t, out_fd, NULL, 0,
+                                     deadline_ms)) != -ENOENT)
+        return rc;
+#endif
     for (;;) {
         ssize_t r = sendfile(out_fd, in_fd, offset, count);
         if (r >= 0)

@@ -44,13 +44,27 @@ struct cio__ustream {
     uint16_t head, tail;       /* queued buffer ids, linked through next[] */
     uint16_t off;              /* bytes of head already taken */
     uint32_t queued;           /* bytes queued */
+    struct behind *sb;         /* its send-behind buffer, once used */
+    bool sending;              /* a send-behind is in flight */
+    int send_err;              /* how the last one failed, for the next write */
+    cio_task_t *writer;        /* a task waiting for the send-behind */
     struct cio__ustream *prev, *next; /* in the orphans list, once closed */
+};
+
+/* A reply queued on the ring instead of sent at once (one per fd at a
+ * time): it goes to the kernel with the iteration's other entries. */
+struct behind {
+    struct cio__uring_op base; /* the send's completion */
+    struct cio__ustream *s;    /* its record */
+    unsigned n;                /* bytes to send */
+    char data[CIO__PBUF_SIZE]; /* a copy: the caller's buffer is theirs */
 };
 
 struct cio__ustreams {
     struct cio__ustream **by_fd;    /* records by fd number */
     int cap;                        /* entries in by_fd */
     bool broken;                    /* the kernel refused a multishot recv */
+    bool direct_writes;             /* no send-behind (CIO_URING_STREAM=recv) */
     struct cio__ustream *orphans;   /* closed, their multishot still ending */
     uint16_t next[CIO__PBUF_COUNT]; /* buffer queues: next id, or NONE */
     uint16_t len[CIO__PBUF_COUNT];  /* bytes in each queued buffer */
@@ -62,10 +76,13 @@ static struct cio__ustream *lookup(struct cio__hub *hub, int fd)
     return ss && fd >= 0 && fd < ss->cap ? ss->by_fd[fd] : NULL;
 }
 
-/* Frees a closed record once its multishot has ended. */
+/* Frees a closed record once its multishot and send have ended. */
 static void orphan_free(struct cio__ustream *s)
 {
     struct cio__ustreams *ss = s->hub->streams;
+    if (s->armed || s->sending)
+        return;
+    free(s->sb);
     if (s->prev)
         s->prev->next = s->next;
     else if (ss->orphans == s)
@@ -102,9 +119,11 @@ static void release(struct cio__ustream *s)
 /* Frees a live record that holds nothing and has nothing in flight. */
 static void settle(struct cio__ustream *s)
 {
-    if (s->armed || s->on || s->head != NONE || s->ended || s->reader)
+    if (s->armed || s->on || s->head != NONE || s->ended || s->reader ||
+        s->sending || s->writer)
         return;
     unlink_live(s);
+    free(s->sb);
     free(s);
 }
 
@@ -171,8 +190,7 @@ static void stream_done(struct cio__uring_op *base, int res, unsigned flags)
         }
     }
     if (s->fd < 0) { /* closed: only waited for this */
-        if (!s->armed)
-            orphan_free(s);
+        orphan_free(s);
         return;
     }
     if (s->reader) {
@@ -301,6 +319,7 @@ bool cio__stream_enter(struct cio__hub *hub, struct cio__fd *f, int fd)
             return false;
         const char *env = getenv("CIO_URING_STREAM");
         ss->broken = env && strcmp(env, "0") == 0; /* turned off */
+        ss->direct_writes = env && strcmp(env, "recv") == 0;
         hub->streams = ss;
     }
     if (ss->broken || cio__uring_pbufs(hub->uring) < 0)
@@ -355,8 +374,14 @@ void cio__stream_close(struct cio__hub *hub, int fd)
         s->reader = NULL;
         cio__wake(t, -EBADF);
     }
+    if (s->writer) {
+        cio_task_t *t = s->writer;
+        s->writer = NULL;
+        cio__wake(t, -EBADF);
+    }
     unlink_live(s);
-    if (!s->armed) {
+    if (!s->armed && !s->sending) {
+        free(s->sb);
         free(s);
         return;
     }
@@ -376,14 +401,85 @@ void cio__streams_free(struct cio__hub *hub)
     if (!ss)
         return;
     for (int fd = 0; fd < ss->cap; fd++)
-        free(ss->by_fd[fd]);
+        if (ss->by_fd[fd]) {
+            free(ss->by_fd[fd]->sb);
+            free(ss->by_fd[fd]);
+        }
     while (ss->orphans) {
         struct cio__ustream *s = ss->orphans;
         ss->orphans = s->next;
+        free(s->sb);
         free(s);
     }
     free(ss->by_fd);
     free(ss);
     hub->streams = NULL;
+}
+
+static void behind_done(struct cio__uring_op *base, int res, unsigned flags)
+{
+    struct behind *b = (struct behind *)base;
+    struct cio__ustream *s = b->s;
+    (void)flags;
+    s->sending = false;
+    if (res < 0 || (unsigned)res < b->n) /* MSG_WAITALL: short = failed */
+        s->send_err = res < 0 && res != -ECANCELED ? res : -EPIPE;
+    if (s->fd < 0) {
+        orphan_free(s);
+        return;
+    }
+    if (s->writer) {
+        cio_task_t *t = s->writer;
+        s->writer = NULL;
+        cio__wake(t, 0);
+    }
+    settle(s);
+}
+
+ssize_t cio__stream_write(struct cio__hub *hub, cio_task_t *t, int fd,
+                          const void *buf, size_t n, int64_t deadline_ms)
+{
+    struct cio__ustream *s = lookup(hub, fd);
+    while (s && s->sending) { /* one at a time: bytes stay in order */
+        if (s->writer || cio__expired(hub, deadline_ms))
+            return -ETIMEDOUT;
+        s->writer = t;
+        cio__hub_inflight(hub, +1);
+        int rc = cio__block(t, deadline_ms, "fd write", fd);
+        cio__hub_inflight(hub, -1);
+        if ((s = lookup(hub, fd)) && s->writer == t)
+            s->writer = NULL;
+        if (rc < 0)
+            return rc;
+    }
+    if (!s)
+        return -ENOENT;
+    if (s->send_err) {
+        int err = s->send_err;
+        s->send_err = 0;
+        return err;
+    }
+    if (!buf || !s->on || n > CIO__PBUF_SIZE || n == 0 ||
+        hub->streams->direct_writes)
+        return -ENOENT;
+    if (!s->sb && !(s->sb = malloc(sizeof *s->sb)))
+        return -ENOENT;
+    struct io_uring_sqe *sqe = cio__uring_sqe(hub->uring, &s->sb->base);
+    if (!sqe)
+        return -ENOENT;
+    struct behind *b = s->sb;
+    b->base.done = behind_done;
+    b->s = s;
+    b->n = (unsigned)n;
+    memcpy(b->data, buf, n);
+    io_uring_prep_send(sqe, fd, b->data, n, MSG_NOSIGNAL | MSG_WAITALL);
+    s->sending = true;
+    return (ssize_t)n;
+}
+
+bool cio__stream_sending(struct cio__hub *hub, int fd)
+{
+    struct cio__ustream *s = lookup(hub, fd);
+    return s && s->sending;
 }
 #endif
