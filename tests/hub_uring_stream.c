@@ -383,6 +383,18 @@ static void *main_task(void *arg)
     /* The hub ends with a multishot armed and data held: nothing leaks and
      * nothing writes into freed memory (run under ASan). */
     held_pair(&left_open[0], &left_open[1], "bye");
+    /* ...and with a reply waiting in the kernel for the peer's full
+     * window: the send is cancelled before its copy is freed. */
+    char reply[1000] = {0};
+    for (int i = 0; i < 100000; i++) {
+        ssize_t w = cio_fd_write(left_open[0], reply, sizeof reply,
+                                 cio_deadline_in(20));
+        if (w == -ETIMEDOUT)
+            break;
+        CHECK(w > 0);
+        if (w < (ssize_t)sizeof reply)
+            break; /* other backends: the socket took part of it */
+    }
     return NULL;
 }
 

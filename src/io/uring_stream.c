@@ -393,6 +393,23 @@ void cio__stream_close(struct cio__hub *hub, int fd)
     ss->orphans = s;
 }
 
+/* At the hub's end: frees s, unless the kernel may still read its
+ * send-behind's copy (a send that waits for a full socket): it is
+ * cancelled, and kept (a few KiB, once) if it has not ended even so. */
+static void free_record(struct cio__hub *hub, struct cio__ustream *s)
+{
+    if (s->sending && s->sb) {
+        struct io_uring_sqe *sqe = cio__uring_sqe(hub->uring, NULL);
+        if (sqe)
+            io_uring_prep_cancel(sqe, &s->sb->base, 0);
+        (void)cio__uring_flush(hub->uring);
+        if (!cio__uring_cq_has(hub->uring, &s->sb->base))
+            s->sb = NULL;
+    }
+    free(s->sb);
+    free(s);
+}
+
 void cio__streams_free(struct cio__hub *hub)
 {
     /* The loop is freed next without running completions: nothing
@@ -401,15 +418,12 @@ void cio__streams_free(struct cio__hub *hub)
     if (!ss)
         return;
     for (int fd = 0; fd < ss->cap; fd++)
-        if (ss->by_fd[fd]) {
-            free(ss->by_fd[fd]->sb);
-            free(ss->by_fd[fd]);
-        }
+        if (ss->by_fd[fd])
+            free_record(hub, ss->by_fd[fd]);
     while (ss->orphans) {
         struct cio__ustream *s = ss->orphans;
         ss->orphans = s->next;
-        free(s->sb);
-        free(s);
+        free_record(hub, s);
     }
     free(ss->by_fd);
     free(ss);
