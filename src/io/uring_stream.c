@@ -44,7 +44,7 @@ struct cio__ustream {
     uint16_t head, tail;       /* queued buffer ids, linked through next[] */
     uint16_t off;              /* bytes of head already taken */
     uint32_t queued;           /* bytes queued */
-    struct behind *sb;         /* its send-behind buffer, once used */
+    struct behind *sb;         /* its send-behind in flight, or NULL */
     bool sending;              /* a send-behind is in flight */
     int send_err;              /* how the last one failed, for the next write */
     cio_task_t *writer;        /* a task waiting for the send-behind */
@@ -56,16 +56,20 @@ struct cio__ustream {
 struct behind {
     struct cio__uring_op base; /* the send's completion */
     struct cio__ustream *s;    /* its record */
+    struct behind *next;       /* in the spare list, once done */
     unsigned n;                /* bytes to send */
     char data[CIO__PBUF_SIZE]; /* a copy: the caller's buffer is theirs */
 };
 
 struct cio__ustreams {
-    struct cio__ustream **by_fd;    /* records by fd number */
-    int cap;                        /* entries in by_fd */
-    bool broken;                    /* the kernel refused a multishot recv */
-    bool direct_writes;             /* no send-behind (CIO_URING_STREAM=recv) */
-    struct cio__ustream *orphans;   /* closed, their multishot still ending */
+    struct cio__ustream **by_fd;  /* records by fd number */
+    int cap;                      /* entries in by_fd */
+    bool broken;                  /* the kernel refused a multishot recv */
+    bool direct_writes;           /* no send-behind (CIO_URING_STREAM=recv) */
+    struct cio__ustream *orphans; /* closed, their multishot still ending */
+    /* Send-behind copies not in flight, most recently used first: a few
+     * stay warm for every connection, where one per record would not. */
+    struct behind *spare;
     uint16_t next[CIO__PBUF_COUNT]; /* buffer queues: next id, or NONE */
     uint16_t len[CIO__PBUF_COUNT];  /* bytes in each queued buffer */
 };
@@ -249,9 +253,11 @@ static int wait_stream(struct cio__hub *hub, cio_task_t *t,
     if (cio__expired(hub, deadline_ms))
         return -ETIMEDOUT;
     s->reader = t;
+    t->wait_obj = s;            /* warmed before the task runs again */
     cio__hub_inflight(hub, +1); /* the completion will wake it */
     int rc = cio__block(t, deadline_ms, "fd read", fd);
     cio__hub_inflight(hub, -1);
+    t->wait_obj = NULL;
     /* s may be gone (settled, or closed: then rc is -EBADF): look again. */
     s = lookup(hub, fd);
     if (s && s->reader == t)
@@ -425,6 +431,11 @@ void cio__streams_free(struct cio__hub *hub)
         ss->orphans = s->next;
         free_record(hub, s);
     }
+    while (ss->spare) {
+        struct behind *b = ss->spare;
+        ss->spare = b->next;
+        free(b);
+    }
     free(ss->by_fd);
     free(ss);
     hub->streams = NULL;
@@ -434,8 +445,12 @@ static void behind_done(struct cio__uring_op *base, int res, unsigned flags)
 {
     struct behind *b = (struct behind *)base;
     struct cio__ustream *s = b->s;
+    struct cio__ustreams *ss = s->hub->streams;
     (void)flags;
     s->sending = false;
+    s->sb = NULL;
+    b->next = ss->spare;
+    ss->spare = b;
     if (res < 0 || (unsigned)res < b->n) /* MSG_WAITALL: short = failed */
         s->send_err = res < 0 && res != -ECANCELED ? res : -EPIPE;
     if (s->fd < 0) {
@@ -476,12 +491,19 @@ ssize_t cio__stream_write(struct cio__hub *hub, cio_task_t *t, int fd,
     if (!buf || !s->on || n > CIO__PBUF_SIZE || n == 0 ||
         hub->streams->direct_writes)
         return -ENOENT;
-    if (!s->sb && !(s->sb = malloc(sizeof *s->sb)))
+    struct cio__ustreams *ss = hub->streams;
+    struct behind *b = ss->spare;
+    if (b)
+        ss->spare = b->next;
+    else if (!(b = malloc(sizeof *b)))
         return -ENOENT;
-    struct io_uring_sqe *sqe = cio__uring_sqe(hub->uring, &s->sb->base);
-    if (!sqe)
+    struct io_uring_sqe *sqe = cio__uring_sqe(hub->uring, &b->base);
+    if (!sqe) {
+        b->next = ss->spare;
+        ss->spare = b;
         return -ENOENT;
-    struct behind *b = s->sb;
+    }
+    s->sb = b;
     b->base.done = behind_done;
     b->s = s;
     b->n = (unsigned)n;
