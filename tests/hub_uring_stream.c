@@ -8,6 +8,7 @@
  * the data simply stays in the socket (FIONREAD tells which happened).
  * CIO_TEST_ALL_BACKENDS CIO_TEST_TIMEOUT=60 */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -131,6 +132,36 @@ static void *writer(void *arg)
     }
     CHECK_EQ(shutdown(fd, SHUT_WR), 0);
     return NULL;
+}
+
+/* A splice from a streaming socket (say, a body after a header read in
+ * small pieces) moves the bytes the multishot took first, then the
+ * socket's; EOF after. */
+static void splice_after_stream(void)
+{
+    int srv, cli, p[2];
+    held_pair(&srv, &cli, "abcdef");
+    CHECK_EQ(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+    CHECK_EQ(cio_fd_splice(srv, NULL, p[1], NULL, 4, cio_deadline_in(5000)), 4);
+    CHECK_EQ(cio_fd_write(cli, "gh", 2, -1), 2);
+    CHECK_EQ(shutdown(cli, SHUT_WR), 0);
+    char buf[16];
+    size_t got = 4;
+    for (;;) {
+        ssize_t n = cio_fd_splice(srv, NULL, p[1], NULL, sizeof buf,
+                                  cio_deadline_in(5000));
+        CHECK(n >= 0);
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    CHECK_EQ(got, 8);
+    CHECK_EQ(cio_fd_read(p[0], buf, sizeof buf, cio_deadline_in(5000)), 8);
+    CHECK_EQ(memcmp(buf, "abcdefgh", 8), 0);
+    CHECK_EQ(cio_fd_close(p[0]), 0);
+    CHECK_EQ(cio_fd_close(p[1]), 0);
+    CHECK_EQ(cio_fd_close(srv), 0);
+    CHECK_EQ(cio_fd_close(cli), 0);
 }
 
 /* One read by way `how` (after streaming, whatever it is, ended): bytes
@@ -375,6 +406,7 @@ static void *main_task(void *arg)
               !(off && strcmp(off, "0") == 0);
     printf("backend %s, streaming %s\n", be, streams ? "on" : "off");
     wait_sees_kept_data();
+    splice_after_stream();
     mixed_reads_keep_order();
     close_while_held();
     leave_while_armed();
