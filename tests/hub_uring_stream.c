@@ -23,6 +23,10 @@
 
 static bool streams; /* the hub streams reads on this backend */
 
+/* Request-reply rounds after which a socket streams (uring_stream.c
+ * starts after 16 drained reads in a row), with a margin. */
+enum { STREAM_AFTER = 20 };
+
 /* A connected TCP pair on 127.0.0.1: *srv is read by the hub's calls,
  * *cli is the peer. */
 static void tcp_pair(int *srv, int *cli)
@@ -74,7 +78,7 @@ static void settle(int fd, int n)
 static void held_pair(int *srv, int *cli, const char *msg)
 {
     tcp_pair(srv, cli);
-    ping_pong(*srv, *cli, 4);
+    ping_pong(*srv, *cli, STREAM_AFTER);
     int n = (int)strlen(msg);
     CHECK_EQ(cio_fd_write(*cli, msg, (size_t)n, -1), n);
     settle(*srv, n);
@@ -261,7 +265,7 @@ static void leave_while_armed(void)
 {
     int srv, cli;
     tcp_pair(&srv, &cli);
-    ping_pong(srv, cli, 4);
+    ping_pong(srv, cli, STREAM_AFTER);
     shared_fd = srv;
     cio_task_t *t;
     CHECK_EQ(cio_task_spawn(&t, read_until, (void *)(intptr_t)30), 0);
@@ -301,7 +305,7 @@ static void many_streams_run_dry(void)
     char buf[2048];
     for (int i = 0; i < CONNS; i++) {
         tcp_pair(&srv[i], &cli[i]);
-        ping_pong(srv[i], cli[i], 3);
+        ping_pong(srv[i], cli[i], STREAM_AFTER);
     }
     static unsigned char data[EACH];
     for (size_t i = 0; i < EACH; i++)

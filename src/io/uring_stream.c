@@ -27,8 +27,11 @@
 /* Bytes kept for one fd before its multishot is cancelled (back-pressure:
  * a fast sender must not take every buffer); re-armed once read. */
 #define MAX_QUEUED (8 * CIO__PBUF_SIZE)
-/* Drained ring reads in a row before an fd streams. */
-#define ENTER_AFTER 2
+/* Drained ring reads in a row before an fd streams: a request-reply
+ * connection gets there at once, a protocol that reads a few plain lines
+ * before handing the socket to code that reads it raw (a TLS handshake
+ * after STARTTLS) does not. */
+#define ENTER_AFTER 16
 
 struct cio__ustream {
     struct cio__uring_op base; /* the multishot recv's completions */
