@@ -416,7 +416,7 @@ static void streamed_then_hooked(void)
     int sv[2];
     char buf[8];
     stream_pair(sv);
-    for (int i = 0; i < 20; i++) { /* it streams after 16 */
+    for (int i = 0; i < 12; i++) { /* it streams after 8 */
         CHECK_EQ(cio_fd_write(sv[1], "ping", 4, -1), 4);
         CHECK_EQ(cio_fd_read(sv[0], buf, sizeof(buf), -1), 4);
     }

@@ -24,8 +24,8 @@
 static bool streams; /* the hub streams reads on this backend */
 
 /* Request-reply rounds after which a socket streams (uring_stream.c
- * starts after 16 drained reads in a row), with a margin. */
-enum { STREAM_AFTER = 20 };
+ * starts after 8 drained reads in a row), with a margin. */
+enum { STREAM_AFTER = 12 };
 
 /* A connected TCP pair on 127.0.0.1: *srv is read by the hub's calls,
  * *cli is the peer. */

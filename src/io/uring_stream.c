@@ -31,7 +31,7 @@
  * connection gets there at once, a protocol that reads a few plain lines
  * before handing the socket to code that reads it raw (a TLS handshake
  * after STARTTLS) does not. */
-#define ENTER_AFTER 16
+#define ENTER_AFTER 8
 
 struct cio__ustream {
     struct cio__uring_op base; /* the multishot recv's completions */
