@@ -150,6 +150,16 @@ int cio__hook_cancelled(int fd);
 /* poll(fd, events, 0) with the real poll: > 0 if ready (or in error). */
 int cio__probe(int fd, short events);
 
+/* Data corio's own streaming reads (io_uring) took off socket fd before
+ * anyone asked: copied into iov (consumed unless MSG_PEEK in flags), and
+ * the fd stops streaming. -ENOENT when none is kept (read the socket),
+ * -ETIMEDOUT while the multishot still ends (wait for readable). In
+ * libcorio: src/io/fdwait.c. */
+ssize_t cio__stream_take(int fd, const struct iovec *iov, int cnt, int flags);
+/* Waits until a reply corio's own write queued on the ring for fd (io_uring)
+ * has gone out, so that a later send follows it: 0 or -errno. */
+int cio__stream_flush(int fd);
+
 /* Sets errno from a negative corio result and returns -1. */
 int cio__fail(int err);
 

@@ -66,6 +66,30 @@ static ssize_t progress(size_t total, ssize_t r)
     return total > 0 ? (ssize_t)total : r;
 }
 
+/* recvmsg with MSG_DONTWAIT, after the data corio's own streaming reads
+ * (io_uring) already took off the socket, which comes first. */
+static ssize_t recvmsg_now(int fd, struct msghdr *m, int flags)
+{
+    ssize_t r = cio__stream_take(fd, m->msg_iov, (int)m->msg_iovlen, flags);
+    if (r == -ENOENT)
+        return CIO__REAL(recvmsg)(fd, m, flags | MSG_DONTWAIT);
+    if (r >= 0) { /* a stream: no address, no ancillary data */
+        m->msg_namelen = 0;
+        m->msg_controllen = 0;
+        m->msg_flags = 0;
+        return r;
+    }
+    errno = r == -ETIMEDOUT ? EAGAIN : (int)-r;
+    return -1;
+}
+
+static ssize_t recv_now(int fd, void *buf, size_t n)
+{
+    struct iovec iov = {.iov_base = buf, .iov_len = n};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+    return recvmsg_now(fd, &m, 0);
+}
+
 /* A blocking recvmsg on a socket; MSG_WAITALL on a stream fills every
  * buffer unless EOF, an error, the timeout or a wake-up comes first. */
 static ssize_t sock_recvmsg(int fd, struct msghdr *msg, int flags, int kind)
@@ -74,7 +98,7 @@ static ssize_t sock_recvmsg(int fd, struct msghdr *msg, int flags, int kind)
     ssize_t r;
     if (kind != CIO__FD_STREAM || !(flags & MSG_WAITALL) ||
         (flags & MSG_PEEK) || msg->msg_iovlen > IOV_MAX) {
-        CIO__RETRY(r, &w, CIO__REAL(recvmsg)(fd, msg, flags | MSG_DONTWAIT));
+        CIO__RETRY(r, &w, recvmsg_now(fd, msg, flags));
         return r;
     }
     struct cio__iovcur cur;
@@ -87,7 +111,7 @@ static ssize_t sock_recvmsg(int fd, struct msghdr *msg, int flags, int kind)
     for (;;) {
         m.msg_iov = cur.iov;
         m.msg_iovlen = (size_t)cur.cnt;
-        r = CIO__REAL(recvmsg)(fd, &m, flags);
+        r = recvmsg_now(fd, &m, flags);
         if (r > 0) {
             if (total == 0) { /* address and ancillary data come once */
                 msg->msg_namelen = m.msg_namelen;
@@ -116,7 +140,9 @@ static ssize_t sock_sendmsg(int fd, const struct msghdr *msg, int flags,
                             int kind)
 {
     struct cio__wait w = CIO__WAIT_INIT(fd, CIO_WRITABLE, SO_SNDTIMEO);
-    ssize_t r;
+    ssize_t r = cio__stream_flush(fd); /* corio's own queued reply first */
+    if (r < 0)
+        return cio__fail((int)-r);
     if (kind != CIO__FD_STREAM || msg->msg_iovlen > IOV_MAX) {
         CIO__RETRY(r, &w, CIO__REAL(sendmsg)(fd, msg, flags | MSG_DONTWAIT));
         return r;
@@ -232,7 +258,7 @@ ssize_t read(int fd, void *buf, size_t n)
     if (cio__fd_kind(fd) == CIO__FD_STREAM) {
         ssize_t r;
         struct cio__wait w = CIO__WAIT_INIT(fd, CIO_READABLE, SO_RCVTIMEO);
-        CIO__RETRY(r, &w, CIO__REAL(recv)(fd, buf, n, MSG_DONTWAIT));
+        CIO__RETRY(r, &w, recv_now(fd, buf, n));
         if (!stale(fd, r))
             return r;
     }

@@ -44,6 +44,8 @@ struct cio__hub_io {
     struct cio__fd_event *fd_events; /* reports of the loop's iteration */
     size_t fd_nevents;               /* reports in fd_events */
     size_t fd_events_cap;            /* entries allocated */
+    /* Streaming reads on the io_uring backend (io/uring_stream.c). */
+    struct cio__ustreams *streams;
 };
 
 /* The io part of hub. */

@@ -84,6 +84,77 @@ static size_t wake_side(struct cio__hub *hub, cio_task_t **slot,
     return n;
 }
 
+/* Ends a streaming fd's record (the fd is closed or reused). */
+static void stream_close(struct cio__hub *hub, int fd, struct cio__fd *f)
+{
+#ifdef CIO_HAVE_URING
+    if (f->stream & CIO__FD_STREAMING)
+        cio__stream_close(hub, fd);
+#else
+    (void)hub, (void)fd;
+#endif
+    f->stream = 0;
+}
+
+/* A readiness wait for reading ends streaming on fd: true if the data its
+ * reads took off the socket makes it readable now. */
+static bool stream_ready(struct cio__hub *hub, int fd, struct cio__fd *f)
+{
+    bool ready = false;
+    if (!f)
+        return false;
+#ifdef CIO_HAVE_URING
+    if (f->stream & CIO__FD_STREAMING)
+        ready = cio__stream_drop(hub, fd);
+#else
+    (void)hub, (void)fd;
+#endif
+    /* A program that waits before it reads never streams this fd again:
+     * it may read with plain read(2) once woken. */
+    if (!(f->stream & CIO__FD_STREAMING))
+        f->stream = CIO__FD_NOSTREAM;
+    return ready;
+}
+
+/* For the hook library (declared in hook/hook.h, which is not ours to
+ * include): see there. */
+ssize_t cio__stream_take(int fd, const struct iovec *iov, int cnt, int flags);
+ssize_t cio__stream_take(int fd, const struct iovec *iov, int cnt, int flags)
+{
+#ifdef CIO_HAVE_URING
+    cio_task_t *t = cio__self();
+    struct cio__fd *f = t ? fd_peek(t->hub, fd) : NULL;
+    if (f && (f->stream & CIO__FD_STREAMING))
+        return cio__stream_read(t->hub, t, fd, iov, cnt, flags, false, 0);
+#else
+    (void)fd, (void)iov, (void)cnt, (void)flags;
+#endif
+    return -ENOENT;
+}
+
+int cio__stream_flush(int fd);
+int cio__stream_flush(int fd)
+{
+#ifdef CIO_HAVE_URING
+    cio_task_t *t = cio__self();
+    struct cio__fd *f = t ? fd_peek(t->hub, fd) : NULL;
+    if (f && (f->stream & CIO__FD_STREAMING)) {
+        ssize_t r = cio__stream_write(t->hub, t, fd, NULL, 0, -1);
+        return r == -ENOENT ? 0 : (int)r;
+    }
+#else
+    (void)fd;
+#endif
+    return 0;
+}
+
+void cio__fd_wake_readers(struct cio__hub *hub, int fd)
+{
+    struct cio__fd *f = fd_peek(hub, fd);
+    if (f)
+        wake_side(hub, &f->reader, &f->readers, 0);
+}
+
 static bool fd_idle(const struct cio__fd *f)
 {
     return !f->reader && !f->writer && cio__waitq_empty(&f->readers) &&
@@ -153,6 +224,7 @@ int cio__fd_check(struct cio__hub *hub, int fd, struct cio__fd *f)
     if (f->known && f->ident == ident)
         return 0;
     if (f->known) { /* closed behind our back; the number is reused */
+        stream_close(hub, fd, f);
         wake_side(hub, &f->reader, &f->readers, -EBADF);
         wake_side(hub, &f->writer, &f->writers, -EBADF);
         forget(hub, fd, f);
@@ -256,6 +328,11 @@ int cio__fd_wait_many(struct cio__hub *hub, cio_task_t *t,
             break;
         }
         rc = cio__fd_check(hub, r->fd, f);
+        if (rc == 0 && (r->events & CIO_READABLE) &&
+            stream_ready(hub, r->fd, f)) {
+            rc = 1;
+            break;
+        }
         if (rc == 0 && !f->nopoll)
             rc = set_interest(hub, r->fd, f,
                               f->interest | (r->events & CIO_READABLE) |
@@ -346,6 +423,8 @@ int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,
     int rc = f->known && !f->nopoll ? 0 : cio__fd_check(hub, fd, f);
     if (rc < 0 || f->nopoll) /* a regular file is always ready */
         return rc;
+    if (events == CIO_READABLE && stream_ready(hub, fd, f))
+        return 0;
     for (int64_t probe = PROBE_MS;; probe *= 2) {
         int64_t at = cio_loop_now(cio__run(hub)->loop) + probe;
         int64_t until =
@@ -376,6 +455,7 @@ void cio__fd_fresh(int fd)
         return;
     /* The number was closed without cio_fd_close: whoever waited on the old
      * file waits in vain; tell them. */
+    stream_close(hub, fd, f);
     wake_side(hub, &f->reader, &f->readers, -EBADF);
     wake_side(hub, &f->writer, &f->writers, -EBADF);
     forget(hub, fd, f);
@@ -385,11 +465,15 @@ int cio_fd_close(int fd)
 {
     if (fd < 0)
         return -EBADF;
-    cio__fd_fresh(fd);
 #ifdef CIO_HAVE_URING
     struct cio__hub *hub = cio__hub_get();
+    /* A reply queued on the ring goes out before the file closes. */
+    bool linger = hub && cio__io(hub)->uring && cio__stream_sending(hub, fd);
+    cio__fd_fresh(fd);
     if (hub && cio__io(hub)->uring)
-        return cio__uring_close(hub, fd);
+        return cio__uring_close(hub, fd, linger);
+#else
+    cio__fd_fresh(fd);
 #endif
     if (close(fd) < 0 && errno != EINTR)
         return -errno;
@@ -422,6 +506,9 @@ void cio__fd_table_free(struct cio__hub *hub)
                                     (int)(p * CIO__FD_PAGE + i));
         free(page);
     }
+#ifdef CIO_HAVE_URING
+    cio__streams_free(hub);
+#endif
     free(cio__io(hub)->fd_pages);
     cio__io(hub)->fd_pages = NULL;
     cio__io(hub)->fd_npages = 0;
@@ -436,6 +523,8 @@ int cio_fd_wait_readable(int fd, int64_t deadline_ms)
     int rc = cio__enter(&t);
     if (rc < 0)
         return rc;
+    if (stream_ready(t->hub, fd, fd_peek(t->hub, fd)))
+        return 0;
     if (cio__expired(t->hub, deadline_ms)) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         return poll(&p, 1, 0) > 0 ? 0 : -ETIMEDOUT;
@@ -454,6 +543,22 @@ int cio_fd_wait_writable(int fd, int64_t deadline_ms)
         return poll(&p, 1, 0) > 0 ? 0 : -ETIMEDOUT;
     }
     return cio__fd_wait(t->hub, t, fd, CIO_WRITABLE, deadline_ms);
+}
+
+/* Data that streaming reads took off a socket is readable too (and ends
+ * their streaming): poll(2)'s count n, corrected. */
+static int stream_revents(struct cio__hub *hub, struct pollfd *fds,
+                          unsigned long nfds, int n)
+{
+    for (unsigned long i = 0; i < nfds; i++) {
+        if (!(fds[i].events & POLLIN) ||
+            !stream_ready(hub, fds[i].fd, fd_peek(hub, fds[i].fd)))
+            continue;
+        if (!fds[i].revents)
+            n++;
+        fds[i].revents |= POLLIN;
+    }
+    return n;
 }
 
 int cio_fd_poll(struct pollfd *fds, unsigned long nfds, int64_t deadline_ms)
@@ -478,6 +583,8 @@ int cio_fd_poll(struct pollfd *fds, unsigned long nfds, int64_t deadline_ms)
         int n = poll(fds, nfds, 0);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n >= 0)
+            n = stream_revents(t->hub, fds, nfds, n);
         if (n != 0) {
             rc = n < 0 ? -errno : n;
             break;

@@ -23,7 +23,11 @@ struct cio__fd {
     uint8_t nonblock;          /* O_NONBLOCK is set: no fcntl needed */
     uint8_t known;             /* ident and nopoll describe the file */
     uint8_t nopoll;            /* never waits: regular file, directory */
-    uint64_t ident;            /* device and inode of the file, hashed */
+    uint8_t stream; /* CIO__FD_STREAMING: a streaming record (io/uring_stream.c)
+                       exists; CIO__FD_NOSTREAM: never again (the program
+                       mixes reads and waits); else drained ring reads in
+                       a row */
+    uint64_t ident; /* device and inode of the file, hashed */
 };
 
 /* A readiness report of the loop, acted on when its iteration ends. */
@@ -38,6 +42,9 @@ struct cio__fdreq {
     int fd;     /* the fd; < 0 is skipped */
     int events; /* CIO_READABLE | CIO_WRITABLE */
 };
+
+#define CIO__FD_STREAMING 0x80
+#define CIO__FD_NOSTREAM 0x7f
 
 #define CIO__FD_PAGE 256 /* fd states per page; pages never move */
 
@@ -63,6 +70,10 @@ int cio__fd_check(struct cio__hub *hub, int fd, struct cio__fd *f);
  * the loop cannot watch (a regular file) counts as ready. */
 int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,
                  int64_t deadline_ms);
+
+/* Wakes the tasks waiting until fd is readable (data a streaming read
+ * took off the socket is there for them). */
+void cio__fd_wake_readers(struct cio__hub *hub, int fd);
 
 /* Waits until one of the n requests is ready. nodes holds 2 * n waiter
  * nodes off the task's stack (a shrunk stack must not be linked to). */

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "corio/file.h"
@@ -165,12 +167,52 @@ static ssize_t splice_ready(int fd_in, int64_t *off_in, int fd_out,
     }
 }
 
+#ifdef CIO_HAVE_URING
+/* Streaming sockets (uring_stream.c): a splice from one moves the bytes its
+ * multishot already took first, by hand; a splice into one follows the
+ * reply queued on it. -ENOENT: splice as usual. */
+static ssize_t splice_streams(int fd_in, int fd_out, int64_t *off_out, size_t n,
+                              int64_t deadline_ms)
+{
+    int rc;
+    cio_task_t *t = ring_task(&rc);
+    if (!t)
+        return -ENOENT;
+    ssize_t r = cio__stream_write(t->hub, t, fd_out, NULL, 0, deadline_ms);
+    if (r != -ENOENT)
+        return r;
+    char buf[CIO__PBUF_SIZE];
+    struct iovec iov = {.iov_base = buf,
+                        .iov_len = n < sizeof buf ? n : sizeof buf};
+    r = cio__stream_read(t->hub, t, fd_in, &iov, 1, MSG_PEEK, false,
+                         deadline_ms);
+    if (r == -ENOENT || r == -ETIMEDOUT || r == -ECANCELED || r == -EINTR ||
+        r == -EBADF)
+        return r;
+    ssize_t w = r;
+    if (r > 0) /* the bytes stay kept until written */
+        w = off_out
+                ? cio_file_pwrite(fd_out, buf, (size_t)r, *off_out, deadline_ms)
+                : cio_fd_write(fd_out, buf, (size_t)r, deadline_ms);
+    if (w < 0 && r > 0)
+        return w;
+    iov.iov_len = w > 0 ? (size_t)w : 0; /* consume what went, or the end */
+    (void)cio__stream_read(t->hub, t, fd_in, &iov, 1, 0, false, 0);
+    if (w > 0 && off_out)
+        *off_out += w;
+    return w;
+}
+#endif
+
 ssize_t cio_fd_splice(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out,
                       size_t n, int64_t deadline_ms)
 {
     if (fd_in < 0 || fd_out < 0)
         return -EBADF;
 #ifdef CIO_HAVE_URING
+    ssize_t kept = splice_streams(fd_in, fd_out, off_out, n, deadline_ms);
+    if (kept != -ENOENT)
+        return kept;
     struct cio__hub *hub = cio__hub_get();
     while (hub && cio__io(hub)->uring && !cio__expired(hub, deadline_ms)) {
         int rc;

@@ -147,6 +147,17 @@ static ssize_t io_ring(cio_task_t *t, struct cio__fd *f, const struct io_op *op,
     int fl = (op->flags & ~MSG_DONTWAIT) | (in ? 0 : MSG_NOSIGNAL);
     if (in && op->kind != 1 && op->kind != 3 && op->n <= CIO__PBUF_SIZE &&
         !f->notsock) {
+        if (f->stream < CIO__FD_NOSTREAM) {
+            if (!f->drained)
+                f->stream = 0; /* not a run of drained reads */
+            else if (fl == 0 && cio__stream_enter(hub, f, op->fd)) {
+                struct iovec one = {.iov_base = op->buf, .iov_len = op->n};
+                ssize_t r = cio__stream_read(hub, t, op->fd, &one, 1, 0, true,
+                                             deadline_ms);
+                if (r != -ENOENT)
+                    return r;
+            }
+        }
         /* A short read drained the socket: the next one waits first. */
         ssize_t r = cio__uring_recv_pbuf(hub, t, op->fd, op->buf, op->n, fl,
                                          f->drained, deadline_ms);
@@ -205,6 +216,32 @@ static ssize_t io_ring(cio_task_t *t, struct cio__fd *f, const struct io_op *op,
 }
 #endif
 
+#ifdef CIO_HAVE_URING
+/* A read of a streaming fd (uring_stream.c): what its multishot took comes
+ * first; a read with flags or an address ends streaming. -ENOENT: read as
+ * usual. */
+static ssize_t stream_in(cio_task_t *t, const struct io_op *op,
+                         int64_t deadline_ms)
+{
+    struct iovec one = {.iov_base = op->buf, .iov_len = op->n};
+    bool vec = op->kind == 1;
+    int fl = op->flags & ~MSG_DONTWAIT;
+    ssize_t r = cio__stream_read(t->hub, t, op->fd, vec ? op->iov : &one,
+                                 vec ? op->iovcnt : 1, fl,
+                                 op->kind != 3 && fl == 0, deadline_ms);
+    if (op->kind == 3 && r >= 0 && op->fromlen)
+        *op->fromlen = 0; /* a stream socket has no address to give */
+    if (r > 0 && (fl & MSG_WAITALL) && !vec && (size_t)r < op->n) {
+        /* The rest as asked; what came first is not lost to an error. */
+        ssize_t more = cio_sock_recv(op->fd, (char *)op->buf + r,
+                                     op->n - (size_t)r, op->flags, deadline_ms);
+        if (more > 0)
+            r += more;
+    }
+    return r;
+}
+#endif
+
 /* Inlined into each call, whose constant op folds its branches away. */
 static inline __attribute__((always_inline)) ssize_t io_run(struct io_op *op,
                                                             int64_t deadline_ms)
@@ -215,8 +252,20 @@ static inline __attribute__((always_inline)) ssize_t io_run(struct io_op *op,
     if (rc < 0)
         return rc;
 #ifdef CIO_HAVE_URING
-    if (cio__io(t->hub)->uring && !cio__expired(t->hub, deadline_ms))
-        return io_ring(t, f, op, deadline_ms);
+    if (cio__io(t->hub)->uring) {
+        if (f->stream & CIO__FD_STREAMING) {
+            bool plain = op->kind == 0 || (op->kind == 2 && !op->flags);
+            ssize_t r = op->dir == IO_IN
+                            ? stream_in(t, op, deadline_ms)
+                            : cio__stream_write(t->hub, t, op->fd,
+                                                plain ? op->buf : NULL, op->n,
+                                                deadline_ms);
+            if (r != -ENOENT)
+                return r;
+        }
+        if (!cio__expired(t->hub, deadline_ms))
+            return io_ring(t, f, op, deadline_ms);
+    }
 #endif
     /* recv/send flags and addresses only make sense on sockets. */
     bool sock_only = op->kind >= 2;
@@ -437,6 +486,13 @@ ssize_t cio_fd_sendfile(int out_fd, int in_fd, off_t *offset, size_t count,
     int rc = io_begin_nonblock(out_fd, &t, &f);
     if (rc < 0)
         return rc;
+#ifdef CIO_HAVE_URING
+    /* After a reply queued on the ring, not before it. */
+    if ((f->stream & CIO__FD_STREAMING) &&
+        (rc = (int)cio__stream_write(t->hub, t, out_fd, NULL, 0,
+                                     deadline_ms)) != -ENOENT)
+        return rc;
+#endif
     for (;;) {
         ssize_t r = sendfile(out_fd, in_fd, offset, count);
         if (r >= 0)

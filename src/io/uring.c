@@ -96,13 +96,14 @@ ssize_t cio__uring_recv_pbuf(struct cio__hub *hub, cio_task_t *t, int fd,
     return rc;
 }
 
-int cio__uring_close(struct cio__hub *hub, int fd)
+int cio__uring_close(struct cio__hub *hub, int fd, bool linger)
 {
     /* The fd's operations end with -ECANCELED (their tasks see -EBADF),
      * looked up by the open file while the fd still names it: the cancel
      * goes to the kernel now, before the close. cio_fd_close does not switch
      * tasks (the hook library counts on it), so the close stays close(2). */
-    struct io_uring_sqe *sqe = cio__uring_sqe(cio__io(hub)->uring, NULL);
+    struct io_uring_sqe *sqe =
+        linger ? NULL : cio__uring_sqe(cio__io(hub)->uring, NULL);
     if (sqe)
         io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
     /* The cancelled requests let go of the file before the close. */

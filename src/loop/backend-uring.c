@@ -96,6 +96,19 @@ struct io_uring_sqe *cio__uring_sqe(struct cio__uring *u,
     return sqe;
 }
 
+bool cio__uring_cq_has(struct cio__uring *u, const struct cio__uring_op *op)
+{
+    unsigned head;
+    struct io_uring_cqe *cqe;
+    io_uring_for_each_cqe(&u->ring, head, cqe)
+    {
+        if (cqe->user_data == (uintptr_t)op &&
+            !(cqe->flags & IORING_CQE_F_MORE))
+            return true;
+    }
+    return false;
+}
+
 bool cio__uring_has(struct cio__uring *u, int opcode)
 {
     return opcode >= 0 && opcode < 256 &&

@@ -41,6 +41,10 @@ int cio__uring_flush(struct cio__uring *u);
  * of the file now, not at the next poll. */
 void cio__uring_unregistered(struct cio__uring *u);
 
+/* True if op's last completion waits in the completion queue (not run
+ * yet): the kernel is done with op's memory. */
+bool cio__uring_cq_has(struct cio__uring *u, const struct cio__uring_op *op);
+
 /* True if the kernel supports opcode on this ring. */
 bool cio__uring_has(struct cio__uring *u, int opcode);
 
