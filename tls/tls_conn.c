@@ -148,12 +148,15 @@ static int flush_out(cio_tls_conn_t *conn, int64_t deadline_ms)
 }
 
 /* A connection that moves bulk data keeps OpenSSL's record buffers between
- * calls (an idle one gives them back: SSL_MODE_RELEASE_BUFFERS). */
+ * calls (an idle one gives them back: SSL_MODE_RELEASE_BUFFERS) and reads
+ * ahead up to CIO__TLS_READ_BUF (from its next read buffer on; the others
+ * read ahead within one record's buffer). */
 static void go_bulk(cio_tls_conn_t *conn)
 {
     if (!conn->bulk) {
         conn->bulk = true;
         SSL_clear_mode(conn->ssl, SSL_MODE_RELEASE_BUFFERS);
+        SSL_set_default_read_buffer_len(conn->ssl, CIO__TLS_READ_BUF);
     }
 }
 
@@ -202,10 +205,10 @@ int cio_tls_conn_new(cio_tls_conn_t **out, cio_tls_ctx_t *ctx, int fd,
         return -ENOMEM;
     }
     SSL_set_bio(conn->ssl, bio, bio);
-    /* Read-ahead: one recv takes up to 64 KiB of records (without it every
-     * record costs two, its header and its body). */
+    /* Read-ahead: one recv takes what the read buffer holds, several
+     * records on a bulk connection (without it every record costs two, its
+     * header and its body). */
     SSL_set_read_ahead(conn->ssl, 1);
-    SSL_set_default_read_buffer_len(conn->ssl, CIO__TLS_READ_BUF);
     conn->server = ctx->server;
     SSL_set_app_data(conn->ssl, conn);
     if (ctx->server)
@@ -328,6 +331,32 @@ int cio_tls_conn_handshake(cio_tls_conn_t *conn, int64_t deadline_ms)
     return 0;
 }
 
+/* SSL_read_ex gives one record at a time: the records read ahead are
+ * added to the same call, without waiting. What stops it is kept for the
+ * next call (conn->held): close_notify, or an error whose reason is taken
+ * now (OpenSSL's error queue is the thread's, cleared by every call). */
+static size_t read_more(cio_tls_conn_t *conn, char *buf, size_t n)
+{
+    size_t total = 0, got;
+    while (total < n && SSL_has_pending(conn->ssl)) {
+        ERR_clear_error();
+        int ret = SSL_read_ex(conn->ssl, buf + total, n - total, &got);
+        if (ret == 1) {
+            total += got;
+            continue;
+        }
+        int saved_errno = errno;
+        int e = SSL_get_error(conn->ssl, ret);
+        if (e == SSL_ERROR_ZERO_RETURN)
+            conn->held = 1;
+        else if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+            conn->held = failure(conn, e, saved_errno);
+        break;
+    }
+    ERR_clear_error();
+    return total;
+}
+
 ssize_t cio_tls_conn_read(cio_tls_conn_t *conn, void *buf, size_t n,
                           int64_t deadline_ms)
 {
@@ -336,6 +365,8 @@ ssize_t cio_tls_conn_read(cio_tls_conn_t *conn, void *buf, size_t n,
         return rc;
     if (n == 0)
         return 0;
+    if (conn->held != 0) /* met by the last call's read_more */
+        return conn->held == 1 ? 0 : conn->held;
     if (n >= CIO__TLS_RECORD)
         go_bulk(conn);
     for (;;) {
@@ -343,7 +374,7 @@ ssize_t cio_tls_conn_read(cio_tls_conn_t *conn, void *buf, size_t n,
         ERR_clear_error();
         int ret = SSL_read_ex(conn->ssl, buf, n, &got);
         if (ret == 1)
-            return (ssize_t)got;
+            return (ssize_t)(got + read_more(conn, (char *)buf + got, n - got));
         rc = settle(conn, ret, deadline_ms);
         if (rc == 1)
             return 0;

@@ -34,6 +34,7 @@ struct cio_tls_conn {
     bool bulk;   /* moves bulk data: OpenSSL's buffers are kept */
     bool cork;   /* a bulk write runs: records gather in out */
     bool ktls;   /* OpenSSL's socket BIO, kernel TLS asked for */
+    int held;    /* what ended a read early: 1 close_notify, or -errno */
     unsigned char tag[CIO__TLS_TAG_MAX]; /* bound to sessions we issue */
     size_t tag_len;
     unsigned char *pack;     /* writev's record buffer, made on first use */
