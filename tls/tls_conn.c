@@ -332,13 +332,17 @@ int cio_tls_conn_handshake(cio_tls_conn_t *conn, int64_t deadline_ms)
 }
 
 /* SSL_read_ex gives one record at a time: the records read ahead are
- * added to the same call, without waiting. What stops it is kept for the
- * next call (conn->held): close_notify, or an error whose reason is taken
- * now (OpenSSL's error queue is the thread's, cleared by every call). */
+ * added to the same call, without waiting, and a bulk read with room for
+ * another record also takes what the socket has (a caller that writes what
+ * it reads to a file then writes fewer, larger blocks). What stops it is
+ * kept for the next call (conn->held): close_notify, or an error whose
+ * reason is taken now (OpenSSL's error queue is the thread's, cleared by
+ * every call). */
 static size_t read_more(cio_tls_conn_t *conn, char *buf, size_t n)
 {
     size_t total = 0, got;
-    while (total < n && SSL_has_pending(conn->ssl)) {
+    while (total < n && (SSL_has_pending(conn->ssl) ||
+                         (conn->bulk && n - total >= CIO__TLS_RECORD))) {
         ERR_clear_error();
         int ret = SSL_read_ex(conn->ssl, buf + total, n - total, &got);
         if (ret == 1) {
