@@ -371,7 +371,7 @@ ssize_t cio_tls_conn_read(cio_tls_conn_t *conn, void *buf, size_t n,
         return 0;
     if (conn->held != 0) /* met by the last call's read_more */
         return conn->held == 1 ? 0 : conn->held;
-    if (n >= CIO__TLS_RECORD)
+    if (n > CIO__TLS_RECORD) /* room for several records */
         go_bulk(conn);
     for (;;) {
         size_t got = 0;
