@@ -21,8 +21,14 @@
 # corio-ftpd-w1 is corio-ftpd with --workers 1 (one thread). The -tls
 # servers are the same with FTPS (one RSA 2048 certificate for all three;
 # pyftpdlib's TLS_FTPHandler), measured with bench_ftpload -T: AUTH TLS, PROT
-# P, data connections resuming the control session; for them the sessions
-# line counts a full handshake (control) and a resumed one (LIST) each.
+# P, data connections resuming the control session, every server offered
+# only the TLS 1.3 suite FTPS_SUITE (default TLS_AES_256_GCM_SHA384, what
+# OpenSSL's clients pick first) so that all encrypt alike; their lines say
+# tls=VERSION/CIPHER and resumed=N (data connections that resumed). For
+# them the sessions line counts a full handshake (control) and a resumed
+# one (LIST) each: full_hs_per_s, resumed_hs_per_s. Transfer lines also
+# give client_cpu_s_per_gib, the load generator's own CPU per GiB (with
+# TLS it decrypts or encrypts every byte, on the same cores).
 # corio-ftpd-uring is corio-ftpd on the io_uring backend (CIO_BACKEND=uring;
 # listed where io_uring runs: bench_uring_echo tells). All servers run
 # at once, idle but for the one measured, and every test takes its runs in
@@ -68,7 +74,8 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
     -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null &&
     chmod 600 "$work/key.pem" ||
     SERVERS=$(echo "$SERVERS" | tr ' ' '\n' | grep -v -- -tls)
-tls_flag() { case $srv in *-tls) echo -T ;; esac; } # for bench_ftpload
+FTPS_SUITE=${FTPS_SUITE:-TLS_AES_256_GCM_SHA384}
+tls_flag() { case $srv in *-tls) echo -T -C "$FTPS_SUITE" ;; esac; } # for bench_ftpload
 
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -265,17 +272,28 @@ rotate() { # K WORDS...: the words, starting at the (K mod count)-th
 
 col() { cut -d' ' -f"$1" "$work/m.$s" | median; } # median of column N
 
-# One transfer run ($name, $mode, $n clients, $xfer_args): "MB/s p99 CPU errors".
+# One transfer run ($name, $mode, $n clients, $xfer_args): "MB/s p99 CPU
+# errors client-CPU TLS resumed".
 transfer_run() {
     before=$(cpu_ticks)
-    out=$("$LOAD" "$mode" -p "$port" -n "$n" -x "up/$name-$1" $xfer_args $(tls_flag))
+    out=$(/usr/bin/time -f "%U %S" -o "$work/time" "$LOAD" "$mode" -p "$port" \
+        -n "$n" -x "up/$name-$1" $xfer_args $(tls_flag))
     settle
     after=$(cpu_ticks)
     [ "$mode" = stor ] && rm -f "$root/up/$name-$1"*
     errors=$(field errors "$out")
+    tls=$(field version "$out")/$(field cipher "$out")
     awk -v t=$((after - before)) -v hz="$HZ" -v b="$(field bytes "$out")" \
         -v m="$(field mbps "$out")" -v p="$(field p99_ms "$out")" -v e="${errors:-1}" \
-        'BEGIN {printf "%s %s %.2f %s\n", m, p, (b > 0) ? t / hz / (b / 1073741824) : 0, e}'
+        -v c="$(awk '{print $1 + $2}' "$work/time" 2>/dev/null)" -v tls="$tls" \
+        -v r="$(field resumed "$out")" \
+        'BEGIN {g = b / 1073741824
+            printf "%s %s %.2f %s %.2f %s %s\n", m, p, (b > 0) ? t / hz / g : 0, e,
+                (b > 0) ? c / g : 0, tls, r}'
+}
+
+tls_fields() { # for a -tls server: its TLS version/cipher, resumed count
+    case $s in *-tls) echo " tls=$(col 6) resumed=$(col 7)" ;; esac
 }
 
 # transfer NAME MODE CLIENTS RUNS ARGS...: a RESULT line per server, the
@@ -289,6 +307,7 @@ transfer() {
     for s in $live; do
         echo "RESULT server=$s test=$name clients=$n mbps=$(col 1)" \
             "p99_ms=$(col 2) cpu_s_per_gib=$(col 3)" \
+            "client_cpu_s_per_gib=$(col 5)$(tls_fields)" \
             "errors=$(awk '{s += $4} END {print s}' "$work/m.$s") runs=$runs"
     done
 }
@@ -313,23 +332,26 @@ idle_memory() {
     echo "RESULT server=$srv test=idle_memory from=$lo to=$hi kib_per_session=$per pss_from_kib=$m1 pss_to_kib=$m2 $(cat "$work/idle2" | head -n 1)"
 }
 
-# One run of 50 clients doing login+LIST+QUIT: "per_second cpu_ms_each".
+# One run of 50 clients doing login+LIST+QUIT: "per_second cpu_ms_each
+# resumed_per_second".
 sessions_run() {
     before=$(cpu_ticks)
     out=$("$LOAD" sessions -p "$port" -n 50 -t 5 $(tls_flag))
     settle
     after=$(cpu_ticks)
     awk -v t=$((after - before)) -v hz="$HZ" -v n="$(field sessions "$out")" \
-        -v r="$(field per_sec "$out")" \
-        'BEGIN {printf "%s %.3f\n", r, (n > 0) ? 1000 * t / hz / n : 0}'
+        -v r="$(field per_sec "$out")" -v rr="$(field resumed_per_sec "$out")" \
+        'BEGIN {printf "%s %.3f %s\n", r, (n > 0) ? 1000 * t / hz / n : 0, rr}'
 }
 
 sessions() {
     wanted sessions || return 0
     in_turns "$RUNS" sessions_run
     for s in $live; do
+        hs=
+        case $s in *-tls) hs=" full_hs_per_s=$(col 1) resumed_hs_per_s=$(col 3)" ;; esac
         echo "RESULT server=$s test=sessions clients=50 per_sec=$(col 1)" \
-            "cpu_ms_per_session=$(col 2) runs=$RUNS"
+            "cpu_ms_per_session=$(col 2)$hs runs=$RUNS"
     done
 }
 

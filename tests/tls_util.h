@@ -124,7 +124,7 @@ typedef struct tls_server_conn {
     int fd;
 } tls_server_conn_t;
 
-static void *tls_server_conn(void *arg)
+static inline void *tls_server_conn(void *arg)
 {
     tls_server_conn_t *sc = arg;
     tls_server_t *srv = sc->srv;
@@ -155,7 +155,7 @@ static void *tls_server_conn(void *arg)
     return NULL;
 }
 
-static void *tls_server_run(void *arg)
+static inline void *tls_server_run(void *arg)
 {
     tls_server_t *srv = arg;
     int fd;
@@ -170,7 +170,7 @@ static void *tls_server_run(void *arg)
 }
 
 /* Sends msg and checks it comes back. */
-static void tls_echo_check(cio_tls_conn_t *conn, const char *msg)
+static inline void tls_echo_check(cio_tls_conn_t *conn, const char *msg)
 {
     size_t n = strlen(msg);
     char buf[256];

@@ -9,13 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "corio/io.h"
 #include "tls_internal.h"
 
 /* A socket BIO that sends with MSG_NOSIGNAL: a peer that hangs up must give
  * -EPIPE, not kill the process, and a library may not touch SIGPIPE's
- * disposition. The fd is the BIO's data. */
+ * disposition. Its data is the connection. During a bulk write (conn->cork)
+ * it gathers records in conn->out and sends them with one sendmsg, instead
+ * of one send per 16 KiB record. */
 static BIO_METHOD *sock_method;
 static pthread_once_t sock_once = PTHREAD_ONCE_INIT;
 
@@ -33,16 +36,53 @@ static int sock_io_result(BIO *bio, ssize_t n, bool reading)
     return -1;
 }
 
+/* Sends what waits in conn->out, then buf[len], in one call: the bytes of
+ * buf taken, or -1 with the retry flag (nothing of buf taken). */
+static int sock_send_batch(BIO *bio, cio_tls_conn_t *conn, const char *buf,
+                           int len)
+{
+    size_t pending = conn->out_len - conn->out_off;
+    struct iovec iov[2] = {{conn->out + conn->out_off, pending},
+                           {(void *)buf, (size_t)len}};
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+    ssize_t n = sendmsg(conn->fd, &msg, MSG_NOSIGNAL);
+    if (n < 0)
+        return sock_io_result(bio, n, false);
+    if ((size_t)n < pending) {
+        conn->out_off += (size_t)n;
+        BIO_clear_retry_flags(bio);
+        BIO_set_retry_write(bio); /* the socket is full: wait, then more */
+        return -1;
+    }
+    conn->out_off = conn->out_len = 0;
+    n -= (ssize_t)pending;
+    if (n == 0) {
+        BIO_clear_retry_flags(bio);
+        BIO_set_retry_write(bio);
+        return -1;
+    }
+    return sock_io_result(bio, n, false);
+}
+
 static int sock_write(BIO *bio, const char *buf, int len)
 {
-    int fd = (int)(intptr_t)BIO_get_data(bio);
-    return sock_io_result(bio, send(fd, buf, (size_t)len, MSG_NOSIGNAL), false);
+    cio_tls_conn_t *conn = BIO_get_data(bio);
+    if (conn->cork && conn->out_len + (size_t)len <= CIO__TLS_BATCH) {
+        memcpy(conn->out + conn->out_len, buf, (size_t)len);
+        conn->out_len += (size_t)len;
+        BIO_clear_retry_flags(bio);
+        return len;
+    }
+    if (conn->out_len > conn->out_off)
+        return sock_send_batch(bio, conn, buf, len);
+    return sock_io_result(bio, send(conn->fd, buf, (size_t)len, MSG_NOSIGNAL),
+                          false);
 }
 
 static int sock_read(BIO *bio, char *buf, int len)
 {
-    int fd = (int)(intptr_t)BIO_get_data(bio);
-    return sock_io_result(bio, recv(fd, buf, (size_t)len, 0), true);
+    cio_tls_conn_t *conn = BIO_get_data(bio);
+    return sock_io_result(bio, recv(conn->fd, buf, (size_t)len, 0), true);
 }
 
 static long sock_ctrl(BIO *bio, int cmd, long num, void *ptr)
@@ -70,13 +110,54 @@ static void sock_method_init(void)
     sock_method = m;
 }
 
-static BIO *sock_bio(int fd)
+/* corio's BIO for conn, or OpenSSL's socket BIO when kernel TLS is asked
+ * for (OpenSSL hands the keys to the kernel only through its own). */
+static BIO *sock_bio(cio_tls_conn_t *conn)
 {
+    if (conn->ktls)
+        return BIO_new_socket(conn->fd, BIO_NOCLOSE);
     pthread_once(&sock_once, sock_method_init);
     BIO *bio = sock_method ? BIO_new(sock_method) : NULL;
     if (bio != NULL)
-        BIO_set_data(bio, (void *)(intptr_t)fd);
+        BIO_set_data(bio, conn);
     return bio;
+}
+
+/* Sends what the last bulk write left in conn->out. 0 or -errno. */
+static int flush_out(cio_tls_conn_t *conn, int64_t deadline_ms)
+{
+    while (conn->out_off < conn->out_len) {
+        ssize_t n = send(conn->fd, conn->out + conn->out_off,
+                         conn->out_len - conn->out_off, MSG_NOSIGNAL);
+        int rc = 0;
+        if (n >= 0)
+            conn->out_off += (size_t)n;
+        else if (errno == EAGAIN || errno == EWOULDBLOCK)
+            rc = cio_fd_wait_writable(conn->fd, deadline_ms);
+        else if (errno != EINTR)
+            rc = -errno;
+        if (rc < 0) {
+            snprintf(conn->err, sizeof conn->err, "%s", strerror(-rc));
+            if (rc != -ETIMEDOUT && rc != -ECANCELED && rc != -EINTR)
+                conn->broken = true;
+            return rc;
+        }
+    }
+    conn->out_off = conn->out_len = 0;
+    return 0;
+}
+
+/* A connection that moves bulk data keeps OpenSSL's record buffers between
+ * calls (an idle one gives them back: SSL_MODE_RELEASE_BUFFERS) and reads
+ * ahead up to CIO__TLS_READ_BUF (from its next read buffer on; the others
+ * read ahead within one record's buffer). */
+static void go_bulk(cio_tls_conn_t *conn)
+{
+    if (!conn->bulk) {
+        conn->bulk = true;
+        SSL_clear_mode(conn->ssl, SSL_MODE_RELEASE_BUFFERS);
+        SSL_set_default_read_buffer_len(conn->ssl, CIO__TLS_READ_BUF);
+    }
 }
 
 cio_tls_conn_t *cio__tls_conn_of(const SSL *ssl)
@@ -115,14 +196,19 @@ int cio_tls_conn_new(cio_tls_conn_t **out, cio_tls_ctx_t *ctx, int fd,
     pthread_mutex_lock(&ctx->lock);
     conn->ssl = SSL_new(ctx->ssl);
     pthread_mutex_unlock(&ctx->lock);
-    BIO *bio = conn->ssl ? sock_bio(fd) : NULL;
+    conn->fd = fd;
+    conn->ktls = ctx->ktls;
+    BIO *bio = conn->ssl ? sock_bio(conn) : NULL;
     if (bio == NULL) {
         ERR_clear_error();
         cio_tls_conn_free(conn);
         return -ENOMEM;
     }
     SSL_set_bio(conn->ssl, bio, bio);
-    conn->fd = fd;
+    /* Read-ahead: one recv takes what the read buffer holds, several
+     * records on a bulk connection (without it every record costs two, its
+     * header and its body). */
+    SSL_set_read_ahead(conn->ssl, 1);
     conn->server = ctx->server;
     SSL_set_app_data(conn->ssl, conn);
     if (ctx->server)
@@ -245,6 +331,36 @@ int cio_tls_conn_handshake(cio_tls_conn_t *conn, int64_t deadline_ms)
     return 0;
 }
 
+/* SSL_read_ex gives one record at a time: the records read ahead are
+ * added to the same call, without waiting, and a bulk read with room for
+ * another record also takes what the socket has (a caller that writes what
+ * it reads to a file then writes fewer, larger blocks). What stops it is
+ * kept for the next call (conn->held): close_notify, or an error whose
+ * reason is taken now (OpenSSL's error queue is the thread's, cleared by
+ * every call). */
+static size_t read_more(cio_tls_conn_t *conn, char *buf, size_t n)
+{
+    size_t total = 0, got;
+    while (total < n && (SSL_has_pending(conn->ssl) ||
+                         (conn->bulk && n - total >= CIO__TLS_RECORD))) {
+        ERR_clear_error();
+        int ret = SSL_read_ex(conn->ssl, buf + total, n - total, &got);
+        if (ret == 1) {
+            total += got;
+            continue;
+        }
+        int saved_errno = errno;
+        int e = SSL_get_error(conn->ssl, ret);
+        if (e == SSL_ERROR_ZERO_RETURN)
+            conn->held = 1;
+        else if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+            conn->held = failure(conn, e, saved_errno);
+        break;
+    }
+    ERR_clear_error();
+    return total;
+}
+
 ssize_t cio_tls_conn_read(cio_tls_conn_t *conn, void *buf, size_t n,
                           int64_t deadline_ms)
 {
@@ -253,12 +369,16 @@ ssize_t cio_tls_conn_read(cio_tls_conn_t *conn, void *buf, size_t n,
         return rc;
     if (n == 0)
         return 0;
+    if (conn->held != 0) /* met by the last call's read_more */
+        return conn->held == 1 ? 0 : conn->held;
+    if (n > CIO__TLS_RECORD) /* room for several records */
+        go_bulk(conn);
     for (;;) {
         size_t got = 0;
         ERR_clear_error();
         int ret = SSL_read_ex(conn->ssl, buf, n, &got);
         if (ret == 1)
-            return (ssize_t)got;
+            return (ssize_t)(got + read_more(conn, (char *)buf + got, n - got));
         rc = settle(conn, ret, deadline_ms);
         if (rc == 1)
             return 0;
@@ -267,11 +387,20 @@ ssize_t cio_tls_conn_read(cio_tls_conn_t *conn, void *buf, size_t n,
     }
 }
 
-/* Writes all n bytes; each successful SSL_write_ex sends one record. */
+/* Writes all n bytes; each successful SSL_write_ex makes one record. A
+ * write of more than a record is a bulk one: its records gather in
+ * conn->out and go out CIO__TLS_BATCH bytes per sendmsg, and all are sent
+ * when it returns. */
 static ssize_t write_all(cio_tls_conn_t *conn, const unsigned char *buf,
                          size_t n, int64_t deadline_ms)
 {
     size_t done = 0;
+    if (n > CIO__TLS_RECORD && !conn->ktls) {
+        if (conn->out == NULL && (conn->out = malloc(CIO__TLS_BATCH)) == NULL)
+            return -ENOMEM;
+        go_bulk(conn);
+        conn->cork = true;
+    }
     while (done < n) {
         size_t put = 0;
         ERR_clear_error();
@@ -283,12 +412,16 @@ static ssize_t write_all(cio_tls_conn_t *conn, const unsigned char *buf,
         int rc = settle(conn, ret, deadline_ms);
         if (rc == 1) {
             conn->broken = true;
-            return -EPIPE;
+            rc = -EPIPE;
         }
-        if (rc < 0)
+        if (rc < 0) {
+            conn->cork = false;
             return rc;
+        }
     }
-    return (ssize_t)n;
+    conn->cork = false;
+    int rc = flush_out(conn, deadline_ms);
+    return rc < 0 ? rc : (ssize_t)n;
 }
 
 ssize_t cio_tls_conn_write(cio_tls_conn_t *conn, const void *buf, size_t n,
@@ -346,6 +479,74 @@ ssize_t cio_tls_conn_writev(cio_tls_conn_t *conn, const struct iovec *iov,
     return (ssize_t)total;
 }
 
+bool cio_tls_conn_ktls_send(const cio_tls_conn_t *conn)
+{
+#ifndef OPENSSL_NO_KTLS
+    return conn->ktls && conn->done &&
+           BIO_get_ktls_send(SSL_get_wbio(conn->ssl));
+#else
+    return false;
+#endif
+}
+
+/* Kernel TLS: the kernel reads the file and encrypts (SSL_sendfile). */
+static ssize_t sendfile_ktls(cio_tls_conn_t *conn, int file_fd, off_t *offset,
+                             size_t count, int64_t deadline_ms)
+{
+#ifndef OPENSSL_NO_KTLS
+    for (;;) {
+        ERR_clear_error();
+        ossl_ssize_t n = SSL_sendfile(conn->ssl, file_fd, *offset, count, 0);
+        if (n >= 0) {
+            *offset += n;
+            return n;
+        }
+        int rc = settle(conn, (int)n, deadline_ms);
+        if (rc != 0)
+            return rc == 1 ? -EPIPE : rc;
+    }
+#else
+    return -EOPNOTSUPP;
+#endif
+}
+
+ssize_t cio_tls_conn_sendfile(cio_tls_conn_t *conn, int file_fd, off_t *offset,
+                              size_t count, bool *file_error,
+                              int64_t deadline_ms)
+{
+    bool ferr_local;
+    bool *ferr = file_error ? file_error : &ferr_local;
+    *ferr = false;
+    int rc = cio_tls_conn_handshake(conn, deadline_ms);
+    if (rc < 0)
+        return rc;
+    if (cio_tls_conn_ktls_send(conn))
+        return sendfile_ktls(conn, file_fd, offset, count, deadline_ms);
+    if (conn->file_buf == NULL &&
+        (conn->file_buf = malloc(CIO__TLS_FILE_BUF)) == NULL)
+        return -ENOMEM;
+    size_t sent = 0;
+    while (sent < count) {
+        size_t want =
+            count - sent < CIO__TLS_FILE_BUF ? count - sent : CIO__TLS_FILE_BUF;
+        ssize_t n = pread(file_fd, conn->file_buf, want, *offset);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            *ferr = sent == 0;
+            return sent > 0 ? (ssize_t)sent : -errno;
+        }
+        if (n == 0)
+            break;
+        ssize_t w = write_all(conn, conn->file_buf, (size_t)n, deadline_ms);
+        if (w < 0)
+            return sent > 0 ? (ssize_t)sent : w;
+        *offset += n;
+        sent += (size_t)n;
+    }
+    return (ssize_t)sent;
+}
+
 int cio_tls_conn_shutdown(cio_tls_conn_t *conn, int64_t deadline_ms)
 {
     if (conn->broken || !conn->done)
@@ -369,6 +570,8 @@ void cio_tls_conn_free(cio_tls_conn_t *conn)
         return;
     SSL_free(conn->ssl);
     free(conn->pack);
+    free(conn->out);
+    free(conn->file_buf);
     free(conn);
 }
 

@@ -212,6 +212,25 @@ static int set_identity(cio_tls_ctx_t *ctx, const cio_tls_ctx_opts_t *o,
     return 0;
 }
 
+#ifndef OPENSSL_NO_KTLS
+/* Kernel TLS needs the tls ULP (the tls module, loaded); without it
+ * connections keep corio's own socket BIO. */
+static bool ulp_tls_available(void)
+{
+    char line[256] = "", *save = NULL;
+    FILE *f = fopen("/proc/sys/net/ipv4/tcp_available_ulp", "re");
+    if (f == NULL)
+        return false;
+    bool found = false;
+    if (fgets(line, sizeof line, f) != NULL)
+        for (char *w = strtok_r(line, " \n", &save); w && !found;
+             w = strtok_r(NULL, " \n", &save))
+            found = strcmp(w, "tls") == 0;
+    fclose(f);
+    return found;
+}
+#endif
+
 int cio_tls_ctx_new(cio_tls_ctx_t **out, const cio_tls_ctx_opts_t *opts,
                     char *err_buf, size_t err_len)
 {
@@ -231,6 +250,12 @@ int cio_tls_ctx_new(cio_tls_ctx_t **out, const cio_tls_ctx_opts_t *opts,
     SSL_CTX_set_mode(ctx->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
                                    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                                    SSL_MODE_RELEASE_BUFFERS);
+#ifndef OPENSSL_NO_KTLS
+    if (opts->ktls && ulp_tls_available()) {
+        ctx->ktls = true;
+        SSL_CTX_set_options(ctx->ssl, SSL_OP_ENABLE_KTLS);
+    }
+#endif
     int rc = set_protocol(ctx, opts, err_buf, err_len);
     if (rc == 0)
         rc = set_identity(ctx, opts, err_buf, err_len);

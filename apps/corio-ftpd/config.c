@@ -114,6 +114,9 @@ static const struct key keys[] = {
      "LIST  TLS 1.2 ciphers, OpenSSL syntax (default: OpenSSL's)"},
     {"tls_require_reuse", K_BOOL, F(tls_require_reuse), 0, 0,
      "data connections must resume the control TLS session (default yes)"},
+    {"tls_ktls", K_BOOL, F(tls_ktls), 0, 0,
+     "downloads through kernel TLS where the kernel has the tls ULP "
+     "(default no)"},
 };
 
 void config_init(struct ftpd_config *c)

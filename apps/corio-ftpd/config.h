@@ -58,6 +58,7 @@ struct ftpd_config {
     char *tls_min_version;   /* "1.2" (default) or "1.3" */
     char *tls_ciphers;       /* TLS 1.2 cipher list, NULL = OpenSSL's */
     bool tls_require_reuse;  /* data TLS must resume the control session */
+    bool tls_ktls;           /* downloads through kernel TLS when offered */
 };
 
 /* Fills c with the defaults. */

@@ -22,7 +22,7 @@
 #include "reply.h"
 
 enum mode { TLS_OFF, TLS_OPTIONAL, TLS_REQUIRED };
-enum { TAG_LEN = 16, SEND_BUF = 256 << 10, FAIR_SHARE = 16 << 20 };
+enum { TAG_LEN = 16, SEND_CHUNK = 1 << 20, FAIR_SHARE = 16 << 20 };
 
 /* What the workers share (ftpd_shared.tls). */
 struct ftpd_tls {
@@ -141,6 +141,7 @@ int ftps_setup(struct ftpd_shared *sh, const struct ftpd_config *cfg, char *err,
                 ? CIO_TLS_1_3
                 : CIO_TLS_1_2,
         .ciphers = cfg->tls_ciphers,
+        .ktls = cfg->tls_ktls,
     };
     char why[300];
     if (cio_tls_ctx_new(&t->ctx, &o, why, sizeof(why)) < 0) {
@@ -460,31 +461,19 @@ ssize_t ftps_data_write(cio_tls_conn_t *c, const void *buf, size_t n,
 int ftps_send_file(cio_tls_conn_t *c, int file_fd, off_t off, off_t *bytes,
                    bool *local_error, int64_t stall_ms)
 {
-    char *buf = malloc(SEND_BUF);
     size_t since = 0;
-    int rc = -ENOMEM;
-    while (buf) {
-        ssize_t n = pread(file_fd, buf, SEND_BUF, off);
-        if (n <= 0) {
-            rc = n < 0 ? -errno : 0;
-            *local_error = n < 0;
-            break;
-        }
-        ssize_t w =
-            cio_tls_conn_write(c, buf, (size_t)n, cio_deadline_in(stall_ms));
-        if (w < 0) {
-            rc = (int)w;
-            break;
-        }
-        off += n;
+    for (;;) {
+        ssize_t n =
+            cio_tls_conn_sendfile(c, file_fd, &off, SEND_CHUNK, local_error,
+                                  cio_deadline_in(stall_ms));
+        if (n <= 0)
+            return (int)n;
         *bytes += n;
         if ((since += (size_t)n) >= FAIR_SHARE) {
             since = 0;
             cio_task_sleep(0);
         }
     }
-    free(buf);
-    return rc;
 }
 
 void ftps_data_end(cio_tls_conn_t **c, bool clean, int64_t deadline_ms)

@@ -9,6 +9,8 @@
 #   echo_mem.svg   echo server memory per connection, the same way
 #   ftp_mbps.svg   FTP throughput per test line, a bar per server
 #   ftp_cpu.svg    FTP server CPU seconds per GiB, the same way
+#   ftps_mbps.svg  the same for the FTPS servers (names ending in -tls)
+#   ftps_cpu.svg   and their CPU seconds per GiB
 # Each chart names the command that made it and the machine it ran on.
 # A chart whose results are missing from the log is skipped.
 #
@@ -37,6 +39,7 @@ plot() {
     {
         echo "set terminal svg size 960,540 dynamic font 'sans,13' background rgb 'white'"
         echo "set output '$out/$1.svg'"
+        echo "set termoption noenhanced" # test_name, TLS_AES_...: no subscripts
         echo "set label 1 \"$caption\" at screen 0.01, screen 0.015 font 'sans,10'"
         echo "set bmargin 5"
         echo "set grid ytics lc rgb '#dddddd'"
@@ -109,9 +112,10 @@ echo_chart echo_mem rss_bytes_per_conn "server memory per connection (bytes, log
     "set logscale y"
 
 # ---- FTP: tests as groups, servers as bars ----
-ftp_chart() { # NAME KEY YLABEL TITLE
+ftp_chart() { # NAME KEY YLABEL TITLE TLS (1: the -tls servers, 0: the others)
     awk "$fields"'
-    /^RESULT server=/ && / test=/ && f(key) != "-" {
+    /^RESULT server=/ && / test=/ && f(key) != "-" &&
+        (f("server") ~ /-tls$/) == (tls == 1) {
         s = f("server"); t = f("test")
         if (!(s in ss)) { ss[s] = 1; so[++ns] = s }
         if (!(t in tt)) { tt[t] = 1; to[++nt] = t }
@@ -125,7 +129,7 @@ ftp_chart() { # NAME KEY YLABEL TITLE
             for (j = 1; j <= ns; j++) printf " %s", ((to[i], so[j]) in v) ? v[to[i], so[j]] : "-"
             printf "\n"
         }
-    }' key="$2" "$log" >"$tmp/$1.dat"
+    }' key="$2" tls="$5" "$log" >"$tmp/$1.dat"
     [ -s "$tmp/$1.dat" ] || return 0
     cols=$(head -n 1 "$tmp/$1.dat" | awk '{ print NF }')
     cat >"$tmp/$1.gp" <<EOF
@@ -142,7 +146,14 @@ EOF
     plot "$1"
 }
 ftp_chart ftp_mbps mbps "MB/s (higher is better)" \
-    "FTP transfers on loopback, tmpfs (bench/ftpd.sh)"
+    "FTP transfers on loopback, tmpfs (bench/ftpd.sh)" 0
 ftp_chart ftp_cpu cpu_s_per_gib "server CPU s per GiB (lower is better)" \
-    "FTP server CPU per GiB moved (bench/ftpd.sh)"
+    "FTP server CPU per GiB moved (bench/ftpd.sh)" 0
+# The FTPS lines say which TLS version and cipher every server used.
+suite=$(sed -n 's/^RESULT server=.*-tls .* tls=\([^ ]*\).*/\1/p' "$log" |
+    sort -u | tr '/' ' ' | paste -sd, - | tr -d '`"')
+ftp_chart ftps_mbps mbps "MB/s (higher is better)" \
+    "FTPS transfers, ${suite:-TLS}, loopback, tmpfs (bench/ftpd.sh)" 1
+ftp_chart ftps_cpu cpu_s_per_gib "server CPU s per GiB (lower is better)" \
+    "FTPS server CPU per GiB moved, ${suite:-TLS} (bench/ftpd.sh)" 1
 exit 0

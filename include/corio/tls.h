@@ -46,6 +46,8 @@ typedef struct cio_tls_ctx_opts {
     const char *groups;       /* key exchange groups, "X25519:P-256" */
     const char *alpn;         /* protocols to offer/accept, "h2,http/1.1" */
     bool no_tickets;          /* server: resume by session ID only */
+    bool ktls; /* send through kernel TLS (SSL_sendfile) where the kernel
+                  offers the tls ULP; user-space TLS otherwise */
 } cio_tls_ctx_opts_t;
 
 /* Creates a context. Returns 0, -EINVAL (bad option), -ENOENT/-EACCES (a
@@ -103,6 +105,19 @@ CIO_API ssize_t cio_tls_conn_write(cio_tls_conn_t *conn, const void *buf,
 CIO_API ssize_t cio_tls_conn_writev(cio_tls_conn_t *conn,
                                     const struct iovec *iov, int iovcnt,
                                     int64_t deadline_ms);
+
+/* Sends up to count bytes of file_fd from *offset (advanced by what went
+ * out): with kernel TLS's sendfile when it is on, else read here 256 KiB
+ * at a time and sent in full records, several per system call. The
+ * bytes sent (0 at the end of the file) or -errno; *file_error (may be
+ * NULL) is set when the error came from reading file_fd. */
+CIO_API ssize_t cio_tls_conn_sendfile(cio_tls_conn_t *conn, int file_fd,
+                                      off_t *offset, size_t count,
+                                      bool *file_error, int64_t deadline_ms);
+
+/* True once the handshake is done if the kernel encrypts what conn sends
+ * (the context asked for ktls and the kernel took the keys). */
+CIO_API bool cio_tls_conn_ktls_send(const cio_tls_conn_t *conn);
 
 /* Sends close_notify (does not wait for the peer's). 0 or -errno. */
 CIO_API int cio_tls_conn_shutdown(cio_tls_conn_t *conn, int64_t deadline_ms);
