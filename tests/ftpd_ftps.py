@@ -1,7 +1,7 @@
 """corio-ftpd FTPS (RFC 4217) with Python's ftplib.FTP_TLS, TLS 1.2 and 1.3:
 explicit (AUTH TLS) and implicit listeners, FEAT, PBSZ/PROT/CCC, transfers
-checked byte for byte, ABOR and the idle timeout over TLS; data connections
-must resume the control connection's session (stock ftplib, which does not,
+checked byte for byte, ABOR (also during a HASH) and the idle timeout over
+TLS; data connections must resume the control connection's session (stock ftplib, which does not,
 is refused unless tls-require-reuse is off; another session's TLS session is
 refused); tls = required refuses plaintext USER and PROT C; garbage instead
 of a ClientHello; a world-readable key refused at start; certificates
@@ -118,6 +118,25 @@ def abort_and_timeouts(srv, f):
     replies = [f.getline()[:3], f.getline()[:3]]
     expect("226" in replies or "225" in replies, "ABOR: %r" % replies)
     expect(f.voidcmd("NOOP").startswith("200"), "session after ABOR")
+
+
+def hash_abort(srv, crt):
+    """ABOR during a HASH over TLS: the HASH stops at once and the control
+    connection's TLS stream goes on (its watch reads through TLS)."""
+    with open(srv.path("sparse.bin"), "wb") as fh:
+        fh.truncate(16 << 30)  # reading it costs CPU, not disk
+    f = login(srv, context(crt, ssl.TLSVersion.TLSv1_3))
+    f.putcmd("HASH sparse.bin")
+    time.sleep(0.2)
+    t0 = time.time()
+    f.putcmd("ABOR")
+    rep = f.getline()
+    expect(rep.startswith("451") and time.time() - t0 < 5,
+           "HASH after ABOR over TLS: %r" % rep)
+    expect(f.getline()[:1] == "2", "ABOR over TLS answered")
+    expect(f.voidcmd("NOOP").startswith("200"), "session after HASH + ABOR")
+    f.quit()
+    os.unlink(srv.path("sparse.bin"))
 
 
 def explicit(srv, crt, version, big):
@@ -275,6 +294,7 @@ def main():
                 implicit(srv, crt, v, big)
                 srv.port = plain
             garbage(srv, crt)
+            hash_abort(srv, crt)
             reload_certs(srv, d, crt)
         crt = os.path.join(d, "live.crt")  # the pair the reload put there
         with Server(*live, "--tls", "required", "--idle-timeout", "2",

@@ -2,6 +2,7 @@
  * task reads commands: watching it for ABOR and QUIT, and the references
  * that keep it (and the session) alive until the last holder lets go. */
 #include "ftpd.h"
+#include "ftps.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -49,6 +50,7 @@ static bool is_stop_line(const char *line, size_t len)
 int session_wait_fd(struct ftp_session *s, int fd, int64_t deadline_ms)
 {
     size_t scanned = s->line_len; /* the running command's own line */
+    bool secure = ftps_secure(s);
     for (;;) {
         char *nl;
         while (s->inlen > scanned &&
@@ -58,9 +60,23 @@ int session_wait_fd(struct ftp_session *s, int fd, int64_t deadline_ms)
                 return -ECANCELED;
             scanned = end;
         }
+        bool room = s->inbuf && s->inlen < FTPD_LINE_MAX;
+        if (secure && room) {
+            /* The fd carries records, not lines: read through TLS, which
+             * may also hold decrypted bytes the fd's readiness misses. */
+            ssize_t got = ftps_ctl_read(s, s->inbuf + s->inlen,
+                                        FTPD_LINE_MAX - s->inlen, 0);
+            if (got > 0) {
+                s->inlen += (size_t)got;
+                continue;
+            }
+            if (got == 0)
+                return -EPIPE;
+            if (got != -ETIMEDOUT && got != -EAGAIN)
+                return (int)got;
+        }
         struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
                               {.fd = s->ctl, .events = POLLIN}};
-        bool room = s->inbuf && s->inlen < FTPD_LINE_MAX;
         int n = cio_fd_poll(p, room ? 2 : 1, deadline_ms);
         if (n < 0)
             return n;
@@ -68,6 +84,8 @@ int session_wait_fd(struct ftp_session *s, int fd, int64_t deadline_ms)
             return -ETIMEDOUT;
         if (p[0].revents)
             return 0;
+        if (secure)
+            continue;
         ssize_t got =
             read(s->ctl, s->inbuf + s->inlen, FTPD_LINE_MAX - s->inlen);
         if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR))
