@@ -23,10 +23,12 @@
 
 #if !CIO_USE_UCONTEXT
 #ifndef CIO_USE_UCONTEXT
-/* cio__coro_saved_sp (room.h) reads the saved sp as the first word. */
+/* cio__coro_saved_sp (room.h) reads the saved sp and the frames' copy. */
 _Static_assert(offsetof(struct cio_coro, ctx) == 0 &&
-                   offsetof(cio__ctx, sp) == 0,
-               "a coroutine starts with its saved stack pointer");
+                   offsetof(cio__ctx, sp) == 0 &&
+                   offsetof(struct cio_coro, saved) == 3 * sizeof(void *),
+               "a coroutine starts with its saved stack pointer, and its "
+               "fourth word is the copy of its frames");
 #endif
 _Static_assert(offsetof(struct cio_coro, fn) <= 64,
                "what a switch reads fits one cache line");
@@ -461,6 +463,7 @@ make(cio_coro_t **out, struct cio__thread *t, size_t stack_size, size_t room)
     }
     /* Fields a pooled coroutine keeps clear (see cio__coro_create_room). */
     co->name = NULL;
+    co->name_static = 0;
     co->saved = NULL;
     co->saved_len = 0;
     co->is_root = 0;
@@ -725,8 +728,10 @@ static __attribute__((noinline)) void free_slow(cio_coro_t *co)
         return;
     check_canary(co);
     if (co->name) {
-        free(co->name);
+        if (!co->name_static)
+            free(co->name);
         co->name = NULL;
+        co->name_static = 0;
     }
     if (co->copied) { /* its stack is shared: never pooled */
         cio__copied_release(co);

@@ -290,6 +290,7 @@ int cio_hub_run_ex(const cio_hub_opts_t *opts, void **result,
     hub->copied_stacks =
         !hub->uring && (tls_copied_default || (env && strcmp(env, "1") == 0));
     cio__timer_init(&hub->shrink_timer, hub->loop, shrink_cb, hub);
+    cio__fd_table_init(hub);
     cio__tls_hub = hub;
     if (tls_shrink_default > 0)
         cio_hub_set_shrink_after(tls_shrink_default);
@@ -300,7 +301,7 @@ int cio_hub_run_ex(const cio_hub_opts_t *opts, void **result,
     cio_task_t *main_task;
     rc = cio_task_spawn(&main_task, main_fn, arg);
     if (rc == 0) {
-        cio_task_set_name(main_task, "main");
+        cio__coro_set_static_name(main_task->coro, "main");
         rc = hub_loop(hub);
         if (rc == 0 && result)
             *result = main_task->result;

@@ -139,6 +139,8 @@ struct cio__hub {
     struct cio__fd_event *fd_events; /* reports of the loop's iteration */
     size_t fd_nevents;               /* reports in fd_events */
     size_t fd_events_cap;            /* entries allocated */
+    cio_timer_t fd_probe;            /* checks fds of long waits (fdwait.c) */
+    int64_t fd_probe_last;           /* when it last ran */
     int64_t shrink_after_ms;         /* 0 = never shrink waiting stacks */
     bool copied_stacks;              /* tasks made from now on share stacks */
     /* Ready tasks that cannot run while an offloading task keeps their
@@ -266,6 +268,8 @@ size_t cio__waitq_wake_all(struct cio__waitq *q, int rc);
 int cio__wait_in(struct cio__waitq *q, cio_task_t *t, void *value, void **got,
                  int64_t deadline_ms, const char *what, long arg);
 
+/* Sets up the hub's fd state (io/fdwait.c): at the start of cio_hub_run. */
+void cio__fd_table_init(struct cio__hub *hub);
 /* Drops the hub's fd state (io/fdwait.c): at the end of cio_hub_run. */
 void cio__fd_table_free(struct cio__hub *hub);
 /* Acts on the loop's readiness reports (io/fdwait.c): after each iteration. */

@@ -266,14 +266,19 @@ int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg)
 
 int cio__block_raw(cio_task_t *t, const char *what, long arg)
 {
-    struct cio__hub *hub = t->hub;
     t->state = CIO__WAITING;
     t->wait_what = what;
     t->wait_arg = arg;
-    t->wait_since = cio_loop_now(hub->loop);
     t->shrunk = false;
+    int64_t now = cio_loop_now(t->hub->loop);
+    /* t and its hub are read again, not kept in registers across the
+     * calls: a waiting task keeps this frame, and with copied stacks its
+     * frames are all the memory it has besides its struct. */
+    struct cio__hub *hub = cio__tls_hub;
+    hub->current->wait_since = now;
     leave(hub);
     /* Woken: cio__wake already disarmed the timer and the shrink entry. */
+    t = cio__tls_hub->current;
     t->wait_what = NULL;
     if (t->wake_rc == -ETIMEDOUT && t->killed && !shield_open(t))
         return -ECANCELED; /* the grace after a kill ran out */

@@ -203,6 +203,25 @@ static ssize_t io_ring(cio_task_t *t, struct cio__fd *f, const struct io_op *op,
         *op->fromlen = m.msg_namelen;
     return rc;
 }
+
+/* io_ring for read, write, recv and send, from scalars: an op whose
+ * address is taken would sit in the frame of every such call, also
+ * while it waits for readiness, which a waiting task keeps (copied
+ * stacks keep its frames only). kd: the kind, | 4 for writes. */
+static __attribute__((noinline)) ssize_t io_ring_simple(int fd, void *buf,
+                                                        size_t n, int flags,
+                                                        int kd,
+                                                        int64_t deadline_ms)
+{
+    struct io_op op = {.fd = fd,
+                       .dir = kd & 4 ? IO_OUT : IO_IN,
+                       .buf = buf,
+                       .n = n,
+                       .flags = flags,
+                       .kind = kd & 3};
+    cio_task_t *t = cio__self();
+    return io_ring(t, cio__fd_at(t->hub, fd), &op, deadline_ms);
+}
 #endif
 
 /* Inlined into each call, whose constant op folds its branches away. */
@@ -215,8 +234,14 @@ static inline __attribute__((always_inline)) ssize_t io_run(struct io_op *op,
     if (rc < 0)
         return rc;
 #ifdef CIO_HAVE_URING
-    if (t->hub->uring && !cio__expired(t->hub, deadline_ms))
+    if (t->hub->uring && !cio__expired(t->hub, deadline_ms)) {
+        /* op stays in registers for the common calls (see io_ring_simple) */
+        if (op->kind == 0 || op->kind == 2)
+            return io_ring_simple(op->fd, op->buf, op->n, op->flags,
+                                  op->kind | (op->dir == IO_OUT) << 2,
+                                  deadline_ms);
         return io_ring(t, f, op, deadline_ms);
+    }
 #endif
     /* recv/send flags and addresses only make sense on sockets. */
     bool sock_only = op->kind >= 2;

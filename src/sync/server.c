@@ -3,19 +3,22 @@
  * handlers finish until a deadline and kills the rest. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "corio/io.h"
 #include "corio/sync.h"
 #include "hub/hub_internal.h"
 
+/* Kept while its handler runs: small, since a server holds many. */
 struct conn {
-    cio_server_t *srv;            /* the server that accepted it */
-    int fd;                       /* handed to the handler, which closes it */
-    struct sockaddr_storage peer; /* the client's address */
-    socklen_t peer_len;           /* its length (0 if unknown) */
-    cio_task_t *task;             /* the handler task (detached) */
-    struct conn *prev;            /* neighbours among the running handlers */
+    cio_server_t *srv; /* the server that accepted it */
+    cio_task_t *task;  /* the handler task (detached) */
+    struct conn *prev; /* neighbours among the running handlers */
     struct conn *next;
+    int fd;             /* handed to the handler, which closes it */
+    socklen_t peer_len; /* the length of peer (0 if unknown) */
+    /* The client's address, peer_len bytes of it. */
+    _Alignas(struct sockaddr_storage) unsigned char peer[];
 };
 
 struct cio_server {
@@ -53,7 +56,7 @@ static void *conn_main(void *arg)
 {
     struct conn *c = arg;
     cio_server_t *srv = c->srv;
-    srv->handler(c->fd, (const struct sockaddr *)&c->peer, c->peer_len,
+    srv->handler(c->fd, (const struct sockaddr *)c->peer, c->peer_len,
                  srv->data);
     if (c->prev)
         c->prev->next = c->next;
@@ -73,18 +76,20 @@ static void *conn_main(void *arg)
 static int start_conn(cio_server_t *srv, int fd,
                       const struct sockaddr_storage *peer, socklen_t peer_len)
 {
-    struct conn *c = calloc(1, sizeof *c);
+    if (peer_len > sizeof *peer)
+        peer_len = sizeof *peer;
+    struct conn *c = calloc(1, sizeof *c + peer_len);
     int rc = c ? cio_task_spawn(&c->task, conn_main, c) : -ENOMEM;
     if (rc < 0) {
         free(c);
         cio_fd_close(fd);
         return rc;
     }
-    cio_task_set_name(c->task, "conn");
+    cio__coro_set_static_name(c->task->coro, "conn");
     cio_task_detach(c->task);
     c->srv = srv;
     c->fd = fd;
-    c->peer = *peer;
+    memcpy(c->peer, peer, peer_len);
     c->peer_len = peer_len;
     c->next = srv->conns;
     if (srv->conns)
@@ -145,7 +150,7 @@ int cio_server_start(cio_server_t **out, int listen_fd,
         free(srv);
         return rc;
     }
-    cio_task_set_name(srv->acceptor, "acceptor");
+    cio__coro_set_static_name(srv->acceptor->coro, "acceptor");
     cio_task_detach(srv->acceptor);
     *out = srv;
     return 0;
