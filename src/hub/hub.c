@@ -166,7 +166,7 @@ void cio_hub_dump(FILE *out)
             fprintf(out, " for %lld ms", (long long)(now - t->wait_since));
             if (t->timer_armed)
                 fprintf(out, ", deadline in %lld ms",
-                        (long long)(t->timer.deadline_ms - now));
+                        (long long)(t->timer->deadline_ms - now));
         }
         if (t->killed)
             fprintf(out, " (killed)");

@@ -81,25 +81,36 @@ struct cio_task {
     /* Nodes for the current wait. Not on the task's stack: a shrunk stack
      * (cio_coro_shrink) reads as zeros until the task runs again. */
     struct cio__waiter wnode[2];
-    /* colder: */
-    cio_task_cb fn;       /* the task's function */
-    void *arg;            /* its argument */
-    void *result;         /* fn's return value once done */
-    int status;           /* 0, or -ECANCELED if it ended killed */
+    /* colder, and packed: a server holds one task per connection. Fields
+     * never needed at once share their place. */
+    union {
+        struct {
+            cio_task_cb fn; /* the task's function, until it starts */
+            void *arg;      /* its argument */
+        };
+        void *result; /* fn's return value once done */
+    };
     void *data;           /* the program's pointer (cio_task_set_data) */
     cio_task_t *all_prev; /* neighbours in the hub's live list */
     cio_task_t *all_next;
-    cio_task_t *idle_prev; /* neighbours in the shrink list */
-    cio_task_t *idle_next;
+    union {
+        struct {
+            cio_task_t *idle_prev; /* neighbours in the shrink list, */
+            cio_task_t *idle_next; /* while it waits */
+        };
+        cio_task_t *parked_next; /* next in the hub's parked list, while
+                                    it is ready */
+    };
     struct cio__waitq joiners; /* tasks in cio_task_join on this one */
-    cio_timer_t timer;         /* deadline of the current wait */
+    /* The deadline of its waits: allocated by its first wait that has
+     * one (many tasks never have any), freed with the task. */
+    cio_timer_t *timer;
     /* While shielded (cio_task_shield), a kill does not end the task's
      * waits at once: they go on until killed_at + shield_grace. */
-    bool shielded;           /* cio_task_shield is on */
-    int64_t shield_grace;    /* its grace after a kill, ms */
-    int64_t killed_at;       /* when cio_task_kill was first called */
-    struct cio__uop uop;     /* its operation in completion mode */
-    cio_task_t *parked_next; /* next in the hub's parked list */
+    int64_t killed_at;    /* when cio_task_kill was first called */
+    int32_t shield_grace; /* its grace after a kill, ms; < 0: no shield */
+    int32_t status;       /* 0, or -ECANCELED if it ended killed */
+    struct cio__uop uop;  /* its operation in completion mode */
 };
 _Static_assert(offsetof(struct cio_task, wnode) <= 64,
                "a task's hot fields fit one cache line");

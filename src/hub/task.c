@@ -174,7 +174,7 @@ static void idle_append(struct cio__hub *hub, cio_task_t *t)
 static void disarm_timer(cio_task_t *t)
 {
     if (t->timer_armed) {
-        cio_timer_stop(&t->timer);
+        cio_timer_stop(t->timer);
         t->timer_armed = false;
         t->hub->timers--;
     }
@@ -194,10 +194,34 @@ static void deadline_cb(cio_timer_t *timer)
     cio__wake(t, -ETIMEDOUT);
 }
 
+/* t's deadline timer, made on first use; NULL without memory. */
+static cio_timer_t *task_timer(cio_task_t *t)
+{
+    if (__builtin_expect(t->timer != NULL, 1))
+        return t->timer;
+    t->timer = malloc(sizeof *t->timer);
+    if (t->timer)
+        cio__timer_init(t->timer, t->hub->loop, deadline_cb, t);
+    return t->timer;
+}
+
+/* Starts t's deadline timer for deadline_ms: 0 or -ENOMEM. */
+static int arm_timer(cio_task_t *t, int64_t deadline_ms)
+{
+    cio_timer_t *timer = task_timer(t);
+    if (!timer || cio_timer_start_at(timer, deadline_ms) < 0)
+        return -ENOMEM;
+    if (!t->timer_armed) {
+        t->timer_armed = true;
+        t->hub->timers++;
+    }
+    return 0;
+}
+
 /* True while a killed task's shield still lets it wait. */
 static bool shield_open(const cio_task_t *t)
 {
-    return t->shielded &&
+    return t->shield_grace >= 0 &&
            cio_loop_now(t->hub->loop) < t->killed_at + t->shield_grace;
 }
 
@@ -253,12 +277,8 @@ int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg)
     }
     if (cio__expired(hub, deadline_ms))
         return -ETIMEDOUT;
-    if (deadline_ms >= 0) {
-        if (cio_timer_start_at(&t->timer, deadline_ms) < 0)
-            return -ENOMEM;
-        t->timer_armed = true;
-        hub->timers++;
-    }
+    if (deadline_ms >= 0 && arm_timer(t, deadline_ms) < 0)
+        return -ENOMEM;
     if (hub->shrink_after_ms > 0 && !t->keep_stack)
         idle_append(hub, t);
     return cio__block_raw(t, what, arg);
@@ -291,9 +311,14 @@ static void *task_main(void *arg)
 {
     (void)arg; /* the task is in the coroutine's room */
     cio_task_t *t = cio__coro_room(cio_coro_current());
-    struct cio__hub *hub = t->hub;
-    t->result = t->fn(t->arg);
+    void *result = t->fn(t->arg);
+    /* Found again, not kept across fn: this frame is under every wait. */
+    struct cio__hub *hub = cio__tls_hub;
+    t = hub->current;
+    t->result = result;
     t->status = t->killed ? -ECANCELED : 0;
+    free(t->timer); /* no wait is left to time */
+    t->timer = NULL;
     t->state = CIO__DONE;
     hub->live--;
     if (t->all_prev)
@@ -335,7 +360,7 @@ int cio_task_spawn(cio_task_t **out, cio_task_cb fn, void *arg)
     t->fn = fn;
     t->arg = arg;
     t->detached = out == NULL;
-    cio__timer_init(&t->timer, hub->loop, deadline_cb, t);
+    t->shield_grace = -1;
     t->all_next = hub->all;
     if (hub->all)
         hub->all->all_prev = t;
@@ -398,6 +423,7 @@ void cio__task_destroy(cio_task_t *t);
 void cio__task_destroy(cio_task_t *t)
 {
     disarm_timer(t);
+    free(t->timer);
     cio_coro_free(t->coro);
 }
 
@@ -473,16 +499,10 @@ static void shield_cut(cio_task_t *t)
     if (t->state != CIO__WAITING)
         return;
     int64_t limit = t->killed_at + t->shield_grace;
-    if (t->timer_armed && t->timer.deadline_ms <= limit)
+    if (t->timer_armed && t->timer->deadline_ms <= limit)
         return;
-    if (cio_timer_start_at(&t->timer, limit) < 0) {
+    if (arm_timer(t, limit) < 0)
         cio__wake(t, -ECANCELED); /* no memory: no grace either */
-        return;
-    }
-    if (!t->timer_armed) {
-        t->timer_armed = true;
-        t->hub->timers++;
-    }
 }
 
 int64_t cio_task_shield(int64_t grace_ms)
@@ -490,9 +510,10 @@ int64_t cio_task_shield(int64_t grace_ms)
     cio_task_t *t = cio__self();
     if (!t)
         return -1;
-    int64_t old = t->shielded ? t->shield_grace : -1;
-    t->shielded = grace_ms >= 0;
-    t->shield_grace = grace_ms >= 0 ? grace_ms : 0;
+    int64_t old = t->shield_grace;
+    if (grace_ms > INT32_MAX)
+        grace_ms = INT32_MAX;
+    t->shield_grace = grace_ms >= 0 ? (int32_t)grace_ms : -1;
     return old;
 }
 
@@ -505,7 +526,7 @@ int cio_task_kill(cio_task_t *task)
     if (!task->killed)
         task->killed_at = cio_loop_now(task->hub->loop);
     task->killed = true;
-    if (task->shielded)
+    if (task->shield_grace >= 0)
         shield_cut(task);
     else
         cio__wake(task, -ECANCELED);

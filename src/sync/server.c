@@ -55,9 +55,13 @@ static void server_check(cio_server_t *srv)
 static void *conn_main(void *arg)
 {
     struct conn *c = arg;
+    c->srv->handler(c->fd, (const struct sockaddr *)c->peer, c->peer_len,
+                    c->srv->data);
+    /* c is found again, not kept across the handler: this frame is under
+     * its every wait (and with copied stacks frames are memory). A task's
+     * argument stays until its function returns. */
+    c = cio__self()->arg;
     cio_server_t *srv = c->srv;
-    srv->handler(c->fd, (const struct sockaddr *)c->peer, c->peer_len,
-                 srv->data);
     if (c->prev)
         c->prev->next = c->next;
     else
