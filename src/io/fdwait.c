@@ -376,6 +376,30 @@ void cio__fd_table_init(struct cio__hub *hub)
 static int wait_cut(cio_task_t *t, int fd, int events, int64_t deadline_ms,
                     int rc);
 
+/* Links t as a waiter of fd for one direction: 0, 1 if fd never waits
+ * (a regular file), or -errno. */
+static __attribute__((noinline)) int wait_link(struct cio__hub *hub,
+                                               cio_task_t *t, int fd,
+                                               struct cio__fd *f, int events)
+{
+    bool reading = events == CIO_READABLE;
+    int rc = set_interest(hub, fd, f, f->interest | events);
+    if (rc < 0 || f->nopoll)
+        return rc < 0 ? rc : 1;
+    cio_task_t **slot = reading ? &f->reader : &f->writer;
+    if (!*slot)
+        *slot = t;
+    else
+        cio__waitq_push(reading ? &f->readers : &f->writers, &t->wnode[0], t);
+    hub->fd_waiters++;
+    t->wait_obj = f;
+    if (__builtin_expect(!hub->fd_probe.loop, 0)) { /* not running */
+        hub->fd_probe_last = cio_loop_now(hub->loop);
+        cio_timer_start(&hub->fd_probe, PROBE_MS, PROBE_MS);
+    }
+    return 0;
+}
+
 /* Waits until fd is ready for one direction or the deadline: 0 once
  * ready. Its frame is kept while the task waits (all of a waiting task's
  * memory with copied stacks), so only t, fd, events and the deadline live
@@ -385,22 +409,11 @@ static __attribute__((noinline)) int wait_one(struct cio__hub *hub,
                                               struct cio__fd *f, int events,
                                               int64_t deadline_ms)
 {
-    bool reading = events == CIO_READABLE;
-    int rc = set_interest(hub, fd, f, f->interest | events);
-    if (rc < 0 || f->nopoll)
-        return rc;
-    cio_task_t **slot = reading ? &f->reader : &f->writer;
-    if (!*slot)
-        *slot = t;
-    else
-        cio__waitq_push(reading ? &f->readers : &f->writers, &t->wnode[0], t);
-    hub->fd_waiters++;
-    t->wait_obj = f;
-    if (__builtin_expect(!cio_timer_active(&hub->fd_probe), 0)) {
-        hub->fd_probe_last = cio_loop_now(hub->loop);
-        cio_timer_start(&hub->fd_probe, PROBE_MS, PROBE_MS);
-    }
-    rc = cio__block(t, deadline_ms, reading ? "fd read" : "fd write", fd);
+    int rc = wait_link(hub, t, fd, f, events);
+    if (rc)
+        return rc < 0 ? rc : 0;
+    rc = cio__block(t, deadline_ms,
+                    events == CIO_READABLE ? "fd read" : "fd write", fd);
     t->wait_obj = NULL;
     if (__builtin_expect(rc == 0, 1))
         return 0;
