@@ -24,8 +24,8 @@ void cio__shrink_clear(struct cio__hub *hub);
 _Thread_local struct cio__hub *cio__tls_hub;
 /* cio_hub_set_shrink_after called outside a run: used by the next run. */
 static _Thread_local int64_t tls_shrink_default;
-/* The same for cio_hub_set_copied_stacks. */
-static _Thread_local bool tls_copied_default;
+/* The same for cio_hub_set_copied_stacks and its connections' variant. */
+static _Thread_local bool tls_copied_default, tls_conn_copied_default;
 
 cio_loop_t *cio_hub_loop(void)
 {
@@ -123,6 +123,14 @@ void cio_hub_set_copied_stacks(bool on)
         tls_copied_default = on;
     else
         cio__tls_hub->copied_stacks = on && !cio__tls_hub->uring;
+}
+
+void cio_hub_set_conn_copied_stacks(bool on)
+{
+    if (!cio__tls_hub)
+        tls_conn_copied_default = on;
+    else
+        cio__tls_hub->conn_copied = on;
 }
 
 /* ---- the debugging listing ---- */
@@ -289,6 +297,7 @@ int cio_hub_run_ex(const cio_hub_opts_t *opts, void **result,
     const char *env = getenv("CIO_HUB_COPIED_STACKS");
     hub->copied_stacks =
         !hub->uring && (tls_copied_default || (env && strcmp(env, "1") == 0));
+    hub->conn_copied = tls_conn_copied_default;
     cio__timer_init(&hub->shrink_timer, hub->loop, shrink_cb, hub);
     cio__fd_table_init(hub);
     cio__tls_hub = hub;

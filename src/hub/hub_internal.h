@@ -154,6 +154,8 @@ struct cio__hub {
     int64_t fd_probe_last;           /* when it last ran */
     int64_t shrink_after_ms;         /* 0 = never shrink waiting stacks */
     bool copied_stacks;              /* tasks made from now on share stacks */
+    bool conn_copied; /* so do the stream servers' connection tasks */
+    bool any_copied;  /* it made a task that shares a stack */
     /* Ready tasks that cannot run while an offloading task keeps their
      * shared stack (cio__coro_pin): queued again when it lets go. */
     cio_task_t *parked;

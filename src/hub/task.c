@@ -253,7 +253,7 @@ static void leave(struct cio__hub *hub)
 {
     cio_task_t *next = hub->round_left ? hub->runq[hub->runq_head] : NULL;
     if (next && next->started &&
-        !(hub->copied_stacks && cio__coro_blocked(next->coro))) {
+        !(hub->any_copied && cio__coro_blocked(next->coro))) {
         enter(hub, take_next(hub));
         cio_coro_switch(next->coro, NULL, NULL);
     } else {
@@ -346,6 +346,7 @@ int cio_task_spawn(cio_task_t **out, cio_task_cb fn, void *arg)
     /* The task lives in its coroutine's room, cache-line aligned: the hot
      * first fields share one line, next to the saved stack pointer. */
     cio_coro_t *co;
+    hub->any_copied |= hub->copied_stacks;
     rc = hub->copied_stacks
              ? cio__coro_create_copied(&co, task_main, NULL, hub->stack_size,
                                        sizeof(cio_task_t))
@@ -378,7 +379,9 @@ void cio__task_run_next(struct cio__hub *hub);
 void cio__task_run_next(struct cio__hub *hub)
 {
     cio_task_t *t = take_next(hub);
-    if (hub->copied_stacks && cio__coro_blocked(t->coro)) {
+    /* Whatever the hub's setting now: tasks made before may share stacks
+     * (and a server's connection tasks do, cio_hub_set_conn_copied_stacks) */
+    if (hub->any_copied && cio__coro_blocked(t->coro)) {
         if (hub->round_left)
             hub->round_left--;
         t->parked_next = hub->parked;

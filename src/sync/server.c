@@ -83,7 +83,12 @@ static int start_conn(cio_server_t *srv, int fd,
     if (peer_len > sizeof *peer)
         peer_len = sizeof *peer;
     struct conn *c = calloc(1, sizeof *c + peer_len);
+    struct cio__hub *hub = cio__hub_get();
+    bool hub_copied = hub->copied_stacks;
+    if (hub->conn_copied) /* never with ring operations (hub.c) */
+        hub->copied_stacks = !hub->uring;
     int rc = c ? cio_task_spawn(&c->task, conn_main, c) : -ENOMEM;
+    hub->copied_stacks = hub_copied;
     if (rc < 0) {
         free(c);
         cio_fd_close(fd);
