@@ -79,8 +79,20 @@ struct cio_task {
     void *wait_obj;        /* what it waits on (an fd's state) or NULL:
                               prefetched before it runs again */
     /* Nodes for the current wait. Not on the task's stack: a shrunk stack
-     * (cio_coro_shrink) reads as zeros until the task runs again. */
-    struct cio__waiter wnode[2];
+     * (cio_coro_shrink) reads as zeros until the task runs again. A wait
+     * is one or the other: an operation in completion mode (io/uring.c,
+     * which waits for its end before the call returns) never needs the
+     * second node, which only a poll of both directions of an fd uses. */
+    union {
+        struct cio__waiter wnode[2];
+        struct {
+            struct cio__waiter wnode_first_; /* wnode[0] */
+            /* wnode[1]'s task and q: q stays NULL, so that unlinking the
+             * node (cio__task_unlink) finds it unlinked. */
+            void *wnode_second_[2];
+            struct cio__uop uop; /* its operation in completion mode */
+        };
+    };
     /* colder, and packed: a server holds one task per connection. Fields
      * never needed at once share their place. */
     union {
@@ -110,10 +122,11 @@ struct cio_task {
     int64_t killed_at;    /* when cio_task_kill was first called */
     int32_t shield_grace; /* its grace after a kill, ms; < 0: no shield */
     int32_t status;       /* 0, or -ECANCELED if it ended killed */
-    struct cio__uop uop;  /* its operation in completion mode */
 };
 _Static_assert(offsetof(struct cio_task, wnode) <= 64,
                "a task's hot fields fit one cache line");
+_Static_assert(offsetof(struct cio__waiter, q) < 2 * sizeof(void *),
+               "a task's operation leaves its second node's q alone");
 
 struct cio__fd;
 
