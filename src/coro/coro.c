@@ -643,6 +643,20 @@ int cio_coro_switch(cio_coro_t *to, void *value, void **received)
         tsan_switch(to);
         return switch_status(&cio__tls_thread, from, to, value, received);
     }
+#if FRESH_START
+    /* A suspended copied coroutine whose frames are off its stack (a hub
+     * task woken), switched to from another stack: its frames in, then as
+     * above. The rest (one of the same stack, a pinned stack) is slow. */
+    if (to && to->copied && to->saved && to->thread == &cio__tls_thread &&
+        to->state == CIO__CORO_SUSPENDED && from->stack.guarded &&
+        !(from->copied && from->shared == to->shared) &&
+        !cio__copied_busy(to)) {
+        cio__copied_move(to);
+        cio__tls_current = to;
+        tsan_switch(to);
+        return switch_status(&cio__tls_thread, from, to, value, received);
+    }
+#endif
 #endif
     (void)from;
     return switch_slow(to, value, received);
