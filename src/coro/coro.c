@@ -616,6 +616,23 @@ static __attribute__((noinline)) int switch_slow(cio_coro_t *to, void *value,
 #endif
 }
 
+#if FRESH_START
+/* cio_coro_switch to a suspended copied coroutine of this thread whose
+ * frames are off its stack, from another stack: its frames in, then the
+ * switch. Apart, so that cio_coro_switch itself makes no call but the
+ * switch, as a jump (its shape matters under ThreadSanitizer too). */
+static __attribute__((noinline)) int
+switch_copied(cio_coro_t *from, cio_coro_t *to, void *value, void **received)
+{
+    if (UNLIKELY(cio__copied_busy(to)))
+        return -EBUSY;
+    cio__copied_move(to);
+    cio__tls_current = to;
+    tsan_switch(to);
+    return switch_status(&cio__tls_thread, from, to, value, received);
+}
+#endif
+
 /* The fast path: a coroutine of this thread that is suspended or never
  * ran, nothing to check or restore; jumps into the switch, which returns
  * to our caller. */
@@ -649,13 +666,8 @@ int cio_coro_switch(cio_coro_t *to, void *value, void **received)
      * above. The rest (one of the same stack, a pinned stack) is slow. */
     if (to && to->copied && to->saved && to->thread == &cio__tls_thread &&
         to->state == CIO__CORO_SUSPENDED && from->stack.guarded &&
-        !(from->copied && from->shared == to->shared) &&
-        !cio__copied_busy(to)) {
-        cio__copied_move(to);
-        cio__tls_current = to;
-        tsan_switch(to);
-        return switch_status(&cio__tls_thread, from, to, value, received);
-    }
+        !(from->copied && from->shared == to->shared))
+        return switch_copied(from, to, value, received);
 #endif
 #endif
     (void)from;
