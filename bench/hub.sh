@@ -18,6 +18,10 @@
 #   sh bench/hub.sh              (after make; CIO_BIN defaults to build/bin)
 #   SECS=3 RUNS=5 SIZE=64 CONNS="100 1000 10000" PIN=1 CALLGRIND=0 sh bench/hub.sh
 #
+# BASE_BIN=DIR adds echo_server from another build (its bin directory) as
+# base_own and base_copied, to compare a change within one run, e.g.
+#   SERVERS="epoll hub hubc base base_c" BASE_BIN=../old/build/bin sh bench/hub.sh
+#
 # PIN=1 (the default where taskset and 2 CPUs are there) runs every server
 # on the second CPU and the load generator on the first: each server then
 # has a core to itself, as it would in production, and the comparison is
@@ -70,6 +74,7 @@ elif command -v go >/dev/null 2>&1; then
 else
     echo "SKIP: go_echo (no go compiler; Debian golang-go)"
 fi
+[ -n "${BASE_BIN:-}" ] && servers="$servers base base_c"
 # A subset, e.g. "epoll uring hub_uring"; also, not by default: uring_sqpoll,
 # hub_uring_recv (CIO_URING_STREAM=recv: streaming reads, replies sent at
 # once) and hub_uring_oneshot (CIO_URING_STREAM=0: a one-shot recv per read).
@@ -80,6 +85,8 @@ start() { # label
     epoll) bench_start "$1" $on_server "$bin/bench_epoll_echo" -p 0 ;;
     hub) bench_start "$1" $on_server "$bin/echo_server" -p 0 -b epoll -s own ;;
     hubc) bench_start "$1" $on_server "$bin/echo_server" -p 0 -b epoll -s copied ;;
+    base) bench_start "$1" $on_server "$BASE_BIN/echo_server" -p 0 -b epoll -s own ;;
+    base_c) bench_start "$1" $on_server "$BASE_BIN/echo_server" -p 0 -b epoll -s copied ;;
     libuv) bench_start "$1" $on_server "$bin/bench_uv_echo" -p 0 ;;
     uring) bench_start "$1" $on_server "$bin/bench_uring_echo" -p 0 ;;
     uring_sqpoll) bench_start "$1" $on_server "$bin/bench_uring_echo" -p 0 -s ;;
@@ -95,6 +102,7 @@ name_of() { # label: the server's name in RESULT lines
     case $1 in
     epoll) echo epoll_echo ;; hub) echo echo_server ;; libuv) echo uv_echo ;;
     hubc) echo echo_server_copied ;;
+    base) echo echo_server_base ;; base_c) echo echo_server_copied_base ;;
     uring) echo uring_echo ;; uring_sqpoll) echo uring_echo_sqpoll ;;
     hub_uring) echo echo_server_uring ;;
     hub_uring_recv) echo echo_server_uring_recv ;;
@@ -176,6 +184,8 @@ if [ "${CALLGRIND:-0}" = 1 ] && command -v valgrind >/dev/null 2>&1; then
         epoll) name=epoll_echo n=$(bench_instr_per_rtt "$bin/bench_epoll_echo") ;;
         hub) name=echo_server n=$(bench_instr_per_rtt "$bin/echo_server" -b epoll -s own) ;;
         hubc) name=echo_server_copied n=$(bench_instr_per_rtt "$bin/echo_server" -b epoll -s copied) ;;
+        base) name=echo_server_base n=$(bench_instr_per_rtt "$BASE_BIN/echo_server" -b epoll -s own) ;;
+        base_c) name=echo_server_copied_base n=$(bench_instr_per_rtt "$BASE_BIN/echo_server" -b epoll -s copied) ;;
         libuv) name=uv_echo n=$(bench_instr_per_rtt "$bin/bench_uv_echo") ;;
         *) continue ;;
         esac

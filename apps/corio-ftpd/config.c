@@ -74,6 +74,9 @@ static const struct key keys[] = {
     {"grace", K_SECONDS, F(grace_ms), 0, 3600,
      "SECONDS  time SIGTERM gives transfers (default 10)"},
     {"umask", K_OCTAL, F(umask), 0, 0777, "OCTAL  for new files (default 022)"},
+    {"own_session_stacks", K_BOOL, F(own_session_stacks), 0, 0,
+     "sessions keep stacks of their own (default: they share a few and an "
+     "idle one keeps only its live frames)"},
     {"shrink_after", K_MS, F(shrink_after_ms), 0, 3600000,
      "MS  idle sessions give their stacks back after (default 1000; 0 = "
      "never)"},

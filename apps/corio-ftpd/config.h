@@ -41,6 +41,7 @@ struct ftpd_config {
     int64_t grace_ms;        /* SIGTERM: time transfers get to finish */
     int umask;               /* mask for created files and directories */
     int64_t shrink_after_ms; /* idle tasks give their stacks back after */
+    bool own_session_stacks; /* session tasks do not share stacks */
     int workers;             /* worker threads (1 = this thread only) */
     int hash_threads;        /* threads HASH runs on, all workers */
     int64_t hash_timeout_ms; /* a HASH stops after this long */

@@ -276,6 +276,7 @@ static void reload(struct app *app)
     }
     log_close(swap_in(app, &app->srv, r));
     cio_hub_set_shrink_after(app->srv.cfg->shrink_after_ms);
+    cio_hub_set_conn_copied_stacks(!app->srv.cfg->own_session_stacks);
     reload_done(app, r);
 }
 
@@ -356,6 +357,8 @@ static void *main_task(void *arg)
     cio_loop_signal(loop, SIGINT, on_signal, app);
     cio_loop_signal(loop, SIGHUP, on_signal, app);
     cio_hub_set_shrink_after(srv->cfg->shrink_after_ms);
+    /* An idle session keeps its frames only, not a stack page. */
+    cio_hub_set_conn_copied_stacks(!srv->cfg->own_session_stacks);
     int lfd = cio_tcp_listen(srv->cfg->listen, (uint16_t)srv->cfg->port, 0,
                              cio_deadline_in(30000));
     if (lfd < 0) {
@@ -432,6 +435,8 @@ static void *worker_main(void *arg)
     srv->shared = &app->shared;
     tls_srv = srv;
     cio_hub_set_shrink_after(srv->cfg->shrink_after_ms);
+    /* An idle session keeps its frames only, not a stack page. */
+    cio_hub_set_conn_copied_stacks(!srv->cfg->own_session_stacks);
     /* One worker (the first to get here) serves implicit FTPS too. */
     if (ftps_implicit_start(srv) < 0)
         fprintf(stderr, "corio-ftpd: implicit FTPS listener failed\n");
@@ -462,6 +467,7 @@ static void *worker_update(void *arg)
         srv->users = userdb_ref(r->users);
         srv->log = r->log;
         cio_hub_set_shrink_after(srv->cfg->shrink_after_ms);
+        cio_hub_set_conn_copied_stacks(!srv->cfg->own_session_stacks);
     }
     return NULL;
 }

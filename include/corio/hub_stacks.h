@@ -19,6 +19,14 @@ extern "C" {
  * tasks keep stacks of their own. No errors. */
 CIO_API void cio_hub_set_copied_stacks(bool on);
 
+/* Copied stacks (as above) for the connection tasks that stream servers
+ * (cio_server_start, cio_workers_serve) of this thread's hub spawn from
+ * now on (or in its next run), whatever cio_hub_set_copied_stacks says for
+ * other tasks: for servers whose connections mostly wait, such as control
+ * connections between commands. Tasks that the handlers spawn follow
+ * cio_hub_set_copied_stacks. No errors. */
+CIO_API void cio_hub_set_conn_copied_stacks(bool on);
+
 #ifdef __cplusplus
 }
 #endif

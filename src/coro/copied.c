@@ -46,15 +46,13 @@ static inline char *top_of(const struct cio__sstack *s)
     return s->stack.lo + s->stack.size;
 }
 
-/* The place for frames allocated with the coroutine (coro.c). */
-static inline char *inline_area(cio_coro_t *co)
+/* The frame buffer's size for len bytes of frames: exact to 16 bytes
+ * (malloc's own granularity); kept while the frames stay between half its
+ * size and its size, so a task that waits in the same place again
+ * reallocates nothing. */
+static inline bool buffer_fits(size_t cap, size_t len)
 {
-    return (char *)co + HEAD_BYTES + co->room;
-}
-
-static inline bool on_heap(cio_coro_t *co)
-{
-    return co->copy_cap && co->copy_buf != inline_area(co);
+    return len <= cap && len >= cap / 2;
 }
 
 int cio__copied_busy(const cio_coro_t *to)
@@ -72,13 +70,11 @@ static void move_out(struct cio__sstack *s)
         return;
     char *sp = cio__ctx_sp(&occ->ctx);
     size_t len = (size_t)(top_of(s) - sp);
-    if (!occ->copy_cap) { /* copy_buf shared its place with fn */
-        occ->copy_buf = inline_area(occ);
-        occ->copy_cap = CIO__COPY_INLINE;
-    }
-    if (len > occ->copy_cap) {
+    if (UNLIKELY(!occ->copy_cap)) /* copy_buf shared its place with fn */
+        occ->copy_buf = NULL;
+    if (UNLIKELY(!buffer_fits(occ->copy_cap, len))) {
         size_t cap = (len + 15) & ~(size_t)15;
-        char *buf = on_heap(occ) ? realloc(occ->copy_buf, cap) : malloc(cap);
+        char *buf = realloc(occ->copy_buf, cap ? cap : 16);
         if (!buf)
             out_of_memory(len);
         occ->copy_buf = buf;
@@ -121,7 +117,7 @@ void cio__copied_detach(cio_coro_t *co)
         s->occupant = NULL;
     if (s->pinned == co)
         s->pinned = NULL;
-    if (on_heap(co))
+    if (co->copy_cap)
         free(co->copy_buf);
     co->copy_cap = 0;
     co->saved = NULL;
@@ -134,16 +130,6 @@ int cio__copied_shrink(cio_coro_t *co)
         return -EBUSY;
     if (s->occupant == co)
         move_out(s);
-    if (on_heap(co) && co->saved_len <= CIO__COPY_INLINE) {
-        /* The frames got small again: back into the coroutine's own place. */
-        char *in = inline_area(co);
-        memcpy(in, co->copy_buf, co->saved_len);
-        free(co->copy_buf);
-        co->copy_buf = in;
-        co->copy_cap = CIO__COPY_INLINE;
-        if (co->saved_len)
-            co->saved = in;
-    }
     return 0;
 }
 
@@ -197,9 +183,9 @@ int cio__coro_create_copied(cio_coro_t **out, cio_coro_cb fn, void *arg,
     size_t size = stack_size ? cio__stack_round(stack_size) : 0;
     struct cio__sstack *s =
         sstack_get(t, size > SSTACK_MIN ? size : SSTACK_MIN);
-    /* One allocation, no alignment: the struct, the room and room for the
-     * frames of a typical wait (copied.c). Memory is what this mode is for. */
-    cio_coro_t *co = s ? malloc(HEAD_BYTES + room + CIO__COPY_INLINE) : NULL;
+    /* No alignment: memory is what this mode is for. Its frames get a
+     * buffer of their size when they first leave the stack. */
+    cio_coro_t *co = s ? malloc(HEAD_BYTES + room) : NULL;
     if (!co)
         return -ENOMEM;
     co->room = (uint32_t)room;
@@ -211,6 +197,7 @@ int cio__coro_create_copied(cio_coro_t **out, cio_coro_cb fn, void *arg,
     co->saved = cio__no_frames; /* not on the stack yet */
     co->saved_len = 0;
     co->name = NULL;
+    co->name_static = 0;
     co->is_root = 0;
 #if CIO_TSAN
     co->tsan_fiber = NULL;

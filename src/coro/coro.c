@@ -23,10 +23,12 @@
 
 #if !CIO_USE_UCONTEXT
 #ifndef CIO_USE_UCONTEXT
-/* cio__coro_saved_sp (room.h) reads the saved sp as the first word. */
+/* cio__coro_saved_sp (room.h) reads the saved sp and the frames' copy. */
 _Static_assert(offsetof(struct cio_coro, ctx) == 0 &&
-                   offsetof(cio__ctx, sp) == 0,
-               "a coroutine starts with its saved stack pointer");
+                   offsetof(cio__ctx, sp) == 0 &&
+                   offsetof(struct cio_coro, saved) == 3 * sizeof(void *),
+               "a coroutine starts with its saved stack pointer, and its "
+               "fourth word is the copy of its frames");
 #endif
 _Static_assert(offsetof(struct cio_coro, fn) <= 64,
                "what a switch reads fits one cache line");
@@ -461,6 +463,7 @@ make(cio_coro_t **out, struct cio__thread *t, size_t stack_size, size_t room)
     }
     /* Fields a pooled coroutine keeps clear (see cio__coro_create_room). */
     co->name = NULL;
+    co->name_static = 0;
     co->saved = NULL;
     co->saved_len = 0;
     co->is_root = 0;
@@ -613,6 +616,23 @@ static __attribute__((noinline)) int switch_slow(cio_coro_t *to, void *value,
 #endif
 }
 
+#if FRESH_START
+/* cio_coro_switch to a suspended copied coroutine of this thread whose
+ * frames are off its stack, from another stack: its frames in, then the
+ * switch. Apart, so that cio_coro_switch itself makes no call but the
+ * switch, as a jump (its shape matters under ThreadSanitizer too). */
+static __attribute__((noinline)) int
+switch_copied(cio_coro_t *from, cio_coro_t *to, void *value, void **received)
+{
+    if (UNLIKELY(cio__copied_busy(to)))
+        return -EBUSY;
+    cio__copied_move(to);
+    cio__tls_current = to;
+    tsan_switch(to);
+    return switch_status(&cio__tls_thread, from, to, value, received);
+}
+#endif
+
 /* The fast path: a coroutine of this thread that is suspended or never
  * ran, nothing to check or restore; jumps into the switch, which returns
  * to our caller. */
@@ -640,6 +660,15 @@ int cio_coro_switch(cio_coro_t *to, void *value, void **received)
         tsan_switch(to);
         return switch_status(&cio__tls_thread, from, to, value, received);
     }
+#if FRESH_START
+    /* A suspended copied coroutine whose frames are off its stack (a hub
+     * task woken), switched to from another stack: its frames in, then as
+     * above. The rest (one of the same stack, a pinned stack) is slow. */
+    if (to && to->copied && to->saved && to->thread == &cio__tls_thread &&
+        to->state == CIO__CORO_SUSPENDED && from->stack.guarded &&
+        !(from->copied && from->shared == to->shared))
+        return switch_copied(from, to, value, received);
+#endif
 #endif
     (void)from;
     return switch_slow(to, value, received);
@@ -725,8 +754,10 @@ static __attribute__((noinline)) void free_slow(cio_coro_t *co)
         return;
     check_canary(co);
     if (co->name) {
-        free(co->name);
+        if (!co->name_static)
+            free(co->name);
         co->name = NULL;
+        co->name_static = 0;
     }
     if (co->copied) { /* its stack is shared: never pooled */
         cio__copied_release(co);

@@ -54,6 +54,7 @@ struct cio_coro {
     uint8_t state;              /* enum cio__coro_state */
     uint8_t is_root;            /* 1 for a thread's root coroutine */
     uint8_t copied;             /* 1: runs on a shared stack (copied.c) */
+    uint8_t name_static;        /* 1: name is not ours to free */
     uint32_t room;              /* bytes of the owner's room after the struct */
     /* colder; fields never needed at once share their place, so that the
      * struct is two cache lines and a room starts 128 bytes in: */
@@ -163,9 +164,6 @@ struct cio__sstack {
  * shared stack" for them, as it means "shrunk" for the others, so the fast
  * paths of a switch handle both with one test. */
 CIO_HIDDEN extern char cio__no_frames[8]; /* saved of one with no frames */
-/* Bytes after a copied coroutine's room for its frames: a wait in a
- * read or a write takes about 350 to 430; more go to the heap. */
-#define CIO__COPY_INLINE 448
 /* -EBUSY if to's shared stack is pinned by another coroutine. */
 CIO_HIDDEN int cio__copied_busy(const cio_coro_t *to);
 /* Makes to's frames present on its stack, moving the occupant's out; from

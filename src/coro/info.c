@@ -25,8 +25,17 @@ void cio_coro_set_name(cio_coro_t *co, const char *name)
     if (!co)
         return;
     char *copy = name ? strdup(name) : NULL;
-    free(co->name);
+    if (!co->name_static)
+        free(co->name);
     co->name = copy;
+    co->name_static = 0;
+}
+
+void cio__coro_set_static_name(cio_coro_t *co, const char *name)
+{
+    cio_coro_set_name(co, NULL);
+    co->name = (char *)name;
+    co->name_static = 1;
 }
 
 const char *cio_coro_name(const cio_coro_t *co)
@@ -52,9 +61,8 @@ size_t cio_coro_footprint(const cio_coro_t *co)
     size_t head = co->room ? HEAD_BYTES + co->room : sizeof *co;
     if (co->is_root || co->state == CIO__CORO_DONE)
         return head;
-    if (co->copied) /* its frames go after its room, or to the heap */
-        return head + CIO__COPY_INLINE +
-               (co->copy_cap > CIO__COPY_INLINE ? co->copy_cap : 0);
+    if (co->copied) /* its frames go to a buffer of their size */
+        return head + co->copy_cap;
     if (co->saved)
         return head + co->saved_len;
     size_t page = 4096;

@@ -41,20 +41,26 @@ extern _Thread_local
     __attribute__((tls_model("initial-exec"), visibility("hidden")))
     cio_coro_t *cio__tls_current;
 
+/* Names co without a copy: name (a string literal) outlives it. */
+__attribute__((visibility("hidden"))) void
+cio__coro_set_static_name(cio_coro_t *co, const char *name);
+
 /* The room of a coroutine made by cio__coro_create_room. */
 __attribute__((visibility("hidden"))) void *cio__coro_room(cio_coro_t *co);
 
-/* The saved stack pointer of a suspended coroutine, for prefetching the
- * top of its stack; NULL where it is not known (ucontext builds). Inline
- * for the hub's hot path: the coroutine's first word is its saved sp
- * (coro.c asserts it). */
+/* Where the frames of a suspended coroutine are, for prefetching them:
+ * its saved stack pointer, or the copy of its frames while they are off
+ * its stack (shrunk, or copied out); NULL where it is not known (ucontext
+ * builds). Inline for the hub's hot path: a coroutine's first word is its
+ * saved sp and its fourth the copy (coro.c asserts it). */
 static inline const char *cio__coro_saved_sp(const cio_coro_t *co)
 {
 #ifdef CIO_USE_UCONTEXT
     (void)co;
     return NULL;
 #else
-    return *(char *const *)(const void *)co;
+    char *const *w = (char *const *)(const void *)co;
+    return w[3] ? w[3] : w[0];
 #endif
 }
 

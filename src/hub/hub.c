@@ -24,8 +24,8 @@ void cio__shrink_clear(struct cio__hub *hub);
 _Thread_local struct cio__hub *cio__tls_hub;
 /* cio_hub_set_shrink_after called outside a run: used by the next run. */
 static _Thread_local int64_t tls_shrink_default;
-/* The same for cio_hub_set_copied_stacks. */
-static _Thread_local bool tls_copied_default;
+/* The same for cio_hub_set_copied_stacks and its connections' variant. */
+static _Thread_local bool tls_copied_default, tls_conn_copied_default;
 
 cio_loop_t *cio_hub_loop(void)
 {
@@ -125,6 +125,14 @@ void cio_hub_set_copied_stacks(bool on)
         cio__tls_hub->copied_stacks = on && !cio__tls_hub->io.uring;
 }
 
+void cio_hub_set_conn_copied_stacks(bool on)
+{
+    if (!cio__tls_hub)
+        tls_conn_copied_default = on;
+    else
+        cio__tls_hub->conn_copied = on;
+}
+
 /* ---- the debugging listing ---- */
 
 static const char *state_name(int state)
@@ -169,7 +177,7 @@ void cio_hub_dump(FILE *out)
             fprintf(out, " for %lld ms", (long long)(now - t->wait_since));
             if (t->timer_armed)
                 fprintf(out, ", deadline in %lld ms",
-                        (long long)(tk->timer.deadline_ms - now));
+                        (long long)(tk->timer->deadline_ms - now));
         }
         if (t->killed)
             fprintf(out, " (killed)");
@@ -293,7 +301,9 @@ int cio_hub_run_ex(const cio_hub_opts_t *opts, void **result,
     const char *env = getenv("CIO_HUB_COPIED_STACKS");
     hub->copied_stacks = !hub->io.uring &&
                          (tls_copied_default || (env && strcmp(env, "1") == 0));
+    hub->conn_copied = tls_conn_copied_default;
     cio__timer_init(&hub->shrink_timer, hub->io.run.loop, shrink_cb, hub);
+    cio__fd_table_init(hub);
     cio__tls_hub = hub;
     if (tls_shrink_default > 0)
         cio_hub_set_shrink_after(tls_shrink_default);
@@ -304,7 +314,7 @@ int cio_hub_run_ex(const cio_hub_opts_t *opts, void **result,
     cio_task_t *main_task;
     rc = cio_task_spawn(&main_task, main_fn, arg);
     if (rc == 0) {
-        cio_task_set_name(main_task, "main");
+        cio__coro_set_static_name(main_task->coro, "main");
         rc = hub_loop(hub);
         if (rc == 0 && result)
             *result = cio__task(main_task)->result;

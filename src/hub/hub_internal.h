@@ -7,24 +7,35 @@
 #include "hub/hub_io.h"
 #include "loop/timer.h"
 
-/* A task: the parts other layers use first, then the scheduler's own. */
+/* A task: the parts other layers use first, then the scheduler's own,
+ * packed: a server holds one task per connection. Fields never needed at
+ * once share their place. */
 struct cio__task {
-    struct cio__task_io io;     /* struct cio_task, then the uring operation */
-    cio_task_cb fn;             /* the task's function */
-    void *arg;                  /* its argument */
-    void *result;               /* fn's return value once done */
-    int status;                 /* 0, or -ECANCELED if it ended killed */
-    void *data;                 /* the program's pointer (cio_task_set_data) */
-    struct cio__link all_link;  /* in the hub's list of live tasks */
-    struct cio__link idle_link; /* in the hub's shrink list */
-    struct cio__waitq joiners;  /* tasks in cio_task_join on this one */
-    cio_timer_t timer;          /* deadline of the current wait */
+    struct cio__task_io io; /* struct cio_task, then the uring operation */
+    union {
+        struct {
+            cio_task_cb fn; /* the task's function, until it starts */
+            void *arg;      /* its argument */
+        };
+        void *result; /* fn's return value once done */
+    };
+    void *data;                /* the program's pointer (cio_task_set_data) */
+    struct cio__link all_link; /* in the hub's list of live tasks */
+    union {
+        struct cio__link idle_link;    /* in the hub's shrink list, while
+                                          it waits */
+        struct cio__task *parked_next; /* next in the hub's parked list,
+                                          while it is ready */
+    };
+    struct cio__waitq joiners; /* tasks in cio_task_join on this one */
+    /* The deadline of its waits: allocated by its first wait that has
+     * one (many tasks never have any), freed with the task. */
+    cio_timer_t *timer;
     /* While shielded (cio_task_shield), a kill does not end the task's
      * waits at once: they go on until killed_at + shield_grace. */
-    bool shielded;                 /* cio_task_shield is on */
-    int64_t shield_grace;          /* its grace after a kill, ms */
-    int64_t killed_at;             /* when cio_task_kill was first called */
-    struct cio__task *parked_next; /* next in the hub's parked list */
+    int64_t killed_at;    /* when cio_task_kill was first called */
+    int32_t shield_grace; /* its grace after a kill, ms; < 0: no shield */
+    int32_t status;       /* 0, or -ECANCELED if it ended killed */
 };
 
 /* The whole of task t. */
@@ -51,6 +62,8 @@ struct cio__hub {
     bool loop_ref;           /* holds a loop reference (inflight, refs) */
     int64_t shrink_after_ms; /* 0 = never shrink waiting stacks */
     bool copied_stacks;      /* tasks made from now on share stacks */
+    bool conn_copied;        /* so do the stream servers' connection tasks */
+    bool any_copied;         /* it made a task that shares a stack */
     /* Ready tasks that cannot run while an offloading task keeps their
      * shared stack (cio__coro_pin): queued again when it lets go. */
     struct cio__task *parked;

@@ -6,6 +6,7 @@
 #define CORIO_HUB_HUB_IO_H
 
 #include "hub/wait.h"
+#include "loop/timer.h"
 #include "loop/uring.h"
 
 struct cio__fd;
@@ -44,6 +45,8 @@ struct cio__hub_io {
     struct cio__fd_event *fd_events; /* reports of the loop's iteration */
     size_t fd_nevents;               /* reports in fd_events */
     size_t fd_events_cap;            /* entries allocated */
+    cio_timer_t fd_probe;            /* checks fds of long waits (fdwait.c) */
+    int64_t fd_probe_last;           /* when it last ran */
     /* Streaming reads on the io_uring backend (io/uring_stream.c). */
     struct cio__ustreams *streams;
 };
@@ -67,6 +70,8 @@ void cio__hub_inflight(struct cio__hub *hub, int delta);
 
 /* Drops the hub's fd state (io/fdwait.c): at the end of cio_hub_run. */
 void cio__fd_table_free(struct cio__hub *hub);
+/* Sets up the hub's fd state (io/fdwait.c): at the start of cio_hub_run. */
+void cio__fd_table_init(struct cio__hub *hub);
 /* Acts on the loop's readiness reports (io/fdwait.c): after each iteration. */
 void cio__fd_flush(struct cio__hub *hub);
 /* Unregisters fds nobody waits on (io/fdwait.c): before a deadlock check. */

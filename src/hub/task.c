@@ -134,7 +134,7 @@ static void idle_append(struct cio__hub *hub, cio_task_t *t)
 static void disarm_timer(cio_task_t *t)
 {
     if (t->timer_armed) {
-        cio_timer_stop(&cio__task(t)->timer);
+        cio_timer_stop(cio__task(t)->timer);
         t->timer_armed = false;
         t->hub->timers--;
     }
@@ -154,10 +154,35 @@ static void deadline_cb(cio_timer_t *timer)
     cio__wake(t, -ETIMEDOUT);
 }
 
+/* t's deadline timer, made on first use; NULL without memory. */
+static cio_timer_t *task_timer(cio_task_t *t)
+{
+    struct cio__task *tk = cio__task(t);
+    if (__builtin_expect(tk->timer != NULL, 1))
+        return tk->timer;
+    tk->timer = malloc(sizeof *tk->timer);
+    if (tk->timer)
+        cio__timer_init(tk->timer, t->hub->io.run.loop, deadline_cb, t);
+    return tk->timer;
+}
+
+/* Starts t's deadline timer for deadline_ms: 0 or -ENOMEM. */
+static int arm_timer(cio_task_t *t, int64_t deadline_ms)
+{
+    cio_timer_t *timer = task_timer(t);
+    if (!timer || cio_timer_start_at(timer, deadline_ms) < 0)
+        return -ENOMEM;
+    if (!t->timer_armed) {
+        t->timer_armed = true;
+        t->hub->timers++;
+    }
+    return 0;
+}
+
 /* True while a killed task's shield still lets it wait. */
 static bool shield_open(const cio_task_t *t)
 {
-    return cio__task(t)->shielded &&
+    return cio__task(t)->shield_grace >= 0 &&
            cio_loop_now(t->hub->io.run.loop) <
                cio__task(t)->killed_at + cio__task(t)->shield_grace;
 }
@@ -191,7 +216,7 @@ static void leave(struct cio__hub *hub)
     cio_task_t *next =
         hub->round_left ? cio__ring_first(&hub->io.run.runq) : NULL;
     if (next && next->started &&
-        !(hub->copied_stacks && cio__coro_blocked(next->coro))) {
+        !(hub->any_copied && cio__coro_blocked(next->coro))) {
         enter(hub, take_next(hub));
         cio_coro_switch(next->coro, NULL, NULL);
     } else {
@@ -215,12 +240,8 @@ int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg)
     }
     if (cio__expired(hub, deadline_ms))
         return -ETIMEDOUT;
-    if (deadline_ms >= 0) {
-        if (cio_timer_start_at(&cio__task(t)->timer, deadline_ms) < 0)
-            return -ENOMEM;
-        t->timer_armed = true;
-        hub->timers++;
-    }
+    if (deadline_ms >= 0 && arm_timer(t, deadline_ms) < 0)
+        return -ENOMEM;
     if (hub->shrink_after_ms > 0 && !t->keep_stack)
         idle_append(hub, t);
     return cio__block_raw(t, what, arg);
@@ -228,14 +249,19 @@ int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg)
 
 int cio__block_raw(cio_task_t *t, const char *what, long arg)
 {
-    struct cio__hub *hub = t->hub;
     t->state = CIO__WAITING;
     t->wait_what = what;
     t->wait_arg = arg;
-    t->wait_since = cio_loop_now(hub->io.run.loop);
     t->shrunk = false;
+    int64_t now = cio_loop_now(t->hub->io.run.loop);
+    /* t and its hub are read again, not kept in registers across the
+     * calls: a waiting task keeps this frame, and with copied stacks its
+     * frames are all the memory it has besides its struct. */
+    struct cio__hub *hub = cio__tls_hub;
+    hub->io.run.current->wait_since = now;
     leave(hub);
     /* Woken: cio__wake already disarmed the timer and the shrink entry. */
+    t = cio__tls_hub->io.run.current;
     t->wait_what = NULL;
     if (t->wake_rc == -ETIMEDOUT && t->killed && !shield_open(t))
         return -ECANCELED; /* the grace after a kill ran out */
@@ -244,14 +270,38 @@ int cio__block_raw(cio_task_t *t, const char *what, long arg)
 
 /* ---- spawn and the task's life ---- */
 
+int cio__task_spawn_conn(cio_task_t **out, cio_task_cb fn, void *arg)
+{
+    struct cio__hub *hub = cio__hub_get();
+    if (!hub)
+        return -EPERM;
+    bool hub_copied = hub->copied_stacks;
+    if (hub->conn_copied) /* never with ring operations (hub.c) */
+        hub->copied_stacks = !hub->io.uring;
+    int rc = cio_task_spawn(out, fn, arg);
+    hub->copied_stacks = hub_copied;
+    return rc;
+}
+
+void *cio__task_arg(cio_task_t *t)
+{
+    return cio__task(t)->arg;
+}
+
 static void *task_main(void *arg)
 {
     (void)arg; /* the task is in the coroutine's room */
     cio_task_t *t = cio__coro_room(cio_coro_current());
     struct cio__task *tk = cio__task(t);
-    struct cio__hub *hub = t->hub;
-    tk->result = tk->fn(tk->arg);
+    void *result = tk->fn(tk->arg);
+    /* Found again, not kept across fn: this frame is under every wait. */
+    struct cio__hub *hub = cio__tls_hub;
+    t = hub->io.run.current;
+    tk = cio__task(t);
+    tk->result = result;
     tk->status = t->killed ? -ECANCELED : 0;
+    free(tk->timer); /* no wait is left to time */
+    tk->timer = NULL;
     t->state = CIO__DONE;
     hub->live--;
     cio__list_remove(&hub->all, &tk->all_link);
@@ -273,6 +323,7 @@ int cio_task_spawn(cio_task_t **out, cio_task_cb fn, void *arg)
     /* The task lives in its coroutine's room, cache-line aligned: the hot
      * first fields share one line, next to the saved stack pointer. */
     cio_coro_t *co;
+    hub->any_copied |= hub->copied_stacks;
     rc = hub->copied_stacks
              ? cio__coro_create_copied(&co, task_main, NULL, hub->stack_size,
                                        sizeof(struct cio__task))
@@ -288,7 +339,7 @@ int cio_task_spawn(cio_task_t **out, cio_task_cb fn, void *arg)
     tk->fn = fn;
     tk->arg = arg;
     t->detached = out == NULL;
-    cio__timer_init(&tk->timer, hub->io.run.loop, deadline_cb, t);
+    tk->shield_grace = -1;
     cio__list_push_front(&hub->all, &tk->all_link);
     hub->live++;
     cio__runq_push(hub, t);
@@ -303,7 +354,9 @@ void cio__task_run_next(struct cio__hub *hub);
 void cio__task_run_next(struct cio__hub *hub)
 {
     cio_task_t *t = take_next(hub);
-    if (hub->copied_stacks && cio__coro_blocked(t->coro)) {
+    /* Whatever the hub's setting now: tasks made before may share stacks
+     * (and a server's connection tasks do, cio_hub_set_conn_copied_stacks) */
+    if (hub->any_copied && cio__coro_blocked(t->coro)) {
         if (hub->round_left)
             hub->round_left--;
         cio__task(t)->parked_next = hub->parked;
@@ -348,6 +401,7 @@ void cio__task_destroy(cio_task_t *t);
 void cio__task_destroy(cio_task_t *t)
 {
     disarm_timer(t);
+    free(cio__task(t)->timer);
     cio_coro_free(t->coro);
 }
 
@@ -423,16 +477,10 @@ static void shield_cut(cio_task_t *t)
     if (t->state != CIO__WAITING)
         return;
     int64_t limit = cio__task(t)->killed_at + cio__task(t)->shield_grace;
-    if (t->timer_armed && cio__task(t)->timer.deadline_ms <= limit)
+    if (t->timer_armed && cio__task(t)->timer->deadline_ms <= limit)
         return;
-    if (cio_timer_start_at(&cio__task(t)->timer, limit) < 0) {
+    if (arm_timer(t, limit) < 0)
         cio__wake(t, -ECANCELED); /* no memory: no grace either */
-        return;
-    }
-    if (!t->timer_armed) {
-        t->timer_armed = true;
-        t->hub->timers++;
-    }
 }
 
 int64_t cio_task_shield(int64_t grace_ms)
@@ -440,9 +488,10 @@ int64_t cio_task_shield(int64_t grace_ms)
     cio_task_t *t = cio__self();
     if (!t)
         return -1;
-    int64_t old = cio__task(t)->shielded ? cio__task(t)->shield_grace : -1;
-    cio__task(t)->shielded = grace_ms >= 0;
-    cio__task(t)->shield_grace = grace_ms >= 0 ? grace_ms : 0;
+    int64_t old = cio__task(t)->shield_grace;
+    if (grace_ms > INT32_MAX)
+        grace_ms = INT32_MAX;
+    cio__task(t)->shield_grace = grace_ms >= 0 ? (int32_t)grace_ms : -1;
     return old;
 }
 
@@ -455,7 +504,7 @@ int cio_task_kill(cio_task_t *task)
     if (!task->killed)
         cio__task(task)->killed_at = cio_loop_now(task->hub->io.run.loop);
     task->killed = true;
-    if (cio__task(task)->shielded)
+    if (cio__task(task)->shield_grace >= 0)
         shield_cut(task);
     else
         cio__wake(task, -ECANCELED);

@@ -187,6 +187,19 @@ static inline struct cio__waiter *cio__waitq_pop(struct cio__waitq *q)
     cio__waitq_remove(w);
     return w;
 }
+/* cio_task_spawn for a stream server's connection task (sync/server.c):
+ * on shared stacks when cio_hub_set_conn_copied_stacks asked for it. */
+int cio__task_spawn_conn(cio_task_t **out, cio_task_cb fn, void *arg);
+
+/* The argument t's function was started with (task.c). */
+void *cio__task_arg(cio_task_t *t);
+
+/* The task of the oldest waiter, NULL if there is none. */
+static inline cio_task_t *cio__waitq_first(const struct cio__waitq *q)
+{
+    struct cio__link *l = q->waiters.head;
+    return l ? cio__container_of(l, struct cio__waiter, link)->task : NULL;
+}
 /* Wakes the oldest waiter that can still be woken, handing it value;
  * false if none could be. */
 bool cio__waitq_wake_one(struct cio__waitq *q, int rc, void *value);

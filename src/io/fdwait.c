@@ -28,6 +28,10 @@
 
 static void fd_event_cb(cio_loop_t *loop, int fd, int events, void *data);
 
+/* A probe's wake: the number names another file now; the waits start
+ * again on it (what a read or write waits for is the number's file). */
+#define WAKE_RECHECK 1
+
 struct cio__fd *cio__fd_get(struct cio__hub *hub, int fd)
 {
     if (fd < 0)
@@ -214,13 +218,18 @@ static void forget(struct cio__hub *hub, int fd, struct cio__fd *f)
     f->nopoll = 0;
 }
 
+static uint64_t file_ident(const struct stat *st)
+{
+    return (uint64_t)st->st_ino ^
+           ((uint64_t)st->st_dev * 0x9e3779b97f4a7c15ull);
+}
+
 int cio__fd_check(struct cio__hub *hub, int fd, struct cio__fd *f)
 {
     struct stat st;
     if (fstat(fd, &st) < 0)
         return -errno;
-    uint64_t ident =
-        (uint64_t)st.st_ino ^ ((uint64_t)st.st_dev * 0x9e3779b97f4a7c15ull);
+    uint64_t ident = file_ident(&st);
     if (f->known && f->ident == ident)
         return 0;
     if (f->known) { /* closed behind our back; the number is reused */
@@ -358,6 +367,8 @@ int cio__fd_wait_many(struct cio__hub *hub, cio_task_t *t,
         if (n == 1)
             name = reqs[0].events == CIO_WRITABLE ? "fd write" : "fd read";
         rc = cio__block(t, deadline_ms, name, what);
+        if (rc == WAKE_RECHECK) /* a number reused: the caller polls again */
+            rc = 0;
     } else if (rc == 1) {
         rc = 0;
     }
@@ -370,43 +381,158 @@ int cio__fd_wait_many(struct cio__hub *hub, cio_task_t *t,
     return rc;
 }
 
-/* One wait on one direction of fd, until the deadline: 0 once ready. */
-static int wait_once(struct cio__hub *hub, cio_task_t *t, int fd,
-                     struct cio__fd *f, int events, int64_t deadline_ms)
+/* A wait that lasts without an event checks that the number still names
+ * the file the loop watches (one fstat): after PROBE_MS, then twice as
+ * long, up to every PROBE_MAX_MS. A sweep of the fd table every PROBE_MS,
+ * while fds have waiters, does it: the waits themselves arm no timer. */
+#define PROBE_MS 250
+#define PROBE_MAX_MS 8000
+
+/* How many probe points a wait of age ms has passed. */
+static int64_t probe_points(int64_t age)
+{
+    if (age < PROBE_MS)
+        return 0;
+    if (age >= PROBE_MAX_MS)
+        return 6 + (age - PROBE_MAX_MS) / PROBE_MAX_MS;
+    int64_t n = 1;
+    for (int64_t at = 2 * PROBE_MS; at <= age; at *= 2)
+        n++;
+    return n;
+}
+
+/* When the oldest wait on f began, or -1 if nobody waits. */
+static int64_t oldest_wait(const struct cio__fd *f)
+{
+    int64_t since = -1;
+    const cio_task_t *w[4] = {f->reader, f->writer,
+                              cio__waitq_first(&f->readers),
+                              cio__waitq_first(&f->writers)};
+    for (int i = 0; i < 4; i++)
+        if (w[i] && (since < 0 || w[i]->wait_since < since))
+            since = w[i]->wait_since;
+    return since;
+}
+
+/* Checks the file behind a waited-on fd: if the number was closed behind
+ * our back and reused, its waiters wait again, on the new file. */
+static void probe(struct cio__hub *hub, int fd, struct cio__fd *f)
+{
+    struct stat st;
+    if (fstat(fd, &st) == 0 && file_ident(&st) == f->ident)
+        return;
+    wake_side(hub, &f->reader, &f->readers, WAKE_RECHECK);
+    wake_side(hub, &f->writer, &f->writers, WAKE_RECHECK);
+    forget(hub, fd, f);
+}
+
+static void probe_cb(cio_timer_t *timer)
+{
+    struct cio__hub *hub = timer->data;
+    int64_t now = cio_loop_now(cio__run(hub)->loop),
+            last = cio__io(hub)->fd_probe_last;
+    cio__io(hub)->fd_probe_last = now;
+    if (!cio__io(hub)->fd_waiters) {
+        cio_timer_stop(timer);
+        return;
+    }
+    for (size_t p = 0; p < cio__io(hub)->fd_npages; p++) {
+        struct cio__fd *page = cio__io(hub)->fd_pages[p];
+        for (size_t i = 0; page && i < CIO__FD_PAGE; i++) {
+            struct cio__fd *f = &page[i];
+            int64_t since = f->registered ? oldest_wait(f) : -1;
+            if (since < 0 || now - since < PROBE_MS)
+                continue;
+            int64_t before = last > since ? last - since : 0;
+            if (probe_points(now - since) > probe_points(before))
+                probe(hub, (int)(p * CIO__FD_PAGE + i), f);
+        }
+    }
+}
+
+void cio__fd_table_init(struct cio__hub *hub)
+{
+    cio__timer_init(&cio__io(hub)->fd_probe, cio__run(hub)->loop, probe_cb,
+                    hub);
+}
+
+static int wait_cut(cio_task_t *t, int fd, int events, int64_t deadline_ms,
+                    int rc);
+
+/* Links t as a waiter of fd for one direction: 0, 1 if fd never waits
+ * (a regular file), or -errno. */
+static __attribute__((noinline)) int wait_link(struct cio__hub *hub,
+                                               cio_task_t *t, int fd,
+                                               struct cio__fd *f, int events)
 {
     bool reading = events == CIO_READABLE;
     int rc = set_interest(hub, fd, f, f->interest | events);
     if (rc < 0 || f->nopoll)
-        return rc;
+        return rc < 0 ? rc : 1;
     cio_task_t **slot = reading ? &f->reader : &f->writer;
-    struct cio__waiter *w = NULL;
-    if (!*slot) {
+    if (!*slot)
         *slot = t;
-    } else {
-        w = &t->wnode[0];
-        cio__waitq_push(reading ? &f->readers : &f->writers, w, t);
-    }
+    else
+        cio__waitq_push(reading ? &f->readers : &f->writers, &t->wnode[0], t);
     cio__io(hub)->fd_waiters++;
     t->wait_obj = f;
-    rc = cio__block(t, deadline_ms, reading ? "fd read" : "fd write", fd);
-    /* Woken by something else than the fd (deadline, kill): step out. The
-     * fd's wakes alone pass 0, and unlink us: then its state, gone cold
-     * meanwhile, is not read again. */
-    if (rc != 0 && (w ? w->q != NULL : *slot == t)) {
-        if (w)
-            cio__waitq_remove(w);
-        else
-            *slot = NULL;
-        cio__io(hub)->fd_waiters--;
+    if (__builtin_expect(!cio__io(hub)->fd_probe.loop, 0)) { /* not running */
+        cio__io(hub)->fd_probe_last = cio_loop_now(cio__run(hub)->loop);
+        cio_timer_start(&cio__io(hub)->fd_probe, PROBE_MS, PROBE_MS);
     }
-    t->wait_obj = NULL;
-    return rc;
+    return 0;
 }
 
-/* A wait that long without an event checks that the number still names
- * the file the loop watches (one fstat), then twice as long, and so on. */
-#define PROBE_MS 250
-#define PROBE_MAX_MS 8000
+/* Waits until fd is ready for one direction or the deadline: 0 once
+ * ready. Its frame is kept while the task waits (all of a waiting task's
+ * memory with copied stacks), so only t, fd, events and the deadline live
+ * across the wait; the rare ends go to wait_cut. */
+static __attribute__((noinline)) int wait_one(struct cio__hub *hub,
+                                              cio_task_t *t, int fd,
+                                              struct cio__fd *f, int events,
+                                              int64_t deadline_ms)
+{
+    int rc = wait_link(hub, t, fd, f, events);
+    if (rc)
+        return rc < 0 ? rc : 0;
+    rc = cio__block(t, deadline_ms,
+                    events == CIO_READABLE ? "fd read" : "fd write", fd);
+    t->wait_obj = NULL;
+    if (__builtin_expect(rc == 0, 1))
+        return 0;
+    return wait_cut(t, fd, events, deadline_ms, rc);
+}
+
+/* A wait woken by something else than the fd (deadline, kill, a probe
+ * that found another file): steps out. The fd's wakes alone pass 0, and
+ * unlink us: then its state, gone cold meanwhile, is not read again. */
+static __attribute__((noinline)) int wait_cut(cio_task_t *t, int fd, int events,
+                                              int64_t deadline_ms, int rc)
+{
+    struct cio__hub *hub = t->hub;
+    struct cio__fd *f = cio__fd_at(hub, fd);
+    bool reading = events == CIO_READABLE;
+    cio_task_t **slot = reading ? &f->reader : &f->writer;
+    if (*slot == t) {
+        *slot = NULL;
+        cio__io(hub)->fd_waiters--;
+    } else if (t->wnode[0].q) {
+        cio__waitq_remove(&t->wnode[0]);
+        cio__io(hub)->fd_waiters--;
+    }
+    /* A wait that ends without its event keeps no interest that nobody
+     * waits for: the number may be closed and reused before the next. */
+    if (f->registered &&
+        !(reading ? f->reader || !cio__waitq_empty(&f->readers)
+                  : f->writer || !cio__waitq_empty(&f->writers)))
+        set_interest(hub, fd, f, f->interest & ~events);
+    if (rc != WAKE_RECHECK)
+        return rc;
+    /* The number names another file: wait for that one. */
+    if ((rc = cio__fd_check(hub, fd, f)) < 0 || f->nopoll)
+        return rc;
+    return wait_one(hub, t, fd, f, events, deadline_ms);
+}
 
 int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,
                  int64_t deadline_ms)
@@ -425,26 +551,7 @@ int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,
         return rc;
     if (events == CIO_READABLE && stream_ready(hub, fd, f))
         return 0;
-    for (int64_t probe = PROBE_MS;; probe *= 2) {
-        int64_t at = cio_loop_now(cio__run(hub)->loop) + probe;
-        int64_t until =
-            deadline_ms >= 0 && deadline_ms <= at ? deadline_ms : at;
-        rc = wait_once(hub, t, fd, f, events, until);
-        if (rc != -ETIMEDOUT || until == deadline_ms)
-            break;
-        if ((rc = cio__fd_check(hub, fd, f)) < 0 || f->nopoll)
-            return rc;
-        if (probe >= PROBE_MAX_MS)
-            probe = PROBE_MAX_MS / 2;
-    }
-    /* A wait that ends without its event keeps no interest that nobody
-     * waits for: the number may be closed and reused before the next. */
-    bool reading = events == CIO_READABLE;
-    if (rc != 0 && f->registered &&
-        !(reading ? f->reader || !cio__waitq_empty(&f->readers)
-                  : f->writer || !cio__waitq_empty(&f->writers)))
-        set_interest(hub, fd, f, f->interest & ~events);
-    return rc;
+    return wait_one(hub, t, fd, f, events, deadline_ms);
 }
 
 void cio__fd_fresh(int fd)
@@ -482,6 +589,7 @@ int cio_fd_close(int fd)
 
 void cio__fd_drop_idle(struct cio__hub *hub)
 {
+    cio_timer_stop(&cio__io(hub)->fd_probe); /* nobody waits on an fd */
     for (size_t p = 0; p < cio__io(hub)->fd_npages; p++) {
         struct cio__fd *page = cio__io(hub)->fd_pages[p];
         if (!page)
@@ -496,6 +604,7 @@ void cio__fd_drop_idle(struct cio__hub *hub)
 
 void cio__fd_table_free(struct cio__hub *hub)
 {
+    cio_timer_stop(&cio__io(hub)->fd_probe);
     for (size_t p = 0; p < cio__io(hub)->fd_npages; p++) {
         struct cio__fd *page = cio__io(hub)->fd_pages[p];
         if (!page)

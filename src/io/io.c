@@ -214,6 +214,25 @@ static ssize_t io_ring(cio_task_t *t, struct cio__fd *f, const struct io_op *op,
         *op->fromlen = m.msg_namelen;
     return rc;
 }
+
+/* io_ring for read, write, recv and send, from scalars: an op whose
+ * address is taken would sit in the frame of every such call, also
+ * while it waits for readiness, which a waiting task keeps (copied
+ * stacks keep its frames only). kd: the kind, | 4 for writes. */
+static __attribute__((noinline)) ssize_t io_ring_simple(int fd, void *buf,
+                                                        size_t n, int flags,
+                                                        int kd,
+                                                        int64_t deadline_ms)
+{
+    struct io_op op = {.fd = fd,
+                       .dir = kd & 4 ? IO_OUT : IO_IN,
+                       .buf = buf,
+                       .n = n,
+                       .flags = flags,
+                       .kind = kd & 3};
+    cio_task_t *t = cio__self();
+    return io_ring(t, cio__fd_at(t->hub, fd), &op, deadline_ms);
+}
 #endif
 
 #ifdef CIO_HAVE_URING
@@ -242,6 +261,16 @@ static ssize_t stream_in(cio_task_t *t, const struct io_op *op,
 }
 #endif
 
+/* The wait of a call: the task and its hub are found here, so that the
+ * call's frame, which a waiting task keeps (with copied stacks, as its
+ * memory), need not hold them. */
+static __attribute__((noinline)) int io_wait(int fd, int events,
+                                             int64_t deadline_ms)
+{
+    cio_task_t *t = cio__run(cio__tls_hub)->current;
+    return cio__fd_wait(t->hub, t, fd, events, deadline_ms);
+}
+
 /* Inlined into each call, whose constant op folds its branches away. */
 static inline __attribute__((always_inline)) ssize_t io_run(struct io_op *op,
                                                             int64_t deadline_ms)
@@ -263,8 +292,14 @@ static inline __attribute__((always_inline)) ssize_t io_run(struct io_op *op,
             if (r != -ENOENT)
                 return r;
         }
-        if (!cio__expired(t->hub, deadline_ms))
+        if (!cio__expired(t->hub, deadline_ms)) {
+            /* op stays in registers for the common calls (io_ring_simple) */
+            if (op->kind == 0 || op->kind == 2)
+                return io_ring_simple(op->fd, op->buf, op->n, op->flags,
+                                      op->kind | (op->dir == IO_OUT) << 2,
+                                      deadline_ms);
             return io_ring(t, f, op, deadline_ms);
+        }
     }
 #endif
     /* recv/send flags and addresses only make sense on sockets. */
@@ -295,7 +330,7 @@ static inline __attribute__((always_inline)) ssize_t io_run(struct io_op *op,
                 return rc;
         }
         /* Woken with 0, the fd is ready: its event cleared drained. */
-        rc = cio__fd_wait(t->hub, t, op->fd, events, deadline_ms);
+        rc = io_wait(op->fd, events, deadline_ms);
         if (rc < 0)
             return rc;
         wait = false;

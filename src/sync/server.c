@@ -3,19 +3,22 @@
  * handlers finish until a deadline and kills the rest. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/list.h"
 #include "corio/io.h"
 #include "corio/sync.h"
 #include "hub/wait.h"
 
+/* Kept while its handler runs: small, since a server holds many. */
 struct conn {
-    cio_server_t *srv;            /* the server that accepted it */
-    int fd;                       /* handed to the handler, which closes it */
-    struct sockaddr_storage peer; /* the client's address */
-    socklen_t peer_len;           /* its length (0 if unknown) */
-    cio_task_t *task;             /* the handler task (detached) */
-    struct cio__link link;        /* in the server's running handlers */
+    cio_server_t *srv;     /* the server that accepted it */
+    cio_task_t *task;      /* the handler task (detached) */
+    struct cio__link link; /* in the server's running handlers */
+    int fd;                /* handed to the handler, which closes it */
+    socklen_t peer_len;    /* the length of peer (0 if unknown) */
+    /* The client's address, peer_len bytes of it. */
+    _Alignas(struct sockaddr_storage) unsigned char peer[];
 };
 
 struct cio_server {
@@ -52,9 +55,13 @@ static void server_check(cio_server_t *srv)
 static void *conn_main(void *arg)
 {
     struct conn *c = arg;
+    c->srv->handler(c->fd, (const struct sockaddr *)c->peer, c->peer_len,
+                    c->srv->data);
+    /* c is found again, not kept across the handler: this frame is under
+     * its every wait (and with copied stacks frames are memory). A task's
+     * argument stays until its function returns. */
+    c = cio__task_arg(cio__self());
     cio_server_t *srv = c->srv;
-    srv->handler(c->fd, (const struct sockaddr *)&c->peer, c->peer_len,
-                 srv->data);
     cio__list_remove(&srv->conns, &c->link);
     srv->nconns--;
     free(c);
@@ -68,18 +75,20 @@ static void *conn_main(void *arg)
 static int start_conn(cio_server_t *srv, int fd,
                       const struct sockaddr_storage *peer, socklen_t peer_len)
 {
-    struct conn *c = calloc(1, sizeof *c);
-    int rc = c ? cio_task_spawn(&c->task, conn_main, c) : -ENOMEM;
+    if (peer_len > sizeof *peer)
+        peer_len = sizeof *peer;
+    struct conn *c = calloc(1, sizeof *c + peer_len);
+    int rc = c ? cio__task_spawn_conn(&c->task, conn_main, c) : -ENOMEM;
     if (rc < 0) {
         free(c);
         cio_fd_close(fd);
         return rc;
     }
-    cio_task_set_name(c->task, "conn");
+    cio__coro_set_static_name(c->task->coro, "conn");
     cio_task_detach(c->task);
     c->srv = srv;
     c->fd = fd;
-    c->peer = *peer;
+    memcpy(c->peer, peer, peer_len);
     c->peer_len = peer_len;
     cio__list_push_front(&srv->conns, &c->link);
     srv->nconns++;
@@ -137,7 +146,7 @@ int cio_server_start(cio_server_t **out, int listen_fd,
         free(srv);
         return rc;
     }
-    cio_task_set_name(srv->acceptor, "acceptor");
+    cio__coro_set_static_name(srv->acceptor->coro, "acceptor");
     cio_task_detach(srv->acceptor);
     *out = srv;
     return 0;
