@@ -11,7 +11,7 @@
  * packed: a server holds one task per connection. Fields never needed at
  * once share their place. */
 struct cio__task {
-    struct cio__task_io io; /* struct cio_task, then the uring operation */
+    struct cio__task_io io; /* struct cio_task, with the uring operation */
     union {
         struct {
             cio_task_cb fn; /* the task's function, until it starts */

@@ -23,17 +23,19 @@ struct cio__uop {
 };
 
 /* The part of a task src/io uses; it begins every task (struct cio__task,
- * hub_internal.h), after the part the wait primitive uses. */
+ * hub_internal.h). */
 struct cio__task_io {
-    struct cio_task task; /* the wait primitive's part: first */
-    struct cio__uop uop;  /* its operation in completion mode */
+    struct cio_task task; /* the wait primitive's part, with the operation */
 };
 
-/* The io part of task t. */
-static inline struct cio__task_io *cio__task_io(cio_task_t *t)
+/* Task t's operation in completion mode, in the room its second wait node
+ * leaves (wait.h). */
+static inline struct cio__uop *cio__task_uop(cio_task_t *t)
 {
-    return (struct cio__task_io *)(void *)t;
+    return (struct cio__uop *)(void *)t->uop_room_;
 }
+_Static_assert(sizeof(struct cio__uop) <= sizeof(((cio_task_t *)0)->uop_room_),
+               "a task's operation fits its room");
 
 /* The part of a hub src/io uses; it begins every hub (struct cio__hub). */
 struct cio__hub_io {

@@ -33,9 +33,11 @@ struct cio__waitq;
 
 /* One registration of a waiting task in one wait queue. */
 struct cio__waiter {
-    struct cio__link link; /* in q; first, so that no offset is taken off */
+    /* The queue it is linked in, NULL once unlinked. First: a task's
+     * completion-mode operation shares its second node's other fields. */
+    struct cio__waitq *q;
+    struct cio__link link; /* in q */
     cio_task_t *task;      /* the task that waits */
-    struct cio__waitq *q;  /* queue it is linked in, NULL once unlinked */
     void *value;           /* item handed over (queues) */
 };
 
@@ -79,7 +81,19 @@ struct cio_task {
                               prefetched before it runs again */
     /* Nodes for the current wait. Not on the task's stack: a shrunk stack
      * (cio_coro_shrink) reads as zeros until the task runs again. */
-    struct cio__waiter wnode[2];
+    union {
+        struct cio__waiter wnode[2];
+        /* A wait is one or the other: an operation in completion mode
+         * (io/uring.c, which waits for its end before the call returns)
+         * never needs the second node, which only a wait on both
+         * directions of an fd uses. The node's q stays NULL under it, so
+         * that unlinking the node finds it unlinked. */
+        struct {
+            struct cio__waiter wnode_first_;
+            void *wnode_second_q_;
+            void *uop_room_[4]; /* struct cio__uop (hub_io.h) */
+        };
+    };
 };
 _Static_assert(offsetof(struct cio_task, wnode) <= 64,
                "a task's hot fields fit one cache line");

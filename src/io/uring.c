@@ -29,7 +29,7 @@ static void uop_done(struct cio__uring_op *base, int res, unsigned flags)
 
 struct io_uring_sqe *cio__uop_sqe(struct cio__hub *hub, cio_task_t *t)
 {
-    struct cio__uop *op = &cio__task_io(t)->uop;
+    struct cio__uop *op = cio__task_uop(t);
     op->base.done = uop_done;
     op->task = t;
     op->done = false;
@@ -43,10 +43,10 @@ static void cancel_and_wait(struct cio__hub *hub, cio_task_t *t, long arg)
 {
     struct io_uring_sqe *sqe = cio__uring_sqe(cio__io(hub)->uring, NULL);
     if (sqe)
-        io_uring_prep_cancel(sqe, &cio__task_io(t)->uop.base, 0);
+        io_uring_prep_cancel(sqe, &cio__task_uop(t)->base, 0);
     /* Without an entry the operation still ends by itself (or when its
      * fd is closed); waiting is all that is safe. */
-    while (!cio__task_io(t)->uop.done) {
+    while (!cio__task_uop(t)->done) {
         if (cio__block_raw(t, "io_uring cancel", arg) == -EINTR)
             t->interrupt = true; /* for the next wait: not this one */
     }
@@ -60,11 +60,11 @@ int cio__uop_wait(struct cio__hub *hub, cio_task_t *t, int64_t deadline_ms,
         t->keep_stack = true; /* the kernel may write to it until done */
     cio__hub_inflight(hub, +1);
     int rc = cio__block(t, deadline_ms, what, arg);
-    if (!cio__task_io(t)->uop.done)
+    if (!cio__task_uop(t)->done)
         cancel_and_wait(hub, t, arg);
     cio__hub_inflight(hub, -1);
     t->keep_stack = keep;
-    int res = cio__task_io(t)->uop.res;
+    int res = cio__task_uop(t)->res;
     if (res >= 0 || rc == 0) {
         /* Cancelled, but not by this task: cio_fd_close of its fd. */
         return res == -ECANCELED && rc == 0 ? -EBADF : res;
@@ -87,8 +87,8 @@ ssize_t cio__uring_recv_pbuf(struct cio__hub *hub, cio_task_t *t, int fd,
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = 0;
     int rc = cio__uop_wait(hub, t, deadline_ms, "fd read", fd, false);
-    if (cio__task_io(t)->uop.flags & IORING_CQE_F_BUFFER) {
-        unsigned bid = cio__task_io(t)->uop.flags >> IORING_CQE_BUFFER_SHIFT;
+    if (cio__task_uop(t)->flags & IORING_CQE_F_BUFFER) {
+        unsigned bid = cio__task_uop(t)->flags >> IORING_CQE_BUFFER_SHIFT;
         if (rc > 0) /* even if the wait was cut short: the data is ours */
             memcpy(buf, cio__uring_pbuf(cio__io(hub)->uring, bid), (size_t)rc);
         cio__uring_pbuf_put(cio__io(hub)->uring, bid);
