@@ -97,6 +97,9 @@ struct cio_task {
 };
 _Static_assert(offsetof(struct cio_task, wnode) <= 64,
                "a task's hot fields fit one cache line");
+_Static_assert(offsetof(struct cio_task, wnode_second_q_) ==
+                   offsetof(struct cio_task, wnode[1].q),
+               "the operation leaves the second node's q alone");
 
 /* The part of a hub the entry check, the deadline check and the wake read.
  * It begins every hub (struct cio__hub_io, hub_io.h, which begins struct
