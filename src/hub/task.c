@@ -270,19 +270,6 @@ int cio__block_raw(cio_task_t *t, const char *what, long arg)
 
 /* ---- spawn and the task's life ---- */
 
-int cio__task_spawn_conn(cio_task_t **out, cio_task_cb fn, void *arg)
-{
-    struct cio__hub *hub = cio__hub_get();
-    if (!hub)
-        return -EPERM;
-    bool hub_copied = hub->copied_stacks;
-    if (hub->conn_copied) /* never with ring operations (hub.c) */
-        hub->copied_stacks = !hub->io.uring;
-    int rc = cio_task_spawn(out, fn, arg);
-    hub->copied_stacks = hub_copied;
-    return rc;
-}
-
 void *cio__task_arg(cio_task_t *t)
 {
     return cio__task(t)->arg;
@@ -310,9 +297,10 @@ static void *task_main(void *arg)
     return NULL;
 }
 
-int cio_task_spawn(cio_task_t **out, cio_task_cb fn, void *arg)
+/* cio_task_spawn on hub, on a shared stack if copied. */
+static int spawn(struct cio__hub *hub, bool copied, cio_task_t **out,
+                 cio_task_cb fn, void *arg)
 {
-    struct cio__hub *hub = cio__hub_get();
     if (out)
         *out = NULL;
     if (!hub || !fn)
@@ -323,12 +311,11 @@ int cio_task_spawn(cio_task_t **out, cio_task_cb fn, void *arg)
     /* The task lives in its coroutine's room, cache-line aligned: the hot
      * first fields share one line, next to the saved stack pointer. */
     cio_coro_t *co;
-    hub->any_copied |= hub->copied_stacks;
-    rc = hub->copied_stacks
-             ? cio__coro_create_copied(&co, task_main, NULL, hub->stack_size,
-                                       sizeof(struct cio__task))
-             : cio__coro_create_room(&co, task_main, NULL, hub->stack_size,
-                                     sizeof(struct cio__task));
+    hub->any_copied |= copied;
+    rc = copied ? cio__coro_create_copied(&co, task_main, NULL, hub->stack_size,
+                                          sizeof(struct cio__task))
+                : cio__coro_create_room(&co, task_main, NULL, hub->stack_size,
+                                        sizeof(struct cio__task));
     if (rc < 0)
         return rc;
     struct cio__task *tk = cio__coro_room(co);
@@ -346,6 +333,20 @@ int cio_task_spawn(cio_task_t **out, cio_task_cb fn, void *arg)
     if (out)
         *out = t;
     return 0;
+}
+
+int cio_task_spawn(cio_task_t **out, cio_task_cb fn, void *arg)
+{
+    struct cio__hub *hub = cio__hub_get();
+    return spawn(hub, hub && hub->copied_stacks, out, fn, arg);
+}
+
+int cio__task_spawn_conn(cio_task_t **out, cio_task_cb fn, void *arg)
+{
+    struct cio__hub *hub = cio__hub_get();
+    /* never with ring operations (hub.c) */
+    bool conn = hub && hub->conn_copied && !hub->io.uring;
+    return spawn(hub, hub && (hub->copied_stacks || conn), out, fn, arg);
 }
 
 /* Called by the hub to run the next task of the run queue (hub.c); returns
