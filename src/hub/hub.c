@@ -199,6 +199,11 @@ static void sigquit_cb(cio_loop_t *loop, int signum, void *data)
  * per switch, and IO still gets a look every few dozen tasks. */
 #define RUNS_PER_POLL 64
 
+/* Live tasks from which their memory is taken as cold when they run again
+ * (struct cio__hub_io's cold): a few hundred bytes of stack, task and fd
+ * state each, past what the caches keep between two runs of each. */
+#define COLD_TASKS 512
+
 /* Runs the tasks ready now, a round; those that become ready meanwhile
  * wait for the next one. Returns how many ran: each task of the round
  * leaves the queue once, from the hub or from the task before it. */
@@ -245,6 +250,7 @@ static int hub_loop(struct cio__hub *hub)
             cio_hub_dump(stderr);
             return -EDEADLK;
         }
+        hub->io.cold = hub->live >= COLD_TASKS;
         int rc =
             cio_loop_run(hub->io.run.loop,
                          hub->io.run.runq.len ? CIO_RUN_NOWAIT : CIO_RUN_ONCE);

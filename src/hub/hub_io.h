@@ -51,6 +51,12 @@ struct cio__hub_io {
     int64_t fd_probe_last;           /* when it last ran */
     /* Streaming reads on the io_uring backend (io/uring_stream.c). */
     struct cio__ustreams *streams;
+    /* Enough tasks that theirs and their fds' memory is cold when they run
+     * again: readiness reports are then acted on together, with the next
+     * ones prefetched (fdwait.c), and so are the tasks' stacks (task.c).
+     * With fewer, everything stays in the caches and prefetches only cost
+     * instructions. Set by the hub before each look at the loop. */
+    bool cold;
 };
 
 /* The io part of hub. */

@@ -103,9 +103,11 @@ static size_t prefetch_batch(const struct cio__hub *hub)
 /* Takes the next task off the run queue (which is not empty). */
 static cio_task_t *take_next(struct cio__hub *hub)
 {
-    if (!hub->warm)
-        hub->warm = prefetch_batch(hub);
-    hub->warm--;
+    if (hub->io.cold) {
+        if (!hub->warm)
+            hub->warm = prefetch_batch(hub);
+        hub->warm--;
+    }
     return cio__runq_pop(hub);
 }
 
@@ -211,7 +213,7 @@ static void enter(struct cio__hub *hub, cio_task_t *t)
  * run before, else to the hub. Tasks that hand over to each other so pay
  * one switch each, not two. A task's first switch comes from the hub,
  * which its coroutine returns to when it ends. */
-static void leave(struct cio__hub *hub)
+static inline __attribute__((always_inline)) void leave(struct cio__hub *hub)
 {
     cio_task_t *next =
         hub->round_left ? cio__ring_first(&hub->io.run.runq) : NULL;
@@ -224,48 +226,61 @@ static void leave(struct cio__hub *hub)
     }
 }
 
-int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg)
-{
-    struct cio__hub *hub = t->hub;
-    if (t->killed) {
-        if (!shield_open(t))
-            return -ECANCELED;
-        int64_t limit = cio__task(t)->killed_at + cio__task(t)->shield_grace;
-        if (deadline_ms < 0 || deadline_ms > limit)
-            deadline_ms = limit;
-    }
-    if (t->interrupt) {
-        t->interrupt = false;
-        return -EINTR;
-    }
-    if (cio__expired(hub, deadline_ms))
-        return -ETIMEDOUT;
-    if (deadline_ms >= 0 && arm_timer(t, deadline_ms) < 0)
-        return -ENOMEM;
-    if (hub->shrink_after_ms > 0 && !t->keep_stack)
-        idle_append(hub, t);
-    return cio__block_raw(t, what, arg);
-}
-
-int cio__block_raw(cio_task_t *t, const char *what, long arg)
+/* Sets the running task t waiting and switches away; returns the code it
+ * was woken with. Inlined into both entries, so that a wait is one frame:
+ * a waiting task keeps its frames (with copied stacks, all of its memory
+ * besides its struct), and each level costs a call and its saved
+ * registers. t and its hub are read again after the switch, not kept. */
+static inline __attribute__((always_inline)) int
+block_now(cio_task_t *t, const char *what, long arg)
 {
     t->state = CIO__WAITING;
     t->wait_what = what;
     t->wait_arg = arg;
     t->shrunk = false;
-    int64_t now = cio_loop_now(t->hub->io.run.loop);
-    /* t and its hub are read again, not kept in registers across the
-     * calls: a waiting task keeps this frame, and with copied stacks its
-     * frames are all the memory it has besides its struct. */
-    struct cio__hub *hub = cio__tls_hub;
-    hub->io.run.current->wait_since = now;
+    struct cio__hub *hub = t->hub;
+    t->wait_since = cio_loop_now(hub->io.run.loop);
     leave(hub);
     /* Woken: cio__wake already disarmed the timer and the shrink entry. */
     t = cio__tls_hub->io.run.current;
     t->wait_what = NULL;
-    if (t->wake_rc == -ETIMEDOUT && t->killed && !shield_open(t))
+    if (__builtin_expect(t->wake_rc == -ETIMEDOUT, 0) && t->killed &&
+        !shield_open(t))
         return -ECANCELED; /* the grace after a kill ran out */
     return t->wake_rc;
+}
+
+int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg)
+{
+    struct cio__hub *hub = t->hub;
+    if (__builtin_expect(t->alert != 0, 0)) {
+        if (t->killed) {
+            if (!shield_open(t))
+                return -ECANCELED;
+            int64_t limit =
+                cio__task(t)->killed_at + cio__task(t)->shield_grace;
+            if (deadline_ms < 0 || deadline_ms > limit)
+                deadline_ms = limit;
+        }
+        if (t->interrupt) {
+            t->interrupt = false;
+            return -EINTR;
+        }
+    }
+    if (deadline_ms >= 0) {
+        if (cio__expired(hub, deadline_ms))
+            return -ETIMEDOUT;
+        if (arm_timer(t, deadline_ms) < 0)
+            return -ENOMEM;
+    }
+    if (hub->shrink_after_ms > 0 && !t->keep_stack)
+        idle_append(hub, t);
+    return block_now(t, what, arg);
+}
+
+int cio__block_raw(cio_task_t *t, const char *what, long arg)
+{
+    return block_now(t, what, arg);
 }
 
 /* ---- spawn and the task's life ---- */

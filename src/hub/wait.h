@@ -62,12 +62,17 @@ enum cio__task_state {
  * thousands of connections a task's memory is cold when it runs. It begins
  * every task (struct cio__task, hub_internal.h). */
 struct cio_task {
-    cio_coro_t *coro;      /* runs fn(arg) */
-    struct cio__hub *hub;  /* hub that schedules it */
-    int state;             /* enum cio__task_state */
-    int wake_rc;           /* result code of the trigger that woke it */
-    bool killed;           /* cio_task_kill was called */
-    bool interrupt;        /* an -EINTR is pending for the next wait */
+    cio_coro_t *coro;     /* runs fn(arg) */
+    struct cio__hub *hub; /* hub that schedules it */
+    int state;            /* enum cio__task_state */
+    int wake_rc;          /* result code of the trigger that woke it */
+    union {
+        struct {
+            bool killed;    /* cio_task_kill was called */
+            bool interrupt; /* an -EINTR is pending for the next wait */
+        };
+        uint16_t alert; /* either: one test on every blocking call */
+    };
     bool timer_armed;      /* the deadline timer is running */
     bool idle_listed;      /* linked in the hub's shrink list */
     bool detached;         /* freed by the hub when it ends */
@@ -150,7 +155,7 @@ static inline int cio__enter(cio_task_t **out)
     *out = t;
     if (__builtin_expect(!t, 0))
         return -EPERM;
-    if (__builtin_expect(t->killed | t->interrupt, 0))
+    if (__builtin_expect(t->alert != 0, 0))
         return cio__enter_flagged(t);
     return 0;
 }

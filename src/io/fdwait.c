@@ -175,7 +175,7 @@ static int change_interest(struct cio__hub *hub, int fd, struct cio__fd *f,
         /* -EEXIST: the program watches this fd on the hub's loop itself;
          * its callback, not ours, would get the events. */
         rc = cio_loop_register(cio__run(hub)->loop, fd, interest, fd_event_cb,
-                               hub);
+                               f);
         if (rc == 0)
             f->registered = 1;
     } else {
@@ -280,11 +280,24 @@ static void fd_ready(struct cio__hub *hub, int fd, struct cio__fd *f,
  * misses would follow each other. */
 static void fd_event_cb(cio_loop_t *loop, int fd, int events, void *data)
 {
-    struct cio__hub *hub = data;
-    struct cio__fd *f = fd_peek(hub, fd);
+    struct cio__fd *f = data;            /* registered so: no lookup */
+    struct cio__hub *hub = cio__tls_hub; /* whose loop runs this */
     (void)loop;
-    if (!f)
+    if (!cio__io(hub)->cold) { /* all warm: nothing to gain by waiting */
+        /* The common report: readable, one reader waiting. */
+        cio_task_t *t = f->reader;
+        if (__builtin_expect(events == CIO_READABLE && t && f->registered &&
+                                 cio__waitq_empty(&f->readers),
+                             1)) {
+            f->drained = 0;
+            f->reader = NULL;
+            cio__io(hub)->fd_waiters--;
+            cio__wake(t, 0);
+            return;
+        }
+        fd_ready(hub, fd, f, events);
         return;
+    }
     if (cio__io(hub)->fd_nevents == cio__io(hub)->fd_events_cap) {
         size_t cap =
             cio__io(hub)->fd_events_cap ? cio__io(hub)->fd_events_cap * 2 : 256;
@@ -532,6 +545,36 @@ static __attribute__((noinline)) int wait_cut(cio_task_t *t, int fd, int events,
     if ((rc = cio__fd_check(hub, fd, f)) < 0 || f->nopoll)
         return rc;
     return wait_one(hub, t, fd, f, events, deadline_ms);
+}
+
+int cio__fd_wait_self(struct cio__fd *f, int fd, int events,
+                      int64_t deadline_ms)
+{
+    struct cio__hub *hub = cio__tls_hub;
+    cio_task_t *t = cio__run(hub)->current;
+    bool reading = events == CIO_READABLE;
+    /* The common wait: a known socket already watched for this, with no
+     * other waiter, no deadline, nothing streaming; linked here, in the
+     * one frame the task keeps while it waits. Else the general way. */
+    if (__builtin_expect(!f || deadline_ms >= 0 || !f->known || f->nopoll ||
+                             !(f->interest & events) || !f->registered ||
+                             (f->stream & CIO__FD_STREAMING),
+                         0))
+        return cio__fd_wait(hub, t, fd, events, deadline_ms);
+    cio_task_t **slot = reading ? &f->reader : &f->writer;
+    if (__builtin_expect(*slot != NULL || !cio__io(hub)->fd_probe.loop, 0))
+        return cio__fd_wait(hub, t, fd, events, deadline_ms);
+    if (reading) /* it waits before it reads: never streams (stream_ready) */
+        f->stream = CIO__FD_NOSTREAM;
+    *slot = t;
+    cio__io(hub)->fd_waiters++;
+    t->wait_obj = f;
+    int rc = cio__block(t, -1, reading ? "fd read" : "fd write", fd);
+    if (__builtin_expect(rc == 0, 1))
+        return 0; /* the fd's wake unlinked us; t->wait_obj is a hint */
+    t = cio__run(cio__tls_hub)->current;
+    t->wait_obj = NULL;
+    return wait_cut(t, fd, events, deadline_ms, rc);
 }
 
 int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,

@@ -54,10 +54,12 @@ struct cio__fd *cio__fd_get(struct cio__hub *hub, int fd);
 /* cio__fd_get, its common case inline: every IO call and wait starts so. */
 static inline struct cio__fd *cio__fd_at(struct cio__hub *hub, int fd)
 {
-    size_t page = (size_t)fd / CIO__FD_PAGE;
-    if (fd >= 0 && page < cio__io(hub)->fd_npages &&
-        cio__io(hub)->fd_pages[page])
-        return &cio__io(hub)->fd_pages[page][(size_t)fd % CIO__FD_PAGE];
+    size_t page = (size_t)(unsigned)fd / CIO__FD_PAGE; /* fd < 0: too far */
+    if (__builtin_expect(page < cio__io(hub)->fd_npages, 1)) {
+        struct cio__fd *states = cio__io(hub)->fd_pages[page];
+        if (__builtin_expect(states != NULL, 1))
+            return &states[(unsigned)fd % CIO__FD_PAGE];
+    }
     return cio__fd_get(hub, fd);
 }
 
@@ -70,6 +72,11 @@ int cio__fd_check(struct cio__hub *hub, int fd, struct cio__fd *f);
  * the loop cannot watch (a regular file) counts as ready. */
 int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,
                  int64_t deadline_ms);
+
+/* cio__fd_wait for the running task of this thread's hub, in one frame
+ * in the common case (a socket read or write that waits again). */
+int cio__fd_wait_self(struct cio__fd *f, int fd, int events,
+                      int64_t deadline_ms);
 
 /* Wakes the tasks waiting until fd is readable (data a streaming read
  * took off the socket is there for them). */

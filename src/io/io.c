@@ -261,16 +261,6 @@ static ssize_t stream_in(cio_task_t *t, const struct io_op *op,
 }
 #endif
 
-/* The wait of a call: the task and its hub are found here, so that the
- * call's frame, which a waiting task keeps (with copied stacks, as its
- * memory), need not hold them. */
-static __attribute__((noinline)) int io_wait(int fd, int events,
-                                             int64_t deadline_ms)
-{
-    cio_task_t *t = cio__run(cio__tls_hub)->current;
-    return cio__fd_wait(t->hub, t, fd, events, deadline_ms);
-}
-
 /* Inlined into each call, whose constant op folds its branches away. */
 static inline __attribute__((always_inline)) ssize_t io_run(struct io_op *op,
                                                             int64_t deadline_ms)
@@ -330,7 +320,7 @@ static inline __attribute__((always_inline)) ssize_t io_run(struct io_op *op,
                 return rc;
         }
         /* Woken with 0, the fd is ready: its event cleared drained. */
-        rc = io_wait(op->fd, events, deadline_ms);
+        rc = cio__fd_wait_self(f, op->fd, events, deadline_ms);
         if (rc < 0)
             return rc;
         wait = false;

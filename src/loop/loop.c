@@ -259,11 +259,11 @@ static void dispatch(cio_loop_t *loop, int nfired)
 {
     for (int i = 0; i < nfired; i++) {
         cio__fired_t f = loop->fired[i];
-        if (f.fd >= loop->slots_cap)
+        if ((unsigned)f.fd >= (unsigned)loop->slots_cap)
             continue;
         cio__io_slot_t *slot = &loop->slots[f.fd];
-        if (slot->cb == NULL || slot->since == loop->iteration ||
-            slot->events == 0)
+        /* A free slot (cb NULL) has no interest either. */
+        if (slot->events == 0 || slot->since == loop->iteration)
             continue; /* unregistered, or registered after this poll */
         int events = f.events;
         if (events & CIO_ERROR)
