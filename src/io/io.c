@@ -215,24 +215,6 @@ static ssize_t io_ring(cio_task_t *t, struct cio__fd *f, const struct io_op *op,
     return rc;
 }
 
-/* io_ring for read, write, recv and send, from scalars: an op whose
- * address is taken would sit in the frame of every such call, also
- * while it waits for readiness, which a waiting task keeps (copied
- * stacks keep its frames only). kd: the kind, | 4 for writes. */
-static __attribute__((noinline)) ssize_t io_ring_simple(int fd, void *buf,
-                                                        size_t n, int flags,
-                                                        int kd,
-                                                        int64_t deadline_ms)
-{
-    struct io_op op = {.fd = fd,
-                       .dir = kd & 4 ? IO_OUT : IO_IN,
-                       .buf = buf,
-                       .n = n,
-                       .flags = flags,
-                       .kind = kd & 3};
-    cio_task_t *t = cio__self();
-    return io_ring(t, cio__fd_at(t->hub, fd), &op, deadline_ms);
-}
 #endif
 
 #ifdef CIO_HAVE_URING
@@ -261,6 +243,47 @@ static ssize_t stream_in(cio_task_t *t, const struct io_op *op,
 }
 #endif
 
+#ifdef CIO_HAVE_URING
+/* Not done on the ring: the call goes the readiness way (io_run). */
+#define IO_NOT_RING (-(ssize_t)4096 - 1)
+
+/* The call on the io_uring backend, or IO_NOT_RING. */
+static __attribute__((noinline)) ssize_t io_run_ring(cio_task_t *t,
+                                                     struct cio__fd *f,
+                                                     const struct io_op *op,
+                                                     int64_t deadline_ms)
+{
+    if (f->stream & CIO__FD_STREAMING) {
+        bool plain = op->kind == 0 || (op->kind == 2 && !op->flags);
+        ssize_t r = op->dir == IO_IN ? stream_in(t, op, deadline_ms)
+                                     : cio__stream_write(t->hub, t, op->fd,
+                                                         plain ? op->buf : NULL,
+                                                         op->n, deadline_ms);
+        if (r != -ENOENT)
+            return r;
+    }
+    if (cio__expired(t->hub, deadline_ms))
+        return IO_NOT_RING; /* one try without waiting */
+    return io_ring(t, f, op, deadline_ms);
+}
+
+/* io_run_ring for read, write, recv and send, from scalars: an op whose
+ * address io_run took would be built in memory on every call of every
+ * backend. kd: the kind, | 4 for writes. */
+static __attribute__((noinline)) ssize_t
+io_run_ring_simple(cio_task_t *t, struct cio__fd *f, int fd, void *buf,
+                   size_t n, int flags, int kd, int64_t deadline_ms)
+{
+    struct io_op op = {.fd = fd,
+                       .dir = kd & 4 ? IO_OUT : IO_IN,
+                       .buf = buf,
+                       .n = n,
+                       .flags = flags,
+                       .kind = kd & 3};
+    return io_run_ring(t, f, &op, deadline_ms);
+}
+#endif
+
 /* Inlined into each call, whose constant op folds its branches away. */
 static inline __attribute__((always_inline)) ssize_t io_run(struct io_op *op,
                                                             int64_t deadline_ms)
@@ -272,24 +295,13 @@ static inline __attribute__((always_inline)) ssize_t io_run(struct io_op *op,
         return rc;
 #ifdef CIO_HAVE_URING
     if (cio__io(t->hub)->uring) {
-        if (f->stream & CIO__FD_STREAMING) {
-            bool plain = op->kind == 0 || (op->kind == 2 && !op->flags);
-            ssize_t r = op->dir == IO_IN
-                            ? stream_in(t, op, deadline_ms)
-                            : cio__stream_write(t->hub, t, op->fd,
-                                                plain ? op->buf : NULL, op->n,
-                                                deadline_ms);
-            if (r != -ENOENT)
-                return r;
-        }
-        if (!cio__expired(t->hub, deadline_ms)) {
-            /* op stays in registers for the common calls (io_ring_simple) */
-            if (op->kind == 0 || op->kind == 2)
-                return io_ring_simple(op->fd, op->buf, op->n, op->flags,
-                                      op->kind | (op->dir == IO_OUT) << 2,
-                                      deadline_ms);
-            return io_ring(t, f, op, deadline_ms);
-        }
+        ssize_t r = op->kind == 0 || op->kind == 2
+                        ? io_run_ring_simple(
+                              t, f, op->fd, op->buf, op->n, op->flags,
+                              op->kind | (op->dir == IO_OUT) << 2, deadline_ms)
+                        : io_run_ring(t, f, op, deadline_ms);
+        if (r != IO_NOT_RING)
+            return r;
     }
 #endif
     /* recv/send flags and addresses only make sense on sockets. */
