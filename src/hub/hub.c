@@ -55,7 +55,7 @@ size_t cio_hub_task_count(void)
  * keep a loop alive: hold a loop reference while there are any. */
 static void keepalive_update(struct cio__hub *hub)
 {
-    bool need = hub->inflight > 0 || hub->refs > 0;
+    bool need = hub->io.inflight > 0 || hub->refs > 0;
     if (need && !hub->loop_ref)
         cio_loop_ref(hub->io.run.loop);
     else if (!need && hub->loop_ref)
@@ -63,9 +63,8 @@ static void keepalive_update(struct cio__hub *hub)
     hub->loop_ref = need;
 }
 
-void cio__hub_inflight(struct cio__hub *hub, int delta)
+void cio__hub_keepalive(struct cio__hub *hub)
 {
-    hub->inflight += (size_t)(ptrdiff_t)delta;
     keepalive_update(hub);
 }
 
@@ -161,7 +160,7 @@ void cio_hub_dump(FILE *out)
             "corio: %zu tasks (backend %s; fd waits %zu, deadlines %zu, "
             "offload jobs %zu, references %zu)\n",
             hub->live, cio_loop_backend(hub->io.run.loop), hub->io.fd_waiters,
-            hub->timers, hub->inflight, hub->refs);
+            hub->timers, hub->io.inflight, hub->refs);
     struct cio__link *l;
     cio__list_each (l, &hub->all) {
         const struct cio__task *tk = cio__task_of(l, all_link);
@@ -220,7 +219,7 @@ static size_t run_ready(struct cio__hub *hub)
 static bool deadlocked(struct cio__hub *hub)
 {
     if (hub->io.run.runq.len || hub->io.fd_waiters || hub->timers ||
-        hub->inflight || hub->refs)
+        hub->io.inflight || hub->refs)
         return false;
     /* Our own idle registrations and timers must not hide it; then ask the
      * loop whether anything the program registered itself remains. */
@@ -239,7 +238,7 @@ static int hub_loop(struct cio__hub *hub)
     size_t since_poll = 0;
     for (;;) {
         since_poll += run_ready(hub);
-        if (hub->live == 0 && hub->inflight == 0)
+        if (hub->live == 0 && hub->io.inflight == 0)
             return 0;
         if (hub->io.run.runq.len && since_poll < RUNS_PER_POLL)
             continue;

@@ -57,7 +57,6 @@ struct cio__hub {
     size_t live;             /* tasks whose function has not returned */
     size_t stack_size;       /* stack size for new tasks */
     size_t timers;           /* deadline timers armed by tasks */
-    size_t inflight;         /* offload jobs not completed yet */
     size_t refs;             /* external wake sources (cio_hub_ref) */
     bool loop_ref;           /* holds a loop reference (inflight, refs) */
     int64_t shrink_after_ms; /* 0 = never shrink waiting stacks */

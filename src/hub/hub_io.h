@@ -49,6 +49,10 @@ struct cio__hub_io {
     size_t fd_events_cap;            /* entries allocated */
     cio_timer_t fd_probe;            /* checks fds of long waits (fdwait.c) */
     int64_t fd_probe_last;           /* when it last ran */
+    /* Offload jobs and ring operations not completed yet: they end in
+     * posts or completions, which do not keep a loop alive by themselves
+     * (cio__hub_inflight). */
+    size_t inflight;
     /* Streaming reads on the io_uring backend (io/uring_stream.c). */
     struct cio__ustreams *streams;
     /* Enough tasks that theirs and their fds' memory is cold when they run
@@ -73,8 +77,18 @@ int cio__block_raw(cio_task_t *t, const char *what, long arg);
  * (offload), or lets them go and queues the tasks that waited for that. */
 void cio__task_pin_stack(cio_task_t *t, bool on);
 
-/* Changes the count of offload jobs in flight (keeps the loop waiting). */
-void cio__hub_inflight(struct cio__hub *hub, int delta);
+/* Takes or drops the hub's loop reference as inflight leaves or reaches 0. */
+void cio__hub_keepalive(struct cio__hub *hub);
+
+/* Changes the count of offload jobs and ring operations in flight, which
+ * keep the loop waiting: the loop is told only when it leaves or reaches 0. */
+static inline void cio__hub_inflight(struct cio__hub *hub, int delta)
+{
+    size_t before = cio__io(hub)->inflight;
+    cio__io(hub)->inflight = before + (size_t)(ptrdiff_t)delta;
+    if (before == 0 || cio__io(hub)->inflight == 0)
+        cio__hub_keepalive(hub);
+}
 
 /* Drops the hub's fd state (io/fdwait.c): at the end of cio_hub_run. */
 void cio__fd_table_free(struct cio__hub *hub);

@@ -244,8 +244,23 @@ static ssize_t stream_in(cio_task_t *t, const struct io_op *op,
 #endif
 
 #ifdef CIO_HAVE_URING
+/* stream_in for a plain read into one buffer. */
+static __attribute__((noinline)) ssize_t
+stream_in_buf(cio_task_t *t, int fd, void *buf, size_t n, int64_t deadline_ms)
+{
+    struct iovec one = {.iov_base = buf, .iov_len = n};
+    return cio__stream_read(t->hub, t, fd, &one, 1, 0, true, deadline_ms);
+}
+
 /* Not done on the ring: the call goes the readiness way (io_run). */
 #define IO_NOT_RING (-(ssize_t)4096 - 1)
+
+/* A plain read or write (no flags, no address, one buffer): io_run gives
+ * it to a streaming socket's record itself. */
+static inline bool io_plain(const struct io_op *op)
+{
+    return op->kind == 0 || (op->kind == 2 && !op->flags);
+}
 
 /* The call on the io_uring backend, or IO_NOT_RING. */
 static __attribute__((noinline)) ssize_t io_run_ring(cio_task_t *t,
@@ -253,12 +268,12 @@ static __attribute__((noinline)) ssize_t io_run_ring(cio_task_t *t,
                                                      const struct io_op *op,
                                                      int64_t deadline_ms)
 {
-    if (f->stream & CIO__FD_STREAMING) {
-        bool plain = op->kind == 0 || (op->kind == 2 && !op->flags);
-        ssize_t r = op->dir == IO_IN ? stream_in(t, op, deadline_ms)
-                                     : cio__stream_write(t->hub, t, op->fd,
-                                                         plain ? op->buf : NULL,
-                                                         op->n, deadline_ms);
+    if (!io_plain(op) && (f->stream & CIO__FD_STREAMING)) {
+        /* A write waits for the record's send in flight, then goes on. */
+        ssize_t r = op->dir == IO_IN
+                        ? stream_in(t, op, deadline_ms)
+                        : cio__stream_write(t->hub, t, op->fd, NULL, op->n,
+                                            deadline_ms);
         if (r != -ENOENT)
             return r;
     }
@@ -295,6 +310,15 @@ static inline __attribute__((always_inline)) ssize_t io_run(struct io_op *op,
         return rc;
 #ifdef CIO_HAVE_URING
     if (cio__io(t->hub)->uring) {
+        if (io_plain(op) && (f->stream & CIO__FD_STREAMING)) {
+            ssize_t r =
+                op->dir == IO_IN
+                    ? stream_in_buf(t, op->fd, op->buf, op->n, deadline_ms)
+                    : cio__stream_write(t->hub, t, op->fd, op->buf, op->n,
+                                        deadline_ms);
+            if (r != -ENOENT)
+                return r;
+        }
         ssize_t r = op->kind == 0 || op->kind == 2
                         ? io_run_ring_simple(
                               t, f, op->fd, op->buf, op->n, op->flags,
