@@ -294,6 +294,49 @@ static void leave_while_armed(void)
     CHECK_EQ(cio_fd_close(cli), 0);
 }
 
+static int close_a, read_b;
+
+static void *read_then_close(void *arg)
+{
+    (void)arg;
+    char c;
+    ssize_t n = cio_fd_read(read_b, &c, 1, cio_deadline_in(5000));
+    CHECK_EQ(cio_fd_close(close_a), 0);
+    return (void *)(intptr_t)n;
+}
+
+/* A reader woken by its data, and its fd closed by a task that runs
+ * before it in the same round: it finds the fd closed, or reads the data,
+ * and never the record the close freed (run under ASan). The data for the
+ * closer is sent first, so its wake comes first. */
+static void closed_after_wake(void)
+{
+    int srv_a, cli_a, srv_b, cli_b;
+    tcp_pair(&srv_a, &cli_a);
+    tcp_pair(&srv_b, &cli_b);
+    ping_pong(srv_a, cli_a, STREAM_AFTER);
+    ping_pong(srv_b, cli_b, STREAM_AFTER);
+    close_a = srv_a;
+    read_b = srv_b;
+    shared_fd = srv_a;
+    cio_task_t *ra, *rb;
+    CHECK_EQ(cio_task_spawn(&ra, read_until, (void *)(intptr_t)5000), 0);
+    CHECK_EQ(cio_task_spawn(&rb, read_then_close, NULL), 0);
+    CHECK_EQ(cio_task_sleep(10), 0);     /* both wait now */
+    CHECK_EQ(send(cli_b, "b", 1, 0), 1); /* plain sends: one iteration */
+    CHECK_EQ(send(cli_a, "a", 1, 0), 1);
+    CHECK_EQ(cio_task_join(rb, cio_deadline_in(5000)), 0);
+    CHECK_EQ(cio_task_join(ra, cio_deadline_in(5000)), 0);
+    CHECK_EQ((intptr_t)cio_task_result(rb), 1);
+    intptr_t r = (intptr_t)cio_task_result(ra);
+    CHECK(r == -EBADF || r == 1);
+    cio_task_free(ra);
+    cio_task_free(rb);
+    CHECK_EQ(cio_fd_close(cli_a), 0);
+    CHECK_EQ(cio_fd_close(srv_b), 0);
+    CHECK_EQ(cio_fd_close(cli_b), 0);
+}
+
 enum { CONNS = 200, EACH = 20000 };
 
 /* More data held than the provided buffers hold in all: the multishots
@@ -414,6 +457,7 @@ static void *main_task(void *arg)
     mixed_reads_keep_order();
     close_while_held();
     leave_while_armed();
+    closed_after_wake();
     replies_in_order_then_close();
     many_streams_run_dry();
     /* The hub ends with a multishot armed and data held: nothing leaks and

@@ -200,15 +200,18 @@ static void stream_done(struct cio__uring_op *base, int res, unsigned flags)
         orphan_free(s);
         return;
     }
+    if (s->queued > MAX_QUEUED)
+        cancel(s); /* nobody reads: stop taking buffers */
     if (s->reader) {
+        /* The reader settles the record when it finds nothing there: it
+         * goes on using s (wait_stream). */
         cio_task_t *t = s->reader;
         s->reader = NULL;
         cio__wake(t, 0);
-    } else if (s->head != NONE || s->ended) {
-        cio__fd_wake_readers(hub, s->fd); /* a readiness wait, if any */
+        return;
     }
-    if (s->queued > MAX_QUEUED)
-        cancel(s); /* nobody reads: stop taking buffers */
+    if (s->head != NONE || s->ended)
+        cio__fd_wake_readers(hub, s->fd); /* a readiness wait, if any */
     settle(s);
 }
 
@@ -251,21 +254,22 @@ static size_t take(struct cio__ustream *s, const struct iovec *iov, int cnt,
     return done;
 }
 
-/* Waits in s for data or its multishot's end: 0, or the wait's error. */
+/* Waits in *sp for data or its multishot's end: 0, or the wait's error.
+ * *sp becomes the fd's record after the wait, or NULL: the fd may have
+ * been closed meanwhile (even after the record woke the task). */
 static int wait_stream(struct cio__hub *hub, cio_task_t *t,
-                       struct cio__ustream *s, int fd, int64_t deadline_ms)
+                       struct cio__ustream **sp, int fd, int64_t deadline_ms)
 {
     if (cio__expired(hub, deadline_ms))
         return -ETIMEDOUT;
-    s->reader = t;
-    t->wait_obj = s;            /* warmed before the task runs again */
+    (*sp)->reader = t;
+    t->wait_obj = *sp;          /* warmed before the task runs again */
     cio__hub_inflight(hub, +1); /* the completion will wake it */
     int rc = cio__block(t, deadline_ms, "fd read", fd);
     cio__hub_inflight(hub, -1);
     t->wait_obj = NULL;
-    /* s may be gone (settled, or closed: then rc is -EBADF): look again. */
-    s = lookup(hub, fd);
-    if (s && s->reader == t)
+    struct cio__ustream *s = *sp = lookup(hub, fd);
+    if (s && s->reader == t) /* not woken by the record: a deadline, a kill */
         s->reader = NULL;
     return rc;
 }
@@ -274,10 +278,10 @@ ssize_t cio__stream_read(struct cio__hub *hub, cio_task_t *t, int fd,
                          const struct iovec *iov, int cnt, int flags, bool keep,
                          int64_t deadline_ms)
 {
+    struct cio__ustream *s = lookup(hub, fd);
+    if (!s)
+        return -ENOENT;
     for (;;) {
-        struct cio__ustream *s = lookup(hub, fd);
-        if (!s)
-            return -ENOENT;
         if (!keep && s->on) {
             s->on = false;
             cancel(s);
@@ -310,9 +314,11 @@ ssize_t cio__stream_read(struct cio__hub *hub, cio_task_t *t, int fd,
             if (!s->armed)
                 return -ENOENT;
         }
-        int rc = wait_stream(hub, t, s, fd, deadline_ms);
+        int rc = wait_stream(hub, t, &s, fd, deadline_ms);
         if (rc < 0)
             return rc;
+        if (!s)
+            return -ENOENT;
     }
 }
 
