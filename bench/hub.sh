@@ -76,6 +76,7 @@ else
 fi
 [ -n "${BASE_BIN:-}" ] && servers="$servers base base_c"
 # A subset, e.g. "epoll uring hub_uring"; also, not by default: uring_sqpoll,
+# hub_uring_own (echo_server -b uring -s own: a stack per connection),
 # hub_uring_recv (CIO_URING_STREAM=recv: streaming reads, replies sent at
 # once) and hub_uring_oneshot (CIO_URING_STREAM=0: a one-shot recv per read).
 [ -n "${SERVERS:-}" ] && servers=$SERVERS
@@ -91,6 +92,7 @@ start() { # label
     uring) bench_start "$1" $on_server "$bin/bench_uring_echo" -p 0 ;;
     uring_sqpoll) bench_start "$1" $on_server "$bin/bench_uring_echo" -p 0 -s ;;
     hub_uring) bench_start "$1" $on_server "$bin/echo_server" -p 0 -b uring ;;
+    hub_uring_own) bench_start "$1" $on_server "$bin/echo_server" -p 0 -b uring -s own ;;
     hub_uring_recv) bench_start "$1" env CIO_URING_STREAM=recv $on_server "$bin/echo_server" -p 0 -b uring ;;
     hub_uring_oneshot) bench_start "$1" env CIO_URING_STREAM=0 $on_server "$bin/echo_server" -p 0 -b uring ;;
     go1) bench_start "$1" env GOMAXPROCS=1 $on_server "$tmp/go_echo" -p 0 ;;
@@ -105,6 +107,7 @@ name_of() { # label: the server's name in RESULT lines
     base) echo echo_server_base ;; base_c) echo echo_server_copied_base ;;
     uring) echo uring_echo ;; uring_sqpoll) echo uring_echo_sqpoll ;;
     hub_uring) echo echo_server_uring ;;
+    hub_uring_own) echo echo_server_uring_own ;;
     hub_uring_recv) echo echo_server_uring_recv ;;
     hub_uring_oneshot) echo echo_server_uring_oneshot ;;
     go1) echo go_echo_1cpu ;; goN) echo "go_echo_${ncpu}cpu" ;;

@@ -17,7 +17,7 @@
 enum { CONNS = 40 };
 
 static int served, children_own;
-static bool ring; /* completion mode: no copied stacks */
+static bool ring; /* completion mode */
 static size_t idle_footprint;
 
 static long fill(void *arg)
@@ -104,9 +104,9 @@ int main(void)
     cio_hub_set_conn_copied_stacks(true);
     CHECK_EQ(cio_hub_run(NULL, main_task, NULL), 0);
 #if defined(__x86_64__) && !CIO_ASAN
-    /* Not with ring operations, which may write into waiting frames. */
-    if (!ring)
-        CHECK(idle_footprint > 128 && idle_footprint < 1024);
+    /* A read on the ring (a provided buffer, before a socket streams)
+     * waits two frames deeper than a readiness wait. */
+    CHECK(idle_footprint > 128 && idle_footprint < (ring ? 1280u : 1024u));
 #endif
     printf("hub_conn_copied: ok (a waiting connection: %zu bytes)\n",
            idle_footprint);

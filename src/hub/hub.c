@@ -121,7 +121,7 @@ void cio_hub_set_copied_stacks(bool on)
     if (!cio__tls_hub)
         tls_copied_default = on;
     else
-        cio__tls_hub->copied_stacks = on && !cio__tls_hub->io.uring;
+        cio__tls_hub->copied_stacks = on;
 }
 
 void cio_hub_set_conn_copied_stacks(bool on)
@@ -300,12 +300,9 @@ int cio_hub_run_ex(const cio_hub_opts_t *opts, void **result,
         hub->io.uring = cio__loop_uring(hub->io.run.loop);
     hub->coro = cio_coro_current();
     hub->stack_size = opts->stack_size;
-    /* CIO_HUB_COPIED_STACKS=1 in the environment turns them on too. Not
-     * with ring operations: the kernel may write into a waiting task's
-     * frames, which copied stacks move. */
+    /* CIO_HUB_COPIED_STACKS=1 in the environment turns them on too. */
     const char *env = getenv("CIO_HUB_COPIED_STACKS");
-    hub->copied_stacks = !hub->io.uring &&
-                         (tls_copied_default || (env && strcmp(env, "1") == 0));
+    hub->copied_stacks = tls_copied_default || (env && strcmp(env, "1") == 0);
     hub->conn_copied = tls_conn_copied_default;
     cio__timer_init(&hub->shrink_timer, hub->io.run.loop, shrink_cb, hub);
     cio__fd_table_init(hub);

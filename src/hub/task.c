@@ -341,6 +341,7 @@ static int spawn(struct cio__hub *hub, bool copied, cio_task_t **out,
     tk->fn = fn;
     tk->arg = arg;
     t->detached = out == NULL;
+    t->copied = copied;
     tk->shield_grace = -1;
     cio__list_push_front(&hub->all, &tk->all_link);
     hub->live++;
@@ -359,8 +360,7 @@ int cio_task_spawn(cio_task_t **out, cio_task_cb fn, void *arg)
 int cio__task_spawn_conn(cio_task_t **out, cio_task_cb fn, void *arg)
 {
     struct cio__hub *hub = cio__hub_get();
-    /* never with ring operations (hub.c) */
-    bool conn = hub && hub->conn_copied && !hub->io.uring;
+    bool conn = hub && hub->conn_copied;
     return spawn(hub, hub && (hub->copied_stacks || conn), out, fn, arg);
 }
 

@@ -64,8 +64,8 @@ enum cio__task_state {
 struct cio_task {
     cio_coro_t *coro;     /* runs fn(arg) */
     struct cio__hub *hub; /* hub that schedules it */
-    int state;            /* enum cio__task_state */
     int wake_rc;          /* result code of the trigger that woke it */
+    uint8_t state;        /* enum cio__task_state */
     union {
         struct {
             bool killed;    /* cio_task_kill was called */
@@ -79,6 +79,9 @@ struct cio_task {
     bool shrunk;           /* shrink attempted during this wait */
     bool keep_stack;       /* another thread may use its stack now */
     bool started;          /* the hub switched to it once */
+    bool copied;           /* on a shared stack: its frames move while it
+                              waits, so the kernel must not keep pointers
+                              into them (io/uring.c) */
     const char *wait_what; /* what it waits on, for cio_hub_dump */
     long wait_arg;         /* an fd or a count shown with wait_what */
     int64_t wait_since;    /* when the current wait began */

@@ -137,7 +137,50 @@ static size_t op_len(const struct io_op *op)
 }
 
 #ifdef CIO_HAVE_URING
-/* The call as one operation on the hub's ring (completion mode). */
+/* stream_in for a plain read into one buffer. */
+static __attribute__((noinline)) ssize_t
+stream_in_buf(cio_task_t *t, int fd, void *buf, size_t n, int64_t deadline_ms)
+{
+    struct iovec one = {.iov_base = buf, .iov_len = n};
+    return cio__stream_read(t->hub, t, fd, &one, 1, 0, true, deadline_ms);
+}
+
+/* Not done on the ring: the call goes the readiness way (io_run). */
+#define IO_NOT_RING (-(ssize_t)4096 - 1)
+
+/* A socket read of up to a provided buffer, on the ring: the kernel
+ * picks the buffer (none of the task's memory is lent to it), a run of
+ * drained reads makes the socket stream. -ENOBUFS: read another way. Its
+ * own small frame: it is where a task waits for data that is slow to come
+ * (with copied stacks, the frames are the waiting task's memory). */
+static __attribute__((noinline)) ssize_t
+ring_read_pbuf(cio_task_t *t, struct cio__fd *f, int fd, void *buf, size_t n,
+               int flags, int64_t deadline_ms)
+{
+    struct cio__hub *hub = t->hub;
+    if (f->stream < CIO__FD_NOSTREAM) {
+        if (!f->drained)
+            f->stream = 0; /* not a run of drained reads */
+        else if (flags == 0 && cio__stream_enter(hub, f, fd)) {
+            ssize_t r = stream_in_buf(t, fd, buf, n, deadline_ms);
+            if (r != -ENOENT)
+                return r;
+        }
+    }
+    /* A short read drained the socket: the next one waits first. */
+    ssize_t r = cio__uring_recv_pbuf(hub, t, fd, buf, n, flags, f->drained,
+                                     deadline_ms);
+    if (r == -ENOTSOCK) {
+        f->notsock = 1;
+        return -ENOBUFS;
+    }
+    if (r != -ENOBUFS)
+        f->drained = r > 0 && (size_t)r < n;
+    return r;
+}
+
+/* The call as one operation on the hub's ring (completion mode), or
+ * IO_NOT_RING. */
 static ssize_t io_ring(cio_task_t *t, struct cio__fd *f, const struct io_op *op,
                        int64_t deadline_ms)
 {
@@ -145,29 +188,10 @@ static ssize_t io_ring(cio_task_t *t, struct cio__fd *f, const struct io_op *op,
     bool in = op->dir == IO_IN;
     /* The ring waits for the socket itself: no MSG_DONTWAIT. */
     int fl = (op->flags & ~MSG_DONTWAIT) | (in ? 0 : MSG_NOSIGNAL);
-    if (in && op->kind != 1 && op->kind != 3 && op->n <= CIO__PBUF_SIZE &&
-        !f->notsock) {
-        if (f->stream < CIO__FD_NOSTREAM) {
-            if (!f->drained)
-                f->stream = 0; /* not a run of drained reads */
-            else if (fl == 0 && cio__stream_enter(hub, f, op->fd)) {
-                struct iovec one = {.iov_base = op->buf, .iov_len = op->n};
-                ssize_t r = cio__stream_read(hub, t, op->fd, &one, 1, 0, true,
-                                             deadline_ms);
-                if (r != -ENOENT)
-                    return r;
-            }
-        }
-        /* A short read drained the socket: the next one waits first. */
-        ssize_t r = cio__uring_recv_pbuf(hub, t, op->fd, op->buf, op->n, fl,
-                                         f->drained, deadline_ms);
-        if (r == -ENOTSOCK)
-            f->notsock = 1;
-        else if (r != -ENOBUFS) {
-            f->drained = r > 0 && (size_t)r < op->n;
-            return r;
-        }
-    }
+    /* The kernel would keep pointers into frames that a shared stack
+     * moves, for as long as the peer takes: the readiness way instead. */
+    if (t->copied)
+        return IO_NOT_RING;
     struct io_uring_sqe *sqe = cio__uop_sqe(hub, t);
     if (!sqe)
         return -EBUSY;
@@ -244,17 +268,6 @@ static ssize_t stream_in(cio_task_t *t, const struct io_op *op,
 #endif
 
 #ifdef CIO_HAVE_URING
-/* stream_in for a plain read into one buffer. */
-static __attribute__((noinline)) ssize_t
-stream_in_buf(cio_task_t *t, int fd, void *buf, size_t n, int64_t deadline_ms)
-{
-    struct iovec one = {.iov_base = buf, .iov_len = n};
-    return cio__stream_read(t->hub, t, fd, &one, 1, 0, true, deadline_ms);
-}
-
-/* Not done on the ring: the call goes the readiness way (io_run). */
-#define IO_NOT_RING (-(ssize_t)4096 - 1)
-
 /* A plain read or write (no flags, no address, one buffer): io_run gives
  * it to a streaming socket's record itself. */
 static inline bool io_plain(const struct io_op *op)
@@ -285,9 +298,10 @@ static __attribute__((noinline)) ssize_t io_run_ring(cio_task_t *t,
 /* io_run_ring for read, write, recv and send, from scalars: an op whose
  * address io_run took would be built in memory on every call of every
  * backend. kd: the kind, | 4 for writes. */
+/* io_run_ring from scalars (io_run_ring_simple's second half). */
 static __attribute__((noinline)) ssize_t
-io_run_ring_simple(cio_task_t *t, struct cio__fd *f, int fd, void *buf,
-                   size_t n, int flags, int kd, int64_t deadline_ms)
+io_run_ring_op(cio_task_t *t, struct cio__fd *f, int fd, void *buf, size_t n,
+               int flags, int kd, int64_t deadline_ms)
 {
     struct io_op op = {.fd = fd,
                        .dir = kd & 4 ? IO_OUT : IO_IN,
@@ -296,6 +310,20 @@ io_run_ring_simple(cio_task_t *t, struct cio__fd *f, int fd, void *buf,
                        .flags = flags,
                        .kind = kd & 3};
     return io_run_ring(t, f, &op, deadline_ms);
+}
+
+static __attribute__((noinline)) ssize_t
+io_run_ring_simple(cio_task_t *t, struct cio__fd *f, int fd, void *buf,
+                   size_t n, int flags, int kd, int64_t deadline_ms)
+{
+    if (!(kd & 4) && n <= CIO__PBUF_SIZE && !f->notsock &&
+        !cio__expired(t->hub, deadline_ms)) {
+        ssize_t r = ring_read_pbuf(t, f, fd, buf, n, flags & ~MSG_DONTWAIT,
+                                   deadline_ms);
+        if (r != -ENOBUFS)
+            return r;
+    }
+    return io_run_ring_op(t, f, fd, buf, n, flags, kd, deadline_ms);
 }
 #endif
 
@@ -477,7 +505,9 @@ int cio_sock_accept(int fd, struct sockaddr *addr, socklen_t *addrlen,
     if (rc < 0)
         return rc;
 #ifdef CIO_HAVE_URING
-    if (cio__io(t->hub)->uring && !cio__expired(t->hub, deadline_ms)) {
+    /* The address is written at the end: not into a moving frame. */
+    if (cio__io(t->hub)->uring && !cio__expired(t->hub, deadline_ms) &&
+        !(t->copied && addr)) {
         struct io_uring_sqe *sqe = cio__uop_sqe(t->hub, t);
         if (!sqe)
             return -EBUSY;
@@ -517,7 +547,9 @@ int cio_sock_connect(int fd, const struct sockaddr *addr, socklen_t addrlen,
     if (rc < 0)
         return rc;
 #ifdef CIO_HAVE_URING
-    if (cio__io(t->hub)->uring && !cio__expired(t->hub, deadline_ms)) {
+    /* A kernel may read the address late: not from a moving frame. */
+    if (cio__io(t->hub)->uring && !cio__expired(t->hub, deadline_ms) &&
+        !t->copied) {
         struct io_uring_sqe *sqe = cio__uop_sqe(t->hub, t);
         if (!sqe)
             return -EBUSY;

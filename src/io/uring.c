@@ -52,17 +52,30 @@ static void cancel_and_wait(struct cio__hub *hub, cio_task_t *t, long arg)
     }
 }
 
-int cio__uop_wait(struct cio__hub *hub, cio_task_t *t, int64_t deadline_ms,
-                  const char *what, long arg, bool stack)
+/* cio__uop_wait, inlined into the provided-buffer read: one frame less
+ * where a task waits for data (with copied stacks, its memory). */
+static inline __attribute__((always_inline)) int
+uop_wait(struct cio__hub *hub, cio_task_t *t, int64_t deadline_ms,
+         const char *what, long arg, bool stack)
 {
     bool keep = t->keep_stack;
+    /* The kernel may use the task's stack until done: not shrunk, and on
+     * a shared stack its frames stay in place (the others of that stack
+     * wait). Only operations that end by themselves (files) come here
+     * so from a task on a shared stack; its socket calls, which may wait
+     * for a peer that needs that stack, take the readiness way. */
+    bool pin = stack && t->copied;
     if (stack)
-        t->keep_stack = true; /* the kernel may write to it until done */
+        t->keep_stack = true;
+    if (pin)
+        cio__task_pin_stack(t, true);
     cio__hub_inflight(hub, +1);
     int rc = cio__block(t, deadline_ms, what, arg);
     if (!cio__task_uop(t)->done)
         cancel_and_wait(hub, t, arg);
     cio__hub_inflight(hub, -1);
+    if (pin)
+        cio__task_pin_stack(t, false);
     t->keep_stack = keep;
     int res = cio__task_uop(t)->res;
     if (res >= 0 || rc == 0) {
@@ -70,6 +83,12 @@ int cio__uop_wait(struct cio__hub *hub, cio_task_t *t, int64_t deadline_ms,
         return res == -ECANCELED && rc == 0 ? -EBADF : res;
     }
     return rc;
+}
+
+int cio__uop_wait(struct cio__hub *hub, cio_task_t *t, int64_t deadline_ms,
+                  const char *what, long arg, bool stack)
+{
+    return uop_wait(hub, t, deadline_ms, what, arg, stack);
 }
 
 ssize_t cio__uring_recv_pbuf(struct cio__hub *hub, cio_task_t *t, int fd,
@@ -86,7 +105,7 @@ ssize_t cio__uring_recv_pbuf(struct cio__hub *hub, cio_task_t *t, int fd,
         sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = 0;
-    int rc = cio__uop_wait(hub, t, deadline_ms, "fd read", fd, false);
+    int rc = uop_wait(hub, t, deadline_ms, "fd read", fd, false);
     if (cio__task_uop(t)->flags & IORING_CQE_F_BUFFER) {
         unsigned bid = cio__task_uop(t)->flags >> IORING_CQE_BUFFER_SHIFT;
         if (rc > 0) /* even if the wait was cut short: the data is ours */
