@@ -19,7 +19,8 @@
 #   SECS=3 RUNS=5 SIZE=64 CONNS="100 1000 10000" PIN=1 CALLGRIND=0 sh bench/hub.sh
 #
 # BASE_BIN=DIR adds echo_server from another build (its bin directory) as
-# base_own and base_copied, to compare a change within one run, e.g.
+# base and base_c (epoll, own and copied stacks); base_uring (-b uring)
+# when named in SERVERS. To compare a change within one run, e.g.
 #   SERVERS="epoll hub hubc base base_c" BASE_BIN=../old/build/bin sh bench/hub.sh
 #
 # PIN=1 (the default where taskset and 2 CPUs are there) runs every server
@@ -88,6 +89,7 @@ start() { # label
     hubc) bench_start "$1" $on_server "$bin/echo_server" -p 0 -b epoll -s copied ;;
     base) bench_start "$1" $on_server "$BASE_BIN/echo_server" -p 0 -b epoll -s own ;;
     base_c) bench_start "$1" $on_server "$BASE_BIN/echo_server" -p 0 -b epoll -s copied ;;
+    base_uring) bench_start "$1" $on_server "$BASE_BIN/echo_server" -p 0 -b uring ;;
     libuv) bench_start "$1" $on_server "$bin/bench_uv_echo" -p 0 ;;
     uring) bench_start "$1" $on_server "$bin/bench_uring_echo" -p 0 ;;
     uring_sqpoll) bench_start "$1" $on_server "$bin/bench_uring_echo" -p 0 -s ;;
@@ -105,6 +107,7 @@ name_of() { # label: the server's name in RESULT lines
     epoll) echo epoll_echo ;; hub) echo echo_server ;; libuv) echo uv_echo ;;
     hubc) echo echo_server_copied ;;
     base) echo echo_server_base ;; base_c) echo echo_server_copied_base ;;
+    base_uring) echo echo_server_uring_base ;;
     uring) echo uring_echo ;; uring_sqpoll) echo uring_echo_sqpoll ;;
     hub_uring) echo echo_server_uring ;;
     hub_uring_own) echo echo_server_uring_own ;;
@@ -190,6 +193,9 @@ if [ "${CALLGRIND:-0}" = 1 ] && command -v valgrind >/dev/null 2>&1; then
         base) name=echo_server_base n=$(bench_instr_per_rtt "$BASE_BIN/echo_server" -b epoll -s own) ;;
         base_c) name=echo_server_copied_base n=$(bench_instr_per_rtt "$BASE_BIN/echo_server" -b epoll -s copied) ;;
         libuv) name=uv_echo n=$(bench_instr_per_rtt "$bin/bench_uv_echo") ;;
+        uring) name=uring_echo n=$(bench_instr_per_rtt "$bin/bench_uring_echo") ;;
+        hub_uring) name=echo_server_uring n=$(bench_instr_per_rtt "$bin/echo_server" -b uring) ;;
+        hub_uring_own) name=echo_server_uring_own n=$(bench_instr_per_rtt "$bin/echo_server" -b uring -s own) ;;
         *) continue ;;
         esac
         echo "RESULT bench=hub_user_instructions server=$name conns=100" \

@@ -250,6 +250,10 @@ static int hub_loop(struct cio__hub *hub)
             return -EDEADLK;
         }
         hub->io.cold = hub->live >= COLD_TASKS;
+#ifdef CIO_HAVE_URING
+        if (hub->io.uring)
+            cio__uring_set_cold(hub->io.uring, hub->io.cold);
+#endif
         int rc =
             cio_loop_run(hub->io.run.loop,
                          hub->io.run.runq.len ? CIO_RUN_NOWAIT : CIO_RUN_ONCE);

@@ -16,7 +16,7 @@ struct cio__fd_event;
  * its stack: the completion writes here while the stack may be shrunk. */
 struct cio__uop {
     struct cio__uring_op base; /* what the loop calls on completion */
-    cio_task_t *task;          /* the waiting task */
+    cio_task_t *task;          /* the waiting task: right after base */
     int res;                   /* the completion's result */
     unsigned flags;            /* and flags (the provided buffer's id) */
     bool done;                 /* the completion arrived */

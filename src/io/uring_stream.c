@@ -35,6 +35,8 @@
 
 struct cio__ustream {
     struct cio__uring_op base; /* the multishot recv's completions */
+    cio_task_t *reader;        /* a task waiting in a stream read: right
+                                  after base (cio__uring_op) */
     struct cio__hub *hub;      /* its hub */
     int fd;                    /* -1 once closed: freed at the final cqe */
     bool on;                   /* streaming: re-armed by the next read */
@@ -43,7 +45,6 @@ struct cio__ustream {
     bool nobufs;               /* it ended on -ENOBUFS: next read one-shot */
     bool ended;                /* end_res is the socket's last word */
     int end_res;               /* 0 (EOF) or -errno, after the data */
-    cio_task_t *reader;        /* a task waiting in a stream read */
     uint16_t head, tail;       /* queued buffer ids, linked through next[] */
     uint16_t off;              /* bytes of head already taken */
     uint32_t queued;           /* bytes queued */
@@ -58,7 +59,7 @@ struct cio__ustream {
  * time): it goes to the kernel with the iteration's other entries. */
 struct behind {
     struct cio__uring_op base; /* the send's completion */
-    struct cio__ustream *s;    /* its record */
+    struct cio__ustream *s;    /* its record: right after base */
     struct behind *next;       /* in the spare list, once done */
     unsigned n;                /* bytes to send */
     char data[CIO__PBUF_SIZE]; /* a copy: the caller's buffer is theirs */

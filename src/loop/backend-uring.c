@@ -47,6 +47,7 @@ struct cio__uring {
     bool enabled;      /* created disabled: enabled by first submit */
     bool removed;      /* a poll removed since the last wait for events:
                         * its file is let go only when task work runs */
+    bool cold;         /* completions' operations are cold: warm ahead */
     struct upoll *fds; /* indexed by fd */
     int fds_cap;       /* entries in fds */
     int *rearm;        /* fds whose poll fired: re-armed next poll */
@@ -439,6 +440,28 @@ static int wait_events(struct cio__uring *u, int timeout_ms)
     return io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
 }
 
+void cio__uring_set_cold(struct cio__uring *u, bool cold)
+{
+    u->cold = cold;
+}
+
+/* Completions warmed ahead of the one acted on: their operations twice
+ * as far, then what those touch next (cio__uring_op). */
+#define AHEAD 4
+
+/* The operation of the completion at head, or NULL (a poll's, a cancel's). */
+static const struct cio__uring_op *cqe_op(const struct cio__uring *u,
+                                          unsigned head)
+{
+    const struct io_uring_cqe *cqe =
+        &u->ring.cq
+             .cqes[io_uring_cqe_index(&u->ring, head, u->ring.cq.ring_mask)];
+    uint64_t tag = cqe->user_data;
+    return tag & 1 || tag <= CANCEL_ALL_TAG
+               ? NULL
+               : (const struct cio__uring_op *)(uintptr_t)tag;
+}
+
 static int uring_poll(void *state, int timeout_ms, cio__fired_t *fired, int cap)
 {
     struct cio__uring *u = state;
@@ -452,10 +475,17 @@ static int uring_poll(void *state, int timeout_ms, cio__fired_t *fired, int cap)
     if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
         return rc;
     int n = 0;
-    unsigned head, seen = 0;
+    unsigned head, seen = 0, ready = io_uring_cq_ready(&u->ring);
     struct io_uring_cqe *cqe;
     io_uring_for_each_cqe(&u->ring, head, cqe)
     {
+        if (u->cold && seen + 2 * AHEAD < ready)
+            __builtin_prefetch(cqe_op(u, head + 2 * AHEAD));
+        if (u->cold && seen + AHEAD < ready) {
+            const struct cio__uring_op *op = cqe_op(u, head + AHEAD);
+            if (op)
+                __builtin_prefetch(cio__uring_op_next(op));
+        }
         uint64_t tag = cqe->user_data;
         if (tag & 1) {
             if (n == cap)

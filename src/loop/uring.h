@@ -12,10 +12,19 @@ struct cio__uring;
 
 /* An operation submitted on the ring: its sqe's user_data points to this
  * (8-byte aligned, so the low bit stays free for the backend's polls).
- * done runs on the loop's thread from inside the backend's poll. */
+ * done runs on the loop's thread from inside the backend's poll. The word
+ * that follows it in its container is what done touches next (the task
+ * it wakes, or NULL): the poll warms both a few completions ahead, since
+ * with thousands of connections they are cold. */
 struct cio__uring_op {
     void (*done)(struct cio__uring_op *op, int res, unsigned flags);
 };
+
+/* The pointer an operation's container keeps right after it. */
+static inline void *cio__uring_op_next(const struct cio__uring_op *op)
+{
+    return ((void *const *)(const void *)op)[1];
+}
 
 #ifdef CIO_HAVE_URING
 #include <liburing.h>
@@ -28,6 +37,10 @@ struct cio__uring *cio__loop_uring(cio_loop_t *loop);
  * completion is ignored). Entries reach the kernel at the next poll. */
 struct io_uring_sqe *cio__uring_sqe(struct cio__uring *u,
                                     struct cio__uring_op *op);
+
+/* Tells the ring that the operations its completions name are cold (the
+ * hub has thousands of tasks): the poll then warms them a few ahead. */
+void cio__uring_set_cold(struct cio__uring *u, bool cold);
 
 /* Hands queued entries to the kernel now: >= 0 or -errno. */
 int cio__uring_submit(struct cio__uring *u);
