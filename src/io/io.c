@@ -295,9 +295,6 @@ static __attribute__((noinline)) ssize_t io_run_ring(cio_task_t *t,
     return io_ring(t, f, op, deadline_ms);
 }
 
-/* io_run_ring for read, write, recv and send, from scalars: an op whose
- * address io_run took would be built in memory on every call of every
- * backend. kd: the kind, | 4 for writes. */
 /* io_run_ring from scalars (io_run_ring_simple's second half). */
 static __attribute__((noinline)) ssize_t
 io_run_ring_op(cio_task_t *t, struct cio__fd *f, int fd, void *buf, size_t n,
@@ -312,6 +309,10 @@ io_run_ring_op(cio_task_t *t, struct cio__fd *f, int fd, void *buf, size_t n,
     return io_run_ring(t, f, &op, deadline_ms);
 }
 
+/* io_run_ring for read, write, recv and send, from scalars: an op whose
+ * address io_run took would be built in memory on every call of every
+ * backend. A small socket read takes a provided buffer, from a frame of
+ * its own. kd: the kind, | 4 for writes. */
 static __attribute__((noinline)) ssize_t
 io_run_ring_simple(cio_task_t *t, struct cio__fd *f, int fd, void *buf,
                    size_t n, int flags, int kd, int64_t deadline_ms)
