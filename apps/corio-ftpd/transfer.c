@@ -63,6 +63,13 @@ static int send_binary(struct transfer *x)
             return (int)n;
         x->bytes += n;
         fair_yield(&since, (size_t)n);
+        /* Short of the file's end, a short count means the socket is full:
+         * the next sendfile would fail with EAGAIN, so wait first. */
+        if ((size_t)n < SEND_CHUNK && off < x->size) {
+            int rc = cio_fd_wait_writable(x->data_fd, data_deadline(x));
+            if (rc < 0)
+                return rc;
+        }
     }
 }
 
