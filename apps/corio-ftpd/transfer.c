@@ -42,8 +42,8 @@ static void fair_yield(size_t *since, size_t n)
  * allows in this task's own call, instead of filling a deep buffer that
  * the receiver's ACKs must drain (on loopback, on the client's CPU: the
  * client then falls behind). It also bounds the kernel memory a transfer
- * holds. 64 KiB, not 256: with 100-500 downloads on loopback, 1.6-2.4x the
- * MB/s at the same CPU per GiB, with sendfile calls half as many and each
+ * holds. 64 KiB, not 256: with 100-500 downloads on loopback, 1.6-2.3x the
+ * MB/s at no more CPU per GiB, with sendfile calls half as many and each
  * twice as large (docs/BENCHMARKS.md); a single stream is unchanged. A
  * hint: where the option is missing, nothing changes. */
 static void limit_unsent(int fd)
