@@ -36,6 +36,7 @@ struct transfer {
     bool more;              /* the glob matched more than it listed */
     off_t offset;           /* file position the transfer starts at */
     off_t orig_size;        /* in place: the size before, for rollback */
+    off_t size;             /* downloads: the file's size when opened */
     off_t fpos;             /* uploads: file position reached */
     off_t bytes;            /* bytes on the data connection so far */
     int64_t data_ms;        /* data connection stall limit */

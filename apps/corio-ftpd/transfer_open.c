@@ -39,6 +39,7 @@ static int open_retr(struct ftp_session *s, struct transfer *x, off_t rest)
         return -1;
     }
     x->offset = rest;
+    x->size = st.st_size;
     reply(s, 150, "Opening %s mode data connection for %s (%lld bytes).",
           x->ascii ? "ASCII" : "BINARY", x->vpath, (long long)st.st_size);
     return 0;
