@@ -189,8 +189,13 @@ static ssize_t io_ring(cio_task_t *t, struct cio__fd *f, const struct io_op *op,
     /* The ring waits for the socket itself: no MSG_DONTWAIT. */
     int fl = (op->flags & ~MSG_DONTWAIT) | (in ? 0 : MSG_NOSIGNAL);
     /* The kernel would keep pointers into frames that a shared stack
-     * moves, for as long as the peer takes: the readiness way instead. */
-    if (t->copied)
+     * moves, for as long as the peer takes: the readiness way instead.
+     * So too every write to a socket: tried at once, it is out before
+     * the task goes on, where on the ring it waited for the hub's next
+     * loop iteration, behind every task of the round (a reply behind a
+     * hundred downloads' sendfile calls: milliseconds). A socket that
+     * streams has its replies copied onto the ring (send-behind). */
+    if (t->copied || (!in && !f->notsock && !f->nopoll))
         return IO_NOT_RING;
     struct io_uring_sqe *sqe = cio__uop_sqe(hub, t);
     if (!sqe)
