@@ -1,8 +1,9 @@
 /* Watches that start a task when an fd becomes readable: an echo server
  * whose connections have no task between messages (the hub's task count
- * says so while 50 clients wait), data already there when the watch is
- * armed, an fd a task waited on before, end of file, cancel and fire, and
- * each error the header lists.
+ * says so while 50 clients wait), data already there when a watch is
+ * first armed, data that comes while its task runs, an fd a task waited
+ * on before, end of file, cancel and fire, and each error the header
+ * lists.
  * CIO_TEST_ALL_BACKENDS */
 #include <errno.h>
 #include <stdint.h>
@@ -18,6 +19,7 @@ enum { CLIENTS = 50, ROUNDS = 5 };
 
 static int port;
 static int wakes, closed, open_conns;
+static cio_watchset_t *set;
 
 /* A server connection: its fd and its watch, no task while it waits. */
 struct conn {
@@ -33,10 +35,12 @@ static void conn_serve(struct conn *c, int64_t deadline)
 {
     char buf[64];
     ssize_t n = cio_fd_read(c->fd, buf, sizeof buf, deadline);
+    /* A message fits buf: the read came up short, nothing is left. */
     if (n > 0 && cio_fd_write_all(c->fd, buf, (size_t)n, -1) == n &&
-        cio_fd_watch_start(&c->watch, c->fd, conn_wake, c) == 0)
+        cio_fd_watch_start(&c->watch, set, c->fd, conn_wake, c) == 0)
         return;
     CHECK(n >= 0);
+    CHECK_EQ(cio_fd_watch_cancel(&c->watch), c->watch.set ? 0 : -ENOENT);
     cio_fd_close(c->fd);
     free(c);
     closed++;
@@ -138,94 +142,111 @@ static void wait_fired(int want)
     CHECK_EQ(fired, want);
 }
 
-static void on_loop_io(cio_loop_t *loop, int fd, int events, void *data)
-{
-    (void)loop, (void)fd, (void)events, (void)data;
-}
-
-/* Arming with data there, after a task's wait, cancel, fire, errors. */
+/* Arming with data there, data while its task runs, after a task's wait,
+ * cancel, fire, errors. */
 static void edges(void)
 {
     int sv[2];
     CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    cio_fd_watch_t w = {0};
+    cio_fd_watch_t w = {0}, w2 = {0};
     int hit = 0;
+    char c;
 
-    CHECK_EQ(cio_fd_watch_start(NULL, sv[0], count_fire, &hit), -EINVAL);
-    CHECK_EQ(cio_fd_watch_start(&w, sv[0], NULL, &hit), -EINVAL);
-    CHECK_EQ(cio_fd_watch_start(&w, -1, count_fire, &hit), -EINVAL);
+    CHECK_EQ(cio_watchset_new(NULL), -EINVAL);
+    CHECK_EQ(cio_fd_watch_start(NULL, set, sv[0], count_fire, &hit), -EINVAL);
+    CHECK_EQ(cio_fd_watch_start(&w, NULL, sv[0], count_fire, &hit), -EINVAL);
+    CHECK_EQ(cio_fd_watch_start(&w, set, sv[0], NULL, &hit), -EINVAL);
+    CHECK_EQ(cio_fd_watch_start(&w, set, -1, count_fire, &hit), -EINVAL);
     CHECK_EQ(cio_fd_watch_cancel(NULL), -EINVAL);
     CHECK_EQ(cio_fd_watch_fire(NULL), -EINVAL);
     CHECK_EQ(cio_fd_watch_cancel(&w), -ENOENT);
     CHECK_EQ(cio_fd_watch_fire(&w), -ENOENT);
 
+    /* A regular file: epoll cannot watch it. */
+    FILE *tmp = tmpfile();
+    CHECK(tmp);
+    CHECK_EQ(cio_fd_watch_start(&w, set, fileno(tmp), count_fire, &hit),
+             -EPERM);
+    fclose(tmp);
+
     /* A task waits on the fd: refused. */
     cio_task_t *t;
     CHECK_EQ(cio_task_spawn(&t, wait_readable, &sv[0]), 0);
     cio_task_sleep(0);
-    CHECK_EQ(cio_fd_watch_start(&w, sv[0], count_fire, &hit), -EBUSY);
+    CHECK_EQ(cio_fd_watch_start(&w, set, sv[0], count_fire, &hit), -EBUSY);
     CHECK_EQ(cio_task_join(t, -1), 0); /* its wait ended without an event */
     cio_task_free(t);
 
-    /* After that task's wait, the hub's registration makes no conflict;
-     * nothing to read: it does not fire, and cancel disarms it. */
-    CHECK_EQ(cio_fd_watch_start(&w, sv[0], count_fire, &hit), 0);
-    CHECK_EQ(cio_fd_watch_start(&w, sv[0], count_fire, &hit), -EALREADY);
+    /* Nothing to read: it does not fire, and cancel disarms it; a second
+     * watch of the set on the same fd is refused. */
+    CHECK_EQ(cio_fd_watch_start(&w, set, sv[0], count_fire, &hit), 0);
+    CHECK_EQ(cio_fd_watch_start(&w, set, sv[0], count_fire, &hit), -EALREADY);
+    CHECK_EQ(cio_fd_watch_start(&w2, set, sv[0], count_fire, &hit), -EEXIST);
     cio_task_sleep(30);
     CHECK_EQ(fired, 0);
-    CHECK_EQ(cio_fd_watch_cancel(&w), 0);
+    CHECK_EQ(cio_fd_watch_cancel(&w), 1);
     CHECK_EQ(cio_fd_watch_cancel(&w), -ENOENT);
     CHECK_EQ(write(sv[1], "x", 1), 1);
     cio_task_sleep(30);
     CHECK_EQ(fired, 0); /* cancelled: no task, though readable */
-
-    /* A task reads the fd again after the cancel. */
-    char c;
     CHECK_EQ(cio_fd_read(sv[0], &c, 1, cio_deadline_in(1000)), 1);
 
-    /* Data already there when armed: fires at once. */
+    /* Data already there when first armed: fires at once. */
     CHECK_EQ(write(sv[1], "y", 1), 1);
-    CHECK_EQ(cio_fd_watch_start(&w, sv[0], count_fire, &hit), 0);
+    CHECK_EQ(cio_fd_watch_start(&w, set, sv[0], count_fire, &hit), 0);
     wait_fired(1);
     CHECK_EQ(hit, 1);
-    CHECK_EQ(cio_fd_watch_cancel(&w), -ENOENT); /* fired: disarmed */
+    CHECK_EQ(cio_fd_watch_fire(&w), -ENOENT); /* fired: not armed */
     CHECK_EQ(cio_fd_read(sv[0], &c, 1, cio_deadline_in(1000)), 1);
 
-    /* A task waits for the fd while data comes, then a watch: the hub's
-     * registration is dropped and the watch's fires on the next byte. */
+    /* Armed again with nothing new: waits; a byte fires it. */
+    CHECK_EQ(cio_fd_watch_start(&w, set, sv[0], count_fire, &hit), 0);
+    cio_task_sleep(20);
+    CHECK_EQ(fired, 1);
+    CHECK_EQ(write(sv[1], "w", 1), 1);
+    wait_fired(2);
+
+    /* A byte that comes after it fired, while "its task runs": armed
+     * again, it fires at once. */
+    CHECK_EQ(cio_fd_read(sv[0], &c, 1, cio_deadline_in(1000)), 1);
+    CHECK_EQ(write(sv[1], "v", 1), 1);
+    cio_task_sleep(20);
+    CHECK_EQ(fired, 2);
+    CHECK_EQ(cio_fd_watch_start(&w, set, sv[0], count_fire, &hit), 0);
+    wait_fired(3);
+    CHECK_EQ(cio_fd_read(sv[0], &c, 1, cio_deadline_in(1000)), 1);
+    CHECK_EQ(c, 'v');
+
+    /* A task waits for the fd while data comes, then the watch: the hub's
+     * registration is dropped and the watch fires on the next byte. */
+    CHECK_EQ(cio_fd_watch_cancel(&w), 0); /* it had fired */
     CHECK_EQ(cio_task_spawn(&t, wait_readable, &sv[0]), 0);
     cio_task_sleep(0);
     CHECK_EQ(write(sv[1], "z", 1), 1);
     CHECK_EQ(cio_task_join(t, -1), 0);
     cio_task_free(t);
     CHECK_EQ(cio_fd_read(sv[0], &c, 1, cio_deadline_in(1000)), 1);
-    CHECK_EQ(cio_fd_watch_start(&w, sv[0], count_fire, &hit), 0);
+    CHECK_EQ(cio_fd_watch_start(&w, set, sv[0], count_fire, &hit), 0);
     cio_task_sleep(20);
-    CHECK_EQ(fired, 1);
-    CHECK_EQ(write(sv[1], "w", 1), 1);
-    wait_fired(2);
+    CHECK_EQ(fired, 3);
+    CHECK_EQ(write(sv[1], "u", 1), 1);
+    wait_fired(4);
     CHECK_EQ(cio_fd_read(sv[0], &c, 1, cio_deadline_in(1000)), 1);
 
     /* Fire without data: the task starts all the same. */
-    CHECK_EQ(cio_fd_watch_start(&w, sv[0], count_fire, &hit), 0);
+    CHECK_EQ(cio_fd_watch_start(&w, set, sv[0], count_fire, &hit), 0);
     CHECK_EQ(cio_fd_watch_fire(&w), 0);
     CHECK_EQ(cio_fd_watch_fire(&w), -ENOENT);
-    wait_fired(3);
+    wait_fired(5);
 
     /* End of file fires too. */
-    CHECK_EQ(cio_fd_watch_start(&w, sv[0], count_fire, &hit), 0);
+    CHECK_EQ(cio_fd_watch_start(&w, set, sv[0], count_fire, &hit), 0);
     cio_task_sleep(20);
-    CHECK_EQ(fired, 3);
+    CHECK_EQ(fired, 5);
     shutdown(sv[1], SHUT_WR);
-    wait_fired(4);
+    wait_fired(6);
     CHECK_EQ(cio_fd_read(sv[0], &c, 1, cio_deadline_in(1000)), 0);
-
-    /* The program's own registration on the hub's loop: refused. */
-    CHECK_EQ(cio_loop_register(cio_hub_loop(), sv[0], CIO_READABLE, on_loop_io,
-                               NULL),
-             0);
-    CHECK_EQ(cio_fd_watch_start(&w, sv[0], count_fire, &hit), -EEXIST);
-    CHECK_EQ(cio_loop_unregister(cio_hub_loop(), sv[0]), 0);
+    CHECK_EQ(cio_fd_watch_cancel(&w), 0);
     cio_fd_close(sv[0]);
     cio_fd_close(sv[1]);
 }
@@ -233,15 +254,20 @@ static void edges(void)
 static void *main_task(void *arg)
 {
     (void)arg;
+    CHECK_EQ(cio_watchset_new(&set), 0);
     echo_server();
     edges();
+    cio_watchset_free(set);
     return NULL;
 }
 
 int main(void)
 {
     cio_fd_watch_t w = {0};
-    CHECK_EQ(cio_fd_watch_start(&w, 0, count_fire, NULL), -EPERM);
+    cio_watchset_t *none;
+    CHECK_EQ(cio_watchset_new(&none), -EPERM);
+    CHECK_EQ(cio_fd_watch_start(&w, (cio_watchset_t *)&w, 0, count_fire, NULL),
+             -EPERM);
     /* Connection tasks on shared stacks, as a server of idle sessions. */
     cio_hub_set_conn_copied_stacks(true);
     CHECK_EQ(cio_hub_run(NULL, main_task, NULL), 0);
