@@ -91,14 +91,18 @@ struct ftpd_root {
 
 /* One per worker thread (just one without --workers). */
 struct ftpd_server {
-    struct ftpd_config *cfg;      /* current settings (replaced by SIGHUP) */
-    struct userdb *users;         /* current users (replaced by SIGHUP) */
-    struct ftpd_log *log;         /* event and transfer logs */
-    struct ftpd_shared *shared;   /* limits shared by every worker */
-    struct ftp_session *sessions; /* this worker's sessions, newest first */
-    int n_sessions;               /* length of sessions */
-    struct ftpd_root *roots;      /* open roots, kept while the server runs */
-    bool stopping;                /* SIGTERM: finish transfers, take no more */
+    struct ftpd_config *cfg;       /* current settings (replaced by SIGHUP) */
+    struct userdb *users;          /* current users (replaced by SIGHUP) */
+    struct ftpd_log *log;          /* event and transfer logs */
+    struct ftpd_shared *shared;    /* limits shared by every worker */
+    struct ftp_session *sessions;  /* sessions running a task, newest first */
+    struct ftp_session *idle;      /* sessions without a task, oldest first */
+    struct ftp_session *idle_tail; /* the newest of idle */
+    cio_timer_t *idle_timer;       /* ends idle sessions at idle_timeout */
+    cio_watchset_t *watches;       /* the idle sessions' watches */
+    int n_sessions;                /* sessions of this worker, every kind */
+    struct ftpd_root *roots;       /* open roots, kept while the server runs */
+    bool stopping;                 /* SIGTERM: finish transfers, take no more */
 };
 
 /* Control connection states. */
@@ -110,12 +114,23 @@ enum ftp_state {
 
 struct transfer;
 
+/* Where a session is listed in its server. */
+enum ftp_listed {
+    FTP_UNLISTED, /* its watch fired: a task will take it */
+    FTP_BUSY,     /* srv->sessions: a task runs it */
+    FTP_IDLE      /* srv->idle: waiting for a command without a task */
+};
+
+/* A session waiting for its next command has no task: a watch on the
+ * control connection starts one when the client sends (session.c). */
 struct ftp_session {
-    struct ftpd_server *srv;  /* the server; NULL once the session task ended */
-    int refs;                 /* the session task and a running transfer */
-    struct ftp_session *prev; /* server's session list */
-    struct ftp_session *next; /* server's session list */
-    cio_task_t *task;         /* the task reading the control connection */
+    struct ftpd_server *srv;  /* the server; NULL once the session ended */
+    int refs;                 /* the session and a running transfer */
+    struct ftp_session *prev; /* server's list (sessions or idle) */
+    struct ftp_session *next; /* server's list (sessions or idle) */
+    cio_task_t *task;         /* the task running it now, or NULL */
+    cio_fd_watch_t watch;     /* armed while idle without a task */
+    int64_t idle_since;       /* end of the last command (hub clock, ms) */
     uint64_t id;              /* number in the log */
     int ctl;                  /* control connection */
     ftpd_addr peer;           /* client's address */
@@ -126,7 +141,10 @@ struct ftp_session {
     unsigned mlst_hide;       /* MLSx facts OPTS MLST turned off */
     bool quit;                /* leave after this reply */
     bool discarding;          /* skipping the rest of a too-long line */
+    bool unread;              /* the last read filled inbuf: more may wait */
     bool ip_counted;          /* counted in srv->ips */
+    bool timed_out;           /* the idle timeout woke it */
+    uint8_t listed;           /* enum ftp_listed */
     int failures;             /* failed logins */
     char *username;           /* USER argument, then the logged-in user */
     struct ftp_user *user;    /* rights and root once logged in */
@@ -153,10 +171,20 @@ struct ftp_session {
 
 /* ---- session.c ---- */
 
-/* Runs a session on an accepted control connection; closes fd. */
+/* Starts a session on an accepted control connection, which it closes at
+ * its end. Returns when the session ends or waits for a command without a
+ * task (the session then goes on in tasks of its own). */
 void session_run(struct ftpd_server *srv, int fd);
 /* The same on the implicit FTPS listener: TLS before the greeting. */
 void session_run_implicit(struct ftpd_server *srv, int fd);
+
+/* Graceful stop of a server's sessions: idle ones answer 421 and close,
+ * those with a transfer get until deadline_ms to finish and are then
+ * killed. Returns once every session has ended. */
+void sessions_stop(struct ftpd_server *srv, int64_t deadline_ms);
+
+/* The idle timeout changed (reload): the idle sessions' timer follows. */
+void sessions_retime(struct ftpd_server *srv);
 
 /* ---- control.c: the control connection below the command loop ---- */
 
