@@ -127,28 +127,14 @@ enum ftp_listed {
 /* A session waiting for its next command has no task: a watch on the
  * control connection starts one when the client sends (session.c). */
 struct ftp_session {
+    /* Pointers and counters, then addresses, ints and flags: no padding. */
     struct ftpd_server *srv;     /* the server; NULL once the session ended */
-    int refs;                    /* the session and a running transfer */
     struct ftp_session *prev;    /* server's list (sessions or idle) */
     struct ftp_session *next;    /* server's list (sessions or idle) */
     cio_task_t *task;            /* the task running it now, or NULL */
     cio_fd_watch_t watch;        /* armed while idle without a task */
     int64_t idle_since;          /* end of the last command (hub clock, ms) */
     uint64_t id;                 /* number in the log */
-    int ctl;                     /* control connection */
-    ftpd_addr peer;              /* client's address */
-    ftpd_addr local;             /* our end of the control connection */
-    enum ftp_state state;        /* login progress */
-    bool ascii;                  /* TYPE A (else TYPE I) */
-    bool epsv_all;               /* EPSV ALL: only EPSV from now on */
-    unsigned mlst_hide;          /* MLSx facts OPTS MLST turned off */
-    bool quit;                   /* leave after this reply */
-    bool discarding;             /* skipping the rest of a too-long line */
-    bool unread;                 /* the last read filled inbuf: more may wait */
-    bool ip_counted;             /* counted in srv->ips */
-    bool timed_out;              /* the idle timeout woke it */
-    uint8_t listed;              /* enum ftp_listed */
-    int failures;                /* failed logins */
     char *username;              /* USER argument until the login */
     const struct ftp_user *user; /* rights and root once logged in, shared */
     struct ftpd_root *root;      /* the user's root, shared */
@@ -156,9 +142,6 @@ struct ftp_session {
     char *cwd;                   /* working directory, virtual; NULL: "/" */
     char *rename_from;           /* RNFR path waiting for RNTO */
     off_t rest;                  /* REST marker for the next transfer */
-    int pasv_fd;                 /* passive listener, -1 = none */
-    ftpd_addr port_addr;         /* PORT/EPRT target */
-    bool port_set;               /* port_addr is valid */
     struct transfer *xfer;       /* running transfer, or NULL */
     cio_task_t *xfer_task;       /* its task */
     cio_lock_t *wlock;           /* orders replies from two tasks */
@@ -167,9 +150,26 @@ struct ftp_session {
     size_t line_len;             /* bytes of inbuf the running command took */
     uint64_t bytes_in;           /* bytes uploaded in this session */
     uint64_t bytes_out;          /* bytes downloaded in this session */
+    struct ftps_session *ftps;   /* TLS state, NULL in plain FTP (ftps.c) */
+    ftpd_addr peer;              /* client's address */
+    ftpd_addr local;             /* our end of the control connection */
+    ftpd_addr port_addr;         /* PORT/EPRT target */
+    int refs;                    /* the session and a running transfer */
+    int ctl;                     /* control connection */
+    int pasv_fd;                 /* passive listener, -1 = none */
+    int failures;                /* failed logins */
+    unsigned mlst_hide;          /* MLSx facts OPTS MLST turned off */
+    enum ftp_state state;        /* login progress */
+    bool ascii;                  /* TYPE A (else TYPE I) */
+    bool epsv_all;               /* EPSV ALL: only EPSV from now on */
+    bool quit;                   /* leave after this reply */
+    bool discarding;             /* skipping the rest of a too-long line */
+    bool unread;                 /* the last read filled inbuf: more may wait */
+    bool ip_counted;             /* counted in srv->ips */
+    bool timed_out;              /* the idle timeout woke it */
+    uint8_t listed;              /* enum ftp_listed */
+    bool port_set;               /* port_addr is valid */
     char peer_str[48];           /* client address as text for the log */
-    /* TLS state, NULL in plain FTP (ftps.c) */
-    struct ftps_session *ftps;
 };
 
 /* ---- session.c ---- */
