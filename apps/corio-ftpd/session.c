@@ -261,9 +261,16 @@ static bool may_idle(const struct ftp_session *s)
     return s->inlen == 0 && !s->xfer && !ftps_secure(s);
 }
 
-/* ready: a watch found the connection readable, read before waiting. */
-static enum loop_end command_loop(struct ftp_session *s, bool ready)
+/* How the command loop starts. */
+enum loop_start {
+    START_WAIT,  /* wait for the next command, or leave the task if idle */
+    START_READY, /* a watch found the connection readable: read first */
+    START_STAY   /* no watch could be had: wait for one command here */
+};
+
+static enum loop_end command_loop(struct ftp_session *s, enum loop_start how)
 {
+    bool ready = how == START_READY, stay = how == START_STAY;
     struct ftpd_server *srv = s->srv;
     while (!s->quit) {
         if (s->xfer && cio_task_done(s->xfer_task))
@@ -279,7 +286,7 @@ static enum loop_end command_loop(struct ftp_session *s, bool ready)
             reply(s, 421, "Timeout: closing control connection.");
             return LOOP_END;
         }
-        if (!ready && !s->unread && may_idle(s)) {
+        if (!ready && !stay && !s->unread && may_idle(s)) {
             free(s->inbuf); /* empty: an idle session holds no buffer */
             s->inbuf = NULL;
             return LOOP_IDLE;
@@ -294,6 +301,7 @@ static enum loop_end command_loop(struct ftp_session *s, bool ready)
         }
         if (n < 0)
             return LOOP_END;
+        stay = false;
         if (s->xfer && cio_task_done(s->xfer_task))
             transfer_reap(s);
         size_t len = strip_telnet(s->inbuf, (size_t)n);
@@ -377,12 +385,12 @@ static void session_close(struct ftp_session *s)
 }
 
 /* Runs s in the calling task until it ends or waits without one. */
-static void session_serve(struct ftp_session *s, bool ready)
+static void session_serve(struct ftp_session *s, enum loop_start how)
 {
-    while (command_loop(s, ready) == LOOP_IDLE) {
+    while (command_loop(s, how) == LOOP_IDLE) {
         if (go_idle(s) == 0)
-            return;   /* s may be running in another task already */
-        ready = true; /* no watch: wait here */
+            return; /* s may be running in another task already */
+        how = START_STAY;
     }
     session_close(s);
 }
@@ -393,7 +401,8 @@ static void *session_wake(void *arg)
 {
     struct ftp_session *s = arg;
     list_busy(s);
-    session_serve(s, !s->timed_out && !s->srv->stopping);
+    session_serve(s,
+                  s->timed_out || s->srv->stopping ? START_WAIT : START_READY);
     return NULL;
 }
 
@@ -416,7 +425,7 @@ static void session_start(struct ftpd_server *srv, int fd, bool implicit)
     const char *banner = srv->cfg->banner;
     if ((!implicit || ftps_implicit_accept(s) == 0) &&
         reply(s, 220, "%s", banner ? banner : "corio-ftpd ready.") == 0) {
-        session_serve(s, false);
+        session_serve(s, START_WAIT);
         return;
     }
     session_close(s);
