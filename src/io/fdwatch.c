@@ -40,6 +40,7 @@ static int fire(cio_fd_watch_t *w)
     int rc = cio__task_spawn_conn(&t, w->fn, w->arg);
     if (rc < 0)
         return rc;
+    cio__coro_set_static_name(t->coro, "watch"); /* for cio_hub_dump */
     cio_task_detach(t);
     w->state = W_FIRED;
     w->poked = 0;
