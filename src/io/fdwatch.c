@@ -56,23 +56,27 @@ static void rearm(cio_fd_watch_t *w)
     epoll_ctl(w->set->epfd, EPOLL_CTL_MOD, w->fd, &ev);
 }
 
-/* The loop found the set readable: act on every edge queued. */
+/* The loop found the set readable: act on every edge queued. After a
+ * spawn that failed it stops, so that what it queued again waits for the
+ * next iteration. */
 static void drain(cio_loop_t *loop, int fd, int events, void *data)
 {
-    (void)loop, (void)events;
+    (void)loop, (void)events, (void)data;
     struct epoll_event ev[DRAIN_BATCH];
+    bool failed = false;
     int n;
     do {
         n = epoll_wait(fd, ev, DRAIN_BATCH, 0);
         for (int i = 0; i < n; i++) {
             cio_fd_watch_t *w = ev[i].data.ptr;
-            if (w->state == W_FIRED)
+            if (w->state == W_FIRED) {
                 w->poked = 1; /* its task runs: told when armed again */
-            else if (w->state == W_ARMED && fire(w) < 0)
+            } else if (w->state == W_ARMED && fire(w) < 0) {
                 rearm(w);
+                failed = true;
+            }
         }
-    } while (n == DRAIN_BATCH);
-    (void)data;
+    } while (n == DRAIN_BATCH && !failed);
 }
 
 int cio_watchset_new(cio_watchset_t **out)
