@@ -10,7 +10,7 @@
 #
 # Ends with one line (medians of RUNS fresh servers):
 #   RESULT bench=ftpd_idle sessions=N bytes_now=.. bytes_later=..
-# Extra corio-ftpd options go in FTPD_OPTS (e.g. "--session-stacks own").
+# Extra corio-ftpd options go in FTPD_OPTS (e.g. "--own-session-stacks").
 set -u
 bin=${CIO_BIN:-$PWD/build/bin}
 n=${N:-1000}

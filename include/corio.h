@@ -10,6 +10,7 @@
  *   corio/workers.h a hub per core, channels between threads
  *   corio/nursery.h tasks that own their children (structured concurrency)
  *   corio/copy.h    fd to fd copies, a proxy, idle deadlines
+ *   corio/fdwatch.h a task started when an fd becomes readable
  *
  * Naming: cio_<object>_<verb>; the subject comes first, then out-parameters,
  * then inputs, the deadline last; _t on data types, _cb on callbacks.
@@ -36,6 +37,7 @@
 #include "corio/nursery.h"
 #include "corio/copy.h"
 #include "corio/hub_stacks.h"
+#include "corio/fdwatch.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -285,7 +285,7 @@ void commands_help(struct ftp_session *s, const char *arg)
 
 int session_path(struct ftp_session *s, const char *arg, char *out)
 {
-    int rc = vfs_resolve(s->cwd, arg, out, VFS_PATH_MAX);
+    int rc = vfs_resolve(session_cwd(s), arg, out, VFS_PATH_MAX);
     if (rc == -ENAMETOOLONG)
         reply(s, 550, "File name too long.");
     else if (rc < 0)

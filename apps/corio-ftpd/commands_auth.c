@@ -82,8 +82,9 @@ void cmd_user(struct ftp_session *s, char *arg)
         reply(s, 331, "Please specify the password.");
 }
 
-/* Opens the user's root and enters it; 0 or -errno. */
-static int enter_root(struct ftp_session *s, struct ftp_user *u)
+/* Opens the user's root and enters it (the working directory is the
+ * root); 0 or -errno. */
+static int enter_root(struct ftp_session *s, const struct ftp_user *u)
 {
     const char *root = u->root && *u->root ? u->root : s->srv->cfg->root;
     int rc = server_root_get(s->srv, root, &s->root);
@@ -92,8 +93,6 @@ static int enter_root(struct ftp_session *s, struct ftp_user *u)
         return rc;
     }
     s->vfs = &s->root->vfs;
-    if (!(s->cwd = strdup("/")))
-        return -ENOMEM;
     return 0;
 }
 
@@ -185,22 +184,18 @@ void cmd_pass(struct ftp_session *s, char *arg)
         login_failed(s);
         return;
     }
-    struct ftp_user *u = malloc(sizeof(*u));
-    if (u) {
-        *u = c->user;
-        memset(&c->user, 0, sizeof(c->user)); /* moved */
-    }
+    /* Sessions of one user share its record: anonymous ones all one. */
+    const struct ftp_user *u = server_user_get(s->srv, &c->user);
     check_put(c);
     if (!u || enter_root(s, u) < 0) {
-        if (u) {
-            ftp_user_release(u);
-            free(u);
-        }
+        server_user_put(s->srv, u);
         session_logout(s);
         reply(s, 550, "Cannot open the home directory.");
         return;
     }
     s->user = u;
+    free(s->username); /* the user's record names it from now on */
+    s->username = NULL;
     s->state = FTP_LOGGED_IN;
     log_event(s->srv, s, "login ok%s", u->anonymous ? " (anonymous)" : "");
     reply(s, 230, "Login successful.");
@@ -222,11 +217,8 @@ void session_logout(struct ftp_session *s)
     root_put(s->root);
     s->root = NULL;
     s->vfs = NULL;
-    if (s->user) {
-        ftp_user_release(s->user);
-        free(s->user);
-        s->user = NULL;
-    }
+    server_user_put(s->srv, s->user);
+    s->user = NULL;
     free(s->username);
     free(s->cwd);
     free(s->rename_from);

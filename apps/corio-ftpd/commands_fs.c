@@ -38,7 +38,7 @@ static void reply_257(struct ftp_session *s, const char *vpath,
 
 void cmd_pwd(struct ftp_session *s, char *arg)
 {
-    reply_257(s, s->cwd, "is the current directory.");
+    reply_257(s, session_cwd(s), "is the current directory.");
 }
 
 static void change_dir(struct ftp_session *s, const char *arg)
@@ -54,8 +54,8 @@ static void change_dir(struct ftp_session *s, const char *arg)
         reply_fs_error(s, rc, path);
         return;
     }
-    char *cwd = strdup(path);
-    if (!cwd) {
+    char *cwd = NULL; /* the root is kept as NULL */
+    if (strcmp(path, "/") != 0 && !(cwd = strdup(path))) {
         reply(s, 451, "Out of memory.");
         return;
     }

@@ -165,7 +165,7 @@ static bool glob_listing(struct ftp_session *s, char *arg, enum xfer_kind kind,
     char *slash = strrchr(arg, '/'), *pattern = slash ? slash + 1 : arg;
     if (kind == X_MLSD || !strpbrk(pattern, "*?["))
         return false;
-    if (vfs_resolve(s->cwd, arg, path, sizeof(path)) == 0 &&
+    if (vfs_resolve(session_cwd(s), arg, path, sizeof(path)) == 0 &&
         vfs_lstat(s->vfs, path, &st) == 0)
         return false; /* a name with a * in it: list it as it is */
     int stars = 0;

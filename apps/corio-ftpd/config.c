@@ -75,11 +75,11 @@ static const struct key keys[] = {
      "SECONDS  time SIGTERM gives transfers (default 10)"},
     {"umask", K_OCTAL, F(umask), 0, 0777, "OCTAL  for new files (default 022)"},
     {"own_session_stacks", K_BOOL, F(own_session_stacks), 0, 0,
-     "sessions keep stacks of their own (default: they share a few and an "
-     "idle one keeps only its live frames)"},
+     "session tasks keep stacks of their own (default: they share a few; "
+     "a session waiting for a command has no task either way)"},
     {"shrink_after", K_MS, F(shrink_after_ms), 0, 3600000,
-     "MS  idle sessions give their stacks back after (default 1000; 0 = "
-     "never)"},
+     "MS  tasks waiting this long give their stacks back (default 1000; 0 "
+     "= never)"},
     {"workers", K_INT, F(workers), 0, 256,
      "N  worker threads, each with its own loop; 0 = one per CPU "
      "(default 0) (restart)"},

@@ -49,9 +49,10 @@ struct ftpd_ipcount {
 
 #define FTPD_IP_BUCKETS 256
 
-struct ftpd_log; /* log.c */
-struct ftpd_ban; /* defender.c */
-struct hash_job; /* hashpool.c */
+struct ftpd_log;  /* log.c */
+struct ftpd_user; /* server.c */
+struct ftpd_ban;  /* defender.c */
+struct hash_job;  /* hashpool.c */
 
 /* The threads HASH runs on (hashpool.c), apart from the file offload pool
  * that password checks and fsyncs use. Threads start on demand. */
@@ -91,14 +92,20 @@ struct ftpd_root {
 
 /* One per worker thread (just one without --workers). */
 struct ftpd_server {
-    struct ftpd_config *cfg;      /* current settings (replaced by SIGHUP) */
-    struct userdb *users;         /* current users (replaced by SIGHUP) */
-    struct ftpd_log *log;         /* event and transfer logs */
-    struct ftpd_shared *shared;   /* limits shared by every worker */
-    struct ftp_session *sessions; /* this worker's sessions, newest first */
-    int n_sessions;               /* length of sessions */
-    struct ftpd_root *roots;      /* open roots, kept while the server runs */
-    bool stopping;                /* SIGTERM: finish transfers, take no more */
+    struct ftpd_config *cfg;       /* current settings (replaced by SIGHUP) */
+    struct userdb *users;          /* current users (replaced by SIGHUP) */
+    struct ftpd_log *log;          /* event and transfer logs */
+    struct ftpd_shared *shared;    /* limits shared by every worker */
+    struct ftp_session *sessions;  /* sessions running a task, newest first */
+    struct ftp_session *idle;      /* sessions without a task, oldest first */
+    struct ftp_session *idle_tail; /* the newest of idle */
+    cio_timer_t *idle_timer;       /* ends idle sessions at idle_timeout */
+    cio_watchset_t *watches;       /* the idle sessions' watches */
+    int n_sessions;                /* sessions of this worker, every kind */
+    struct ftpd_root *roots;       /* open roots, kept while the server runs */
+    /* Logged-in users, shared by their sessions (server_user_get). */
+    struct ftpd_user *users_shared[FTPD_IP_BUCKETS];
+    bool stopping; /* SIGTERM: finish transfers, take no more */
 };
 
 /* Control connection states. */
@@ -110,53 +117,77 @@ enum ftp_state {
 
 struct transfer;
 
+/* Where a session is listed in its server. */
+enum ftp_listed {
+    FTP_UNLISTED, /* its watch fired: a task will take it */
+    FTP_BUSY,     /* srv->sessions: a task runs it */
+    FTP_IDLE      /* srv->idle: waiting for a command without a task */
+};
+
+/* A session waiting for its next command has no task: a watch on the
+ * control connection starts one when the client sends (session.c). */
 struct ftp_session {
-    struct ftpd_server *srv;  /* the server; NULL once the session task ended */
-    int refs;                 /* the session task and a running transfer */
-    struct ftp_session *prev; /* server's session list */
-    struct ftp_session *next; /* server's session list */
-    cio_task_t *task;         /* the task reading the control connection */
-    uint64_t id;              /* number in the log */
-    int ctl;                  /* control connection */
-    ftpd_addr peer;           /* client's address */
-    ftpd_addr local;          /* our end of the control connection */
-    enum ftp_state state;     /* login progress */
-    bool ascii;               /* TYPE A (else TYPE I) */
-    bool epsv_all;            /* EPSV ALL: only EPSV from now on */
-    unsigned mlst_hide;       /* MLSx facts OPTS MLST turned off */
-    bool quit;                /* leave after this reply */
-    bool discarding;          /* skipping the rest of a too-long line */
-    bool ip_counted;          /* counted in srv->ips */
-    int failures;             /* failed logins */
-    char *username;           /* USER argument, then the logged-in user */
-    struct ftp_user *user;    /* rights and root once logged in */
-    struct ftpd_root *root;   /* the user's root, shared */
-    struct vfs *vfs;          /* &root->vfs once logged in */
-    char *cwd;                /* working directory, virtual */
-    char *rename_from;        /* RNFR path waiting for RNTO */
-    off_t rest;               /* REST marker for the next transfer */
-    int pasv_fd;              /* passive listener, -1 = none */
-    ftpd_addr port_addr;      /* PORT/EPRT target */
-    bool port_set;            /* port_addr is valid */
-    struct transfer *xfer;    /* running transfer, or NULL */
-    cio_task_t *xfer_task;    /* its task */
-    cio_lock_t *wlock;        /* orders replies from two tasks */
-    char *inbuf;              /* unread control bytes (only while used) */
-    size_t inlen;             /* bytes in inbuf */
-    size_t line_len;          /* bytes of inbuf the running command took */
-    uint64_t bytes_in;        /* bytes uploaded in this session */
-    uint64_t bytes_out;       /* bytes downloaded in this session */
-    char peer_str[48];        /* client address as text for the log */
-    /* TLS state, NULL in plain FTP (ftps.c) */
-    struct ftps_session *ftps;
+    /* Pointers and counters, then addresses, ints and flags: no padding. */
+    struct ftpd_server *srv;     /* the server; NULL once the session ended */
+    struct ftp_session *prev;    /* server's list (sessions or idle) */
+    struct ftp_session *next;    /* server's list (sessions or idle) */
+    cio_task_t *task;            /* the task running it now, or NULL */
+    cio_fd_watch_t watch;        /* armed while idle without a task */
+    int64_t idle_since;          /* end of the last command (hub clock, ms) */
+    uint64_t id;                 /* number in the log */
+    char *username;              /* USER argument until the login */
+    const struct ftp_user *user; /* rights and root once logged in, shared */
+    struct ftpd_root *root;      /* the user's root, shared */
+    struct vfs *vfs;             /* &root->vfs once logged in */
+    char *cwd;                   /* working directory, virtual; NULL: "/" */
+    char *rename_from;           /* RNFR path waiting for RNTO */
+    off_t rest;                  /* REST marker for the next transfer */
+    struct transfer *xfer;       /* running transfer, or NULL */
+    cio_task_t *xfer_task;       /* its task */
+    cio_lock_t *wlock;           /* orders replies from two tasks */
+    char *inbuf;                 /* unread control bytes (only while used) */
+    size_t inlen;                /* bytes in inbuf */
+    size_t line_len;             /* bytes of inbuf the running command took */
+    uint64_t bytes_in;           /* bytes uploaded in this session */
+    uint64_t bytes_out;          /* bytes downloaded in this session */
+    struct ftps_session *ftps;   /* TLS state, NULL in plain FTP (ftps.c) */
+    ftpd_addr peer;              /* client's address */
+    ftpd_addr local;             /* our end of the control connection */
+    ftpd_addr port_addr;         /* PORT/EPRT target */
+    int refs;                    /* the session and a running transfer */
+    int ctl;                     /* control connection */
+    int pasv_fd;                 /* passive listener, -1 = none */
+    int failures;                /* failed logins */
+    unsigned mlst_hide;          /* MLSx facts OPTS MLST turned off */
+    enum ftp_state state;        /* login progress */
+    bool ascii;                  /* TYPE A (else TYPE I) */
+    bool epsv_all;               /* EPSV ALL: only EPSV from now on */
+    bool quit;                   /* leave after this reply */
+    bool discarding;             /* skipping the rest of a too-long line */
+    bool unread;                 /* the last read filled inbuf: more may wait */
+    bool ip_counted;             /* counted in srv->ips */
+    bool timed_out;              /* the idle timeout woke it */
+    uint8_t listed;              /* enum ftp_listed */
+    bool port_set;               /* port_addr is valid */
+    char peer_str[48];           /* client address as text for the log */
 };
 
 /* ---- session.c ---- */
 
-/* Runs a session on an accepted control connection; closes fd. */
+/* Starts a session on an accepted control connection, which it closes at
+ * its end. Returns when the session ends or waits for a command without a
+ * task (the session then goes on in tasks of its own). */
 void session_run(struct ftpd_server *srv, int fd);
 /* The same on the implicit FTPS listener: TLS before the greeting. */
 void session_run_implicit(struct ftpd_server *srv, int fd);
+
+/* Graceful stop of a server's sessions: idle ones answer 421 and close,
+ * those with a transfer get until deadline_ms to finish and are then
+ * killed. Returns once every session has ended. */
+void sessions_stop(struct ftpd_server *srv, int64_t deadline_ms);
+
+/* The idle timeout changed (reload): the idle sessions' timer follows. */
+void sessions_retime(struct ftpd_server *srv);
 
 /* ---- control.c: the control connection below the command loop ---- */
 
@@ -199,6 +230,12 @@ enum {
 
 const struct ftp_command *commands_find(const char *name);
 void commands_help(struct ftp_session *s, const char *arg);
+
+/* The working directory (kept only when it is not the root). */
+static inline const char *session_cwd(const struct ftp_session *s)
+{
+    return s->cwd ? s->cwd : "/";
+}
 
 /* Resolves arg against cwd into out (PATH_MAX); on error replies (501/550)
  * and returns -1. */
@@ -308,6 +345,13 @@ unsigned server_bucket(const void *key, size_t len);
 /* A reference to the root at path, opened on first use. 0 or -errno. */
 int server_root_get(struct ftpd_server *srv, const char *path,
                     struct ftpd_root **out);
+/* The shared record of a user who logged in, u's content (its strings
+ * taken over, u left empty), or NULL (out of memory, u released); and
+ * dropping a session's reference to it. */
+const struct ftp_user *server_user_get(struct ftpd_server *srv,
+                                       struct ftp_user *u);
+void server_user_put(struct ftpd_server *srv, const struct ftp_user *u);
+
 /* Another reference; and dropping one (the last closes the root). */
 struct ftpd_root *root_hold(struct ftpd_root *r);
 void root_put(struct ftpd_root *r);

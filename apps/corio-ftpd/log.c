@@ -73,7 +73,10 @@ void log_event(struct ftpd_server *srv, struct ftp_session *s, const char *fmt,
     if (s)
         n += (size_t)snprintf(line + n, sizeof(line) - n,
                               "[%llu] %s %s: ", (unsigned long long)s->id,
-                              s->peer_str, s->username ? s->username : "-");
+                              s->peer_str,
+                              s->user       ? s->user->name
+                              : s->username ? s->username
+                                            : "-");
     va_list ap;
     va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);

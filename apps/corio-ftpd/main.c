@@ -275,6 +275,7 @@ static void reload(struct app *app)
         return;
     }
     log_close(swap_in(app, &app->srv, r));
+    sessions_retime(&app->srv);
     cio_hub_set_shrink_after(app->srv.cfg->shrink_after_ms);
     cio_hub_set_conn_copied_stacks(!app->srv.cfg->own_session_stacks);
     reload_done(app, r);
@@ -336,18 +337,6 @@ static void print_listening_fd(int fd)
                                                           : a.in6.sin6_port));
 }
 
-/* Graceful stop: idle sessions say 421 and leave at once; sessions with a
- * transfer leave when it ends. */
-static void stop_sessions(struct ftpd_server *srv)
-{
-    srv->stopping = true;
-    log_event(srv, NULL, "stopping: %d sessions, %lld ms grace",
-              srv->n_sessions, (long long)srv->cfg->grace_ms);
-    for (struct ftp_session *s = srv->sessions; s; s = s->next)
-        if (!s->xfer)
-            cio_task_interrupt(s->task);
-}
-
 static void *main_task(void *arg)
 {
     struct app *app = arg;
@@ -387,9 +376,12 @@ static void *main_task(void *arg)
             reload(app);
         }
     }
-    stop_sessions(srv);
-    ftps_implicit_stop(srv, cio_deadline_in(srv->cfg->grace_ms));
-    cio_server_stop(server, cio_deadline_in(srv->cfg->grace_ms));
+    /* Idle sessions say 421 and leave at once; sessions with a transfer
+     * leave when it ends, or are cut at the end of the grace. */
+    int64_t grace_end = cio_deadline_in(srv->cfg->grace_ms);
+    sessions_stop(srv, grace_end);
+    ftps_implicit_stop(srv, grace_end);
+    cio_server_stop(server, grace_end);
     cio_server_free(server);
     server_roots_free(srv);
     log_event(srv, NULL, "stopped");
@@ -410,15 +402,10 @@ static _Thread_local struct ftpd_server *tls_srv; /* this worker's server */
 static void *stop_watcher(void *arg)
 {
     struct ftpd_server *srv = arg;
-    if (cio_workers_wait_stop(-1) < 0)
-        return NULL;
-    stop_sessions(srv);
-    int64_t deadline = cio_deadline_in(srv->cfg->grace_ms);
-    while (srv->sessions && cio_hub_now() < deadline)
-        if (cio_task_sleep(50) < 0)
-            return NULL;
-    for (struct ftp_session *s = srv->sessions; s; s = s->next)
-        cio_task_kill(s->task);
+    int rc = cio_workers_wait_stop(-1);
+    /* Killed (the worker ends otherwise): end the sessions all the same,
+     * before the server is freed. */
+    sessions_stop(srv, rc < 0 ? 0 : cio_deadline_in(srv->cfg->grace_ms));
     return NULL;
 }
 
@@ -445,7 +432,10 @@ static void *worker_main(void *arg)
         if (rc < 0)
             fprintf(stderr, "corio-ftpd: worker %d: %s\n", cio_workers_index(),
                     cio_strerror(rc));
-        cio_task_kill(watcher);
+        /* The sessions outlive the server's tasks (an idle one has no
+         * task): the watcher ends them. */
+        if (rc < 0)
+            cio_task_kill(watcher);
         cio_task_join(watcher, -1);
         cio_task_free(watcher);
     }
@@ -466,6 +456,7 @@ static void *worker_update(void *arg)
         userdb_free(srv->users);
         srv->users = userdb_ref(r->users);
         srv->log = r->log;
+        sessions_retime(srv);
         cio_hub_set_shrink_after(srv->cfg->shrink_after_ms);
         cio_hub_set_conn_copied_stacks(!srv->cfg->own_session_stacks);
     }

@@ -149,3 +149,68 @@ void server_roots_free(struct ftpd_server *srv)
         root_put(r);
     }
 }
+
+/* A user record shared by the sessions of one worker that logged in as
+ * the same user with the same rights: every anonymous session shares one.
+ * Immutable while shared; the last session to log out frees it. */
+struct ftpd_user {
+    struct ftp_user u;      /* first: sessions point at it */
+    int refs;               /* sessions logged in with it */
+    struct ftpd_user *prev; /* bucket chain */
+    struct ftpd_user *next; /* bucket chain */
+};
+
+static bool same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool same_user(const struct ftp_user *a, const struct ftp_user *b)
+{
+    return !strcmp(a->name, b->name) && same_str(a->root, b->root) &&
+           same_str(a->upload_dir, b->upload_dir) && a->perms == b->perms &&
+           a->anonymous == b->anonymous;
+}
+
+const struct ftp_user *server_user_get(struct ftpd_server *srv,
+                                       struct ftp_user *u)
+{
+    struct ftpd_user **head =
+        &srv->users_shared[server_bucket(u->name, strlen(u->name))];
+    for (struct ftpd_user *e = *head; e; e = e->next) {
+        if (same_user(&e->u, u)) {
+            ftp_user_release(u);
+            e->refs++;
+            return &e->u;
+        }
+    }
+    struct ftpd_user *e = calloc(1, sizeof(*e));
+    if (!e) {
+        ftp_user_release(u);
+        return NULL;
+    }
+    e->u = *u; /* its strings move in */
+    memset(u, 0, sizeof(*u));
+    e->refs = 1;
+    e->next = *head;
+    if (*head)
+        (*head)->prev = e;
+    *head = e;
+    return &e->u;
+}
+
+void server_user_put(struct ftpd_server *srv, const struct ftp_user *u)
+{
+    struct ftpd_user *e = (struct ftpd_user *)(void *)u;
+    if (!e || --e->refs > 0)
+        return;
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        srv->users_shared[server_bucket(e->u.name, strlen(e->u.name))] =
+            e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    ftp_user_release(&e->u);
+    free(e);
+}

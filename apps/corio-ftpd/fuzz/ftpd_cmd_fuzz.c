@@ -220,6 +220,8 @@ static void *client(void *arg)
     cio_task_kill(server_task);
     cio_task_join(server_task, -1);
     cio_task_free(server_task);
+    /* A session waiting without a task outlives server_task. */
+    sessions_stop(&r->srv, cio_deadline_in(2000));
     return NULL;
 }
 
