@@ -294,6 +294,42 @@ static void leave_while_armed(void)
     CHECK_EQ(cio_fd_close(cli), 0);
 }
 
+static int peer_fd;
+
+static void *write_one(void *arg)
+{
+    CHECK_EQ(cio_fd_write(*(int *)arg, "w", 1, cio_deadline_in(5000)), 1);
+    return NULL;
+}
+
+static void *peer_has_it(void *arg)
+{
+    (void)arg;
+    char c;
+    return (void *)(intptr_t)recv(peer_fd, &c, 1, MSG_DONTWAIT);
+}
+
+/* A write to a socket is out before its task goes on: the task queued
+ * after it, in the same round, finds the byte at the peer. (On the ring
+ * a send would wait for the hub's next loop iteration, behind the round.)
+ * Not on a streaming socket, whose short replies are queued (send-behind). */
+static void write_goes_out_at_once(void)
+{
+    int srv, cli;
+    tcp_pair(&srv, &cli);
+    peer_fd = cli;
+    cio_task_t *w, *p;
+    CHECK_EQ(cio_task_spawn(&w, write_one, &srv), 0);
+    CHECK_EQ(cio_task_spawn(&p, peer_has_it, NULL), 0);
+    CHECK_EQ(cio_task_join(w, cio_deadline_in(5000)), 0);
+    CHECK_EQ(cio_task_join(p, cio_deadline_in(5000)), 0);
+    CHECK_EQ((intptr_t)cio_task_result(p), 1);
+    cio_task_free(w);
+    cio_task_free(p);
+    CHECK_EQ(cio_fd_close(srv), 0);
+    CHECK_EQ(cio_fd_close(cli), 0);
+}
+
 static int close_a, read_b;
 
 static void *read_then_close(void *arg)
@@ -458,6 +494,7 @@ static void *main_task(void *arg)
     close_while_held();
     leave_while_armed();
     closed_after_wake();
+    write_goes_out_at_once();
     replies_in_order_then_close();
     many_streams_run_dry();
     /* The hub ends with a multishot armed and data held: nothing leaks and
