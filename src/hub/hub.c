@@ -53,7 +53,7 @@ size_t cio_hub_task_count(void)
 
 /* Offload jobs and external sources end in posts or signals, which do not
  * keep a loop alive: hold a loop reference while there are any. */
-static void keepalive_update(struct cio__hub *hub)
+void cio__hub_keepalive(struct cio__hub *hub)
 {
     bool need = hub->io.inflight > 0 || hub->refs > 0;
     if (need && !hub->loop_ref)
@@ -63,16 +63,11 @@ static void keepalive_update(struct cio__hub *hub)
     hub->loop_ref = need;
 }
 
-void cio__hub_keepalive(struct cio__hub *hub)
-{
-    keepalive_update(hub);
-}
-
 void cio_hub_ref(void)
 {
     if (cio__tls_hub) {
         cio__tls_hub->refs++;
-        keepalive_update(cio__tls_hub);
+        cio__hub_keepalive(cio__tls_hub);
     }
 }
 
@@ -80,7 +75,7 @@ void cio_hub_unref(void)
 {
     if (cio__tls_hub && cio__tls_hub->refs > 0) {
         cio__tls_hub->refs--;
-        keepalive_update(cio__tls_hub);
+        cio__hub_keepalive(cio__tls_hub);
     }
 }
 

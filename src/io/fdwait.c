@@ -159,12 +159,6 @@ void cio__fd_wake_readers(struct cio__hub *hub, int fd)
         wake_side(hub, &f->reader, &f->readers, 0);
 }
 
-static bool fd_idle(const struct cio__fd *f)
-{
-    return !f->reader && !f->writer && cio__waitq_empty(&f->readers) &&
-           cio__waitq_empty(&f->writers);
-}
-
 _Static_assert(sizeof(struct cio__fd) == 64, "one cache line per fd");
 
 static int change_interest(struct cio__hub *hub, int fd, struct cio__fd *f,
@@ -203,6 +197,16 @@ static inline int set_interest(struct cio__hub *hub, int fd, struct cio__fd *f,
     if (f->registered && f->interest == interest)
         return 0;
     return change_interest(hub, fd, f, interest);
+}
+
+bool cio__fd_hand_over(struct cio__hub *hub, int fd, struct cio__fd *f)
+{
+    bool ready = stream_ready(hub, fd, f);
+    if (f->registered)
+        cio_loop_unregister(cio__run(hub)->loop, fd);
+    f->registered = 0;
+    f->interest = 0;
+    return ready;
 }
 
 static void forget(struct cio__hub *hub, int fd, struct cio__fd *f)
@@ -247,11 +251,20 @@ int cio__fd_check(struct cio__hub *hub, int fd, struct cio__fd *f)
 
 /* Acts on one readiness report: wakes the fd's waiters, and stops watching
  * what nobody waits for. */
-static void fd_ready(struct cio__hub *hub, int fd, struct cio__fd *f,
-                     int events)
+static inline __attribute__((always_inline)) void
+fd_ready(struct cio__hub *hub, int fd, struct cio__fd *f, int events)
 {
     if (!f->registered) /* closed since the report */
         return;
+    cio_task_t *t = f->reader;
+    if (events == CIO_READABLE && t && cio__waitq_empty(&f->readers)) {
+        /* The common report, what the rest does for it in a few stores. */
+        f->drained = 0;
+        f->reader = NULL;
+        cio__io(hub)->fd_waiters--;
+        cio__wake(t, 0);
+        return;
+    }
     int err = events & CIO_ERROR;
     int drop = 0;
     if ((events & CIO_READABLE) || err) {
@@ -263,7 +276,7 @@ static void fd_ready(struct cio__hub *hub, int fd, struct cio__fd *f,
         if (wake_side(hub, &f->writer, &f->writers, 0) == 0)
             drop |= CIO_WRITABLE;
     }
-    if (err && fd_idle(f)) {
+    if (err && cio__fd_idle(f)) {
         /* An error or hang-up stays reported whatever we ask: step out
          * until somebody waits again. */
         forget(hub, fd, f);
@@ -284,17 +297,6 @@ static void fd_event_cb(cio_loop_t *loop, int fd, int events, void *data)
     struct cio__hub *hub = cio__tls_hub; /* whose loop runs this */
     (void)loop;
     if (!cio__io(hub)->cold) { /* all warm: nothing to gain by waiting */
-        /* The common report: readable, one reader waiting. */
-        cio_task_t *t = f->reader;
-        if (__builtin_expect(events == CIO_READABLE && t && f->registered &&
-                                 cio__waitq_empty(&f->readers),
-                             1)) {
-            f->drained = 0;
-            f->reader = NULL;
-            cio__io(hub)->fd_waiters--;
-            cio__wake(t, 0);
-            return;
-        }
         fd_ready(hub, fd, f, events);
         return;
     }
@@ -639,7 +641,7 @@ void cio__fd_drop_idle(struct cio__hub *hub)
             continue;
         for (size_t i = 0; i < CIO__FD_PAGE; i++) {
             struct cio__fd *f = &page[i];
-            if (f->registered && fd_idle(f))
+            if (f->registered && cio__fd_idle(f))
                 forget(hub, (int)(p * CIO__FD_PAGE + i), f);
         }
     }

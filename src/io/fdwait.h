@@ -63,6 +63,19 @@ static inline struct cio__fd *cio__fd_at(struct cio__hub *hub, int fd)
     return cio__fd_get(hub, fd);
 }
 
+/* True if no task waits on f's fd. */
+static inline bool cio__fd_idle(const struct cio__fd *f)
+{
+    return !f->reader && !f->writer && cio__waitq_empty(&f->readers) &&
+           cio__waitq_empty(&f->writers);
+}
+
+/* Takes fd out of the hub's waits, for a watcher of its own (fdwatch.c):
+ * ends its streaming and drops its loop registration, as a readiness wait
+ * and a wait that ends without its event do. True if data that streaming
+ * reads took off the socket makes it readable already. */
+bool cio__fd_hand_over(struct cio__hub *hub, int fd, struct cio__fd *f);
+
 /* Checks that fd is still the file f describes (fstat): a number closed
  * without cio_fd_close and reused is a new file, whose state starts afresh
  * (who waited on the old one is woken with -EBADF). 0 or -errno. */

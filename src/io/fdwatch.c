@@ -20,7 +20,6 @@
 #include "corio/fdwatch.h"
 #include "corio/loop.h"
 #include "io/fdwait.h"
-#include "io/uring_hub.h"
 
 /* cio_fd_watch_t.state */
 enum { W_DETACHED, W_ARMED, W_FIRED };
@@ -47,13 +46,20 @@ static int fire(cio_fd_watch_t *w)
     return 0;
 }
 
+/* Adds (EPOLL_CTL_ADD) or modifies w's edge-triggered entry in its set:
+ * 0 or -errno. */
+static int watch_ctl(cio_fd_watch_t *w, int op)
+{
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET,
+                             .data.ptr = w};
+    return epoll_ctl(w->set->epfd, op, w->fd, &ev) < 0 ? -errno : 0;
+}
+
 /* Queues w's event again (a modify looks at the fd's readiness anew): a
  * spawn that failed is tried at the next iteration. */
 static void rearm(cio_fd_watch_t *w)
 {
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET,
-                             .data.ptr = w};
-    epoll_ctl(w->set->epfd, EPOLL_CTL_MOD, w->fd, &ev);
+    (void)watch_ctl(w, EPOLL_CTL_MOD);
 }
 
 /* The loop found the set readable: act on every edge queued. After a
@@ -113,42 +119,13 @@ void cio_watchset_free(cio_watchset_t *set)
     free(set);
 }
 
-static bool has_waiters(const struct cio__fd *f)
-{
-    return f->reader || f->writer || !cio__waitq_empty(&f->readers) ||
-           !cio__waitq_empty(&f->writers);
-}
-
-/* Takes fd from the hub's waits: true if data that streaming reads took
- * off the socket makes it readable already. */
-static bool take_over(struct cio__hub *hub, int fd, struct cio__fd *f)
-{
-    bool ready = false;
-#ifdef CIO_HAVE_URING
-    if (f->stream & CIO__FD_STREAMING)
-        ready = cio__stream_drop(hub, fd);
-#endif
-    /* Waiting before reading, as a readiness wait does: no streaming. */
-    if (!(f->stream & CIO__FD_STREAMING))
-        f->stream = CIO__FD_NOSTREAM;
-    if (f->registered)
-        cio_loop_unregister(cio__run(hub)->loop, fd);
-    f->registered = 0;
-    f->interest = 0;
-    return ready;
-}
-
 /* Makes w's entry in set for fd; 0 or -errno. */
 static int attach(cio_fd_watch_t *w, cio_watchset_t *set, int fd)
 {
     w->set = set;
     w->fd = fd;
     w->poked = 0;
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET,
-                             .data.ptr = w};
-    if (epoll_ctl(set->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-        return -errno;
-    return 0;
+    return watch_ctl(w, EPOLL_CTL_ADD);
 }
 
 int cio_fd_watch_start(cio_fd_watch_t *w, cio_watchset_t *set, int fd,
@@ -166,11 +143,11 @@ int cio_fd_watch_start(cio_fd_watch_t *w, cio_watchset_t *set, int fd,
     struct cio__fd *f = cio__fd_at(hub, fd);
     if (!f)
         return -ENOMEM;
-    if (has_waiters(f))
+    if (!cio__fd_idle(f))
         return -EBUSY;
     if (w->state == W_FIRED && (w->set != set || w->fd != fd))
         cio_fd_watch_cancel(w);
-    bool ready = take_over(hub, fd, f);
+    bool ready = cio__fd_hand_over(hub, fd, f);
     if (w->state == W_DETACHED) {
         int rc = attach(w, set, fd);
         if (rc < 0)
