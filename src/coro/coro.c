@@ -674,6 +674,26 @@ int cio_coro_switch(cio_coro_t *to, void *value, void **received)
     return switch_slow(to, value, received);
 }
 
+int cio__coro_resume(cio_coro_t *to)
+{
+#if FRESH_START
+    cio_coro_t *from = cio__tls_current;
+    if (__builtin_expect(from->stack.guarded, 1)) {
+        /* Frames off a shared stack come in first; two coroutines of one
+         * stack go through the copier (cio_coro_switch). */
+        if (to->saved && to->copied && !to->shared->pinned &&
+            !(from->copied && from->shared == to->shared))
+            cio__copied_move(to);
+        if (__builtin_expect(!to->saved, 1)) {
+            cio__tls_current = to;
+            tsan_switch(to);
+            return switch_status(&cio__tls_thread, from, to, NULL, NULL);
+        }
+    }
+#endif
+    return cio_coro_switch(to, NULL, NULL);
+}
+
 static __attribute__((noinline)) void *yield_slow(void *value)
 {
     thread_get();

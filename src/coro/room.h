@@ -35,6 +35,13 @@ __attribute__((visibility("hidden"))) void cio__coro_pin(cio_coro_t *co,
 __attribute__((visibility("hidden"))) bool
 cio__coro_blocked(const cio_coro_t *co);
 
+/* cio_coro_switch(to, NULL, NULL) for a scheduler that knows `to` is a
+ * started coroutine of this thread suspended in a switch, not the running
+ * one: checks nothing of that, and switches as its caller's last act (a
+ * tail call), so that a caller returning its result puts no frame of its
+ * own under the suspended one. 0 once resumed. */
+__attribute__((visibility("hidden"))) int cio__coro_resume(cio_coro_t *to);
+
 /* The running coroutine, NULL before the thread's first coroutine call:
  * cio_coro_current without its initialisation, for the hub's every call. */
 extern _Thread_local

@@ -62,7 +62,7 @@ struct cio__hub {
     int64_t shrink_after_ms; /* 0 = never shrink waiting stacks */
     bool copied_stacks;      /* tasks made from now on share stacks */
     bool conn_copied;        /* so do the stream servers' connection tasks */
-    bool any_copied;         /* it made a task that shares a stack */
+    size_t pins; /* tasks that keep their shared stack (cio__coro_pin) */
     /* Ready tasks that cannot run while an offloading task keeps their
      * shared stack (cio__coro_pin): queued again when it lets go. */
     struct cio__task *parked;

@@ -213,17 +213,16 @@ static void enter(struct cio__hub *hub, cio_task_t *t)
  * run before, else to the hub. Tasks that hand over to each other so pay
  * one switch each, not two. A task's first switch comes from the hub,
  * which its coroutine returns to when it ends. */
-static inline __attribute__((always_inline)) void leave(struct cio__hub *hub)
+static inline __attribute__((always_inline)) int leave(struct cio__hub *hub)
 {
     cio_task_t *next =
         hub->round_left ? cio__ring_first(&hub->io.run.runq) : NULL;
     if (next && next->started &&
-        !(hub->any_copied && cio__coro_blocked(next->coro))) {
+        !(hub->pins && cio__coro_blocked(next->coro))) {
         enter(hub, take_next(hub));
-        cio_coro_switch(next->coro, NULL, NULL);
-    } else {
-        cio_coro_switch(hub->coro, NULL, NULL);
+        return cio__coro_resume(next->coro);
     }
+    return cio__coro_resume(hub->coro);
 }
 
 /* Sets the running task t waiting and switches away; returns the code it
@@ -283,6 +282,22 @@ int cio__block_raw(cio_task_t *t, const char *what, long arg)
     return block_now(t, what, arg);
 }
 
+int cio__suspend(cio_task_t *t, const char *what, long arg)
+{
+    struct cio__hub *hub = t->hub;
+    if (__builtin_expect(
+            t->alert != 0 || (hub->shrink_after_ms > 0 && !t->keep_stack), 0)) {
+        t->wake_rc = cio__block(t, -1, what, arg);
+        return 0;
+    }
+    t->state = CIO__WAITING;
+    t->wait_what = what;
+    t->wait_arg = arg;
+    t->shrunk = false;
+    t->wait_since = cio_loop_now(hub->io.run.loop);
+    return leave(hub);
+}
+
 /* ---- spawn and the task's life ---- */
 
 void *cio__task_arg(cio_task_t *t)
@@ -326,7 +341,6 @@ static int spawn(struct cio__hub *hub, bool copied, cio_task_t **out,
     /* The task lives in its coroutine's room, cache-line aligned: the hot
      * first fields share one line, next to the saved stack pointer. */
     cio_coro_t *co;
-    hub->any_copied |= copied;
     rc = copied ? cio__coro_create_copied(&co, task_main, NULL, hub->stack_size,
                                           sizeof(struct cio__task))
                 : cio__coro_create_room(&co, task_main, NULL, hub->stack_size,
@@ -372,7 +386,7 @@ void cio__task_run_next(struct cio__hub *hub)
     cio_task_t *t = take_next(hub);
     /* Whatever the hub's setting now: tasks made before may share stacks
      * (and a server's connection tasks do, cio_hub_set_conn_copied_stacks) */
-    if (hub->any_copied && cio__coro_blocked(t->coro)) {
+    if (hub->pins && cio__coro_blocked(t->coro)) {
         if (hub->round_left)
             hub->round_left--;
         cio__task(t)->parked_next = hub->parked;
@@ -380,8 +394,12 @@ void cio__task_run_next(struct cio__hub *hub)
         return;
     }
     enter(hub, t);
-    t->started = true;
-    cio_coro_switch(t->coro, NULL, NULL);
+    if (t->started) {
+        cio__coro_resume(t->coro);
+    } else {
+        t->started = true;
+        cio_coro_switch(t->coro, NULL, NULL);
+    }
     t = hub->io.run.current; /* the one that came back */
     hub->io.run.current = NULL;
     if (t->state == CIO__DONE && t->detached)
@@ -392,6 +410,8 @@ void cio__task_pin_stack(cio_task_t *t, bool on)
 {
     struct cio__hub *hub = t->hub;
     cio__coro_pin(t->coro, on);
+    if (t->copied)
+        hub->pins += on ? 1 : (size_t)-1;
     if (!on) {
         while (hub->parked) {
             struct cio__task *p = hub->parked;

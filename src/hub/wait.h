@@ -174,6 +174,12 @@ static inline bool cio__expired(struct cio__hub *hub, int64_t deadline_ms)
  * interrupted (-EINTR). what/arg describe the wait for cio_hub_dump. */
 int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg);
 
+/* cio__block with no deadline, made as its caller's last act: the switch
+ * away is a tail call, so that the caller's frame is the last one under
+ * the waiting task's. Returns 0 once woken, with the code in t->wake_rc
+ * (the running task's, when it returns). */
+int cio__suspend(cio_task_t *t, const char *what, long arg);
+
 /* Appends t to its hub's run queue. */
 static inline void cio__runq_push(struct cio__hub *hub, cio_task_t *t)
 {

@@ -549,6 +549,16 @@ static __attribute__((noinline)) int wait_cut(cio_task_t *t, int fd, int events,
     return wait_one(hub, t, fd, f, events, deadline_ms);
 }
 
+/* cio__fd_wait_self's general case, in the form it returns. */
+static __attribute__((noinline)) int wait_general(struct cio__hub *hub,
+                                                  cio_task_t *t, int fd,
+                                                  int events,
+                                                  int64_t deadline_ms)
+{
+    int rc = cio__fd_wait(hub, t, fd, events, deadline_ms);
+    return rc < 0 ? rc : 1;
+}
+
 int cio__fd_wait_self(struct cio__fd *f, int fd, int events,
                       int64_t deadline_ms)
 {
@@ -556,27 +566,29 @@ int cio__fd_wait_self(struct cio__fd *f, int fd, int events,
     cio_task_t *t = cio__run(hub)->current;
     bool reading = events == CIO_READABLE;
     /* The common wait: a known socket already watched for this, with no
-     * other waiter, no deadline, nothing streaming; linked here, in the
-     * one frame the task keeps while it waits. Else the general way. */
+     * other waiter, no deadline, nothing streaming; linked here, and the
+     * switch away is our last act. Else the general way. */
     if (__builtin_expect(!f || deadline_ms >= 0 || !f->known || f->nopoll ||
                              !(f->interest & events) || !f->registered ||
                              (f->stream & CIO__FD_STREAMING),
                          0))
-        return cio__fd_wait(hub, t, fd, events, deadline_ms);
+        return wait_general(hub, t, fd, events, deadline_ms);
     cio_task_t **slot = reading ? &f->reader : &f->writer;
     if (__builtin_expect(*slot != NULL || !cio__io(hub)->fd_probe.loop, 0))
-        return cio__fd_wait(hub, t, fd, events, deadline_ms);
+        return wait_general(hub, t, fd, events, deadline_ms);
     if (reading) /* it waits before it reads: never streams (stream_ready) */
         f->stream = CIO__FD_NOSTREAM;
     *slot = t;
     cio__io(hub)->fd_waiters++;
-    t->wait_obj = f;
-    int rc = cio__block(t, -1, reading ? "fd read" : "fd write", fd);
-    if (__builtin_expect(rc == 0, 1))
-        return 0; /* the fd's wake unlinked us; t->wait_obj is a hint */
-    t = cio__run(cio__tls_hub)->current;
+    t->wait_obj = f; /* a hint once woken: the fd's wake unlinked us */
+    return cio__suspend(t, reading ? "fd read" : "fd write", fd);
+}
+
+int cio__fd_wait_end(int fd, int events, int64_t deadline_ms)
+{
+    cio_task_t *t = cio__run(cio__tls_hub)->current;
     t->wait_obj = NULL;
-    return wait_cut(t, fd, events, deadline_ms, rc);
+    return wait_cut(t, fd, events, deadline_ms, t->wake_rc);
 }
 
 int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,

@@ -86,10 +86,24 @@ int cio__fd_check(struct cio__hub *hub, int fd, struct cio__fd *f);
 int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,
                  int64_t deadline_ms);
 
-/* cio__fd_wait for the running task of this thread's hub, in one frame
- * in the common case (a socket read or write that waits again). */
+/* cio__fd_wait for the running task of this thread's hub: 1 once ready,
+ * or -errno; in the common case (a socket read or write that waits again)
+ * it switches away as its last act and returns 0 once woken, and then
+ * cio__fd_woken gives the result. The caller's frame is the waiting
+ * task's last. */
 int cio__fd_wait_self(struct cio__fd *f, int fd, int events,
                       int64_t deadline_ms);
+
+/* cio__fd_woken for a wake by something else than the fd. */
+int cio__fd_wait_end(int fd, int events, int64_t deadline_ms);
+
+/* The result of a cio__fd_wait_self that returned 0: 0 (ready) or -errno. */
+static inline int cio__fd_woken(int fd, int events, int64_t deadline_ms)
+{
+    if (__builtin_expect(cio__run(cio__tls_hub)->current->wake_rc == 0, 1))
+        return 0;
+    return cio__fd_wait_end(fd, events, deadline_ms);
+}
 
 /* Wakes the tasks waiting until fd is readable (data a streaming read
  * took off the socket is there for them). */

@@ -391,6 +391,8 @@ static inline __attribute__((always_inline)) ssize_t io_run(struct io_op *op,
         }
         /* Woken with 0, the fd is ready: its event cleared drained. */
         rc = cio__fd_wait_self(f, op->fd, events, deadline_ms);
+        if (rc == 0)
+            rc = cio__fd_woken(op->fd, events, deadline_ms);
         if (rc < 0)
             return rc;
         wait = false;
