@@ -13,6 +13,7 @@
 #include "coro/coro_int.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@
 #include <valgrind/memcheck.h>
 #define WRITABLE(p, n) VALGRIND_MAKE_MEM_UNDEFINED(p, n)
 #else
-#define WRITABLE(p, n) ((void)0)
+#define WRITABLE(p, n) 0
 #endif
 
 char cio__no_frames[8];
@@ -61,8 +62,21 @@ int cio__copied_busy(const cio_coro_t *to)
     return s->pinned && s->pinned != to ? -EBUSY : 0;
 }
 
+/* A buffer of its frames' size for occ, which has len bytes of them. */
+static __attribute__((noinline)) void resize_buffer(cio_coro_t *occ, size_t len)
+{
+    if (!occ->copy_cap) /* copy_buf shared its place with fn */
+        occ->copy_buf = NULL;
+    size_t cap = (len + 15) & ~(size_t)15;
+    char *buf = realloc(occ->copy_buf, cap ? cap : 16);
+    if (!buf)
+        out_of_memory(len);
+    occ->copy_buf = buf;
+    occ->copy_cap = cap;
+}
+
 /* Copies the occupant's frames out to its buffer, unless it finished. */
-static void move_out(struct cio__sstack *s)
+static inline void move_out(struct cio__sstack *s)
 {
     cio_coro_t *occ = s->occupant;
     s->occupant = NULL;
@@ -70,26 +84,31 @@ static void move_out(struct cio__sstack *s)
         return;
     char *sp = cio__ctx_sp(&occ->ctx);
     size_t len = (size_t)(top_of(s) - sp);
-    if (UNLIKELY(!occ->copy_cap)) /* copy_buf shared its place with fn */
-        occ->copy_buf = NULL;
-    if (UNLIKELY(!buffer_fits(occ->copy_cap, len))) {
-        size_t cap = (len + 15) & ~(size_t)15;
-        char *buf = realloc(occ->copy_buf, cap ? cap : 16);
-        if (!buf)
-            out_of_memory(len);
-        occ->copy_buf = buf;
-        occ->copy_cap = cap;
-    }
-    if (len)
-        memcpy(occ->copy_buf, sp, len);
+    if (UNLIKELY(!buffer_fits(occ->copy_cap, len)))
+        resize_buffer(occ, len);
+    memcpy(occ->copy_buf, sp, len);
     occ->saved = len ? occ->copy_buf : cio__no_frames;
     occ->saved_len = len;
 }
 
-static void move_in(struct cio__sstack *s, cio_coro_t *to)
+/* Declares the bytes below a stack's last stack pointer writable, for a
+ * tool that tracks them (memcheck); asked once whether one does, since
+ * the request costs a dozen instructions when nothing listens. */
+static void make_writable(char *p, size_t len)
 {
-    WRITABLE(top_of(s) - to->saved_len, to->saved_len);
-    memcpy(top_of(s) - to->saved_len, to->saved, to->saved_len);
+    static atomic_int tracked = -1;
+    int t = atomic_load_explicit(&tracked, memory_order_relaxed);
+    if (t == 0)
+        return;
+    t = WRITABLE(p, len) != 0;
+    atomic_store_explicit(&tracked, t, memory_order_relaxed);
+}
+
+static inline void move_in(struct cio__sstack *s, cio_coro_t *to)
+{
+    char *dst = top_of(s) - to->saved_len;
+    make_writable(dst, to->saved_len);
+    memcpy(dst, to->saved, to->saved_len);
     to->saved = NULL;
     s->occupant = to;
 }
