@@ -142,10 +142,11 @@ static void disarm_timer(cio_task_t *t)
     }
 }
 
-void cio__wake_unlist(cio_task_t *t)
+bool cio__wake_unlist(cio_task_t *t)
 {
     disarm_timer(t);
     idle_unlink(t->hub, t);
+    return true;
 }
 
 static void deadline_cb(cio_timer_t *timer)

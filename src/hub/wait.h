@@ -187,8 +187,9 @@ static inline void cio__runq_push(struct cio__hub *hub, cio_task_t *t)
     cio__ring_push(&cio__run(hub)->runq, t);
 }
 
-/* The part of cio__wake for a task with a deadline or on the shrink list. */
-void cio__wake_unlist(cio_task_t *t);
+/* The part of cio__wake for a task with a deadline or on the shrink list;
+ * true. */
+bool cio__wake_unlist(cio_task_t *t);
 
 /* Wakes a waiting task with rc; false (and nothing done) if it is not
  * waiting or another trigger already woke it. */
@@ -197,10 +198,11 @@ static inline bool cio__wake(cio_task_t *t, int rc)
     if (t->state != CIO__WAITING)
         return false;
     t->wake_rc = rc;
-    if (t->timer_armed | t->idle_listed)
-        cio__wake_unlist(t);
     cio__runq_push(t->hub, t);
     __builtin_prefetch(t->coro); /* its saved stack pointer */
+    /* Last, so that a caller with nothing else to do makes it a jump. */
+    if (__builtin_expect(t->timer_armed | t->idle_listed, 0))
+        return cio__wake_unlist(t);
     return true;
 }
 
