@@ -64,10 +64,7 @@ struct cio__fd *cio__fd_get(struct cio__hub *hub, int fd)
 /* The state of fd if the table has a page for it (no allocation). */
 static struct cio__fd *fd_peek(struct cio__hub *hub, int fd)
 {
-    if (!hub || fd < 0 || (size_t)fd / CIO__FD_PAGE >= cio__io(hub)->fd_npages)
-        return NULL;
-    struct cio__fd *page = cio__io(hub)->fd_pages[(size_t)fd / CIO__FD_PAGE];
-    return page ? &page[(size_t)fd % CIO__FD_PAGE] : NULL;
+    return hub ? cio__fd_peek(hub, fd) : NULL;
 }
 
 /* Wakes every task waiting on one direction of an fd with rc; returns

@@ -51,16 +51,24 @@ struct cio__fdreq {
 /* The state of fd, allocated on first use; NULL for fd < 0 or no memory. */
 struct cio__fd *cio__fd_get(struct cio__hub *hub, int fd);
 
-/* cio__fd_get, its common case inline: every IO call and wait starts so. */
-static inline struct cio__fd *cio__fd_at(struct cio__hub *hub, int fd)
+/* The state of fd if the table has a page for it (no allocation), else
+ * NULL; fd < 0 is too far. */
+static inline struct cio__fd *cio__fd_peek(struct cio__hub *hub, int fd)
 {
-    size_t page = (size_t)(unsigned)fd / CIO__FD_PAGE; /* fd < 0: too far */
+    size_t page = (size_t)(unsigned)fd / CIO__FD_PAGE;
     if (__builtin_expect(page < cio__io(hub)->fd_npages, 1)) {
         struct cio__fd *states = cio__io(hub)->fd_pages[page];
         if (__builtin_expect(states != NULL, 1))
             return &states[(unsigned)fd % CIO__FD_PAGE];
     }
-    return cio__fd_get(hub, fd);
+    return NULL;
+}
+
+/* cio__fd_get, its common case inline: every IO call and wait starts so. */
+static inline struct cio__fd *cio__fd_at(struct cio__hub *hub, int fd)
+{
+    struct cio__fd *f = cio__fd_peek(hub, fd);
+    return __builtin_expect(f != NULL, 1) ? f : cio__fd_get(hub, fd);
 }
 
 /* True if no task waits on f's fd. */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "corio/io.h"
+#include "common/sys.h"
 #include "io/fdwait.h"
 #include "io/uring_hub.h"
 
@@ -90,40 +91,58 @@ struct io_op {
     int kind; /* 0 read/write, 1 vector, 2 recv/send, 3 to/from */
 };
 
+/* The call on a socket: its count or -errno. */
 static inline __attribute__((always_inline)) ssize_t
 op_sock(const struct io_op *op)
 {
     int fl = op->flags | MSG_DONTWAIT | (op->dir == IO_OUT ? MSG_NOSIGNAL : 0);
+    ssize_t r;
     switch (op->kind) {
     case 1: {
         struct msghdr m = {.msg_iov = (struct iovec *)op->iov,
                            .msg_iovlen = (size_t)op->iovcnt};
-        return op->dir == IO_IN ? recvmsg(op->fd, &m, fl)
-                                : sendmsg(op->fd, &m, fl);
+        r = op->dir == IO_IN ? recvmsg(op->fd, &m, fl)
+                             : sendmsg(op->fd, &m, fl);
+        break;
     }
     case 3:
-        return op->dir == IO_IN
-                   ? recvfrom(op->fd, op->buf, op->n, fl, op->from, op->fromlen)
-                   : sendto(op->fd, op->buf, op->n, fl, op->to, op->tolen);
+        r = op->dir == IO_IN
+                ? recvfrom(op->fd, op->buf, op->n, fl, op->from, op->fromlen)
+                : sendto(op->fd, op->buf, op->n, fl, op->to, op->tolen);
+        break;
     default:
-        return op->dir == IO_IN ? recv(op->fd, op->buf, op->n, fl)
-                                : send(op->fd, op->buf, op->n, fl);
+        return op->dir == IO_IN ? cio__sys_recv(op->fd, op->buf, op->n, fl)
+                                : cio__sys_send(op->fd, op->buf, op->n, fl);
     }
+    return r < 0 ? -errno : r;
 }
 
+/* The call on another kind of file: its count or -errno. */
 static inline __attribute__((always_inline)) ssize_t
 op_plain(const struct io_op *op, struct cio__fd *f)
 {
     int rc = ensure_nonblock(op->fd, f);
-    if (rc < 0) {
-        errno = -rc;
-        return -1;
+    if (rc < 0)
+        return rc;
+    if (op->kind == 1) {
+        ssize_t r = op->dir == IO_IN ? readv(op->fd, op->iov, op->iovcnt)
+                                     : writev(op->fd, op->iov, op->iovcnt);
+        return r < 0 ? -errno : r;
     }
-    if (op->kind == 1)
-        return op->dir == IO_IN ? readv(op->fd, op->iov, op->iovcnt)
-                                : writev(op->fd, op->iov, op->iovcnt);
-    return op->dir == IO_IN ? read(op->fd, op->buf, op->n)
-                            : write(op->fd, op->buf, op->n);
+    return op->dir == IO_IN ? cio__sys_read(op->fd, op->buf, op->n)
+                            : cio__sys_write(op->fd, op->buf, op->n);
+}
+
+/* A read, write, recv or send as an op. kd: the kind, | 4 for writes. */
+static inline struct io_op simple_op(int fd, void *buf, size_t n, int flags,
+                                     int kd)
+{
+    return (struct io_op){.fd = fd,
+                          .dir = kd & 4 ? IO_OUT : IO_IN,
+                          .buf = buf,
+                          .n = n,
+                          .flags = flags,
+                          .kind = kd & 3};
 }
 
 static size_t op_len(const struct io_op *op)
@@ -305,12 +324,7 @@ static __attribute__((noinline)) ssize_t
 io_run_ring_op(cio_task_t *t, struct cio__fd *f, int fd, void *buf, size_t n,
                int flags, int kd, int64_t deadline_ms)
 {
-    struct io_op op = {.fd = fd,
-                       .dir = kd & 4 ? IO_OUT : IO_IN,
-                       .buf = buf,
-                       .n = n,
-                       .flags = flags,
-                       .kind = kd & 3};
+    struct io_op op = simple_op(fd, buf, n, flags, kd);
     return io_run_ring(t, f, &op, deadline_ms);
 }
 
@@ -333,9 +347,10 @@ io_run_ring_simple(cio_task_t *t, struct cio__fd *f, int fd, void *buf,
 }
 #endif
 
-/* Inlined into each call, whose constant op folds its branches away. */
-static inline __attribute__((always_inline)) ssize_t io_run(struct io_op *op,
-                                                            int64_t deadline_ms)
+/* Inlined into each call, whose constant op folds its branches away.
+ * blocked: the call was just tried and would have blocked. */
+static inline __attribute__((always_inline)) ssize_t
+io_run(struct io_op *op, int64_t deadline_ms, bool blocked)
 {
     cio_task_t *t;
     struct cio__fd *f;
@@ -367,8 +382,9 @@ static inline __attribute__((always_inline)) ssize_t io_run(struct io_op *op,
     int events = op->dir == IO_IN ? CIO_READABLE : CIO_WRITABLE;
     /* The fd's state is read once, here: it goes cold while we wait. */
     bool plain = f->notsock && !sock_only;
-    bool wait = op->dir == IO_IN && op->kind != 3 && f->drained &&
-                !cio__expired(t->hub, deadline_ms);
+    bool wait =
+        (blocked || (op->dir == IO_IN && op->kind != 3 && f->drained)) &&
+        !cio__expired(t->hub, deadline_ms);
     for (;;) {
         if (!wait) {
             ssize_t r = plain ? op_plain(op, f) : op_sock(op);
@@ -378,12 +394,12 @@ static inline __attribute__((always_inline)) ssize_t io_run(struct io_op *op,
                     f->drained = 1;
                 return r;
             }
-            if (errno == ENOTSOCK && !sock_only && !plain) {
+            if (r == -ENOTSOCK && !sock_only && !plain) {
                 f->notsock = 1;
                 plain = true;
                 continue;
             }
-            rc = io_again(errno);
+            rc = io_again((int)-r);
             if (rc == 0)
                 continue;
             if (rc < 0)
@@ -399,16 +415,99 @@ static inline __attribute__((always_inline)) ssize_t io_run(struct io_op *op,
     }
 }
 
+/* io_fast's answers when the call must go another way: */
+#define IO_SLOW ((ssize_t)1 << 62)        /* the general way, untried */
+#define IO_BLOCKED ((ssize_t)1 << 62 | 1) /* tried: it would block */
+#define IO_WAIT ((ssize_t)1 << 62 | 2)    /* a read to wait for (io_wait) */
+
+/* A read, write, recv or send that goes through at once, from a task,
+ * on a socket that gave no sign of being drained: in a few instructions
+ * and no saved register. kd: the kind, | 4 for writes. */
+static inline __attribute__((always_inline)) ssize_t
+io_fast(int fd, void *buf, size_t n, int flags, int kd, int64_t deadline_ms)
+{
+    bool in = !(kd & 4);
+    struct cio__hub *hub = cio__tls_hub;
+    cio_task_t *t = hub ? cio__run(hub)->current : NULL;
+    if (__builtin_expect(!t || t->coro != cio__tls_current || t->alert != 0 ||
+                             cio__io(hub)->uring,
+                         0))
+        return IO_SLOW;
+    struct cio__fd *f = cio__fd_peek(hub, fd);
+    if (__builtin_expect(!f || f->notsock, 0))
+        return IO_SLOW;
+    if (in && f->drained) /* the last read came up short */
+        return deadline_ms < 0 ? IO_WAIT : IO_SLOW;
+    int fl = flags | MSG_DONTWAIT | (in ? 0 : MSG_NOSIGNAL);
+    ssize_t r = in ? cio__sys_recv(fd, buf, n, fl)
+                   : cio__sys_send(fd, (const void *)buf, n, fl);
+    if (__builtin_expect(r >= 0, 1)) {
+        if (in && r > 0 && (size_t)r < n)
+            f->drained = 1; /* a short read: the next one waits first */
+        return r;
+    }
+    if (r == -EAGAIN)
+        return IO_BLOCKED;
+    return r == -EINTR || r == -ENOTSOCK ? IO_SLOW : r;
+}
+
+/* The general way of the calls below: io_run from scalars. kd as io_fast,
+ * | IO_TRIED if the call was just tried and would have blocked. */
+#define IO_TRIED 8
+static __attribute__((noinline)) ssize_t
+io_slow(int fd, void *buf, size_t n, int flags, int kd, int64_t deadline_ms)
+{
+    /* Kind 0 or 2 as the compiler sees it: the op stays in registers. */
+    struct io_op op = simple_op(fd, buf, n, flags, kd & (4 | 2));
+    return io_run(&op, deadline_ms, kd & IO_TRIED);
+}
+
+/* A socket read that waits first, with no deadline (io_fast said so): the
+ * frame of a task waiting for data, and all it keeps. */
+static __attribute__((noinline)) ssize_t io_wait(int fd, void *buf, size_t n,
+                                                 int flags, int kd)
+{
+    struct cio__fd *f = cio__fd_peek(cio__tls_hub, fd);
+    int rc = cio__fd_wait_self(f, fd, CIO_READABLE, -1);
+    if (rc == 0)
+        rc = cio__fd_woken(fd, CIO_READABLE, -1);
+    if (rc < 0)
+        return rc;
+    /* Woken by the fd: io_fast's checks held before the wait, and what
+     * may have changed since (a kill, a close) the next call finds. */
+    ssize_t r = cio__sys_recv(fd, buf, n, flags | MSG_DONTWAIT);
+    if (__builtin_expect(r >= 0, 1)) {
+        if (r > 0 && (size_t)r < n)
+            f->drained = 1;
+        return r;
+    }
+    if (r == -EAGAIN || r == -EINTR)
+        return io_slow(fd, buf, n, flags, kd | (r == -EAGAIN ? IO_TRIED : 0),
+                       -1);
+    return r;
+}
+
+/* read, write, recv or send (kd as io_fast). */
+static inline __attribute__((always_inline)) ssize_t
+io_call(int fd, void *buf, size_t n, int flags, int kd, int64_t deadline_ms)
+{
+    ssize_t r = io_fast(fd, buf, n, flags, kd, deadline_ms);
+    if (__builtin_expect(r < IO_SLOW, 1))
+        return r;
+    if (r == IO_WAIT)
+        return io_wait(fd, buf, n, flags, kd);
+    return io_slow(fd, buf, n, flags, kd | (r == IO_BLOCKED ? IO_TRIED : 0),
+                   deadline_ms);
+}
+
 ssize_t cio_fd_read(int fd, void *buf, size_t n, int64_t deadline_ms)
 {
-    struct io_op op = {.fd = fd, .dir = IO_IN, .buf = buf, .n = n};
-    return io_run(&op, deadline_ms);
+    return io_call(fd, buf, n, 0, 0, deadline_ms);
 }
 
 ssize_t cio_fd_write(int fd, const void *buf, size_t n, int64_t deadline_ms)
 {
-    struct io_op op = {.fd = fd, .dir = IO_OUT, .buf = (void *)buf, .n = n};
-    return io_run(&op, deadline_ms);
+    return io_call(fd, (void *)buf, n, 0, 4, deadline_ms);
 }
 
 ssize_t cio_fd_readv(int fd, const struct iovec *iov, int iovcnt,
@@ -416,7 +515,7 @@ ssize_t cio_fd_readv(int fd, const struct iovec *iov, int iovcnt,
 {
     struct io_op op = {
         .fd = fd, .dir = IO_IN, .iov = iov, .iovcnt = iovcnt, .kind = 1};
-    return io_run(&op, deadline_ms);
+    return io_run(&op, deadline_ms, false);
 }
 
 ssize_t cio_fd_writev(int fd, const struct iovec *iov, int iovcnt,
@@ -424,27 +523,19 @@ ssize_t cio_fd_writev(int fd, const struct iovec *iov, int iovcnt,
 {
     struct io_op op = {
         .fd = fd, .dir = IO_OUT, .iov = iov, .iovcnt = iovcnt, .kind = 1};
-    return io_run(&op, deadline_ms);
+    return io_run(&op, deadline_ms, false);
 }
 
 ssize_t cio_sock_recv(int fd, void *buf, size_t n, int flags,
                       int64_t deadline_ms)
 {
-    struct io_op op = {
-        .fd = fd, .dir = IO_IN, .buf = buf, .n = n, .flags = flags, .kind = 2};
-    return io_run(&op, deadline_ms);
+    return io_call(fd, buf, n, flags, 2, deadline_ms);
 }
 
 ssize_t cio_sock_send(int fd, const void *buf, size_t n, int flags,
                       int64_t deadline_ms)
 {
-    struct io_op op = {.fd = fd,
-                       .dir = IO_OUT,
-                       .buf = (void *)buf,
-                       .n = n,
-                       .flags = flags,
-                       .kind = 2};
-    return io_run(&op, deadline_ms);
+    return io_call(fd, (void *)buf, n, flags, 2 | 4, deadline_ms);
 }
 
 ssize_t cio_sock_recvfrom(int fd, void *buf, size_t n, int flags,
@@ -459,7 +550,7 @@ ssize_t cio_sock_recvfrom(int fd, void *buf, size_t n, int flags,
                        .from = from,
                        .fromlen = fromlen,
                        .kind = 3};
-    return io_run(&op, deadline_ms);
+    return io_run(&op, deadline_ms, false);
 }
 
 ssize_t cio_sock_sendto(int fd, const void *buf, size_t n, int flags,
@@ -474,7 +565,7 @@ ssize_t cio_sock_sendto(int fd, const void *buf, size_t n, int flags,
                        .to = to,
                        .tolen = tolen,
                        .kind = 3};
-    return io_run(&op, deadline_ms);
+    return io_run(&op, deadline_ms, false);
 }
 
 ssize_t cio_fd_read_full(int fd, void *buf, size_t n, int64_t deadline_ms)
