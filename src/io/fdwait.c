@@ -562,32 +562,54 @@ static __attribute__((noinline)) int wait_cut(cio_task_t *t, int fd, int events,
 }
 
 /* cio__fd_wait_self's general case, in the form it returns. */
-static __attribute__((noinline)) int wait_general(struct cio__hub *hub,
-                                                  cio_task_t *t, int fd,
-                                                  int events,
-                                                  int64_t deadline_ms)
+static __attribute__((noinline)) int
+wait_general(struct cio__hub *hub, int fd, int events, int64_t deadline_ms)
 {
-    int rc = cio__fd_wait(hub, t, fd, events, deadline_ms);
+    int rc = cio__fd_wait(hub, cio__run(hub)->current, fd, events, deadline_ms);
     return rc < 0 ? rc : 1;
+}
+
+/* True if a readiness wait on f can be the common one: a known socket
+ * already watched for events, no deadline, nothing streaming. */
+static inline bool wait_common(const struct cio__fd *f, int events,
+                               int64_t deadline_ms)
+{
+    return f && deadline_ms < 0 && f->known && !f->nopoll &&
+           (f->interest & events) && f->registered &&
+           !(f->stream & CIO__FD_STREAMING);
+}
+
+/* cio__fd_wait_self for a wait that is not the common one yet, typically
+ * an fd's first: watched for events, it becomes so. */
+static __attribute__((noinline)) int wait_first(struct cio__hub *hub,
+                                                struct cio__fd *f, int fd,
+                                                int events, int64_t deadline_ms)
+{
+    if (!f || deadline_ms >= 0 || !cio__io(hub)->fd_probe.loop)
+        return wait_general(hub, fd, events, deadline_ms);
+    int rc = f->known ? 0 : cio__fd_check(hub, fd, f);
+    if (rc == 0 && !f->nopoll && !(f->stream & CIO__FD_STREAMING))
+        rc = set_interest(hub, fd, f, f->interest | events);
+    if (rc < 0)
+        return rc;
+    if (!wait_common(f, events, deadline_ms))
+        return wait_general(hub, fd, events, deadline_ms);
+    return cio__fd_wait_self(f, fd, events, deadline_ms);
 }
 
 int cio__fd_wait_self(struct cio__fd *f, int fd, int events,
                       int64_t deadline_ms)
 {
     struct cio__hub *hub = cio__tls_hub;
-    cio_task_t *t = cio__run(hub)->current;
     bool reading = events == CIO_READABLE;
-    /* The common wait: a known socket already watched for this, with no
-     * other waiter, no deadline, nothing streaming; linked here, and the
-     * switch away is our last act. Else the general way. */
-    if (__builtin_expect(!f || deadline_ms >= 0 || !f->known || f->nopoll ||
-                             !(f->interest & events) || !f->registered ||
-                             (f->stream & CIO__FD_STREAMING),
-                         0))
-        return wait_general(hub, t, fd, events, deadline_ms);
+    /* The common wait, with no other waiter: linked here, and the switch
+     * away is our last act. */
+    if (__builtin_expect(!wait_common(f, events, deadline_ms), 0))
+        return wait_first(hub, f, fd, events, deadline_ms);
     cio_task_t **slot = reading ? &f->reader : &f->writer;
     if (__builtin_expect(*slot != NULL || !cio__io(hub)->fd_probe.loop, 0))
-        return wait_general(hub, t, fd, events, deadline_ms);
+        return wait_general(hub, fd, events, deadline_ms);
+    cio_task_t *t = cio__run(hub)->current;
     if (reading) /* it waits before it reads: never streams (stream_ready) */
         f->stream = CIO__FD_NOSTREAM;
     *slot = t;

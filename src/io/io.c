@@ -446,6 +446,10 @@ io_fast(int fd, void *buf, size_t n, int flags, int kd, int64_t deadline_ms)
             f->drained = 1; /* a short read: the next one waits first */
         return r;
     }
+    if (r == -EAGAIN && in && deadline_ms < 0) {
+        f->drained = 1; /* as a short read: wait in io_wait's frame */
+        return IO_WAIT;
+    }
     if (r == -EAGAIN)
         return IO_BLOCKED;
     return r == -EINTR || r == -ENOTSOCK ? IO_SLOW : r;
