@@ -674,22 +674,33 @@ int cio_coro_switch(cio_coro_t *to, void *value, void **received)
     return switch_slow(to, value, received);
 }
 
+#if FRESH_START
+/* cio__coro_resume of a copied coroutine whose frames are off its stack,
+ * from another stack: its frames in, then the switch. */
+static __attribute__((noinline)) int resume_copied(cio_coro_t *from,
+                                                   cio_coro_t *to)
+{
+    cio__copied_move(to);
+    cio__tls_current = to;
+    tsan_switch(to);
+    return switch_status(&cio__tls_thread, from, to, NULL, NULL);
+}
+#endif
+
 int cio__coro_resume(cio_coro_t *to)
 {
 #if FRESH_START
     cio_coro_t *from = cio__tls_current;
-    if (__builtin_expect(from->stack.guarded, 1)) {
-        /* Frames off a shared stack come in first; two coroutines of one
-         * stack go through the copier (cio_coro_switch). */
-        if (to->saved && to->copied && !to->shared->pinned &&
-            !(from->copied && from->shared == to->shared))
-            cio__copied_move(to);
-        if (__builtin_expect(!to->saved, 1)) {
-            cio__tls_current = to;
-            tsan_switch(to);
-            return switch_status(&cio__tls_thread, from, to, NULL, NULL);
-        }
+    if (__builtin_expect(from->stack.guarded && !to->saved, 1)) {
+        cio__tls_current = to;
+        tsan_switch(to);
+        return switch_status(&cio__tls_thread, from, to, NULL, NULL);
     }
+    /* Two coroutines of one stack go through the copier (cio_coro_switch),
+     * as does one whose stack another thread uses (pinned). */
+    if (from->stack.guarded && to->copied && !to->shared->pinned &&
+        !(from->copied && from->shared == to->shared))
+        return resume_copied(from, to);
 #endif
     return cio_coro_switch(to, NULL, NULL);
 }

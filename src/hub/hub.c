@@ -295,6 +295,7 @@ int cio_hub_run_ex(const cio_hub_opts_t *opts, void **result,
         free(hub);
         return rc;
     }
+    hub->io.run.now = cio__loop_clock(hub->io.run.loop);
     if (!getenv("CIO_URING_READINESS"))
         hub->io.uring = cio__loop_uring(hub->io.run.loop);
     hub->coro = cio_coro_current();

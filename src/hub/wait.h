@@ -114,6 +114,7 @@ _Static_assert(offsetof(struct cio_task, wnode_second_q_) ==
  * cio__hub): cio__run converts a hub pointer to it. */
 struct cio__run {
     cio_loop_t *loop;    /* the loop the hub runs */
+    const int64_t *now;  /* its cio_loop_now (cio__loop_clock) */
     cio_task_t *current; /* running task, NULL while in the hub */
     /* Ready tasks (cio_task_t *), FIFO, in a ring that always has room for
      * every live task: waking one never allocates. */
@@ -166,7 +167,7 @@ static inline int cio__enter(cio_task_t **out)
 /* True if deadline_ms has passed (0 always has; -1 never does). */
 static inline bool cio__expired(struct cio__hub *hub, int64_t deadline_ms)
 {
-    return deadline_ms >= 0 && deadline_ms <= cio_loop_now(cio__run(hub)->loop);
+    return deadline_ms >= 0 && deadline_ms <= *cio__run(hub)->now;
 }
 
 /* Suspends the running task until a trigger calls cio__wake, or the

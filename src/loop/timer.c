@@ -200,3 +200,8 @@ void cio__timers_free(cio_loop_t *loop)
     loop->heap = NULL;
     loop->heap_len = loop->heap_cap = 0;
 }
+
+const int64_t *cio__loop_clock(const cio_loop_t *loop)
+{
+    return &loop->now_ms;
+}

@@ -24,4 +24,8 @@ struct cio_timer {
 void cio__timer_init(cio_timer_t *timer, cio_loop_t *loop, cio_timer_cb cb,
                      void *data);
 
+/* Where loop keeps the time cio_loop_now returns, for the hub, which
+ * reads it on every wait: the value moves, the address does not. */
+const int64_t *cio__loop_clock(const cio_loop_t *loop);
+
 #endif
