@@ -424,7 +424,8 @@ io_run(struct io_op *op, int64_t deadline_ms, bool blocked)
  * on a socket that gave no sign of being drained: in a few instructions
  * and no saved register. kd: the kind, | 4 for writes. */
 static inline __attribute__((always_inline)) ssize_t
-io_fast(int fd, void *buf, size_t n, int flags, int kd, int64_t deadline_ms)
+io_fast(int fd, void *buf, size_t n, int flags, int kd, int64_t deadline_ms,
+        struct cio__fd **fp)
 {
     bool in = !(kd & 4);
     struct cio__hub *hub = cio__tls_hub;
@@ -436,6 +437,7 @@ io_fast(int fd, void *buf, size_t n, int flags, int kd, int64_t deadline_ms)
     struct cio__fd *f = cio__fd_peek(hub, fd);
     if (__builtin_expect(!f || f->notsock, 0))
         return IO_SLOW;
+    *fp = f;
     if (in && f->drained) /* the last read came up short */
         return deadline_ms < 0 ? IO_WAIT : IO_SLOW;
     int fl = flags | MSG_DONTWAIT | (in ? 0 : MSG_NOSIGNAL);
@@ -466,12 +468,12 @@ io_slow(int fd, void *buf, size_t n, int flags, int kd, int64_t deadline_ms)
     return io_run(&op, deadline_ms, kd & IO_TRIED);
 }
 
-/* A socket read that waits first, with no deadline (io_fast said so): the
- * frame of a task waiting for data, and all it keeps. */
-static __attribute__((noinline)) ssize_t io_wait(int fd, void *buf, size_t n,
-                                                 int flags, int kd)
+/* A socket read that waits first, with no deadline (io_fast said so, and
+ * found f, fd's state): the frame of a task waiting for data, and all it
+ * keeps. */
+static __attribute__((noinline)) ssize_t
+io_wait(int fd, void *buf, size_t n, int flags, int kd, struct cio__fd *f)
 {
-    struct cio__fd *f = cio__fd_peek(cio__tls_hub, fd);
     int rc = cio__fd_wait_self(f, fd, CIO_READABLE, -1);
     if (rc == 0)
         rc = cio__fd_woken(fd, CIO_READABLE, -1);
@@ -495,11 +497,12 @@ static __attribute__((noinline)) ssize_t io_wait(int fd, void *buf, size_t n,
 static inline __attribute__((always_inline)) ssize_t
 io_call(int fd, void *buf, size_t n, int flags, int kd, int64_t deadline_ms)
 {
-    ssize_t r = io_fast(fd, buf, n, flags, kd, deadline_ms);
+    struct cio__fd *f = NULL;
+    ssize_t r = io_fast(fd, buf, n, flags, kd, deadline_ms, &f);
     if (__builtin_expect(r < IO_SLOW, 1))
         return r;
     if (r == IO_WAIT)
-        return io_wait(fd, buf, n, flags, kd);
+        return io_wait(fd, buf, n, flags, kd, f);
     return io_slow(fd, buf, n, flags, kd | (r == IO_BLOCKED ? IO_TRIED : 0),
                    deadline_ms);
 }
