@@ -94,23 +94,29 @@ static inline void move_out(struct cio__sstack *s)
 /* Declares the bytes below a stack's last stack pointer writable, for a
  * tool that tracks them (memcheck); asked once whether one does, since
  * the request costs a dozen instructions when nothing listens. */
-static void make_writable(char *p, size_t len)
+static atomic_int tracked = -1;
+
+static __attribute__((noinline)) void make_writable_ask(char *p, size_t len)
 {
-    static atomic_int tracked = -1;
-    int t = atomic_load_explicit(&tracked, memory_order_relaxed);
-    if (t == 0)
-        return;
-    t = WRITABLE(p, len) != 0;
+    int t = WRITABLE(p, len) != 0;
     atomic_store_explicit(&tracked, t, memory_order_relaxed);
+}
+
+static inline void make_writable(char *p, size_t len)
+{
+    if (atomic_load_explicit(&tracked, memory_order_relaxed) != 0)
+        make_writable_ask(p, len);
 }
 
 static inline void move_in(struct cio__sstack *s, cio_coro_t *to)
 {
-    char *dst = top_of(s) - to->saved_len;
-    make_writable(dst, to->saved_len);
-    memcpy(dst, to->saved, to->saved_len);
+    size_t len = to->saved_len;
+    const char *frames = to->saved;
+    char *dst = top_of(s) - len;
+    make_writable(dst, len);
     to->saved = NULL;
     s->occupant = to;
+    memcpy(dst, frames, len); /* last: a jump */
 }
 
 void cio__copied_move(cio_coro_t *to)
