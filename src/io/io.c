@@ -429,10 +429,10 @@ io_fast(int fd, void *buf, size_t n, int flags, int kd, int64_t deadline_ms,
 {
     bool in = !(kd & 4);
     struct cio__hub *hub = cio__tls_hub;
-    cio_task_t *t = hub ? cio__run(hub)->current : NULL;
-    if (__builtin_expect(!t || t->coro != cio__tls_current || t->alert != 0 ||
-                             cio__io(hub)->uring,
-                         0))
+    if (__builtin_expect(!hub || cio__io(hub)->uring, 0))
+        return IO_SLOW;
+    cio_task_t *t = cio__run(hub)->current;
+    if (__builtin_expect(!t || t->coro != cio__tls_current || t->alert != 0, 0))
         return IO_SLOW;
     struct cio__fd *f = cio__fd_peek(hub, fd);
     if (__builtin_expect(!f || f->notsock, 0))
@@ -457,22 +457,29 @@ io_fast(int fd, void *buf, size_t n, int flags, int kd, int64_t deadline_ms,
     return r == -EINTR || r == -ENOTSOCK ? IO_SLOW : r;
 }
 
-/* The general way of the calls below: io_run from scalars. kd as io_fast,
- * | IO_TRIED if the call was just tried and would have blocked. */
-#define IO_TRIED 8
-static __attribute__((noinline)) ssize_t
-io_slow(int fd, void *buf, size_t n, int flags, int kd, int64_t deadline_ms)
-{
-    /* Kind 0 or 2 as the compiler sees it: the op stays in registers. */
-    struct io_op op = simple_op(fd, buf, n, flags, kd & (4 | 2));
-    return io_run(&op, deadline_ms, kd & IO_TRIED);
-}
+/* The general way of each call below: io_run from scalars, kd constant
+ * (as io_fast). tried: the call was just tried and would have blocked. */
+typedef ssize_t io_slow_fn(int fd, void *buf, size_t n, int flags,
+                           int64_t deadline_ms, bool tried);
+#define IO_SLOW_FN(name, kd)                                                   \
+    static __attribute__((noinline)) ssize_t name(                             \
+        int fd, void *buf, size_t n, int flags, int64_t deadline_ms,           \
+        bool tried)                                                            \
+    {                                                                          \
+        struct io_op op = simple_op(fd, buf, n, flags, kd);                    \
+        return io_run(&op, deadline_ms, tried);                                \
+    }
+IO_SLOW_FN(read_slow, 0)
+IO_SLOW_FN(write_slow, 4)
+IO_SLOW_FN(recv_slow, 2)
+IO_SLOW_FN(send_slow, 2 | 4)
 
 /* A socket read that waits first, with no deadline (io_fast said so, and
  * found f, fd's state): the frame of a task waiting for data, and all it
  * keeps. */
-static __attribute__((noinline)) ssize_t
-io_wait(int fd, void *buf, size_t n, int flags, int kd, struct cio__fd *f)
+static __attribute__((noinline)) ssize_t io_wait(int fd, void *buf, size_t n,
+                                                 int flags, struct cio__fd *f,
+                                                 io_slow_fn *slow)
 {
     int rc = cio__fd_wait_self(f, fd, CIO_READABLE, -1);
     if (rc == 0)
@@ -488,33 +495,32 @@ io_wait(int fd, void *buf, size_t n, int flags, int kd, struct cio__fd *f)
         return r;
     }
     if (r == -EAGAIN || r == -EINTR)
-        return io_slow(fd, buf, n, flags, kd | (r == -EAGAIN ? IO_TRIED : 0),
-                       -1);
+        return slow(fd, buf, n, flags, -1, r == -EAGAIN);
     return r;
 }
 
-/* read, write, recv or send (kd as io_fast). */
+/* read, write, recv or send (kd as io_fast, slow its general way). */
 static inline __attribute__((always_inline)) ssize_t
-io_call(int fd, void *buf, size_t n, int flags, int kd, int64_t deadline_ms)
+io_call(int fd, void *buf, size_t n, int flags, int kd, int64_t deadline_ms,
+        io_slow_fn *slow)
 {
     struct cio__fd *f = NULL;
     ssize_t r = io_fast(fd, buf, n, flags, kd, deadline_ms, &f);
     if (__builtin_expect(r < IO_SLOW, 1))
         return r;
     if (r == IO_WAIT)
-        return io_wait(fd, buf, n, flags, kd, f);
-    return io_slow(fd, buf, n, flags, kd | (r == IO_BLOCKED ? IO_TRIED : 0),
-                   deadline_ms);
+        return io_wait(fd, buf, n, flags, f, slow);
+    return slow(fd, buf, n, flags, deadline_ms, r == IO_BLOCKED);
 }
 
 ssize_t cio_fd_read(int fd, void *buf, size_t n, int64_t deadline_ms)
 {
-    return io_call(fd, buf, n, 0, 0, deadline_ms);
+    return io_call(fd, buf, n, 0, 0, deadline_ms, read_slow);
 }
 
 ssize_t cio_fd_write(int fd, const void *buf, size_t n, int64_t deadline_ms)
 {
-    return io_call(fd, (void *)buf, n, 0, 4, deadline_ms);
+    return io_call(fd, (void *)buf, n, 0, 4, deadline_ms, write_slow);
 }
 
 ssize_t cio_fd_readv(int fd, const struct iovec *iov, int iovcnt,
@@ -536,13 +542,13 @@ ssize_t cio_fd_writev(int fd, const struct iovec *iov, int iovcnt,
 ssize_t cio_sock_recv(int fd, void *buf, size_t n, int flags,
                       int64_t deadline_ms)
 {
-    return io_call(fd, buf, n, flags, 2, deadline_ms);
+    return io_call(fd, buf, n, flags, 2, deadline_ms, recv_slow);
 }
 
 ssize_t cio_sock_send(int fd, const void *buf, size_t n, int flags,
                       int64_t deadline_ms)
 {
-    return io_call(fd, (void *)buf, n, flags, 2 | 4, deadline_ms);
+    return io_call(fd, (void *)buf, n, flags, 2 | 4, deadline_ms, send_slow);
 }
 
 ssize_t cio_sock_recvfrom(int fd, void *buf, size_t n, int flags,
