@@ -221,16 +221,42 @@ static void enter(struct cio__hub *hub, cio_task_t *t)
  * run before, else to the hub. Tasks that hand over to each other so pay
  * one switch each, not two. A task's first switch comes from the hub,
  * which its coroutine returns to when it ends. */
+/* leave_to the next task with many tasks (take_next_cold). */
+static __attribute__((noinline)) int leave_cold(struct cio__hub *hub)
+{
+    cio_task_t *next = take_next_cold(hub);
+    enter(hub, next);
+    return cio__coro_resume(next->coro);
+}
+
+static inline __attribute__((always_inline)) int leave_to(struct cio__hub *hub,
+                                                          cio_task_t *next)
+{
+    if (next && next->started) {
+        if (__builtin_expect(hub->io.cold, 0))
+            return leave_cold(hub);
+        enter(hub, cio__runq_pop(hub));
+        return cio__coro_resume(next->coro);
+    }
+    return cio__coro_resume(hub->coro);
+}
+
+/* leave while a task keeps its shared stack: the next one may not run. */
+static __attribute__((noinline)) int leave_pinned(struct cio__hub *hub,
+                                                  cio_task_t *next)
+{
+    if (next && cio__coro_blocked(next->coro))
+        next = NULL;
+    return leave_to(hub, next);
+}
+
 static inline __attribute__((always_inline)) int leave(struct cio__hub *hub)
 {
     cio_task_t *next =
         hub->round_left ? cio__ring_first(&hub->io.run.runq) : NULL;
-    if (next && next->started &&
-        !(hub->pins && cio__coro_blocked(next->coro))) {
-        enter(hub, take_next(hub));
-        return cio__coro_resume(next->coro);
-    }
-    return cio__coro_resume(hub->coro);
+    if (__builtin_expect(hub->pins != 0, 0))
+        return leave_pinned(hub, next);
+    return leave_to(hub, next);
 }
 
 /* Sets the running task t waiting and switches away; returns the code it
@@ -290,14 +316,20 @@ int cio__block_raw(cio_task_t *t, const char *what, long arg)
     return block_now(t, what, arg);
 }
 
+/* cio__suspend of a task with an alert, or that may be shrunk. */
+static __attribute__((noinline)) int suspend_slow(cio_task_t *t,
+                                                  const char *what, long arg)
+{
+    t->wake_rc = cio__block(t, -1, what, arg);
+    return 0;
+}
+
 int cio__suspend(cio_task_t *t, const char *what, long arg)
 {
     struct cio__hub *hub = t->hub;
     if (__builtin_expect(
-            t->alert != 0 || (hub->shrink_after_ms > 0 && !t->keep_stack), 0)) {
-        t->wake_rc = cio__block(t, -1, what, arg);
-        return 0;
-    }
+            t->alert != 0 || (hub->shrink_after_ms > 0 && !t->keep_stack), 0))
+        return suspend_slow(t, what, arg);
     t->state = CIO__WAITING;
     t->wait_what = what;
     t->wait_arg = arg;
