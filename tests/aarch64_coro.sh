@@ -1,6 +1,8 @@
 #!/bin/sh
-# The aarch64 context switch, for real: cross-builds the coroutine tests
-# with aarch64-linux-gnu-gcc and runs them under qemu-aarch64.
+# The aarch64 context switch and system calls, for real: cross-builds the
+# coroutine tests and two of the hub's (its IO calls make their system
+# calls directly) with aarch64-linux-gnu-gcc and runs them under
+# qemu-aarch64.
 # CIO_TEST_TIMEOUT=240
 set -u
 cross=aarch64-linux-gnu-
@@ -13,11 +15,10 @@ done
 sysroot=/usr/aarch64-linux-gnu
 [ -d "$sysroot" ] || { echo "SKIP: no $sysroot"; exit 77; }
 build=build-aarch64
-tests="coro_basic coro_fp coro_stack coro_overflow coro_threads coro_many"
+tests="coro_basic coro_fp coro_stack coro_overflow coro_threads coro_many hub_basic io_socket"
 targets=""
 for t in $tests; do targets="$targets $build/tests/$t"; done
-# Only the coroutine tests: other programs need libraries the cross
-# sysroot lacks. Never sanitized: the cross sysroot has no ASan runtime.
+# Not the rest: other programs need libraries the cross sysroot lacks. Never sanitized: the cross sysroot has no ASan runtime.
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 if ! make -s CROSS=$cross BUILD=$build SAN=0 $targets >"$log" 2>&1; then

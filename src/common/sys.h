@@ -22,7 +22,8 @@
 #define CIO_SYS_LIBC 1
 #endif
 #endif
-#if !defined(CIO_SYS_LIBC) && !defined(__x86_64__) && !defined(__aarch64__)
+#if !defined(CIO_SYS_LIBC) && !(defined(__x86_64__) && !defined(__ILP32__)) && \
+    !(defined(__aarch64__) && !defined(__ILP32__))
 #define CIO_SYS_LIBC 1
 #endif
 
