@@ -18,7 +18,8 @@ build=build-aarch64
 tests="coro_basic coro_fp coro_stack coro_overflow coro_threads coro_many hub_basic io_socket"
 targets=""
 for t in $tests; do targets="$targets $build/tests/$t"; done
-# Not the rest: other programs need libraries the cross sysroot lacks. Never sanitized: the cross sysroot has no ASan runtime.
+# Not the rest: other programs need libraries the cross sysroot lacks.
+# Never sanitized: the cross sysroot has no ASan runtime.
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 if ! make -s CROSS=$cross BUILD=$build SAN=0 $targets >"$log" 2>&1; then
