@@ -1,6 +1,7 @@
 #!/bin/sh
 # The portable ucontext fallback (targets without an assembly switch):
-# builds the coroutine tests with no switch source, so the library uses
+# builds the coroutine tests, and two of the hub's (its switches take
+# another way there), with no switch source, so the library uses
 # makecontext/swapcontext, and runs them.
 # CIO_TEST_TIMEOUT=180
 set -u
@@ -9,7 +10,7 @@ if [ "${SAN:-0}" = 1 ]; then
 else
     build=build-ucontext
 fi
-tests="coro_basic coro_fp coro_stack coro_overflow coro_threads coro_many"
+tests="coro_basic coro_fp coro_stack coro_overflow coro_threads coro_many hub_basic io_socket"
 targets=""
 for t in $tests; do targets="$targets $build/tests/$t"; done
 log=$(mktemp)
