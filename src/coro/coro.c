@@ -675,6 +675,15 @@ int cio_coro_switch(cio_coro_t *to, void *value, void **received)
 }
 
 #if FRESH_START
+/* The switch of cio__coro_resume: `from` is resumed the same way, with a
+ * NULL value, which comes back as its 0. */
+static inline int resume_switch(cio_coro_t *from, cio_coro_t *to)
+{
+    if (cio__tls_thread.shared_fpu)
+        return cio__switch_status_shared(&from->ctx.sp, to->ctx.sp, NULL, NULL);
+    return cio__switch_status(&from->ctx.sp, to->ctx.sp, NULL, NULL);
+}
+
 /* cio__coro_resume of a copied coroutine whose frames are off its stack,
  * from another stack: its frames in, then the switch. */
 static __attribute__((noinline)) int resume_copied(cio_coro_t *from,
@@ -683,7 +692,7 @@ static __attribute__((noinline)) int resume_copied(cio_coro_t *from,
     cio__copied_move(to);
     cio__tls_current = to;
     tsan_switch(to);
-    return switch_status(&cio__tls_thread, from, to, NULL, NULL);
+    return resume_switch(from, to);
 }
 #endif
 
@@ -694,7 +703,7 @@ int cio__coro_resume(cio_coro_t *to)
     if (__builtin_expect(from->stack.guarded && !to->saved, 1)) {
         cio__tls_current = to;
         tsan_switch(to);
-        return switch_status(&cio__tls_thread, from, to, NULL, NULL);
+        return resume_switch(from, to);
     }
     /* Two coroutines of one stack go through the copier (cio_coro_switch),
      * as does one whose stack another thread uses (pinned). */
