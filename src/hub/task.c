@@ -216,11 +216,6 @@ static void enter(struct cio__hub *hub, cio_task_t *t)
     t->state = CIO__RUNNING;
 }
 
-/* Switches away from the running task, which has queued itself or set up
- * its wait: straight to the next task of the hub's round when that one has
- * run before, else to the hub. Tasks that hand over to each other so pay
- * one switch each, not two. A task's first switch comes from the hub,
- * which its coroutine returns to when it ends. */
 /* leave_to the next task with many tasks (take_next_cold). */
 static __attribute__((noinline)) int leave_cold(struct cio__hub *hub)
 {
@@ -229,6 +224,8 @@ static __attribute__((noinline)) int leave_cold(struct cio__hub *hub)
     return cio__coro_resume(next->coro);
 }
 
+/* leave's switch: to next, the first of the run queue, if it ran before,
+ * else to the hub. */
 static inline __attribute__((always_inline)) int leave_to(struct cio__hub *hub,
                                                           cio_task_t *next)
 {
@@ -250,6 +247,12 @@ static __attribute__((noinline)) int leave_pinned(struct cio__hub *hub,
     return leave_to(hub, next);
 }
 
+/* Switches away from the running task, which has queued itself or set up
+ * its wait: straight to the next task of the hub's round when that one has
+ * run before, else to the hub. Tasks that hand over to each other so pay
+ * one switch each, not two. A task's first switch comes from the hub,
+ * which its coroutine returns to when it ends. The switch is the last act
+ * (cio__coro_resume): 0 once the task runs again. */
 static inline __attribute__((always_inline)) int leave(struct cio__hub *hub)
 {
     cio_task_t *next =
@@ -450,8 +453,10 @@ void cio__task_pin_stack(cio_task_t *t, bool on)
 {
     struct cio__hub *hub = t->hub;
     cio__coro_pin(t->coro, on);
-    if (t->copied)
-        hub->pins += on ? 1 : (size_t)-1;
+    if (t->copied && on)
+        hub->pins++;
+    else if (t->copied)
+        hub->pins--;
     if (!on) {
         while (hub->parked) {
             struct cio__task *p = hub->parked;

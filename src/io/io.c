@@ -494,7 +494,7 @@ static __attribute__((noinline)) ssize_t io_wait(int fd, void *buf, size_t n,
             f->drained = 1;
         return r;
     }
-    if (r == -EAGAIN || r == -EINTR)
+    if (r == -EAGAIN || r == -EINTR || r == -ENOTSOCK)
         return slow(fd, buf, n, flags, -1, r == -EAGAIN);
     return r;
 }
