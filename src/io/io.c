@@ -446,6 +446,8 @@ io_fast(int fd, void *buf, size_t n, int flags, int kd, int64_t deadline_ms,
     if (__builtin_expect(r >= 0, 1)) {
         if (in && r > 0 && (size_t)r < n)
             f->drained = 1; /* a short read: the next one waits first */
+        if (r >= IO_SLOW) /* a count of bytes never is: no test for it */
+            __builtin_unreachable();
         return r;
     }
     if (r == -EAGAIN && in && deadline_ms < 0) {
