@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/select.h>
 
@@ -75,9 +76,7 @@ static int report_bad_fds(select_state_t *st, cio__fired_t *fired, int cap,
         if (!FD_ISSET(fd, &st->readers) && !FD_ISSET(fd, &st->writers))
             continue;
         if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
-            fired[count].fd = fd;
-            fired[count].events = CIO_ERROR;
-            count++;
+            cio__fired_set(&fired[count++], fd, POLLNVAL); /* as poll(2) */
             FD_CLR(fd, readable);
             FD_CLR(fd, writable);
         }
@@ -108,14 +107,12 @@ static int select_poll(void *state, int timeout_ms, cio__fired_t *fired,
         return -errno;
     }
     for (int fd = 0; fd <= st->max_fd && count < cap && n > 0; fd++) {
-        int events = (FD_ISSET(fd, &readable) ? CIO_READABLE : 0) |
-                     (FD_ISSET(fd, &writable) ? CIO_WRITABLE : 0);
-        if (events == 0)
+        int r = FD_ISSET(fd, &readable) != 0, w = FD_ISSET(fd, &writable) != 0;
+        if (!r && !w)
             continue;
-        n -= (events & CIO_READABLE ? 1 : 0) + (events & CIO_WRITABLE ? 1 : 0);
-        fired[count].fd = fd;
-        fired[count].events = events;
-        count++;
+        n -= r + w;
+        cio__fired_set(&fired[count++], fd,
+                       (r ? POLLIN : 0u) | (w ? POLLOUT : 0u));
     }
     return count;
 }
