@@ -300,7 +300,7 @@ static const unsigned fired_bits[64] = {FIRED_BITS16(0), FIRED_BITS16(16),
  * A report is dropped when its slot has no interest (a free one has none)
  * or was registered after the poll; an error or hang-up is reported with
  * every bit of interest, so that the reader or the writer sees it. */
-static void dispatch(cio_loop_t *loop, int nfired)
+static __attribute__((noinline)) void dispatch(cio_loop_t *loop, int nfired)
 {
     const cio__fired_t *f = loop->fired, *end = f + nfired;
     const uint64_t iteration = loop->iteration;
@@ -338,7 +338,8 @@ static int iterate(cio_loop_t *loop, int timeout_ms)
     /* Registrations made from now on (by callbacks) postdate this poll:
      * its reports for their fd number belong to an older registration. */
     loop->iteration++;
-    dispatch(loop, n);
+    if (n > 0)
+        dispatch(loop, n); /* apart: no reports, no frame of its own */
     cio__timers_run(loop);
     return 0;
 }
