@@ -13,6 +13,7 @@
  * - After fork, parent and child share the same interest set.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -20,10 +21,14 @@
 #include "corio/loop.h"
 #include "loop/backend.h"
 
+/* Reports are written by the kernel straight into the loop's array: its
+ * bits must mean what poll(2)'s do (they do on Linux). */
+_Static_assert(EPOLLIN == POLLIN && EPOLLOUT == POLLOUT &&
+                   EPOLLERR == POLLERR && EPOLLHUP == POLLHUP,
+               "epoll and poll(2) bits differ");
+
 typedef struct epoll_state {
-    int epfd;                   /* the epoll instance */
-    struct epoll_event *events; /* epoll_wait's output */
-    int cap;                    /* entries in events */
+    int epfd; /* the epoll instance */
 } epoll_state_t;
 
 static int epoll_init(void **state)
@@ -45,7 +50,6 @@ static void epoll_free(void *state)
 {
     epoll_state_t *st = state;
     close(st->epfd);
-    free(st->events);
     free(st);
 }
 
@@ -77,25 +81,8 @@ static int epoll_set(void *state, int fd, int old_events, int new_events)
 static int epoll_poll(void *state, int timeout_ms, cio__fired_t *fired, int cap)
 {
     epoll_state_t *st = state;
-    if (st->cap < cap) {
-        struct epoll_event *events =
-            realloc(st->events, (size_t)cap * sizeof(*events));
-        if (events == NULL)
-            return -ENOMEM;
-        st->events = events;
-        st->cap = cap;
-    }
-    int n = epoll_wait(st->epfd, st->events, cap, timeout_ms);
-    if (n < 0)
-        return -errno;
-    for (int i = 0; i < n; i++) {
-        uint32_t e = st->events[i].events;
-        fired[i].fd = st->events[i].data.fd;
-        fired[i].events = ((e & EPOLLIN) ? CIO_READABLE : 0) |
-                          ((e & EPOLLOUT) ? CIO_WRITABLE : 0) |
-                          ((e & (EPOLLERR | EPOLLHUP)) ? CIO_ERROR : 0);
-    }
-    return n;
+    int n = epoll_wait(st->epfd, fired, cap, timeout_ms);
+    return n < 0 ? -errno : n;
 }
 
 const cio__backend_ops_t cio__backend_epoll = {

@@ -112,12 +112,7 @@ static int poll_poll(void *state, int timeout_ms, cio__fired_t *fired, int cap)
         short re = st->fds[i].revents;
         if (re == 0)
             continue;
-        fired[count].fd = st->fds[i].fd;
-        fired[count].events =
-            ((re & POLLIN) ? CIO_READABLE : 0) |
-            ((re & POLLOUT) ? CIO_WRITABLE : 0) |
-            ((re & (POLLERR | POLLHUP | POLLNVAL)) ? CIO_ERROR : 0);
-        count++;
+        cio__fired_set(&fired[count++], st->fds[i].fd, (unsigned short)re);
     }
     return count;
 }

@@ -6,12 +6,14 @@
  * - The sets are both input and output: each call works on copies.
  * - One closed fd in a set fails the whole call with EBADF; the backend
  *   then finds the culprits with fcntl and reports them as errors.
- * - The kernel and the result scan cost O(highest fd), not O(fired).
+ * - The kernel's scan costs O(highest fd), not O(fired); the backend's own
+ *   reads the result a word (64 fds) at a time.
  * - Errors and hang-ups show up as readable (and writable): there is no
  *   separate error set (exceptfds means out-of-band data).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/select.h>
 
@@ -75,11 +77,38 @@ static int report_bad_fds(select_state_t *st, cio__fired_t *fired, int cap,
         if (!FD_ISSET(fd, &st->readers) && !FD_ISSET(fd, &st->writers))
             continue;
         if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
-            fired[count].fd = fd;
-            fired[count].events = CIO_ERROR;
-            count++;
+            cio__fired_set(&fired[count++], fd, POLLNVAL); /* as poll(2) */
             FD_CLR(fd, readable);
             FD_CLR(fd, writable);
+        }
+    }
+    return count;
+}
+
+/* Reports the fds set in readable or writable, appended to fired from
+ * count: returns the new count. An fd_set is the kernel's bitmap (bit
+ * fd % 64 of word fd / 64, in unsigned longs), the layout FD_ISSET reads
+ * too: whole words are skipped, and each fd set found with one ctz. */
+enum { WORD_BITS = 8 * sizeof(unsigned long) };
+static int report_ready(const select_state_t *st, const fd_set *readable,
+                        const fd_set *writable, cio__fired_t *fired, int count,
+                        int cap)
+{
+    _Static_assert(sizeof(fd_set) == FD_SETSIZE / 8 &&
+                       sizeof(fd_set) % sizeof(unsigned long) == 0,
+                   "fd_set is not a bitmap of longs");
+    /* Its words are longs (glibc) or unsigned longs (musl): either may be
+     * read as unsigned long. */
+    const unsigned long *r = (const void *)readable;
+    const unsigned long *w = (const void *)writable;
+    for (int i = 0; i <= st->max_fd / (int)WORD_BITS; i++) {
+        unsigned long ri = r[i], wi = w[i];
+        for (unsigned long any = ri | wi; any != 0 && count < cap;
+             any &= any - 1) {
+            int bit = __builtin_ctzl(any);
+            unsigned e = (unsigned)((ri >> bit) & 1) * POLLIN |
+                         (unsigned)((wi >> bit) & 1) * POLLOUT;
+            cio__fired_set(&fired[count++], i * (int)WORD_BITS + bit, e);
         }
     }
     return count;
@@ -107,17 +136,9 @@ static int select_poll(void *state, int timeout_ms, cio__fired_t *fired,
     } else if (n < 0) {
         return -errno;
     }
-    for (int fd = 0; fd <= st->max_fd && count < cap && n > 0; fd++) {
-        int events = (FD_ISSET(fd, &readable) ? CIO_READABLE : 0) |
-                     (FD_ISSET(fd, &writable) ? CIO_WRITABLE : 0);
-        if (events == 0)
-            continue;
-        n -= (events & CIO_READABLE ? 1 : 0) + (events & CIO_WRITABLE ? 1 : 0);
-        fired[count].fd = fd;
-        fired[count].events = events;
-        count++;
-    }
-    return count;
+    if (n == 0)
+        return count;
+    return report_ready(st, &readable, &writable, fired, count, cap);
 }
 
 const cio__backend_ops_t cio__backend_select = {

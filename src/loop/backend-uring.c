@@ -403,15 +403,6 @@ static void rearm_all(struct cio__uring *u)
     u->rearm_len = 0;
 }
 
-static int to_events(int res)
-{
-    if (res < 0)
-        return CIO_ERROR;
-    return ((res & POLLIN) ? CIO_READABLE : 0) |
-           ((res & POLLOUT) ? CIO_WRITABLE : 0) |
-           ((res & (POLLERR | POLLHUP | POLLNVAL)) ? CIO_ERROR : 0);
-}
-
 /* One poll's report: true if it belongs in fired. */
 static bool poll_report(struct cio__uring *u, uint64_t tag, int res)
 {
@@ -491,9 +482,9 @@ static int uring_poll(void *state, int timeout_ms, cio__fired_t *fired, int cap)
             if (n == cap)
                 break; /* the rest waits for the next poll */
             if (poll_report(u, tag, cqe->res)) {
-                fired[n].fd = (int)((uint32_t)tag >> 1);
-                fired[n].events = to_events(cqe->res);
-                n++;
+                /* res is the poll(2) mask, or -errno */
+                cio__fired_set(&fired[n++], (int)((uint32_t)tag >> 1),
+                               cqe->res < 0 ? POLLERR : (unsigned)cqe->res);
             }
         } else if (tag > CANCEL_ALL_TAG) {
             struct cio__uring_op *op = (void *)(uintptr_t)tag;

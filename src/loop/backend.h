@@ -4,13 +4,24 @@
 #ifndef CIO_LOOP_BACKEND_H
 #define CIO_LOOP_BACKEND_H
 
+#include <poll.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 
-/* One readiness report, as filled by a backend's poll. */
-typedef struct cio__fired {
-    int fd;     /* the descriptor that fired */
-    int events; /* CIO_READABLE | CIO_WRITABLE | CIO_ERROR */
-} cio__fired_t;
+/* One readiness report, as filled by a backend's poll: epoll_wait's own
+ * entry, so that the epoll backend has the kernel write reports in place
+ * and nothing is converted before dispatch. The fd is in data.fd; events
+ * holds poll(2) bits (POLLIN, POLLOUT, POLLERR, POLLHUP, POLLNVAL), which
+ * epoll's EPOLLIN... share and io_uring's poll reports too; the loop turns
+ * them into CIO_* bits as it dispatches. */
+typedef struct epoll_event cio__fired_t;
+
+/* Fills one report (select's and poll's backends, io_uring's polls). */
+static inline void cio__fired_set(cio__fired_t *f, int fd, unsigned events)
+{
+    f->events = events;
+    f->data.fd = fd;
+}
 
 /* The small table of operations each backend implements. */
 typedef struct cio__backend_ops {

@@ -16,6 +16,9 @@ typedef struct cio__io_slot {
     uint64_t since;   /* loop->iteration when registered: reports from
                          that iteration's poll predate it and are dropped */
     uint8_t events;   /* current interest (CIO_READABLE | CIO_WRITABLE) */
+    uint8_t deliver;  /* what a report may deliver: events | CIO_ERROR, or
+                         0 without interest (set with events, read by
+                         dispatch to mask a report in one step) */
     uint8_t internal; /* the loop's own fd (posts, signals): keeps no life */
 } cio__io_slot_t;
 

@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +138,13 @@ static int slots_reserve(cio_loop_t *loop, int fd)
     return 0;
 }
 
+/* Sets a slot's interest and what its reports may deliver with it. */
+static void slot_set_events(cio__io_slot_t *slot, int events)
+{
+    slot->events = (uint8_t)events;
+    slot->deliver = (uint8_t)(events ? events | CIO_ERROR : 0);
+}
+
 static int do_register(cio_loop_t *loop, int fd, int events, cio_io_cb cb,
                        void *data, int internal)
 {
@@ -158,7 +166,7 @@ static int do_register(cio_loop_t *loop, int fd, int events, cio_io_cb cb,
     slot->cb = cb;
     slot->data = data;
     slot->since = loop->iteration;
-    slot->events = (uint8_t)events;
+    slot_set_events(slot, events);
     slot->internal = (uint8_t)internal;
     if (events != 0 && !internal)
         loop->active_fds++;
@@ -177,13 +185,13 @@ int cio__loop_register_internal(cio_loop_t *loop, int fd, cio_io_cb cb,
     return do_register(loop, fd, CIO_READABLE, cb, data, 1);
 }
 
-int cio_loop_modify(cio_loop_t *loop, int fd, int events)
+/* cio_loop_modify past its check for an unchanged interest. */
+static __attribute__((noinline)) int modify(cio_loop_t *loop, int fd,
+                                            int events)
 {
     if ((unsigned)fd >= (unsigned)loop->slots_cap)
         return -ENOENT;
     cio__io_slot_t *slot = &loop->slots[fd];
-    if (slot->events == events && slot->cb != NULL)
-        return 0; /* the hub changes interest lazily: keep this free */
     if (slot->cb == NULL)
         return -ENOENT;
     if (events & ~(CIO_READABLE | CIO_WRITABLE))
@@ -192,10 +200,22 @@ int cio_loop_modify(cio_loop_t *loop, int fd, int events)
     int rc = loop->ops->set(loop->backend, fd, old, events);
     if (rc < 0)
         return rc;
-    slot->events = (uint8_t)events;
+    slot_set_events(slot, events);
     if (!slot->internal)
         loop->active_fds += (events != 0) - (old != 0);
     return 0;
+}
+
+int cio_loop_modify(cio_loop_t *loop, int fd, int events)
+{
+    /* The hub changes interest lazily, and callers often ask for what is
+     * there already: that check stays apart from the rest, with no frame. */
+    if ((unsigned)fd < (unsigned)loop->slots_cap) {
+        const cio__io_slot_t *slot = &loop->slots[fd];
+        if (slot->events == events && slot->cb != NULL)
+            return 0;
+    }
+    return modify(loop, fd, events);
 }
 
 int cio_loop_unregister(cio_loop_t *loop, int fd)
@@ -217,7 +237,7 @@ int cio_loop_unregister(cio_loop_t *loop, int fd)
 #endif
     slot->cb = NULL;
     slot->data = NULL;
-    slot->events = 0;
+    slot_set_events(slot, 0);
     return 0;
 }
 
@@ -253,24 +273,47 @@ static int loop_alive(const cio_loop_t *loop)
            atomic_load_explicit(&loop->post_pending, memory_order_acquire) > 0;
 }
 
+/* poll(2) bits of a report that mean an error or a hang-up. */
+#define FIRED_ERROR (POLLERR | POLLHUP | POLLNVAL)
+
+/* A report's poll(2) bits as CIO_* ones, by table: one load, no branch.
+ * An error or a hang-up maps to every bit, so that masking it with a
+ * slot's deliver gives CIO_ERROR with all the interest (the reader or the
+ * writer sees it) and nothing without interest. Every bit it reads is
+ * below 64; the others (POLLPRI, POLLRDNORM...) are ignored. */
+_Static_assert((POLLIN | POLLOUT | FIRED_ERROR) < 64, "poll(2) bits moved");
+#define FIRED_BITS(e)                                                          \
+    (((e)&FIRED_ERROR) ? CIO_READABLE | CIO_WRITABLE | CIO_ERROR               \
+                       : (((e)&POLLIN) ? CIO_READABLE : 0) |                   \
+                             (((e)&POLLOUT) ? CIO_WRITABLE : 0))
+#define FIRED_BITS4(e)                                                         \
+    FIRED_BITS(e), FIRED_BITS(e + 1), FIRED_BITS(e + 2), FIRED_BITS(e + 3)
+#define FIRED_BITS16(e)                                                        \
+    FIRED_BITS4(e), FIRED_BITS4(e + 4), FIRED_BITS4(e + 8), FIRED_BITS4(e + 12)
+static const unsigned fired_bits[64] = {FIRED_BITS16(0), FIRED_BITS16(16),
+                                        FIRED_BITS16(32), FIRED_BITS16(48)};
+
 /* Delivers the fired reports, each checked right before its callback,
- * since earlier callbacks may have unregistered or replaced its fd. */
-static void dispatch(cio_loop_t *loop, int nfired)
+ * since earlier callbacks may have unregistered or replaced its fd (or
+ * grown slots: it is reread after each). The fired array and the iteration
+ * stay as they are: callbacks cannot poll (cio_loop_run is not reentrant).
+ * A report is dropped when its slot has no interest (a free one has none)
+ * or was registered after the poll; an error or hang-up is reported with
+ * every bit of interest, so that the reader or the writer sees it. */
+static __attribute__((noinline)) void dispatch(cio_loop_t *loop, int nfired)
 {
-    for (int i = 0; i < nfired; i++) {
-        cio__fired_t f = loop->fired[i];
-        if ((unsigned)f.fd >= (unsigned)loop->slots_cap)
+    const cio__fired_t *f = loop->fired, *end = f + nfired;
+    const uint64_t iteration = loop->iteration;
+    for (; f != end; f++) {
+        unsigned fd = (unsigned)f->data.fd;
+        if (__builtin_expect(fd >= (unsigned)loop->slots_cap, 0))
             continue;
-        cio__io_slot_t *slot = &loop->slots[f.fd];
-        /* A free slot (cb NULL) has no interest either. */
-        if (slot->events == 0 || slot->since == loop->iteration)
-            continue; /* unregistered, or registered after this poll */
-        int events = f.events;
-        if (events & CIO_ERROR)
-            events |= slot->events; /* so the reader or writer sees it */
-        events &= slot->events | CIO_ERROR;
-        if (events != 0)
-            slot->cb(loop, f.fd, events, slot->data);
+        cio__io_slot_t *slot = &loop->slots[fd];
+        /* No interest (a free slot has none) or none of it fired: 0. */
+        int events = fired_bits[f->events & 63] & slot->deliver;
+        if (__builtin_expect(events == 0 || slot->since == iteration, 0))
+            continue; /* registered after this poll: the report is older */
+        slot->cb(loop, (int)fd, events, slot->data);
     }
 }
 
@@ -295,7 +338,8 @@ static int iterate(cio_loop_t *loop, int timeout_ms)
     /* Registrations made from now on (by callbacks) postdate this poll:
      * its reports for their fd number belong to an older registration. */
     loop->iteration++;
-    dispatch(loop, n);
+    if (n > 0)
+        dispatch(loop, n); /* apart: no reports, no frame of its own */
     cio__timers_run(loop);
     return 0;
 }
