@@ -86,7 +86,8 @@ static inline void move_out(struct cio__sstack *s)
     size_t len = (size_t)(top_of(s) - sp);
     if (UNLIKELY(!buffer_fits(occ->copy_cap, len)))
         resize_buffer(occ, len);
-    memcpy(occ->copy_buf, sp, len);
+    if (len) /* else copy_buf may still be fn's place */
+        memcpy(occ->copy_buf, sp, len);
     occ->saved = len ? occ->copy_buf : cio__no_frames;
     occ->saved_len = len;
 }
