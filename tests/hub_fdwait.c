@@ -48,7 +48,7 @@ static void readers_share(void)
         t[i] = spawn_reader(-1);
     CHECK_EQ(cio_task_sleep(20), 0); /* all three wait now */
     for (int i = 0; i < READERS; i++) {
-        CHECK_EQ(cio_fd_write(sp[1], "abc" + i, 1, -1), 1);
+        CHECK_EQ(cio_fd_write(sp[1], &"abc"[i], 1, -1), 1);
         CHECK_EQ(cio_task_sleep(5), 0);
     }
     int seen = 0;

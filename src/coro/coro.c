@@ -172,6 +172,7 @@ static inline void prepare(cio_coro_t *from, cio_coro_t *to)
     tsan_switch(to);
 }
 
+#if !TAIL_SWITCH
 /* A switch with work after it (ASan's bookkeeping, or ucontext). */
 static inline void *transfer(cio_coro_t *from, cio_coro_t *to, void *value)
 {
@@ -182,6 +183,7 @@ static inline void *transfer(cio_coro_t *from, cio_coro_t *to, void *value)
     asan_arrive(from);
     return got;
 }
+#endif
 
 #if TAIL_SWITCH
 /* The switch as a tail call, returning 0 to our caller's caller and storing
