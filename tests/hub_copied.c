@@ -148,9 +148,9 @@ static void *main_task(void *arg)
         cio_task_free(r[i]);
 
     /* Waiting the common way, a task keeps only the frame of the read
-     * that waits and those of its callers (216 bytes of frames on
-     * x86-64, in a buffer of their size; its coroutine and task 368):
-     * 576 bytes here, 704 when the wait kept frames of its own. */
+     * that waits and those of its callers, in a buffer of their size,
+     * and its coroutine and task (368 bytes): 576 bytes in all here on
+     * x86-64, 704 when the wait kept frames of its own. */
     for (long i = 0; i < 16; i++) {
         CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, pairs[i]), 0);
         CHECK_EQ(cio_task_spawn(&r[i], own_reader, (void *)i), 0);

@@ -196,17 +196,66 @@ static void *shield_cut_main(void *arg)
     return NULL;
 }
 
+/* Runs fn(arg) in a task, kills it after ms and waits for its end. */
+static void kill_after(cio_task_cb fn, void *arg, int64_t ms)
+{
+    cio_task_t *t;
+    CHECK_EQ(cio_task_spawn(&t, fn, arg), 0);
+    CHECK_EQ(cio_task_sleep(ms), 0);
+    CHECK_EQ(cio_task_kill(t), 0);
+    CHECK_EQ(cio_task_join(t, cio_deadline_in(5000)), 0);
+    cio_task_free(t);
+}
+
 static void shield_cut(void)
 {
     CHECK_EQ(cio_task_shield(-1), -1);
     int64_t took = -1;
-    cio_task_t *t;
-    CHECK_EQ(cio_task_spawn(&t, shield_cut_main, &took), 0);
-    CHECK_EQ(cio_task_sleep(5), 0);
-    CHECK_EQ(cio_task_kill(t), 0);
-    CHECK_EQ(cio_task_join(t, cio_deadline_in(5000)), 0);
-    cio_task_free(t);
+    kill_after(shield_cut_main, &took, 5);
     CHECK(took >= 25 && took < 4000);
+}
+
+/* The same for a socket read and a socket write that wait with no
+ * deadline, the hub's shortest wait: -ECANCELED at the grace's end, not
+ * the deadline's -ETIMEDOUT. */
+static int cut_fds[2];
+
+static void *shield_cut_io_main(void *arg)
+{
+    int64_t *took = arg;
+    cio_task_shield(30);
+    int64_t t0 = cio_hub_now();
+    char c;
+    CHECK_EQ(cio_fd_read(cut_fds[0], &c, 1, -1), -ECANCELED);
+    *took = cio_hub_now() - t0;
+    return NULL;
+}
+
+static void *shield_cut_write_main(void *arg)
+{
+    (void)arg;
+    cio_task_shield(30);
+    static char block[64 * 1024];
+    ssize_t n;
+    while ((n = cio_fd_write(cut_fds[0], block, sizeof block, -1)) > 0)
+        ; /* until the socket is full and the write waits */
+    CHECK_EQ(n, -ECANCELED);
+    return NULL;
+}
+
+static void shield_cut_io(void)
+{
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, cut_fds), 0);
+    /* A wait with a deadline first: the hub's first fd wait, which starts
+     * its fd probe, goes the general way; the two below go the short one. */
+    char c;
+    CHECK_EQ(cio_fd_read(cut_fds[1], &c, 1, cio_deadline_in(1)), -ETIMEDOUT);
+    int64_t took = -1;
+    kill_after(shield_cut_io_main, &took, 5);
+    CHECK(took >= 25 && took < 4000);
+    kill_after(shield_cut_write_main, NULL, 20);
+    cio_fd_close(cut_fds[0]);
+    cio_fd_close(cut_fds[1]);
 }
 
 static void *main_task(void *arg)
@@ -215,6 +264,7 @@ static void *main_task(void *arg)
     basics();
     grace();
     shield_cut();
+    shield_cut_io();
     return NULL;
 }
 

@@ -1,7 +1,7 @@
 /* The few system calls on the hub's every round trip, made directly: no
- * libc wrapper and no errno, and none of the caller's registers but the
- * two the instruction itself clobbers, so that the calls around them need
- * no saved registers. Results are the kernel's: a count, or -errno.
+ * libc wrapper and no errno, and of the caller's registers only the two
+ * the instruction clobbers, where a call clobbers nine: fewer values need
+ * saving around them. Results are the kernel's: a count, or -errno.
  * Sanitizer builds and other CPUs go through libc, whose interceptors the
  * sanitizers need. */
 #ifndef CIO_COMMON_SYS_H

@@ -216,6 +216,25 @@ static void enter(struct cio__hub *hub, cio_task_t *t)
     t->state = CIO__RUNNING;
 }
 
+/* Marks the running task t waiting, on what/arg since now. */
+static inline void block_start(struct cio__hub *hub, cio_task_t *t,
+                               const char *what, long arg)
+{
+    t->state = CIO__WAITING;
+    t->wait_what = what;
+    t->wait_arg = arg;
+    t->shrunk = false;
+    t->wait_since = *hub->io.run.now;
+}
+
+int cio__woken_rc(cio_task_t *t)
+{
+    if (__builtin_expect(t->wake_rc == -ETIMEDOUT, 0) && t->killed &&
+        !shield_open(t))
+        return -ECANCELED; /* the grace after a kill ran out */
+    return t->wake_rc;
+}
+
 /* leave_to the next task with many tasks (take_next_cold). */
 static __attribute__((noinline)) int leave_cold(struct cio__hub *hub)
 {
@@ -270,20 +289,13 @@ static inline __attribute__((always_inline)) int leave(struct cio__hub *hub)
 static inline __attribute__((always_inline)) int
 block_now(cio_task_t *t, const char *what, long arg)
 {
-    t->state = CIO__WAITING;
-    t->wait_what = what;
-    t->wait_arg = arg;
-    t->shrunk = false;
     struct cio__hub *hub = t->hub;
-    t->wait_since = *hub->io.run.now;
+    block_start(hub, t, what, arg);
     leave(hub);
     /* Woken: cio__wake already disarmed the timer and the shrink entry. */
     t = cio__tls_hub->io.run.current;
     t->wait_what = NULL;
-    if (__builtin_expect(t->wake_rc == -ETIMEDOUT, 0) && t->killed &&
-        !shield_open(t))
-        return -ECANCELED; /* the grace after a kill ran out */
-    return t->wake_rc;
+    return cio__woken_rc(t);
 }
 
 int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg)
@@ -333,11 +345,7 @@ int cio__suspend(cio_task_t *t, const char *what, long arg)
     if (__builtin_expect(
             t->alert != 0 || (hub->shrink_after_ms > 0 && !t->keep_stack), 0))
         return suspend_slow(t, what, arg);
-    t->state = CIO__WAITING;
-    t->wait_what = what;
-    t->wait_arg = arg;
-    t->shrunk = false;
-    t->wait_since = *hub->io.run.now;
+    block_start(hub, t, what, arg);
     return leave(hub);
 }
 

@@ -177,9 +177,13 @@ int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg);
 
 /* cio__block with no deadline, made as its caller's last act: the switch
  * away is a tail call, so that the caller's frame is the last one under
- * the waiting task's. Returns 0 once woken, with the code in t->wake_rc
- * (the running task's, when it returns). */
+ * the waiting task's. Returns 0 once woken; the code it woke with is then
+ * cio__woken_rc of the running task. */
 int cio__suspend(cio_task_t *t, const char *what, long arg);
+
+/* What a woken task's wait returns: the code it was woken with, or
+ * -ECANCELED for a deadline that was the grace after a kill. */
+int cio__woken_rc(cio_task_t *t);
 
 /* Appends t to its hub's run queue. */
 static inline void cio__runq_push(struct cio__hub *hub, cio_task_t *t)

@@ -622,7 +622,8 @@ int cio__fd_wait_end(int fd, int events, int64_t deadline_ms)
 {
     cio_task_t *t = cio__run(cio__tls_hub)->current;
     t->wait_obj = NULL;
-    return wait_cut(t, fd, events, deadline_ms, t->wake_rc);
+    t->wait_what = NULL;
+    return wait_cut(t, fd, events, deadline_ms, cio__woken_rc(t));
 }
 
 int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,

@@ -8,6 +8,7 @@
  * only say EAGAIN (the loop is level-triggered, so nothing is missed). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -382,9 +383,10 @@ io_run(struct io_op *op, int64_t deadline_ms, bool blocked)
     int events = op->dir == IO_IN ? CIO_READABLE : CIO_WRITABLE;
     /* The fd's state is read once, here: it goes cold while we wait. */
     bool plain = f->notsock && !sock_only;
-    bool wait =
-        (blocked || (op->dir == IO_IN && op->kind != 3 && f->drained)) &&
-        !cio__expired(t->hub, deadline_ms);
+    /* Just tried, the call goes to its wait, which times out if it must;
+     * after a short read, it waits only with time to. */
+    bool wait = blocked || (op->dir == IO_IN && op->kind != 3 && f->drained &&
+                            !cio__expired(t->hub, deadline_ms));
     for (;;) {
         if (!wait) {
             ssize_t r = plain ? op_plain(op, f) : op_sock(op);
@@ -416,13 +418,14 @@ io_run(struct io_op *op, int64_t deadline_ms, bool blocked)
 }
 
 /* io_fast's answers when the call must go another way: */
-#define IO_SLOW ((ssize_t)1 << 62)        /* the general way, untried */
-#define IO_BLOCKED ((ssize_t)1 << 62 | 1) /* tried: it would block */
-#define IO_WAIT ((ssize_t)1 << 62 | 2)    /* a read to wait for (io_wait) */
+#define IO_SLOW (SSIZE_MAX - 2)    /* the general way, untried */
+#define IO_BLOCKED (SSIZE_MAX - 1) /* tried: it would block */
+#define IO_WAIT SSIZE_MAX          /* a read to wait for (io_wait) */
 
 /* A read, write, recv or send that goes through at once, from a task,
- * on a socket that gave no sign of being drained: in a few instructions
- * and no saved register. kd: the kind, | 4 for writes. */
+ * on a socket that gave no sign of being drained: the checks and the
+ * system call inline, made directly (common/sys.h). kd: the kind, | 4 for
+ * writes. */
 static inline __attribute__((always_inline)) ssize_t
 io_fast(int fd, void *buf, size_t n, int flags, int kd, int64_t deadline_ms,
         struct cio__fd **fp)
@@ -446,7 +449,7 @@ io_fast(int fd, void *buf, size_t n, int flags, int kd, int64_t deadline_ms,
     if (__builtin_expect(r >= 0, 1)) {
         if (in && r > 0 && (size_t)r < n)
             f->drained = 1; /* a short read: the next one waits first */
-        if (r >= IO_SLOW) /* a count of bytes never is: no test for it */
+        if (r >= IO_SLOW)   /* a count of bytes never is: no test for it */
             __builtin_unreachable();
         return r;
     }
