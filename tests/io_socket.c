@@ -102,6 +102,23 @@ static void tcp_roundtrip(const char *listen_host, const char *dial_host)
     CHECK(cio_hub_now() - start >= 19);
     CHECK_EQ(cio_fd_wait_readable(fd, 0), -ETIMEDOUT);
     CHECK_EQ(cio_fd_wait_writable(fd, -1), 0);
+    /* a socket of our own filled with writes that may not wait: the one
+     * that finds it full says so, and a write with time waits for room */
+    int sp[2];
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    static char chunk[16384];
+    ssize_t w;
+    size_t queued = 0;
+    while ((w = cio_fd_write(sp[0], chunk, sizeof chunk, 0)) > 0)
+        queued += (size_t)w;
+    CHECK_EQ(w, -ETIMEDOUT);
+    CHECK(queued > 0);
+    CHECK_EQ(cio_fd_write(sp[0], chunk, 1, cio_deadline_in(20)), -ETIMEDOUT);
+    CHECK_EQ(cio_fd_read_full(sp[1], chunk, sizeof chunk, -1),
+             (ssize_t)sizeof chunk);
+    CHECK_EQ(cio_fd_write(sp[0], chunk, 1, cio_deadline_in(5000)), 1);
+    cio_fd_close(sp[0]);
+    cio_fd_close(sp[1]);
     /* a big transfer: the writer waits for room while the echo and the
      * reader run */
     char *big = malloc(BIG);

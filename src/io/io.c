@@ -383,10 +383,13 @@ io_run(struct io_op *op, int64_t deadline_ms, bool blocked)
     int events = op->dir == IO_IN ? CIO_READABLE : CIO_WRITABLE;
     /* The fd's state is read once, here: it goes cold while we wait. */
     bool plain = f->notsock && !sock_only;
-    /* Just tried, the call goes to its wait, which times out if it must;
-     * after a short read, it waits only with time to. */
-    bool wait = blocked || (op->dir == IO_IN && op->kind != 3 && f->drained &&
-                            !cio__expired(t->hub, deadline_ms));
+    /* Just tried and out of time, it is over; just tried, it waits; after
+     * a short read, it waits only with time to. */
+    bool expired = cio__expired(t->hub, deadline_ms);
+    if (blocked && expired)
+        return -ETIMEDOUT;
+    bool wait = blocked ||
+                (op->dir == IO_IN && op->kind != 3 && f->drained && !expired);
     for (;;) {
         if (!wait) {
             ssize_t r = plain ? op_plain(op, f) : op_sock(op);
