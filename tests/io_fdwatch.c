@@ -142,6 +142,18 @@ static void wait_fired(int want)
     CHECK_EQ(fired, want);
 }
 
+/* Arms w on fd with nothing to read: it waits; a byte fires it, the
+ * want-th fire. */
+static void fires_on_byte(cio_fd_watch_t *w, int fd, int peer, int *hit,
+                          int want)
+{
+    CHECK_EQ(cio_fd_watch_start(w, set, fd, count_fire, hit), 0);
+    cio_task_sleep(20);
+    CHECK_EQ(fired, want - 1);
+    CHECK_EQ(write(peer, "w", 1), 1);
+    wait_fired(want);
+}
+
 /* Arming with data there, data while its task runs, after a task's wait,
  * cancel, fire, errors. */
 static void edges(void)
@@ -200,11 +212,7 @@ static void edges(void)
     CHECK_EQ(cio_fd_read(sv[0], &c, 1, cio_deadline_in(1000)), 1);
 
     /* Armed again with nothing new: waits; a byte fires it. */
-    CHECK_EQ(cio_fd_watch_start(&w, set, sv[0], count_fire, &hit), 0);
-    cio_task_sleep(20);
-    CHECK_EQ(fired, 1);
-    CHECK_EQ(write(sv[1], "w", 1), 1);
-    wait_fired(2);
+    fires_on_byte(&w, sv[0], sv[1], &hit, 2);
 
     /* A byte that comes after it fired, while "its task runs": armed
      * again, it fires at once. */
@@ -226,11 +234,7 @@ static void edges(void)
     CHECK_EQ(cio_task_join(t, -1), 0);
     cio_task_free(t);
     CHECK_EQ(cio_fd_read(sv[0], &c, 1, cio_deadline_in(1000)), 1);
-    CHECK_EQ(cio_fd_watch_start(&w, set, sv[0], count_fire, &hit), 0);
-    cio_task_sleep(20);
-    CHECK_EQ(fired, 3);
-    CHECK_EQ(write(sv[1], "u", 1), 1);
-    wait_fired(4);
+    fires_on_byte(&w, sv[0], sv[1], &hit, 4);
     CHECK_EQ(cio_fd_read(sv[0], &c, 1, cio_deadline_in(1000)), 1);
 
     /* Fire without data: the task starts all the same. */
