@@ -1,6 +1,7 @@
 /* Cooperative IO on real sockets: TCP over IPv4 and IPv6, UNIX sockets,
- * UDP, pipes, sendfile from a file, poll, deadlines, refused connections
- * and cio_fd_close waking a waiting task with -EBADF.
+ * UDP, pipes, sendfile from a file, poll, deadlines, refused connections,
+ * cio_fd_close waking a waiting task with -EBADF, and IO calls from a
+ * coroutine a task made by hand.
  * CIO_TEST_ALL_BACKENDS */
 #include <errno.h>
 #include <fcntl.h>
@@ -137,6 +138,52 @@ static void tcp_roundtrip(const char *listen_host, const char *dial_host)
     cio_task_free(srv);
     CHECK_EQ(cio_fd_close(fd), 0);
     CHECK_EQ(cio_fd_close(listen_fd), 0);
+}
+
+static void *nothing(void *arg)
+{
+    return arg;
+}
+
+/* A coroutine a task made by hand is not a task: its IO calls get -EPERM,
+ * even where data waits on a socket the hub knows. */
+static void *by_hand(void *arg)
+{
+    const int *sv = arg;
+    char c;
+    CHECK_EQ(cio_fd_write(sv[1], "y", 1, -1), -EPERM);
+    CHECK_EQ(cio_fd_read(sv[0], &c, 1, -1), -EPERM);
+    CHECK_EQ(cio_sock_recv(sv[0], &c, 1, 0, -1), -EPERM);
+    CHECK_EQ(cio_sock_send(sv[1], "y", 1, 0, -1), -EPERM);
+    return NULL;
+}
+
+/* by_hand in a fresh coroutine and in one made after a task ended, which
+ * may reuse its memory. */
+static void hand_made_coroutines(void)
+{
+    int sv[2];
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    char c;
+    CHECK_EQ(cio_fd_write(sv[1], "x", 1, -1), 1);
+    CHECK_EQ(cio_fd_read(sv[0], &c, 1, -1), 1);
+    CHECK_EQ(write(sv[1], "z", 1), 1); /* data waits for the read */
+    for (int i = 0; i < 2; i++) {
+        if (i == 1) {
+            cio_task_t *t;
+            CHECK_EQ(cio_task_spawn(&t, nothing, NULL), 0);
+            CHECK_EQ(cio_task_join(t, -1), 0);
+            cio_task_free(t);
+        }
+        cio_coro_t *co;
+        CHECK_EQ(cio_coro_create(&co, by_hand, sv, 0), 0);
+        CHECK_EQ(cio_coro_switch(co, NULL, NULL), 0);
+        cio_coro_free(co);
+    }
+    CHECK_EQ(cio_fd_read(sv[0], &c, 1, -1), 1); /* the task's call reads */
+    CHECK_EQ(c, 'z');
+    cio_fd_close(sv[0]);
+    cio_fd_close(sv[1]);
 }
 
 static bool have_ipv6(void)
@@ -293,6 +340,7 @@ static void *main_task(void *arg)
     memset(longpath, 'a', sizeof longpath - 1);
     longpath[sizeof longpath - 1] = 0;
     CHECK_EQ(cio_unix_listen(longpath, 0), -ENAMETOOLONG);
+    hand_made_coroutines();
     return NULL;
 }
 

@@ -197,7 +197,7 @@ int cio__coro_create_copied(cio_coro_t **out, cio_coro_cb fn, void *arg,
                             size_t stack_size, size_t room)
 {
 #if FRESH_START
-    if (UNLIKELY(!out || !fn || room > UINT32_MAX))
+    if (UNLIKELY(!out || !fn || room > UINT16_MAX - 15))
         return -EINVAL;
     room = (room + 15) & ~(size_t)15;
     struct cio__thread *t = cio__thread_get();
@@ -214,7 +214,7 @@ int cio__coro_create_copied(cio_coro_t **out, cio_coro_cb fn, void *arg,
     cio_coro_t *co = s ? malloc(HEAD_BYTES + room) : NULL;
     if (!co)
         return -ENOMEM;
-    co->room = (uint32_t)room;
+    co->room = (uint16_t)room;
     s->users++;
     co->stack = s->stack;
     co->shared = s;

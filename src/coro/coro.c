@@ -29,6 +29,8 @@ _Static_assert(offsetof(struct cio_coro, ctx) == 0 &&
                    offsetof(struct cio_coro, saved) == 3 * sizeof(void *),
                "a coroutine starts with its saved stack pointer, and its "
                "fourth word is the copy of its frames");
+_Static_assert(offsetof(struct cio_coro, flag) == CIO__CORO_FLAG_AT,
+               "cio__coro_flag reads the flag where it is");
 #endif
 _Static_assert(offsetof(struct cio_coro, fn) <= 64,
                "what a switch reads fits one cache line");
@@ -415,7 +417,7 @@ static cio_coro_t *coro_alloc(size_t room)
     cio_coro_t *co =
         room ? aligned_alloc(64, HEAD_BYTES + room) : malloc(sizeof *co);
     if (co) {
-        co->room = (uint32_t)room;
+        co->room = (uint16_t)room;
 #if CIO_ASAN
         co->asan_fake = NULL;
         co->asan_bottom = NULL;
@@ -490,6 +492,7 @@ static inline void setup(cio_coro_t *co, struct cio__thread *t, cio_coro_cb fn,
     co->data = NULL;
     co->id = 0; /* given on first request (cio_coro_id) */
     co->state = CIO__CORO_NEW;
+    co->flag = 0;
 #if FRESH_START
     co->ctx.sp =
         (void *)((uintptr_t)(co->stack.lo + co->stack.size) & ~(uintptr_t)15);
@@ -502,7 +505,7 @@ static __attribute__((noinline)) int create_slow(cio_coro_t **out,
                                                  cio_coro_cb fn, void *arg,
                                                  size_t stack_size, size_t room)
 {
-    if (UNLIKELY(!out || !fn || room > UINT32_MAX))
+    if (UNLIKELY(!out || !fn || room > UINT16_MAX - 63))
         return -EINVAL;
     room = (room + 63) & ~(size_t)63;
     struct cio__thread *t = thread_get();
@@ -569,6 +572,18 @@ void *cio__coro_room(cio_coro_t *co)
 {
     return (char *)co + HEAD_BYTES;
 }
+
+#ifdef CIO_USE_UCONTEXT
+unsigned cio__coro_flag(const cio_coro_t *co)
+{
+    return co->flag;
+}
+
+void cio__coro_set_flag(cio_coro_t *co, unsigned flag)
+{
+    co->flag = (uint8_t)flag;
+}
+#endif
 
 /* Every case of cio_coro_switch: first use on this thread, coroutines that
  * never ran or finished, canaries, shrunk stacks, bad input. */

@@ -55,7 +55,8 @@ struct cio_coro {
     uint8_t is_root;            /* 1 for a thread's root coroutine */
     uint8_t copied;             /* 1: runs on a shared stack (copied.c) */
     uint8_t name_static;        /* 1: name is not ours to free */
-    uint32_t room;              /* bytes of the owner's room after the struct */
+    uint8_t flag;               /* its owner's (room.h: cio__coro_flag) */
+    uint16_t room;              /* bytes of the owner's room after the struct */
     /* colder; fields never needed at once share their place, so that the
      * struct is two cache lines and a room starts 128 bytes in: */
     union {

@@ -55,6 +55,26 @@ cio__coro_set_static_name(cio_coro_t *co, const char *name);
 /* The room of a coroutine made by cio__coro_create_room. */
 __attribute__((visibility("hidden"))) void *cio__coro_room(cio_coro_t *co);
 
+/* A byte of co for its owner (0 at create): the hub marks a task's
+ * coroutine whose IO calls may take their short way, so that a call learns
+ * it from the running coroutine alone. Inline: read on every IO call. */
+#ifndef CIO_USE_UCONTEXT
+#define CIO__CORO_FLAG_AT 60 /* its offset (coro.c asserts it) */
+static inline unsigned cio__coro_flag(const cio_coro_t *co)
+{
+    return ((const unsigned char *)co)[CIO__CORO_FLAG_AT];
+}
+static inline void cio__coro_set_flag(cio_coro_t *co, unsigned flag)
+{
+    ((unsigned char *)co)[CIO__CORO_FLAG_AT] = (unsigned char)flag;
+}
+#else
+__attribute__((visibility("hidden"))) unsigned
+cio__coro_flag(const cio_coro_t *co);
+__attribute__((visibility("hidden"))) void cio__coro_set_flag(cio_coro_t *co,
+                                                              unsigned flag);
+#endif
+
 /* Where the frames of a suspended coroutine are, for prefetching them:
  * its saved stack pointer, or the copy of its frames while they are off
  * its stack (shrunk, or copied out); NULL where it is not known (ucontext

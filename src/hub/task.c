@@ -197,6 +197,14 @@ static bool shield_open(const cio_task_t *t)
                cio__task(t)->killed_at + cio__task(t)->shield_grace;
 }
 
+/* Marks t's coroutine for the IO calls' short way (io/io.c) while t has
+ * no alert and its hub polls for readiness: a call then reads one byte of
+ * the running coroutine to know it may. Called wherever those change. */
+static void fast_update(cio_task_t *t)
+{
+    cio__coro_set_flag(t->coro, t->alert == 0 && !cio__io(t->hub)->uring);
+}
+
 int cio__enter_flagged(cio_task_t *t)
 {
     if (t->killed && !shield_open(t))
@@ -204,6 +212,7 @@ int cio__enter_flagged(cio_task_t *t)
     if (!t->interrupt)
         return 0;
     t->interrupt = false;
+    fast_update(t);
     return -EINTR;
 }
 
@@ -312,6 +321,7 @@ int cio__block(cio_task_t *t, int64_t deadline_ms, const char *what, long arg)
         }
         if (t->interrupt) {
             t->interrupt = false;
+            fast_update(t);
             return -EINTR;
         }
     }
@@ -408,6 +418,7 @@ static int spawn(struct cio__hub *hub, bool copied, cio_task_t **out,
     t->detached = out == NULL;
     t->copied = copied;
     tk->shield_grace = -1;
+    fast_update(t);
     cio__list_push_front(&hub->all, &tk->all_link);
     hub->live++;
     cio__runq_push(hub, t);
@@ -593,6 +604,7 @@ int cio_task_kill(cio_task_t *task)
     if (!task->killed)
         cio__task(task)->killed_at = cio_loop_now(task->hub->io.run.loop);
     task->killed = true;
+    fast_update(task);
     if (cio__task(task)->shield_grace >= 0)
         shield_cut(task);
     else
@@ -606,8 +618,10 @@ int cio_task_interrupt(cio_task_t *task)
         return -EINVAL;
     if (task->state == CIO__DONE)
         return -ESRCH;
-    if (!cio__wake(task, -EINTR))
+    if (!cio__wake(task, -EINTR)) {
         task->interrupt = true;
+        fast_update(task);
+    }
     return 0;
 }
 

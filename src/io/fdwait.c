@@ -618,6 +618,30 @@ int cio__fd_wait_self(struct cio__fd *f, int fd, int events,
     return cio__suspend(t, reading ? "fd read" : "fd write", fd);
 }
 
+int cio__fd_wait_read(struct cio__fd *f, int fd)
+{
+    /* wait_common for a read without deadline, in one test: registered,
+     * watched for reading, known, pollable, not streaming. */
+    const struct cio__fd mask = {.registered = 0xff,
+                                 .interest = CIO_READABLE,
+                                 .known = 0xff,
+                                 .nopoll = 0xff,
+                                 .stream = CIO__FD_STREAMING};
+    const struct cio__fd want = {
+        .registered = 1, .interest = CIO_READABLE, .known = 1};
+    struct cio__hub *hub = cio__tls_hub;
+    if (__builtin_expect((f->flags & mask.flags) != want.flags || f->reader ||
+                             !cio__io(hub)->fd_probe.loop,
+                         0))
+        return cio__fd_wait_self(f, fd, CIO_READABLE, -1);
+    cio_task_t *t = cio__run(hub)->current;
+    f->stream = CIO__FD_NOSTREAM; /* as in cio__fd_wait_self */
+    f->reader = t;
+    cio__io(hub)->fd_waiters++;
+    t->wait_obj = f;
+    return cio__suspend(t, "fd read", fd);
+}
+
 int cio__fd_wait_end(int fd, int events, int64_t deadline_ms)
 {
     cio_task_t *t = cio__run(cio__tls_hub)->current;

@@ -16,17 +16,22 @@ struct cio__fd {
     cio_task_t *writer;              /* a task waiting to write */
     struct cio__waitq readers; /* more tasks waiting until it is readable */
     struct cio__waitq writers; /* more tasks waiting until it is writable */
-    uint8_t registered;        /* known to the loop */
-    uint8_t interest;          /* CIO_READABLE | CIO_WRITABLE asked */
-    uint8_t drained;           /* the last read came up short: wait first */
-    uint8_t notsock;           /* not a socket: read/write, not recv/send */
-    uint8_t nonblock;          /* O_NONBLOCK is set: no fcntl needed */
-    uint8_t known;             /* ident and nopoll describe the file */
-    uint8_t nopoll;            /* never waits: regular file, directory */
-    uint8_t stream; /* CIO__FD_STREAMING: a streaming record (io/uring_stream.c)
-                       exists; CIO__FD_NOSTREAM: never again (the program
-                       mixes reads and waits); else drained ring reads in
-                       a row */
+    union {
+        struct {                /* the 0/1 ones hold 0 or 1 exactly */
+            uint8_t registered; /* known to the loop */
+            uint8_t interest;   /* CIO_READABLE | CIO_WRITABLE asked */
+            uint8_t drained;    /* the last read came up short: wait first */
+            uint8_t notsock;    /* not a socket: read/write, not recv/send */
+            uint8_t nonblock;   /* O_NONBLOCK is set: no fcntl needed */
+            uint8_t known;      /* ident and nopoll describe the file */
+            uint8_t nopoll;     /* never waits: regular file, directory */
+            uint8_t stream;     /* CIO__FD_STREAMING: a streaming record
+                                   (io/uring_stream.c) exists; CIO__FD_NOSTREAM:
+                                   never again (the program mixes reads and
+                                   waits); else drained ring reads in a row */
+        };
+        uint64_t flags; /* all of them, for a test of several at once */
+    };
     uint64_t ident; /* device and inode of the file, hashed */
 };
 
@@ -101,6 +106,10 @@ int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,
  * task's last. */
 int cio__fd_wait_self(struct cio__fd *f, int fd, int events,
                       int64_t deadline_ms);
+
+/* cio__fd_wait_self(f, fd, CIO_READABLE, -1), its common case made
+ * first: the wait of a socket read that came up short. */
+int cio__fd_wait_read(struct cio__fd *f, int fd);
 
 /* cio__fd_woken for a wake by something else than the fd. */
 int cio__fd_wait_end(int fd, int events, int64_t deadline_ms);

@@ -420,53 +420,24 @@ io_run(struct io_op *op, int64_t deadline_ms, bool blocked)
     }
 }
 
-/* io_fast's answers when the call must go another way: */
-#define IO_SLOW (SSIZE_MAX - 2)    /* the general way, untried */
-#define IO_BLOCKED (SSIZE_MAX - 1) /* tried: it would block */
-#define IO_WAIT SSIZE_MAX          /* a read to wait for (io_wait) */
-
-/* A read, write, recv or send that goes through at once, from a task,
- * on a socket that gave no sign of being drained: the checks and the
- * system call inline, made directly (common/sys.h). kd: the kind, | 4 for
- * writes. */
-static inline __attribute__((always_inline)) ssize_t
-io_fast(int fd, void *buf, size_t n, int flags, int kd, int64_t deadline_ms,
-        struct cio__fd **fp)
+/* The state of fd when a read, write, recv or send on it may take the
+ * short way: from a task with no alert on a readiness hub, on its own
+ * coroutine (hub/task.c keeps the mark), fd a socket with a state; else
+ * NULL. */
+static inline __attribute__((always_inline)) struct cio__fd *io_short(int fd)
 {
-    bool in = !(kd & 4);
-    struct cio__hub *hub = cio__tls_hub;
-    if (__builtin_expect(!hub || cio__io(hub)->uring, 0))
-        return IO_SLOW;
-    cio_task_t *t = cio__run(hub)->current;
-    if (__builtin_expect(!t || t->coro != cio__tls_current || t->alert != 0, 0))
-        return IO_SLOW;
-    struct cio__fd *f = cio__fd_peek(hub, fd);
+    cio_coro_t *co = cio__tls_current;
+    if (__builtin_expect(!co || !cio__coro_flag(co), 0))
+        return NULL;
+    struct cio__fd *f = cio__fd_peek(cio__tls_hub, fd);
     if (__builtin_expect(!f || f->notsock, 0))
-        return IO_SLOW;
-    *fp = f;
-    if (in && f->drained) /* the last read came up short */
-        return deadline_ms < 0 ? IO_WAIT : IO_SLOW;
-    int fl = flags | MSG_DONTWAIT | (in ? 0 : MSG_NOSIGNAL);
-    ssize_t r = in ? cio__sys_recv(fd, buf, n, fl)
-                   : cio__sys_send(fd, (const void *)buf, n, fl);
-    if (__builtin_expect(r >= 0, 1)) {
-        if (in && r > 0 && (size_t)r < n)
-            f->drained = 1; /* a short read: the next one waits first */
-        if (r >= IO_SLOW)   /* a count of bytes never is: no test for it */
-            __builtin_unreachable();
-        return r;
-    }
-    if (r == -EAGAIN && in && deadline_ms < 0) {
-        f->drained = 1; /* as a short read: wait in io_wait's frame */
-        return IO_WAIT;
-    }
-    if (r == -EAGAIN)
-        return IO_BLOCKED;
-    return r == -EINTR || r == -ENOTSOCK ? IO_SLOW : r;
+        return NULL;
+    return f;
 }
 
-/* The general way of each call below: io_run from scalars, kd constant
- * (as io_fast). tried: the call was just tried and would have blocked. */
+/* The general way of each call below: io_run from scalars, kd the kind
+ * (simple_op), | 4 for writes. tried: the call was just tried and would
+ * have blocked. */
 typedef ssize_t io_slow_fn(int fd, void *buf, size_t n, int flags,
                            int64_t deadline_ms, bool tried);
 #define IO_SLOW_FN(name, kd)                                                   \
@@ -482,19 +453,19 @@ IO_SLOW_FN(write_slow, 4)
 IO_SLOW_FN(recv_slow, 2)
 IO_SLOW_FN(send_slow, 2 | 4)
 
-/* A socket read that waits first, with no deadline (io_fast said so, and
- * found f, fd's state): the frame of a task waiting for data, and all it
- * keeps. */
-static __attribute__((noinline)) ssize_t io_wait(int fd, void *buf, size_t n,
-                                                 int flags, struct cio__fd *f,
-                                                 io_slow_fn *slow)
+/* A socket read that waits first, with no deadline (f: fd's state, from
+ * io_short): the frame of a task waiting for data, and all it keeps. One
+ * per kind, flags and slow constant, so that it keeps less. */
+static inline __attribute__((always_inline)) ssize_t
+io_wait(int fd, void *buf, size_t n, int flags, struct cio__fd *f,
+        io_slow_fn *slow)
 {
-    int rc = cio__fd_wait_self(f, fd, CIO_READABLE, -1);
+    int rc = cio__fd_wait_read(f, fd);
     if (rc == 0)
         rc = cio__fd_woken(fd, CIO_READABLE, -1);
     if (rc < 0)
         return rc;
-    /* Woken by the fd: io_fast's checks held before the wait, and what
+    /* Woken by the fd: io_short's checks held before the wait, and what
      * may have changed since (a kill, a close) the next call finds. */
     ssize_t r = cio__sys_recv(fd, buf, n, flags | MSG_DONTWAIT);
     if (__builtin_expect(r >= 0, 1)) {
@@ -507,18 +478,81 @@ static __attribute__((noinline)) ssize_t io_wait(int fd, void *buf, size_t n,
     return r;
 }
 
-/* read, write, recv or send (kd as io_fast, slow its general way). */
+static __attribute__((noinline)) ssize_t read_wait(int fd, void *buf, size_t n,
+                                                   int flags, struct cio__fd *f)
+{
+    (void)flags;
+    return io_wait(fd, buf, n, 0, f, read_slow);
+}
+
+static __attribute__((noinline)) ssize_t recv_wait(int fd, void *buf, size_t n,
+                                                   int flags, struct cio__fd *f)
+{
+    return io_wait(fd, buf, n, flags, f, recv_slow);
+}
+
+/* The system call of a read, write, recv or send on the short way, made
+ * directly (common/sys.h), and where its failure goes. */
+static inline __attribute__((always_inline)) ssize_t
+io_now(int fd, void *buf, size_t n, int flags, int kd, int64_t deadline_ms,
+       struct cio__fd *f, io_slow_fn *slow)
+{
+    bool in = !(kd & 4);
+    int fl = flags | MSG_DONTWAIT | (in ? 0 : MSG_NOSIGNAL);
+    ssize_t r = in ? cio__sys_recv(fd, buf, n, fl)
+                   : cio__sys_send(fd, (const void *)buf, n, fl);
+    if (__builtin_expect(r >= 0, 1)) {
+        if (in && r > 0 && (size_t)r < n)
+            f->drained = 1; /* a short read: the next one waits first */
+        return r;
+    }
+    if (r == -EAGAIN && in && deadline_ms < 0) {
+        f->drained = 1; /* as a short read: wait in io_wait's frame */
+        return kd & 2 ? recv_wait(fd, buf, n, flags, f)
+                      : read_wait(fd, buf, n, flags, f);
+    }
+    if (r == -EAGAIN || r == -EINTR || r == -ENOTSOCK)
+        return slow(fd, buf, n, flags, deadline_ms, r == -EAGAIN);
+    return r;
+}
+
+/* Reads on the short way that did not come up short last time: out of
+ * line, so that the read that waits (the common one) saves no registers
+ * for the system call. */
+static __attribute__((noinline)) ssize_t read_now(int fd, void *buf, size_t n,
+                                                  int flags,
+                                                  int64_t deadline_ms,
+                                                  struct cio__fd *f)
+{
+    (void)flags;
+    return io_now(fd, buf, n, 0, 0, deadline_ms, f, read_slow);
+}
+
+static __attribute__((noinline)) ssize_t recv_now(int fd, void *buf, size_t n,
+                                                  int flags,
+                                                  int64_t deadline_ms,
+                                                  struct cio__fd *f)
+{
+    return io_now(fd, buf, n, flags, 2, deadline_ms, f, recv_slow);
+}
+
+/* read, write, recv or send (kd as simple_op, | 4 for writes; slow its
+ * general way). A read after a short one waits first. */
 static inline __attribute__((always_inline)) ssize_t
 io_call(int fd, void *buf, size_t n, int flags, int kd, int64_t deadline_ms,
         io_slow_fn *slow)
 {
-    struct cio__fd *f = NULL;
-    ssize_t r = io_fast(fd, buf, n, flags, kd, deadline_ms, &f);
-    if (__builtin_expect(r < IO_SLOW, 1))
-        return r;
-    if (r == IO_WAIT)
-        return io_wait(fd, buf, n, flags, f, slow);
-    return slow(fd, buf, n, flags, deadline_ms, r == IO_BLOCKED);
+    struct cio__fd *f = io_short(fd);
+    if (__builtin_expect(!f, 0))
+        return slow(fd, buf, n, flags, deadline_ms, false);
+    if (kd & 4)
+        return io_now(fd, buf, n, flags, kd, deadline_ms, f, slow);
+    if (f->drained) /* the last read came up short */
+        return deadline_ms < 0 ? (kd & 2 ? recv_wait(fd, buf, n, flags, f)
+                                         : read_wait(fd, buf, n, flags, f))
+                               : slow(fd, buf, n, flags, deadline_ms, false);
+    return kd & 2 ? recv_now(fd, buf, n, flags, deadline_ms, f)
+                  : read_now(fd, buf, n, flags, deadline_ms, f);
 }
 
 ssize_t cio_fd_read(int fd, void *buf, size_t n, int64_t deadline_ms)
