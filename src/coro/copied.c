@@ -13,7 +13,6 @@
 #include "coro/coro_int.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,11 +41,6 @@ static _Noreturn void out_of_memory(size_t len)
     abort();
 }
 
-static inline char *top_of(const struct cio__sstack *s)
-{
-    return s->stack.lo + s->stack.size;
-}
-
 /* The frame buffer's size for len bytes of frames: exact to 16 bytes
  * (malloc's own granularity); kept while the frames stay between half its
  * size and its size, so a task that waits in the same place again
@@ -62,62 +56,65 @@ int cio__copied_busy(const cio_coro_t *to)
     return s->pinned && s->pinned != to ? -EBUSY : 0;
 }
 
-/* A buffer of its frames' size for occ, which has len bytes of them. */
-static __attribute__((noinline)) void resize_buffer(cio_coro_t *occ, size_t len)
+/* move_out of frames of a new length, len bytes at sp: a buffer they fit,
+ * and saved_len, which then tells move_out that the next frames of that
+ * length fit too. Apart, so that the common case calls only memcpy. */
+static __attribute__((noinline)) void move_out_new(cio_coro_t *occ,
+                                                   const char *sp, size_t len)
 {
-    if (!occ->copy_cap) /* copy_buf shared its place with fn */
-        occ->copy_buf = NULL;
-    size_t cap = (len + 15) & ~(size_t)15;
-    char *buf = realloc(occ->copy_buf, cap ? cap : 16);
-    if (!buf)
-        out_of_memory(len);
-    occ->copy_buf = buf;
-    occ->copy_cap = cap;
+    occ->saved_len = len;
+    if (!buffer_fits(occ->copy_cap, len)) {
+        if (!occ->copy_cap) /* copy_buf shared its place with fn */
+            occ->copy_buf = NULL;
+        size_t cap = (len + 15) & ~(size_t)15;
+        char *buf = realloc(occ->copy_buf, cap ? cap : 16);
+        if (!buf)
+            out_of_memory(len);
+        occ->copy_buf = buf;
+        occ->copy_cap = cap;
+    }
+    occ->saved = occ->copy_buf;
+    memcpy(occ->copy_buf, sp, len);
 }
 
-/* Copies the occupant's frames out to its buffer, unless it finished. */
+/* Copies the occupant's frames out to its buffer, unless it finished; it
+ * stays the occupant until the next comes in. An occupant has run, so it
+ * has frames; the buffer that last took frames of the same length takes
+ * these (saved_len is that length). */
 static inline void move_out(struct cio__sstack *s)
 {
     cio_coro_t *occ = s->occupant;
-    s->occupant = NULL;
     if (!occ || occ->state == CIO__CORO_DONE)
         return;
     char *sp = cio__ctx_sp(&occ->ctx);
-    size_t len = (size_t)(top_of(s) - sp);
-    if (UNLIKELY(!buffer_fits(occ->copy_cap, len)))
-        resize_buffer(occ, len);
-    if (len) /* else copy_buf may still be fn's place */
-        memcpy(occ->copy_buf, sp, len);
-    occ->saved = len ? occ->copy_buf : cio__no_frames;
-    occ->saved_len = len;
+    size_t len = (size_t)(s->top - sp);
+    if (UNLIKELY(len != occ->saved_len)) {
+        move_out_new(occ, sp, len);
+        return;
+    }
+    occ->saved = occ->copy_buf;
+    memcpy(occ->copy_buf, sp, len);
 }
 
-/* Declares the bytes below a stack's last stack pointer writable, for a
- * tool that tracks them (memcheck); asked once whether one does, since
- * the request costs a dozen instructions when nothing listens. */
-static atomic_int tracked = -1;
-
-static __attribute__((noinline)) void make_writable_ask(char *p, size_t len)
+/* Under memcheck the bytes below a stack's last stack pointer are not
+ * addressable: frames copied back there are declared first. */
+static __attribute__((noinline)) void make_writable(char *p, size_t len)
 {
-    int t = WRITABLE(p, len) != 0;
-    atomic_store_explicit(&tracked, t, memory_order_relaxed);
+    (void)WRITABLE(p, len);
 }
 
-static inline void make_writable(char *p, size_t len)
-{
-    if (atomic_load_explicit(&tracked, memory_order_relaxed) != 0)
-        make_writable_ask(p, len);
-}
-
+/* Copies to's frames back to where they were (the stack knows whether a
+ * tool tracks its bytes). */
 static inline void move_in(struct cio__sstack *s, cio_coro_t *to)
 {
+    if (UNLIKELY(s->tracked))
+        make_writable(s->top - to->saved_len, to->saved_len);
     size_t len = to->saved_len;
+    char *dst = s->top - len;
     const char *frames = to->saved;
-    char *dst = top_of(s) - len;
-    make_writable(dst, len);
     to->saved = NULL;
     s->occupant = to;
-    memcpy(dst, frames, len); /* last: a jump */
+    memcpy(dst, frames, len);
 }
 
 void cio__copied_move(cio_coro_t *to)
@@ -125,6 +122,18 @@ void cio__copied_move(cio_coro_t *to)
     move_out(to->shared);
     move_in(to->shared, to);
 }
+
+#if FRESH_START
+int cio__copied_resume(cio_coro_t *from, cio_coro_t *to)
+{
+    struct cio__sstack *s = to->shared;
+    if (UNLIKELY(s->pinned) || (from->copied && from->shared == s))
+        return cio_coro_switch(to, NULL, NULL);
+    move_out(s);
+    move_in(s, to);
+    return cio__coro_enter(from, to);
+}
+#endif
 
 int cio__copied_bring_in(const cio_coro_t *from, cio_coro_t *to)
 {
@@ -154,8 +163,10 @@ int cio__copied_shrink(cio_coro_t *co)
     struct cio__sstack *s = co->shared;
     if (s->pinned == co)
         return -EBUSY;
-    if (s->occupant == co)
+    if (s->occupant == co) {
         move_out(s);
+        s->occupant = NULL;
+    }
     return 0;
 }
 
@@ -179,6 +190,8 @@ static struct cio__sstack *sstack_get(struct cio__thread *t, size_t size)
         free(s);
         return NULL;
     }
+    s->top = s->stack.lo + s->stack.size;
+    s->tracked = WRITABLE(s->stack.lo, 0) != 0;
     s->users = 1;
     t->sstacks[i] = s;
     return s;
