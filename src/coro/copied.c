@@ -126,8 +126,10 @@ void cio__copied_move(cio_coro_t *to)
 #if FRESH_START
 int cio__copied_resume(cio_coro_t *from, cio_coro_t *to)
 {
+    /* A running coroutine's frames are on its stack: from runs on to's
+     * stack if it is its occupant. */
     struct cio__sstack *s = to->shared;
-    if (UNLIKELY(s->pinned) || (from->copied && from->shared == s))
+    if (UNLIKELY(s->occupant == from || s->pinned))
         return cio_coro_switch(to, NULL, NULL);
     move_out(s);
     move_in(s, to);
