@@ -177,8 +177,9 @@ CIO_HIDDEN int cio__copied_bring_in(const cio_coro_t *from, cio_coro_t *to);
 CIO_HIDDEN void cio__copied_move(cio_coro_t *to);
 /* cio__coro_resume of copied coroutine to, whose frames are off its stack,
  * from another stack: its frames in, then cio__coro_enter; through
- * cio_coro_switch if that stack is pinned or from runs on it. */
-CIO_HIDDEN int cio__copied_resume(cio_coro_t *from, cio_coro_t *to);
+ * cio_coro_switch if that stack is pinned or from runs on it. A pointer,
+ * set as the program loads to the version for its CPU. */
+CIO_HIDDEN extern int (*cio__copied_resume)(cio_coro_t *from, cio_coro_t *to);
 /* The end of a resume whose frames are in place: to runs (coro.c). */
 CIO_HIDDEN int cio__coro_enter(cio_coro_t *from, cio_coro_t *to);
 /* Gives up co's place on its stack and its copy buffer (free). */
