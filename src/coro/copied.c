@@ -13,7 +13,6 @@
 #include "coro/coro_int.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,11 +41,6 @@ static _Noreturn void out_of_memory(size_t len)
     abort();
 }
 
-static inline char *top_of(const struct cio__sstack *s)
-{
-    return s->stack.lo + s->stack.size;
-}
-
 /* The frame buffer's size for len bytes of frames: exact to 16 bytes
  * (malloc's own granularity); kept while the frames stay between half its
  * size and its size, so a task that waits in the same place again
@@ -62,62 +56,65 @@ int cio__copied_busy(const cio_coro_t *to)
     return s->pinned && s->pinned != to ? -EBUSY : 0;
 }
 
-/* A buffer of its frames' size for occ, which has len bytes of them. */
-static __attribute__((noinline)) void resize_buffer(cio_coro_t *occ, size_t len)
+/* move_out of frames of a new length, len bytes at sp: a buffer they fit,
+ * and saved_len, which then tells move_out that the next frames of that
+ * length fit too. Apart, so that the common case calls only memcpy. */
+static __attribute__((noinline)) void move_out_new(cio_coro_t *occ,
+                                                   const char *sp, size_t len)
 {
-    if (!occ->copy_cap) /* copy_buf shared its place with fn */
-        occ->copy_buf = NULL;
-    size_t cap = (len + 15) & ~(size_t)15;
-    char *buf = realloc(occ->copy_buf, cap ? cap : 16);
-    if (!buf)
-        out_of_memory(len);
-    occ->copy_buf = buf;
-    occ->copy_cap = cap;
+    occ->saved_len = len;
+    if (!buffer_fits(occ->copy_cap, len)) {
+        if (!occ->copy_cap) /* copy_buf shared its place with fn */
+            occ->copy_buf = NULL;
+        size_t cap = (len + 15) & ~(size_t)15;
+        char *buf = realloc(occ->copy_buf, cap ? cap : 16);
+        if (!buf)
+            out_of_memory(len);
+        occ->copy_buf = buf;
+        occ->copy_cap = cap;
+    }
+    occ->saved = occ->copy_buf;
+    memcpy(occ->copy_buf, sp, len);
 }
 
-/* Copies the occupant's frames out to its buffer, unless it finished. */
+/* Copies the occupant's frames out to its buffer, unless it finished; it
+ * stays the occupant until the next comes in. An occupant has run, so it
+ * has frames; the buffer that last took frames of the same length takes
+ * these (saved_len is that length). */
 static inline void move_out(struct cio__sstack *s)
 {
     cio_coro_t *occ = s->occupant;
-    s->occupant = NULL;
     if (!occ || occ->state == CIO__CORO_DONE)
         return;
     char *sp = cio__ctx_sp(&occ->ctx);
-    size_t len = (size_t)(top_of(s) - sp);
-    if (UNLIKELY(!buffer_fits(occ->copy_cap, len)))
-        resize_buffer(occ, len);
-    if (len) /* else copy_buf may still be fn's place */
-        memcpy(occ->copy_buf, sp, len);
-    occ->saved = len ? occ->copy_buf : cio__no_frames;
-    occ->saved_len = len;
+    size_t len = (size_t)(s->top - sp);
+    if (UNLIKELY(len != occ->saved_len)) {
+        move_out_new(occ, sp, len);
+        return;
+    }
+    occ->saved = occ->copy_buf;
+    memcpy(occ->copy_buf, sp, len);
 }
 
-/* Declares the bytes below a stack's last stack pointer writable, for a
- * tool that tracks them (memcheck); asked once whether one does, since
- * the request costs a dozen instructions when nothing listens. */
-static atomic_int tracked = -1;
-
-static __attribute__((noinline)) void make_writable_ask(char *p, size_t len)
+/* Under memcheck the bytes below a stack's last stack pointer are not
+ * addressable: frames copied back there are declared first. */
+static __attribute__((noinline)) void make_writable(char *p, size_t len)
 {
-    int t = WRITABLE(p, len) != 0;
-    atomic_store_explicit(&tracked, t, memory_order_relaxed);
+    (void)WRITABLE(p, len);
 }
 
-static inline void make_writable(char *p, size_t len)
-{
-    if (atomic_load_explicit(&tracked, memory_order_relaxed) != 0)
-        make_writable_ask(p, len);
-}
-
+/* Copies to's frames back to where they were (the stack knows whether a
+ * tool tracks its bytes). */
 static inline void move_in(struct cio__sstack *s, cio_coro_t *to)
 {
+    if (UNLIKELY(s->tracked))
+        make_writable(s->top - to->saved_len, to->saved_len);
     size_t len = to->saved_len;
+    char *dst = s->top - len;
     const char *frames = to->saved;
-    char *dst = top_of(s) - len;
-    make_writable(dst, len);
     to->saved = NULL;
     s->occupant = to;
-    memcpy(dst, frames, len); /* last: a jump */
+    memcpy(dst, frames, len);
 }
 
 void cio__copied_move(cio_coro_t *to)
@@ -125,6 +122,82 @@ void cio__copied_move(cio_coro_t *to)
     move_out(to->shared);
     move_in(to->shared, to);
 }
+
+#if FRESH_START
+/* cio__copied_resume in every case. */
+static int resume_any(cio_coro_t *from, cio_coro_t *to)
+{
+    /* A running coroutine's frames are on its stack: from runs on to's
+     * stack if it is its occupant. */
+    struct cio__sstack *s = to->shared;
+    if (UNLIKELY(s->occupant == from || s->pinned))
+        return cio_coro_switch(to, NULL, NULL);
+    move_out(s);
+    move_in(s, to);
+    return cio__coro_enter(from, to);
+}
+
+#if defined(__x86_64__)
+/* With AVX, frames of 128 to 255 bytes (216 for a task waiting in a
+ * read) are copied inline, as two runs of four 32-byte moves that
+ * overlap: one from the bottom, one to the top. A call to memcpy costs as
+ * many instructions again in getting to its own moves. */
+typedef char block32 __attribute__((vector_size(32), aligned(1), may_alias));
+
+static inline __attribute__((always_inline)) void copy_block(char *dst,
+                                                             const char *src)
+{
+    const block32 *s = (const block32 *)src;
+    block32 *d = (block32 *)dst;
+    block32 a = s[0], b = s[1], c = s[2], e = s[3];
+    d[0] = a, d[1] = b, d[2] = c, d[3] = e;
+}
+
+static inline __attribute__((always_inline)) void
+copy_frames(char *dst, const char *src, size_t len)
+{
+    copy_block(dst, src);
+    copy_block(dst + len - 128, src + len - 128);
+}
+
+/* cio__copied_resume where the CPU has AVX. The common case, checked
+ * first: another coroutine's frames to move out, in the buffer that took
+ * frames of their length last time, both lengths in copy_frames' range,
+ * no pin, no tool tracking the stack. It makes no call but its last jump,
+ * so it keeps nothing in saved registers; the rest goes to resume_any. */
+static __attribute__((target("avx"))) int resume_avx(cio_coro_t *from,
+                                                     cio_coro_t *to)
+{
+    struct cio__sstack *s = to->shared;
+    cio_coro_t *occ = s->occupant;
+    size_t in = to->saved_len;
+    if (UNLIKELY(!occ || occ == from || occ->state == CIO__CORO_DONE ||
+                 s->pinned || s->tracked || in - 128 >= 128))
+        return resume_any(from, to);
+    char *sp = cio__ctx_sp(&occ->ctx);
+    size_t out = (size_t)(s->top - sp);
+    if (UNLIKELY(out != occ->saved_len || out - 128 >= 128))
+        return resume_any(from, to);
+    occ->saved = occ->copy_buf;
+    copy_frames(occ->copy_buf, sp, out);
+    const char *frames = to->saved;
+    to->saved = NULL;
+    s->occupant = to;
+    copy_frames(s->top - in, frames, in);
+    return cio__coro_enter(from, to);
+}
+
+/* Set once as the program loads, before any thread could read it. */
+static __attribute__((constructor)) void pick_resume(void)
+{
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx"))
+        cio__copied_resume = resume_avx;
+}
+#endif
+
+int (*cio__copied_resume)(cio_coro_t *from, cio_coro_t *to) = resume_any;
+#endif
 
 int cio__copied_bring_in(const cio_coro_t *from, cio_coro_t *to)
 {
@@ -154,8 +227,10 @@ int cio__copied_shrink(cio_coro_t *co)
     struct cio__sstack *s = co->shared;
     if (s->pinned == co)
         return -EBUSY;
-    if (s->occupant == co)
+    if (s->occupant == co) {
         move_out(s);
+        s->occupant = NULL;
+    }
     return 0;
 }
 
@@ -179,6 +254,8 @@ static struct cio__sstack *sstack_get(struct cio__thread *t, size_t size)
         free(s);
         return NULL;
     }
+    s->top = s->stack.lo + s->stack.size;
+    s->tracked = WRITABLE(s->stack.lo, 0) != 0;
     s->users = 1;
     t->sstacks[i] = s;
     return s;

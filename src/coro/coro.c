@@ -701,12 +701,10 @@ static inline int resume_switch(cio_coro_t *from, cio_coro_t *to)
     return cio__switch_status(&from->ctx.sp, to->ctx.sp, NULL, NULL);
 }
 
-/* cio__coro_resume of a copied coroutine whose frames are off its stack,
- * from another stack: its frames in, then the switch. */
-static __attribute__((noinline)) int resume_copied(cio_coro_t *from,
-                                                   cio_coro_t *to)
+/* For copied.c: to's frames are in place. Apart from cio__coro_resume,
+ * which only jumps to it, as its last act. */
+int cio__coro_enter(cio_coro_t *from, cio_coro_t *to)
 {
-    cio__copied_move(to);
     cio__tls_current = to;
     tsan_switch(to);
     return resume_switch(from, to);
@@ -722,11 +720,9 @@ int cio__coro_resume(cio_coro_t *to)
         tsan_switch(to);
         return resume_switch(from, to);
     }
-    /* Two coroutines of one stack go through the copier (cio_coro_switch),
-     * as does one whose stack another thread uses (pinned). */
-    if (from->stack.guarded && to->copied && !to->shared->pinned &&
-        !(from->copied && from->shared == to->shared))
-        return resume_copied(from, to);
+    /* A copied coroutine whose frames are off its stack (copied.c). */
+    if (from->stack.guarded && to->copied)
+        return cio__copied_resume(from, to);
 #endif
     return cio_coro_switch(to, NULL, NULL);
 }

@@ -156,9 +156,11 @@ CIO_HIDDEN void cio__copied_release(cio_coro_t *co);
  * others keep theirs in their copy_buf, at most a few hundred bytes. */
 struct cio__sstack {
     struct cio__stack stack; /* its memory, like any coroutine stack */
+    char *top;               /* its end, where frames start */
     cio_coro_t *occupant;    /* whose frames are on it, or NULL */
     cio_coro_t *pinned;      /* keeps it while another thread uses them */
     unsigned users;          /* coroutines bound to it, +1 while in a slot */
+    bool tracked; /* a tool (memcheck) tracks the bytes below its sp */
 };
 
 /* Copied coroutines (copied.c). saved != NULL means "frames not on the
@@ -174,6 +176,13 @@ CIO_HIDDEN int cio__copied_bring_in(const cio_coro_t *from, cio_coro_t *to);
 /* Moves the occupant of to's stack out and to's frames in (the copier's
  * part of a hop: the occupant is suspended or finished). */
 CIO_HIDDEN void cio__copied_move(cio_coro_t *to);
+/* cio__coro_resume of copied coroutine to, whose frames are off its stack,
+ * from another stack: its frames in, then cio__coro_enter; through
+ * cio_coro_switch if that stack is pinned or from runs on it. A pointer,
+ * set as the program loads to the version for its CPU. */
+CIO_HIDDEN extern int (*cio__copied_resume)(cio_coro_t *from, cio_coro_t *to);
+/* The end of a resume whose frames are in place: to runs (coro.c). */
+CIO_HIDDEN int cio__coro_enter(cio_coro_t *from, cio_coro_t *to);
 /* Gives up co's place on its stack and its copy buffer (free). */
 CIO_HIDDEN void cio__copied_detach(cio_coro_t *co);
 /* cio_coro_shrink for a copied coroutine: its frames out, its buffer cut
