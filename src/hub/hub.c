@@ -203,7 +203,7 @@ static void sigquit_cb(cio_loop_t *loop, int signum, void *data)
  * leaves the queue once, from the hub or from the task before it. */
 static size_t run_ready(struct cio__hub *hub)
 {
-    size_t n = hub->io.run.runq.len;
+    size_t n = cio__ring_len(&hub->io.run.runq);
     hub->round_left = n;
     while (hub->round_left)
         cio__task_run_next(hub);
@@ -213,7 +213,7 @@ static size_t run_ready(struct cio__hub *hub)
 /* True when no task can ever be woken again. */
 static bool deadlocked(struct cio__hub *hub)
 {
-    if (hub->io.run.runq.len || hub->io.fd_waiters || hub->timers ||
+    if (cio__ring_len(&hub->io.run.runq) || hub->io.fd_waiters || hub->timers ||
         hub->io.inflight || hub->refs)
         return false;
     /* Our own idle registrations and timers must not hide it; then ask the
@@ -225,7 +225,7 @@ static bool deadlocked(struct cio__hub *hub)
     cio__fd_flush(hub);
     if (shrinking)
         shrink_timer_update(hub);
-    return rc == 0 && !hub->io.run.runq.len;
+    return rc == 0 && !cio__ring_len(&hub->io.run.runq);
 }
 
 static int hub_loop(struct cio__hub *hub)
@@ -235,7 +235,7 @@ static int hub_loop(struct cio__hub *hub)
         since_poll += run_ready(hub);
         if (hub->live == 0 && hub->io.inflight == 0)
             return 0;
-        if (hub->io.run.runq.len && since_poll < RUNS_PER_POLL)
+        if (cio__ring_len(&hub->io.run.runq) && since_poll < RUNS_PER_POLL)
             continue;
         since_poll = 0;
         if (hub->live > 0 && deadlocked(hub)) {
@@ -249,9 +249,9 @@ static int hub_loop(struct cio__hub *hub)
         if (hub->io.uring)
             cio__uring_set_cold(hub->io.uring, hub->io.cold);
 #endif
-        int rc =
-            cio_loop_run(hub->io.run.loop,
-                         hub->io.run.runq.len ? CIO_RUN_NOWAIT : CIO_RUN_ONCE);
+        int rc = cio_loop_run(hub->io.run.loop, cio__ring_len(&hub->io.run.runq)
+                                                    ? CIO_RUN_NOWAIT
+                                                    : CIO_RUN_ONCE);
         cio__fd_flush(hub);
         if (rc < 0)
             return rc;

@@ -83,7 +83,7 @@ size_t cio__waitq_wake_all(struct cio__waitq *q, int rc)
 static size_t prefetch_batch(const struct cio__hub *hub)
 {
     const struct cio__ring *q = &hub->io.run.runq;
-    size_t n = q->len;
+    size_t n = cio__ring_len(q);
     for (size_t i = 2 * BATCH; i < 3 * BATCH && i < n; i++)
         __builtin_prefetch(cio__ring_at(q, i));
     for (size_t i = BATCH; i < 2 * BATCH && i < n; i++)

@@ -73,8 +73,13 @@ struct cio_task {
         };
         uint16_t alert; /* either: one test on every blocking call */
     };
-    bool timer_armed;      /* the deadline timer is running */
-    bool idle_listed;      /* linked in the hub's shrink list */
+    union {
+        struct {
+            bool timer_armed; /* the deadline timer is running */
+            bool idle_listed; /* linked in the hub's shrink list */
+        };
+        uint16_t listed; /* either: one test on every wake */
+    };
     bool detached;         /* freed by the hub when it ends */
     bool shrunk;           /* shrink attempted during this wait */
     bool keep_stack;       /* another thread may use its stack now */
@@ -206,7 +211,7 @@ static inline bool cio__wake(cio_task_t *t, int rc)
     cio__runq_push(t->hub, t);
     __builtin_prefetch(t->coro); /* its saved stack pointer */
     /* Last, so that a caller with nothing else to do makes it a jump. */
-    if (__builtin_expect(t->timer_armed | t->idle_listed, 0))
+    if (__builtin_expect(t->listed != 0, 0))
         return cio__wake_unlist(t);
     return true;
 }

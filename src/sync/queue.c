@@ -62,8 +62,8 @@ int cio_queue_put(cio_queue_t *q, void *item, int64_t deadline_ms)
         return -EPIPE;
     if (cio__waitq_wake_one(&q->getters, 0, item))
         return 0;
-    if (!q->limit || q->items.len < q->limit) {
-        if (cio__ring_reserve(&q->items, q->items.len + 1) < 0)
+    if (!q->limit || cio__ring_len(&q->items) < q->limit) {
+        if (cio__ring_reserve(&q->items, cio__ring_len(&q->items) + 1) < 0)
             return -ENOMEM;
         cio__ring_push(&q->items, item);
         return 0;
@@ -71,7 +71,7 @@ int cio_queue_put(cio_queue_t *q, void *item, int64_t deadline_ms)
     if (!t)
         return -EAGAIN;
     return cio__wait_in(&q->putters, t, item, NULL, deadline_ms, "queue put",
-                        (long)q->items.len);
+                        (long)cio__ring_len(&q->items));
 }
 
 int cio_queue_get(cio_queue_t *q, void **item, int64_t deadline_ms)
@@ -82,7 +82,7 @@ int cio_queue_get(cio_queue_t *q, void **item, int64_t deadline_ms)
     int rc = q_enter(&t);
     if (rc < 0)
         return rc;
-    if (q->items.len > 0) {
+    if (cio__ring_len(&q->items) > 0) {
         *item = cio__ring_pop(&q->items);
         /* Room now: the oldest waiting putter's item moves in. */
         struct cio__waiter *w;
@@ -117,7 +117,7 @@ void cio_queue_close(cio_queue_t *q)
 
 size_t cio_queue_len(const cio_queue_t *q)
 {
-    return q ? q->items.len : 0;
+    return q ? cio__ring_len(&q->items) : 0;
 }
 
 void cio_queue_set_data(cio_queue_t *q, void *data)

@@ -127,10 +127,10 @@ int cio_chan_send(cio_chan_t *ch, void *item)
     int r = 0;
     if (ch->closed)
         r = -EPIPE;
-    else if (ch->limit && ch->items.len == ch->limit)
+    else if (ch->limit && cio__ring_len(&ch->items) == ch->limit)
         r = -EAGAIN;
     else
-        r = cio__ring_reserve(&ch->items, ch->items.len + 1);
+        r = cio__ring_reserve(&ch->items, cio__ring_len(&ch->items) + 1);
     if (r < 0) {
         pthread_mutex_unlock(&ch->mu);
         return r;
@@ -150,7 +150,7 @@ void cio_chan_close(cio_chan_t *ch)
 size_t cio_chan_len(cio_chan_t *ch)
 {
     pthread_mutex_lock(&ch->mu);
-    size_t len = ch->items.len;
+    size_t len = cio__ring_len(&ch->items);
     pthread_mutex_unlock(&ch->mu);
     return len;
 }
@@ -158,7 +158,7 @@ size_t cio_chan_len(cio_chan_t *ch)
 /* With the lock held: takes the oldest item, or says why not. */
 static int chan_take(cio_chan_t *ch, void **item)
 {
-    if (ch->items.len == 0)
+    if (cio__ring_len(&ch->items) == 0)
         return ch->closed ? -EPIPE : -EAGAIN;
     *item = cio__ring_pop(&ch->items);
     return 0;
