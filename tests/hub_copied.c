@@ -211,7 +211,7 @@ static void *main_task(void *arg)
 
     /* Waiting the common way, a task keeps only the frame of the read
      * that waits and those of its callers, in a buffer of their size,
-     * and its coroutine and task (368 bytes): 576 bytes in all here on
+     * and its coroutine and task (368 bytes): 560 bytes in all here on
      * x86-64, 704 when the wait kept frames of its own. */
     for (long i = 0; i < 16; i++) {
         CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, pairs[i]), 0);
