@@ -1,6 +1,7 @@
 /* cio_task_kill of a task blocked in each kind of wait: the wait returns
  * -ECANCELED, so does every later blocking call, and the task's status says
  * it was killed. cio_task_interrupt gives one -EINTR and the task goes on.
+ * Both hold for IO calls that could go through at once.
  * CIO_TEST_ALL_BACKENDS */
 #include <errno.h>
 #include <poll.h>
@@ -150,6 +151,63 @@ static void *interrupted(void *arg)
     return (void *)1;
 }
 
+/* IO calls that could go through at once (data waiting, room to write)
+ * still see a kill or an interrupt: from a task killed while ready, and
+ * from one that interrupts itself before each call. */
+static int io_sv[2];
+
+static void *killed_while_ready(void *arg)
+{
+    (void)arg;
+    char c;
+    cio_task_sleep(0); /* ready again when it is killed */
+    CHECK_EQ(cio_fd_write(io_sv[0], "k", 1, -1), -ECANCELED);
+    CHECK_EQ(cio_fd_read(io_sv[0], &c, 1, -1), -ECANCELED);
+    CHECK_EQ(cio_sock_send(io_sv[0], "k", 1, 0, -1), -ECANCELED);
+    CHECK_EQ(cio_sock_recv(io_sv[0], &c, 1, 0, -1), -ECANCELED);
+    return (void *)1;
+}
+
+static void *interrupts_itself(void *arg)
+{
+    (void)arg;
+    char c;
+    cio_task_t *self = cio_task_self();
+    CHECK_EQ(cio_task_interrupt(self), 0);
+    CHECK_EQ(cio_sock_recv(io_sv[0], &c, 1, 0, -1), -EINTR);
+    CHECK_EQ(cio_fd_write(io_sv[0], "i", 1, -1), 1); /* one call only */
+    CHECK_EQ(cio_task_interrupt(self), 0);
+    CHECK_EQ(cio_fd_write(io_sv[0], "i", 1, -1), -EINTR);
+    CHECK_EQ(cio_task_interrupt(self), 0);
+    CHECK_EQ(cio_sock_send(io_sv[0], "i", 1, 0, -1), -EINTR);
+    CHECK_EQ(cio_task_interrupt(self), 0);
+    CHECK_EQ(cio_fd_read(io_sv[0], &c, 1, -1), -EINTR);
+    CHECK_EQ(cio_fd_read(io_sv[0], &c, 1, -1), 1);
+    CHECK(!cio_task_cancelled());
+    return (void *)1;
+}
+
+static void ready_calls(void)
+{
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, io_sv), 0);
+    CHECK_EQ(write(io_sv[1], "abcd", 4), 4);
+    cio_task_t *t;
+    CHECK_EQ(cio_task_spawn(&t, killed_while_ready, NULL), 0);
+    cio_task_sleep(0); /* it runs, and is ready again */
+    CHECK(!cio_task_done(t));
+    CHECK_EQ(cio_task_kill(t), 0);
+    CHECK_EQ(cio_task_join(t, cio_deadline_in(5000)), 0);
+    CHECK_EQ((intptr_t)cio_task_result(t), 1);
+    CHECK_EQ(cio_task_status(t), -ECANCELED);
+    cio_task_free(t);
+    CHECK_EQ(cio_task_spawn(&t, interrupts_itself, NULL), 0);
+    CHECK_EQ(cio_task_join(t, cio_deadline_in(5000)), 0);
+    CHECK_EQ((intptr_t)cio_task_result(t), 1);
+    cio_task_free(t);
+    cio_fd_close(io_sv[0]);
+    cio_fd_close(io_sv[1]);
+}
+
 static void fill(int fd)
 {
     char chunk[4096] = {0};
@@ -264,6 +322,7 @@ static void *main_task(void *arg)
     for (int i = 0; i < nfill; i++)
         cio_fd_close(fillers[i]);
     cio_fd_close(lq_fd);
+    ready_calls();
     return NULL;
 }
 

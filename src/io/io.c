@@ -423,7 +423,9 @@ io_run(struct io_op *op, int64_t deadline_ms, bool blocked)
 /* The state of fd when a read, write, recv or send on it may take the
  * short way: from a task with no alert on a readiness hub, on its own
  * coroutine (hub/task.c keeps the mark), fd a socket with a state; else
- * NULL. */
+ * NULL. A marked coroutine that runs is its hub's current task: only the
+ * hub resumes a task's coroutine (a program that switches to one by hand
+ * has broken its hub already). */
 static inline __attribute__((always_inline)) struct cio__fd *io_short(int fd)
 {
     cio_coro_t *co = cio__tls_current;
