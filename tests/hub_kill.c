@@ -187,6 +187,36 @@ static void *interrupts_itself(void *arg)
     return (void *)1;
 }
 
+/* Interrupted while data arrives: one read gets the data, the current or
+ * the next gets -EINTR; neither is lost (the ring may complete the read
+ * the interrupt was cancelling). */
+static void *reads_twice(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    char b[8];
+    ssize_t r1 = cio_fd_read(fd, b, sizeof b, -1);
+    ssize_t r2 = cio_fd_read(fd, b, sizeof b, cio_deadline_in(5000));
+    CHECK((r1 == 2 && r2 == -EINTR) || (r1 == -EINTR && r2 == 2));
+    return (void *)1;
+}
+
+static void interrupt_as_data_comes(void)
+{
+    int sv[2];
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    cio_task_t *t;
+    CHECK_EQ(cio_task_spawn(&t, reads_twice, (void *)(intptr_t)sv[0]), 0);
+    cio_task_sleep(0);
+    cio_task_sleep(0); /* it waits in its first read */
+    CHECK_EQ(cio_task_interrupt(t), 0);
+    CHECK_EQ(write(sv[1], "zz", 2), 2);
+    CHECK_EQ(cio_task_join(t, cio_deadline_in(10000)), 0);
+    CHECK_EQ((intptr_t)cio_task_result(t), 1);
+    cio_task_free(t);
+    cio_fd_close(sv[0]);
+    cio_fd_close(sv[1]);
+}
+
 static void ready_calls(void)
 {
     CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, io_sv), 0);
@@ -206,6 +236,7 @@ static void ready_calls(void)
     cio_task_free(t);
     cio_fd_close(io_sv[0]);
     cio_fd_close(io_sv[1]);
+    interrupt_as_data_comes();
 }
 
 static void fill(int fd)

@@ -79,6 +79,10 @@ uop_wait(struct cio__hub *hub, cio_task_t *t, int64_t deadline_ms,
     t->keep_stack = keep;
     int res = cio__task_uop(t)->res;
     if (res >= 0 || rc == 0) {
+        /* The operation was done before its cancel: its result wins, and
+         * an interrupt is for the next call, as after any wait. */
+        if (rc == -EINTR)
+            t->interrupt = true;
         /* Cancelled, but not by this task: cio_fd_close of its fd. */
         return res == -ECANCELED && rc == 0 ? -EBADF : res;
     }
