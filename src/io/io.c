@@ -509,7 +509,7 @@ io_now(int fd, void *buf, size_t n, int flags, int kd, int64_t deadline_ms,
         return r;
     }
     if (r == -EAGAIN && in && deadline_ms < 0) {
-        f->drained = 1; /* as a short read: wait in io_wait's frame */
+        f->drained = 1; /* as a short read: wait in a frame of its own */
         return kd & 2 ? recv_wait(fd, buf, n, flags, f)
                       : read_wait(fd, buf, n, flags, f);
     }
