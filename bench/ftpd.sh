@@ -258,18 +258,6 @@ in_turns() {
     done
 }
 
-rotate() { # K WORDS...: the words, starting at the (K mod count)-th
-    k=$1
-    shift
-    k=$((k % $#))
-    i=0 head= tail=
-    for w in "$@"; do
-        if [ "$i" -lt "$k" ]; then head="$head $w"; else tail="$tail $w"; fi
-        i=$((i + 1))
-    done
-    echo $tail $head
-}
-
 col() { cut -d' ' -f"$1" "$work/m.$s" | median; } # median of column N
 
 # One transfer run ($name, $mode, $n clients, $xfer_args): "MB/s p99 CPU

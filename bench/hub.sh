@@ -32,8 +32,11 @@
 # Prints RESULT lines:
 #   RESULT bench=hub_echo server=NAME conns=N size=S rtt_per_s=N
 #          cpu_us_per_rtt=X user_us_per_rtt=X rss_bytes_per_conn=N errors=N
-#          cpu_vs_epoll=R cpu_vs_uring=R
-# (cpu_vs_uring: against bench_uring_echo, when it runs; else 0.)
+#          cpu_vs_epoll=R cpu_vs_uring=R cpu_vs_epoll_paired=R
+# (cpu_vs_uring: against bench_uring_echo, when it runs; else 0.
+# cpu_vs_epoll is the ratio of the medians; cpu_vs_epoll_paired the median
+# of each round's ratio to the epoll server's run of the same round, which
+# drift over the rounds does not move.)
 # (user_us_per_rtt is the part spent outside the kernel: the server's own
 # code, where the servers differ; the kernel's share is the same syscalls.)
 # With CALLGRIND=1, also the instructions behind that user time:
@@ -123,7 +126,9 @@ status=0
 for conns in $conns_list; do
     for s in $servers; do start "$s"; done
     for run in $(seq "$runs"); do
-        for s in $servers; do
+        # Each round starts one server further along: none always follows
+        # the same one (and the sockets that one's run leaves behind).
+        for s in $(rotate $((run - 1)) $servers); do
             pid=$(cat "$tmp/$s.pid")
             port=$(cat "$tmp/$s.port")
             rss0=$(rss_kib "$pid")
@@ -140,12 +145,12 @@ for conns in $conns_list; do
             mem=$(( (rss1 - rss0) * 1024 / conns ))
             [ "$run" = 1 ] || mem=-
             awk -v s="$(name_of "$s")" -v c="$conns" -v d=$((after - before)) -v hz="$hz" \
-                -v u=$((uafter - ubefore)) -v mem="$mem" "$bench_awk"'{
+                -v u=$((uafter - ubefore)) -v mem="$mem" -v run="$run" "$bench_awk"'{
                     result_fields(v)
                     n = v["rtts"] > 0 ? v["rtts"] : 1
-                    printf "%s %s %s %.3f %s %s %.3f\n", s, c, v["rtt_per_s"],
+                    printf "%s %s %s %.3f %s %s %.3f %s\n", s, c, v["rtt_per_s"],
                            d / hz * 1e6 / n, mem,
-                           v["errors"] == "" ? 1 : v["errors"], u / hz * 1e6 / n
+                           v["errors"] == "" ? 1 : v["errors"], u / hz * 1e6 / n, run
                 }' "$tmp/line" >>"$tmp/samples"
         done
     done
@@ -159,6 +164,8 @@ sort -k2,2n -s "$tmp/samples" | awk -v size="$size" "$bench_awk"'
     rtt[k] = rtt[k] " " $3; cpu[k] = cpu[k] " " $4; usr[k] = usr[k] " " $7
     if ($5 != "-") mem[k] = $5
     err[k] += $6
+    at[k, $8] = $4
+    if ($1 == "epoll_echo") base_at[$2, $8] = $4
 }
 END {
     for (i = 1; i <= nk; i++) {
@@ -170,14 +177,19 @@ END {
     for (i = 1; i <= nk; i++) {
         k = order[i]; split(k, sc, " ")
         name = sc[1]
+        paired = ""
+        for (r = 1; (k, r) in at; r++)
+            if (base_at[sc[2], r] > 0)
+                paired = paired " " at[k, r] / base_at[sc[2], r]
         printf "RESULT bench=hub_echo server=%s conns=%s size=%s " \
                "rtt_per_s=%s cpu_us_per_rtt=%.2f user_us_per_rtt=%.2f " \
                "rss_bytes_per_conn=%s errors=%d cpu_vs_epoll=%.3f " \
-               "cpu_vs_uring=%.3f\n", name,
+               "cpu_vs_uring=%.3f cpu_vs_epoll_paired=%.3f\n", name,
                sc[2], size, median(rtt[k]), m_cpu[k], median(usr[k]), mem[k],
                err[k],
                (base[sc[2]] > 0 ? m_cpu[k] / base[sc[2]] : 0),
-               (ubase[sc[2]] > 0 ? m_cpu[k] / ubase[sc[2]] : 0)
+               (ubase[sc[2]] > 0 ? m_cpu[k] / ubase[sc[2]] : 0),
+               (paired != "" ? median(paired) : 0)
     }
 }'
 

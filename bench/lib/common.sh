@@ -77,6 +77,18 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # user_ticks PID: utime of PID in clock ticks (field 14 of /proc/PID/stat).
 user_ticks() { awk '{ print $14 }' "/proc/$1/stat"; }
 
+# rotate K WORDS...: the words, starting at the (K mod count)-th one.
+rotate() {
+    _k=$(($1 % ($# - 1)))
+    shift
+    _i=0 _head="" _tail=""
+    for _w in "$@"; do
+        if [ "$_i" -lt "$_k" ]; then _head="$_head $_w"; else _tail="$_tail $_w"; fi
+        _i=$((_i + 1))
+    done
+    echo $_tail $_head
+}
+
 # rss_kib PID: the resident set size of PID in KiB (VmRSS).
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
