@@ -9,7 +9,7 @@
  *
  * Switching between two coroutines of one stack cannot copy on that stack:
  * it goes through the thread's copier, a coroutine on a stack of its own
- * (coro.c), which moves the frames and goes on to the target. */
+ * (hop.c), which moves the frames and goes on to the target. */
 #include "coro/coro_int.h"
 
 #include <errno.h>

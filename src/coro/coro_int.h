@@ -135,14 +135,32 @@ struct cio__thread {
     bool hop_fresh;
 };
 
-/* The thread's state (coro.c). */
+/* The thread's state (thread.c). */
 CIO_HIDDEN extern TLS struct cio__thread cio__tls_thread;
-CIO_HIDDEN struct cio__thread *cio__thread_get(void);
-/* Sets a new coroutine's fields for fn(arg) on thread t (coro.c). */
+/* Sets the thread's state up on its first coroutine call (thread.c). */
+CIO_HIDDEN struct cio__thread *cio__thread_init(void);
+/* The thread's state, set up on its first use. */
+static inline struct cio__thread *cio__thread_get(void)
+{
+    if (UNLIKELY(!cio__tls_thread.ready))
+        return cio__thread_init();
+    return &cio__tls_thread;
+}
+
+/* A freed coroutine with size usable stack bytes from t's pools, or NULL
+ * (thread.c). */
+CIO_HIDDEN cio_coro_t *cio__pool_take(struct cio__thread *t, size_t size);
+/* Keeps freed co in t's pools: false if they have no place for it. */
+CIO_HIDDEN bool cio__pool_put(struct cio__thread *t, cio_coro_t *co);
+/* Frees co and its stack (thread.c). */
+CIO_HIDDEN void cio__coro_release(cio_coro_t *co);
+/* Sets a new coroutine's fields for fn(arg) on thread t (create.c). */
 CIO_HIDDEN void cio__coro_setup(cio_coro_t *co, struct cio__thread *t,
                                 cio_coro_cb fn, void *arg);
-/* Makes t's copier (coro.c); 0 or -errno. */
+/* Makes t's copier (hop.c); 0 or -errno. */
 CIO_HIDDEN int cio__copier_new(struct cio__thread *t);
+/* Copies a shrunk coroutine's frames back onto its stack (shrink.c). */
+CIO_HIDDEN void cio__coro_unshrink(cio_coro_t *co);
 /* Drops a reference to a shared stack, freed with the last (copied.c). */
 CIO_HIDDEN void cio__sstack_unref(struct cio__sstack *s);
 /* Frees a copied coroutine (copied.c). */
@@ -181,7 +199,7 @@ CIO_HIDDEN void cio__copied_move(cio_coro_t *to);
  * cio_coro_switch if that stack is pinned or from runs on it. A pointer,
  * set as the program loads to the version for its CPU. */
 CIO_HIDDEN extern int (*cio__copied_resume)(cio_coro_t *from, cio_coro_t *to);
-/* The end of a resume whose frames are in place: to runs (coro.c). */
+/* The end of a resume whose frames are in place: to runs (resume.c). */
 CIO_HIDDEN int cio__coro_enter(cio_coro_t *from, cio_coro_t *to);
 /* Gives up co's place on its stack and its copy buffer (free). */
 CIO_HIDDEN void cio__copied_detach(cio_coro_t *co);
@@ -198,5 +216,27 @@ CIO_HIDDEN void cio__overflow_install(void);
 CIO_HIDDEN void *cio__overflow_thread_init(void);
 CIO_HIDDEN void cio__overflow_thread_fini(void *altstack);
 CIO_HIDDEN _Noreturn void cio__overflow_report(const cio_coro_t *co);
+
+/* Reports an overflow of co's unguarded stack that its canary shows. */
+static inline void cio__coro_check_canary(const cio_coro_t *co)
+{
+    if (!co->stack.guarded && co->stack.lo && !cio__stack_canary_ok(&co->stack))
+        cio__overflow_report(co);
+}
+
+#if !CIO_USE_UCONTEXT
+#ifndef CIO_USE_UCONTEXT
+/* cio__coro_saved_sp (room.h) reads the saved sp and the frames' copy. */
+_Static_assert(offsetof(struct cio_coro, ctx) == 0 &&
+                   offsetof(cio__ctx, sp) == 0 &&
+                   offsetof(struct cio_coro, saved) == 3 * sizeof(void *),
+               "a coroutine starts with its saved stack pointer, and its "
+               "fourth word is the copy of its frames");
+_Static_assert(offsetof(struct cio_coro, flag) == CIO__CORO_FLAG_AT,
+               "cio__coro_flag reads the flag where it is");
+#endif
+_Static_assert(offsetof(struct cio_coro, fn) <= 64,
+               "what a switch reads fits one cache line");
+#endif
 
 #endif

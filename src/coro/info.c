@@ -1,5 +1,5 @@
-/* What can be asked of a coroutine: its parent, state, result, name, data
- * and the memory it costs. */
+/* What can be asked of a coroutine: its parent, state, result, name, data,
+ * the memory it costs, and its owner's room and flag. */
 #include "coro/coro_int.h"
 
 #include <stdlib.h>
@@ -74,3 +74,20 @@ size_t cio_coro_footprint(const cio_coro_t *co)
     size_t live = (size_t)(top - sp);
     return head + (live + page - 1) / page * page;
 }
+
+void *cio__coro_room(cio_coro_t *co)
+{
+    return (char *)co + HEAD_BYTES;
+}
+
+#ifdef CIO_USE_UCONTEXT
+unsigned cio__coro_flag(const cio_coro_t *co)
+{
+    return co->flag;
+}
+
+void cio__coro_set_flag(cio_coro_t *co, unsigned flag)
+{
+    co->flag = (uint8_t)flag;
+}
+#endif

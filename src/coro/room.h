@@ -59,7 +59,7 @@ __attribute__((visibility("hidden"))) void *cio__coro_room(cio_coro_t *co);
  * coroutine whose IO calls may take their short way, so that a call learns
  * it from the running coroutine alone. Inline: read on every IO call. */
 #ifndef CIO_USE_UCONTEXT
-#define CIO__CORO_FLAG_AT 60 /* its offset (coro.c asserts it) */
+#define CIO__CORO_FLAG_AT 60 /* its offset (coro_int.h asserts it) */
 static inline unsigned cio__coro_flag(const cio_coro_t *co)
 {
     return ((const unsigned char *)co)[CIO__CORO_FLAG_AT];
@@ -79,7 +79,7 @@ __attribute__((visibility("hidden"))) void cio__coro_set_flag(cio_coro_t *co,
  * its saved stack pointer, or the copy of its frames while they are off
  * its stack (shrunk, or copied out); NULL where it is not known (ucontext
  * builds). Inline for the hub's hot path: a coroutine's first word is its
- * saved sp and its fourth the copy (coro.c asserts it). */
+ * saved sp and its fourth the copy (coro_int.h asserts it). */
 static inline const char *cio__coro_saved_sp(const cio_coro_t *co)
 {
 #ifdef CIO_USE_UCONTEXT

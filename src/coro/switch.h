@@ -169,11 +169,11 @@ static inline char *cio__ctx_sp(const cio__ctx *ctx)
 }
 #endif
 
-/* Runs a coroutine from its first switch to its end (coro.c). */
+/* Runs a coroutine from its first switch to its end (finish.c). */
 __attribute__((visibility("hidden"))) _Noreturn void
 cio__coro_start(void *co, void *value);
 
-/* Ends a coroutine whose entry function returned result (coro.c). */
+/* Ends a coroutine whose entry function returned result (finish.c). */
 __attribute__((visibility("hidden"))) _Noreturn void
 cio__coro_finish(void *co, void *result);
 
