@@ -154,7 +154,7 @@ int cio__probe(int fd, short events);
  * anyone asked: copied into iov (consumed unless MSG_PEEK in flags), and
  * the fd stops streaming. -ENOENT when none is kept (read the socket),
  * -ETIMEDOUT while the multishot still ends (wait for readable). In
- * libcorio: src/io/fdwait.c. */
+ * libcorio: src/io/fdstream.c. */
 ssize_t cio__stream_take(int fd, const struct iovec *iov, int cnt, int flags);
 /* Waits until a reply corio's own write queued on the ring for fd (io_uring)
  * has gone out, so that a later send follows it: 0 or -errno. */

@@ -47,7 +47,7 @@ struct cio__hub_io {
     struct cio__fd_event *fd_events; /* reports of the loop's iteration */
     size_t fd_nevents;               /* reports in fd_events */
     size_t fd_events_cap;            /* entries allocated */
-    cio_timer_t fd_probe;            /* checks fds of long waits (fdwait.c) */
+    cio_timer_t fd_probe;            /* checks fds of long waits (fdprobe.c) */
     int64_t fd_probe_last;           /* when it last ran */
     /* Offload jobs and ring operations not completed yet: they end in
      * posts or completions, which do not keep a loop alive by themselves
@@ -57,7 +57,7 @@ struct cio__hub_io {
     struct cio__ustreams *streams;
     /* Enough tasks that theirs and their fds' memory is cold when they run
      * again: readiness reports are then acted on together, with the next
-     * ones prefetched (fdwait.c), and so are the tasks' stacks (task.c).
+     * ones prefetched (fdevent.c), and so are the tasks' stacks (task.c).
      * With fewer, everything stays in the caches and prefetches only cost
      * instructions. Set by the hub before each look at the loop. */
     bool cold;
@@ -90,13 +90,13 @@ static inline void cio__hub_inflight(struct cio__hub *hub, int delta)
         cio__hub_keepalive(hub);
 }
 
-/* Drops the hub's fd state (io/fdwait.c): at the end of cio_hub_run. */
+/* Drops the hub's fd state (io/fdtable.c): at the end of cio_hub_run. */
 void cio__fd_table_free(struct cio__hub *hub);
-/* Sets up the hub's fd state (io/fdwait.c): at the start of cio_hub_run. */
+/* Sets up the hub's fd state (io/fdtable.c): at the start of cio_hub_run. */
 void cio__fd_table_init(struct cio__hub *hub);
-/* Acts on the loop's readiness reports (io/fdwait.c): after each iteration. */
+/* Acts on the loop's readiness reports (io/fdevent.c): after each iteration. */
 void cio__fd_flush(struct cio__hub *hub);
-/* Unregisters fds nobody waits on (io/fdwait.c): before a deadlock check. */
+/* Unregisters fds nobody waits on (io/fdtable.c): before a deadlock check. */
 void cio__fd_drop_idle(struct cio__hub *hub);
 
 #endif

@@ -1,5 +1,25 @@
-/* Private: per-fd state and readiness waits (fdwait.c), used by the
- * cooperative IO calls. */
+/* Private: per-fd state and readiness waits, used by the cooperative IO
+ * calls.
+ *
+ * Go netpoll style: each fd has a small state in a table indexed by fd
+ * (fdtable.c): its readers and writers and what the loop watches. An fd
+ * is registered with the (level-triggered) loop on its first wait
+ * (fdwait.c) and its interest changes lazily: kept while waiters come back
+ * quickly, dropped only when an event fires that nobody waits for
+ * (fdevent.c). A ping-pong connection therefore costs no epoll_ctl in
+ * steady state.
+ *
+ * cio_fd_close wakes the waiters with -EBADF and unregisters before closing,
+ * so no event for a reused fd number reaches a stale waiter. A number
+ * closed with plain close() and reused would keep the old file's interest,
+ * gone from the kernel with it, and never fire. So a wait that ends
+ * without its event drops the interest nobody waits for, and a wait that
+ * lasts checks the file's identity (device and inode) now and then
+ * (fdprobe.c); calls that rely on a cached O_NONBLOCK check it each time
+ * (io.c).
+ *
+ * Regular files, directories and block devices are always ready (as poll
+ * says); fstat tells, when the state is first used. */
 #ifndef CORIO_HUB_FDWAIT_H
 #define CORIO_HUB_FDWAIT_H
 

@@ -9,7 +9,7 @@
  * poked. A connection that alternates between a task and its watch thus
  * costs no epoll_ctl per round, only the set's share of the loop's wait.
  *
- * The hub's own registration of the fd (its tasks' waits, io/fdwait.c) is
+ * The hub's own registration of the fd (its tasks' waits, io/fdevent.c) is
  * dropped when a watch is armed, as a wait that ends without its event
  * drops it, and made again by the next task that waits. */
 #include <errno.h>
