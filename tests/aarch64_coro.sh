@@ -1,8 +1,10 @@
 #!/bin/sh
 # The aarch64 context switch and system calls, for real: cross-builds the
 # coroutine tests and two of the hub's (its IO calls make their system
-# calls directly) with aarch64-linux-gnu-gcc and runs them under
-# qemu-aarch64.
+# calls directly) and runs them under qemu-aarch64. The compiler is
+# aarch64-linux-gnu-gcc, or clang --target=aarch64-linux-gnu when $CC is
+# clang and that cross-builds here (it uses the same sysroot); never $CC
+# itself, which builds for this machine.
 # CIO_TEST_TIMEOUT=240
 set -u
 cross=aarch64-linux-gnu-
@@ -14,7 +16,23 @@ for tool in ${cross}gcc qemu-aarch64; do
 done
 sysroot=/usr/aarch64-linux-gnu
 [ -d "$sysroot" ] || { echo "SKIP: no $sysroot"; exit 77; }
+cc=${cross}gcc
 build=build-aarch64
+case $(basename "${CC:-cc}") in
+*clang*)
+    probe=$(mktemp -d)
+    printf 'int main(void) { return 0; }\n' >"$probe/p.c"
+    if $CC --target=aarch64-linux-gnu "$probe/p.c" -o "$probe/p" \
+        >/dev/null 2>&1 && qemu-aarch64 -L $sysroot "$probe/p"; then
+        cc="${CC} --target=aarch64-linux-gnu"
+        build=build-aarch64-clang
+    else
+        echo "note: ${CC} does not cross-build for aarch64 here; using ${cross}gcc"
+    fi
+    rm -rf "$probe"
+    ;;
+esac
+echo "compiler: $cc"
 tests="coro_basic coro_fp coro_stack coro_overflow coro_threads coro_many hub_basic io_socket"
 targets=""
 for t in $tests; do targets="$targets $build/tests/$t"; done
@@ -22,7 +40,8 @@ for t in $tests; do targets="$targets $build/tests/$t"; done
 # Never sanitized: the cross sysroot has no ASan runtime.
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-if ! make -s CROSS=$cross BUILD=$build SAN=0 $targets >"$log" 2>&1; then
+# CC on the command line: it wins over a CC=clang of an outer make.
+if ! make -s CC="$cc" AR=${cross}ar BUILD=$build SAN=0 $targets >"$log" 2>&1; then
     cat "$log"
     echo "FAIL: cross build"
     exit 1

@@ -3,7 +3,8 @@
  * included, keep stacks of their own. Many more connections than shared
  * stacks each run an offloaded call on a buffer of their stack (which pins
  * that stack while tasks of the same stack become ready), echo and keep
- * their locals; a waiting connection costs under 1 KiB.
+ * their locals; a waiting connection costs under 1 KiB with gcc, under
+ * three parked tasks with any compiler (footprint.h).
  * CIO_TEST_ALL_BACKENDS */
 #include <stdbool.h>
 #include <stdint.h>
@@ -12,13 +13,14 @@
 #include "check.h"
 #include "corio.h"
 #include "coro/coro_int.h"
+#include "footprint.h"
 #include "hub/hub_internal.h"
 
 enum { CONNS = 40 };
 
 static int served, children_own;
 static bool ring; /* completion mode */
-static size_t idle_footprint;
+static size_t idle_footprint, base;
 
 static long fill(void *arg)
 {
@@ -82,14 +84,14 @@ static void *main_task(void *arg)
     struct cio__link *l;
     cio__list_each (l, &cio__tls_hub->all) {
         cio_task_t *t = &cio__task_of(l, all_link)->io.task;
-        cio_coro_t *co = t->coro;
-        if (t->state == CIO__WAITING && co->copied && t != cio_task_self()) {
-            CHECK_EQ(cio_coro_shrink(co), 0); /* frames off the stack */
-            size_t fp = cio_coro_footprint(co);
+        if (t->state == CIO__WAITING && t->coro->copied) {
+            size_t fp = footprint_of(t);
             if (fp > idle_footprint)
                 idle_footprint = fp;
         }
     }
+    /* A task of a stack of its own: its frames are copied out as well. */
+    base = footprint_baseline();
     for (int i = 0; i < CONNS; i++)
         cio_fd_close(fds[i]);
     CHECK_EQ(cio_server_stop(srv, cio_deadline_in(5000)), 0);
@@ -103,12 +105,16 @@ int main(void)
 {
     cio_hub_set_conn_copied_stacks(true);
     CHECK_EQ(cio_hub_run(NULL, main_task, NULL), 0);
+    printf("a task parked in a sleep: %zu bytes\n", base);
+    printf("a waiting connection: %zu bytes\n", idle_footprint);
 #if defined(__x86_64__) && !CIO_ASAN
     /* A read on the ring (a provided buffer, before a socket streams)
      * waits two frames deeper than a readiness wait. */
-    CHECK(idle_footprint > 128 && idle_footprint < (ring ? 1280u : 1024u));
+    CHECK(idle_footprint > 128 && idle_footprint < FOOTPRINT_IO_MAX(base));
+#if FOOTPRINT_EXACT
+    CHECK(idle_footprint < (ring ? 1280u : 1024u));
 #endif
-    printf("hub_conn_copied: ok (a waiting connection: %zu bytes)\n",
-           idle_footprint);
+#endif
+    printf("hub_conn_copied: ok\n");
     return 0;
 }

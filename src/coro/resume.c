@@ -115,7 +115,7 @@ int cio_coro_switch(cio_coro_t *to, void *value, void **received)
 #if FRESH_START
 /* The switch of cio__coro_resume: `from` is resumed the same way, with a
  * NULL value, which comes back as its 0. */
-static inline int resume_switch(cio_coro_t *from, cio_coro_t *to)
+static SWITCH_INLINE int resume_switch(cio_coro_t *from, cio_coro_t *to)
 {
     if (cio__tls_thread.shared_fpu)
         return cio__switch_status_shared(&from->ctx.sp, to->ctx.sp, NULL, NULL);

@@ -46,8 +46,18 @@ static inline void asan_arrive(cio_coro_t *self)
 #endif
 }
 
-/* ThreadSanitizer follows the switch to to's stack (called just before). */
-static inline void tsan_switch(cio_coro_t *to)
+/* ThreadSanitizer follows the switch to to's stack (called just before).
+ * TSan instruments every function with an entry and an exit on the shadow
+ * call stack of the fiber it runs on then, so the function that calls
+ * tsan_switch must be the one that makes the switch: its entry before, on
+ * the fiber it leaves, its exit after it is resumed, on the same one. A
+ * helper between them, not inlined, enters on one fiber and leaves on the
+ * other (a new fiber's shadow stack underflows). Hence always_inline on
+ * tsan_switch and on what runs from it to the switch (clang does not
+ * inline them all under TSan on its own; gcc does). */
+#define SWITCH_INLINE inline __attribute__((always_inline))
+
+static SWITCH_INLINE void tsan_switch(cio_coro_t *to)
 {
 #if CIO_TSAN
     if (!to->tsan_fiber) /* made on first use: TSan allows ~8k of them */
@@ -59,7 +69,7 @@ static inline void tsan_switch(cio_coro_t *to)
 }
 
 /* Everything a switch from `from` to `to` does before the registers move. */
-static inline void prepare(cio_coro_t *from, cio_coro_t *to)
+static SWITCH_INLINE void prepare(cio_coro_t *from, cio_coro_t *to)
 {
     if (!from->stack.guarded)
         cio__coro_check_canary(from);
@@ -85,8 +95,9 @@ static inline void *transfer(cio_coro_t *from, cio_coro_t *to, void *value)
 #if TAIL_SWITCH
 /* The switch as a tail call, returning 0 to our caller's caller and storing
  * the value passed back in *received. */
-static inline int switch_status(struct cio__thread *t, cio_coro_t *from,
-                                cio_coro_t *to, void *value, void **received)
+static SWITCH_INLINE int switch_status(struct cio__thread *t, cio_coro_t *from,
+                                       cio_coro_t *to, void *value,
+                                       void **received)
 {
     void **slot = received ? received : &t->scratch;
     if (t->shared_fpu)
@@ -97,8 +108,9 @@ static inline int switch_status(struct cio__thread *t, cio_coro_t *from,
 
 #if FRESH_START
 /* The first switch into `to`, as switch_status. */
-static inline int start_status(struct cio__thread *t, cio_coro_t *from,
-                               cio_coro_t *to, void *value, void **received)
+static SWITCH_INLINE int start_status(struct cio__thread *t, cio_coro_t *from,
+                                      cio_coro_t *to, void *value,
+                                      void **received)
 {
     void **slot = received ? received : &t->scratch;
     void *first = value ? value : to->arg;
@@ -111,8 +123,8 @@ static inline int start_status(struct cio__thread *t, cio_coro_t *from,
 #endif
 
 /* The same, returning the value passed back. */
-static inline void *switch_value(struct cio__thread *t, cio_coro_t *from,
-                                 cio_coro_t *to, void *value)
+static SWITCH_INLINE void *switch_value(struct cio__thread *t, cio_coro_t *from,
+                                        cio_coro_t *to, void *value)
 {
     if (t->shared_fpu)
         return cio__switch_value_shared(&from->ctx.sp, to->ctx.sp, value, NULL);

@@ -198,18 +198,27 @@ static int offload_run(cio_offload_kind_t kind, long (*fn)(void *), void *arg,
      * thread: the stack must not be shrunk meanwhile. */
     t->keep_stack = true;
     cio__task_pin_stack(t, true);
-    rc =
-        cio__block(t, deadline_ms, kind == CIO_OFFLOAD_DNS ? "dns" : "file", 0);
+    /* Only job_complete wakes this wait with 0, once the job is done; the
+     * loop makes that the only way to a 0 here, so a 0 always comes with
+     * the result. */
+    do
+        rc = cio__block(t, deadline_ms,
+                        kind == CIO_OFFLOAD_DNS ? "dns" : "file", 0);
+    while (rc == 0 && !job->done);
     cio__task_pin_stack(t, false);
     t->keep_stack = false;
+    if (rc == 0) {
+        if (result)
+            *result = job->result;
+        free(job);
+        return 0;
+    }
     if (!job->done) {
         job->abandoned = true; /* job_complete frees it */
         return rc;
     }
-    /* Done, though we may have been woken by something else first. */
-    if (rc == 0 && result)
-        *result = job->result;
-    if (rc < 0 && drop)
+    /* Done, though a timeout, a kill or an interrupt came first. */
+    if (drop)
         drop(arg, job->result);
     free(job);
     return rc;
@@ -374,13 +383,11 @@ static void open_drop(void *arg, long r)
     file_drop(arg, r);
 }
 
+/* 0 with fn's result in *r, or an error: the job is dropped then. */
 static int file_call(long (*fn)(void *), void (*drop)(void *, long),
                      struct file_job *j, long *r, int64_t deadline_ms)
 {
-    int rc = offload_run(CIO_OFFLOAD_FILE, fn, j, drop, r, deadline_ms);
-    if (rc < 0)
-        return rc; /* the job is dropped */
-    return 0;
+    return offload_run(CIO_OFFLOAD_FILE, fn, j, drop, r, deadline_ms);
 }
 
 int cio_file_open(const char *path, int flags, mode_t mode, int64_t deadline_ms)
@@ -401,7 +408,7 @@ int cio_file_open(const char *path, int flags, mode_t mode, int64_t deadline_ms)
     j->mode = mode;
     long r;
     int rc = file_call(open_fn, open_drop, j, &r, deadline_ms);
-    if (rc < 0)
+    if (rc != 0)
         return rc;
     file_drop(j, r);
     return (int)r;
@@ -423,7 +430,7 @@ int cio_file_stat(const char *path, struct stat *st, int64_t deadline_ms)
     }
     long r;
     int rc = file_call(stat_fn, file_drop, j, &r, deadline_ms);
-    if (rc < 0)
+    if (rc != 0)
         return rc;
     if (r == 0)
         *st = j->st;
@@ -444,7 +451,7 @@ int cio_file_fsync(int fd, int64_t deadline_ms)
     j->fd = fd;
     long r;
     int rc = file_call(fsync_fn, file_drop, j, &r, deadline_ms);
-    if (rc < 0)
+    if (rc != 0)
         return rc;
     file_drop(j, r);
     return (int)r;
