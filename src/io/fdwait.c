@@ -6,7 +6,9 @@
  * therefore costs no epoll_ctl in steady state.
  *
  * cio_fd_close wakes the waiters with -EBADF and unregisters before closing,
- * so no event for a reused fd number reaches a stale waiter. A number
+ * so no event for a reused fd number reaches a stale waiter; the fd's
+ * generation moves on, so that a waiter woken by the old file's event
+ * before the close does not go on with the new file (io.c). A number
  * closed with plain close() and reused would keep the old file's interest,
  * gone from the kernel with it, and never fire. So a wait that ends
  * without its event drops the interest nobody waits for, and a wait that
@@ -219,10 +221,11 @@ static void forget(struct cio__hub *hub, int fd, struct cio__fd *f)
     f->nopoll = 0;
 }
 
-static uint64_t file_ident(const struct stat *st)
+static uint32_t file_ident(const struct stat *st)
 {
-    return (uint64_t)st->st_ino ^
-           ((uint64_t)st->st_dev * 0x9e3779b97f4a7c15ull);
+    uint64_t h =
+        (uint64_t)st->st_ino ^ ((uint64_t)st->st_dev * 0x9e3779b97f4a7c15ull);
+    return (uint32_t)(h ^ h >> 32);
 }
 
 int cio__fd_check(struct cio__hub *hub, int fd, struct cio__fd *f)
@@ -230,10 +233,11 @@ int cio__fd_check(struct cio__hub *hub, int fd, struct cio__fd *f)
     struct stat st;
     if (fstat(fd, &st) < 0)
         return -errno;
-    uint64_t ident = file_ident(&st);
+    uint32_t ident = file_ident(&st);
     if (f->known && f->ident == ident)
         return 0;
     if (f->known) { /* closed behind our back; the number is reused */
+        f->gen++;
         stream_close(hub, fd, f);
         wake_side(hub, &f->reader, &f->readers, -EBADF);
         wake_side(hub, &f->writer, &f->writers, -EBADF);
@@ -667,7 +671,9 @@ int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,
         return rc;
     if (events == CIO_READABLE && stream_ready(hub, fd, f))
         return 0;
-    return wait_one(hub, t, fd, f, events, deadline_ms);
+    uint32_t gen = f->gen;
+    rc = wait_one(hub, t, fd, f, events, deadline_ms);
+    return rc == 0 && f->gen != gen ? -EBADF : rc; /* closed since its event */
 }
 
 void cio__fd_fresh(int fd)
@@ -677,7 +683,9 @@ void cio__fd_fresh(int fd)
     if (!f)
         return;
     /* The number was closed without cio_fd_close: whoever waited on the old
-     * file waits in vain; tell them. */
+     * file waits in vain; tell them, and by the generation those its event
+     * woke who have not run yet. */
+    f->gen++;
     stream_close(hub, fd, f);
     wake_side(hub, &f->reader, &f->readers, -EBADF);
     wake_side(hub, &f->writer, &f->writers, -EBADF);

@@ -32,7 +32,11 @@ struct cio__fd {
         };
         uint64_t flags; /* all of them, for a test of several at once */
     };
-    uint64_t ident; /* device and inode of the file, hashed */
+    uint32_t ident; /* device and inode of the file, hashed to 32 bits */
+    /* Moved on when cio_fd_close (or a number found reused) ends the file:
+     * a wait woken by the old file's event, whose task had not run yet,
+     * sees that the number may name another file now. */
+    uint32_t gen;
 };
 
 /* A readiness report of the loop, acted on when its iteration ends. */
