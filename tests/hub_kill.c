@@ -4,6 +4,7 @@
  * Both hold for IO calls that could go through at once.
  * CIO_TEST_ALL_BACKENDS */
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -217,6 +218,58 @@ static void interrupt_as_data_comes(void)
     cio_fd_close(sv[1]);
 }
 
+/* Interrupted as the peer resets the connection: one read gets
+ * -ECONNRESET, the current or the next -EINTR; neither is lost (the ring
+ * may complete the read the interrupt was cancelling, with the error, which
+ * the socket then no longer holds: a read after it finds EOF). */
+static void *reads_reset(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    char b[8];
+    ssize_t r1 = cio_fd_read(fd, b, sizeof b, -1);
+    ssize_t r2 = cio_fd_read(fd, b, sizeof b, cio_deadline_in(5000));
+    if (!((r1 == -ECONNRESET && r2 == -EINTR) ||
+          (r1 == -EINTR && r2 == -ECONNRESET))) {
+        fprintf(stderr, "interrupted as the peer resets: %zd then %zd\n", r1,
+                r2);
+        exit(1);
+    }
+    return (void *)1;
+}
+
+/* in_kernel: on the ring, the read reaches the kernel before the reset
+ * (the hub looks at its loop first); else together with its cancel. */
+static void interrupt_as_reset_comes(bool in_kernel)
+{
+    int lfd = cio_tcp_listen("127.0.0.1", 0, 1, -1);
+    CHECK(lfd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)cio_sock_port(lfd)),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    /* The peer by plain system calls: it lets no other task run. */
+    int peer = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(peer >= 0);
+    CHECK_EQ(connect(peer, (struct sockaddr *)&a, sizeof a), 0);
+    int fd = cio_sock_accept(lfd, NULL, NULL, cio_deadline_in(5000));
+    CHECK(fd >= 0);
+    cio_task_t *t;
+    CHECK_EQ(cio_task_spawn(&t, reads_reset, (void *)(intptr_t)fd), 0);
+    if (in_kernel)
+        cio_task_sleep(5);
+    cio_task_sleep(0);
+    cio_task_sleep(0); /* it waits in its first read */
+    CHECK(!cio_task_done(t));
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    CHECK_EQ(setsockopt(peer, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    CHECK_EQ(close(peer), 0); /* a reset */
+    CHECK_EQ(cio_task_interrupt(t), 0);
+    CHECK_EQ(cio_task_join(t, cio_deadline_in(10000)), 0);
+    CHECK_EQ((intptr_t)cio_task_result(t), 1);
+    cio_task_free(t);
+    cio_fd_close(fd);
+    cio_fd_close(lfd);
+}
+
 static void ready_calls(void)
 {
     CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, io_sv), 0);
@@ -237,6 +290,8 @@ static void ready_calls(void)
     cio_fd_close(io_sv[0]);
     cio_fd_close(io_sv[1]);
     interrupt_as_data_comes();
+    interrupt_as_reset_comes(false);
+    interrupt_as_reset_comes(true);
 }
 
 static void fill(int fd)

@@ -87,8 +87,10 @@ CIO_API int cio_sock_connect(int fd, const struct sockaddr *addr,
 CIO_API ssize_t cio_fd_sendfile(int out_fd, int in_fd, off_t *offset,
                                 size_t count, int64_t deadline_ms);
 
-/* Closes fd, first waking every task that waits on it with -EBADF. Returns
- * 0, -EBADF (fd < 0) or close(2)'s -errno (-EIO). */
+/* Closes fd, first waking every task that waits on it with -EBADF; so too
+ * a task that its event woke but that has not run yet (its call does not go
+ * on with a new file of the same number). Returns 0, -EBADF (fd < 0) or
+ * close(2)'s -errno (-EIO). */
 CIO_API int cio_fd_close(int fd);
 
 /* Listens on TCP host:port (host NULL or "" = any IPv6 and IPv4, "::1",

@@ -51,10 +51,11 @@ static inline int cio__fd_set_interest(struct cio__hub *hub, int fd,
 void cio__fd_forget(struct cio__hub *hub, int fd, struct cio__fd *f);
 
 /* The identity of a file, device and inode hashed (cio__fd's ident). */
-static inline uint64_t cio__fd_file_ident(const struct stat *st)
+static inline uint32_t cio__fd_file_ident(const struct stat *st)
 {
-    return (uint64_t)st->st_ino ^
-           ((uint64_t)st->st_dev * 0x9e3779b97f4a7c15ull);
+    uint64_t h =
+        (uint64_t)st->st_ino ^ ((uint64_t)st->st_dev * 0x9e3779b97f4a7c15ull);
+    return (uint32_t)(h ^ h >> 32);
 }
 
 /* Ends a streaming fd's record: the fd is closed or reused (fdstream.c). */

@@ -57,10 +57,11 @@ int cio__fd_check(struct cio__hub *hub, int fd, struct cio__fd *f)
     struct stat st;
     if (fstat(fd, &st) < 0)
         return -errno;
-    uint64_t ident = cio__fd_file_ident(&st);
+    uint32_t ident = cio__fd_file_ident(&st);
     if (f->known && f->ident == ident)
         return 0;
     if (f->known) { /* closed behind our back; the number is reused */
+        f->gen++;
         cio__fd_stream_close(hub, fd, f);
         cio__fd_wake_side(hub, &f->reader, &f->readers, -EBADF);
         cio__fd_wake_side(hub, &f->writer, &f->writers, -EBADF);
@@ -80,7 +81,9 @@ void cio__fd_fresh(int fd)
     if (!f)
         return;
     /* The number was closed without cio_fd_close: whoever waited on the old
-     * file waits in vain; tell them. */
+     * file waits in vain; tell them, and by the generation those its event
+     * woke who have not run yet. */
+    f->gen++;
     cio__fd_stream_close(hub, fd, f);
     cio__fd_wake_side(hub, &f->reader, &f->readers, -EBADF);
     cio__fd_wake_side(hub, &f->writer, &f->writers, -EBADF);

@@ -254,7 +254,9 @@ int cio__fd_wait(struct cio__hub *hub, cio_task_t *t, int fd, int events,
         return rc;
     if (events == CIO_READABLE && cio__fd_stream_ready(hub, fd, f))
         return 0;
-    return wait_one(hub, t, fd, f, events, deadline_ms);
+    uint32_t gen = f->gen;
+    rc = wait_one(hub, t, fd, f, events, deadline_ms);
+    return rc == 0 && f->gen != gen ? -EBADF : rc; /* closed since its event */
 }
 
 int cio_fd_wait_readable(int fd, int64_t deadline_ms)

@@ -10,7 +10,9 @@
  * steady state.
  *
  * cio_fd_close wakes the waiters with -EBADF and unregisters before closing,
- * so no event for a reused fd number reaches a stale waiter. A number
+ * so no event for a reused fd number reaches a stale waiter; the fd's
+ * generation moves on, so that a waiter woken by the old file's event
+ * before the close does not go on with the new file (io.c). A number
  * closed with plain close() and reused would keep the old file's interest,
  * gone from the kernel with it, and never fire. So a wait that ends
  * without its event drops the interest nobody waits for, and a wait that
@@ -52,7 +54,11 @@ struct cio__fd {
         };
         uint64_t flags; /* all of them, for a test of several at once */
     };
-    uint64_t ident; /* device and inode of the file, hashed */
+    uint32_t ident; /* device and inode of the file, hashed to 32 bits */
+    /* Moved on when cio_fd_close (or a number found reused) ends the file:
+     * a wait woken by the old file's event, whose task had not run yet,
+     * sees that the number may name another file now. */
+    uint32_t gen;
 };
 
 /* A readiness report of the loop, acted on when its iteration ends. */

@@ -411,11 +411,14 @@ io_run(struct io_op *op, int64_t deadline_ms, bool blocked)
                 return rc;
         }
         /* Woken with 0, the fd is ready: its event cleared drained. */
+        uint32_t gen = f->gen;
         rc = cio__fd_wait_self(f, op->fd, events, deadline_ms);
         if (rc == 0)
             rc = cio__fd_woken(op->fd, events, deadline_ms);
         if (rc < 0)
             return rc;
+        if (f->gen != gen) /* closed since its event: another file now */
+            return -EBADF;
         wait = false;
     }
 }
@@ -462,13 +465,16 @@ static inline __attribute__((always_inline)) ssize_t
 io_wait(int fd, void *buf, size_t n, int flags, struct cio__fd *f,
         io_slow_fn *slow)
 {
+    uint32_t gen = f->gen;
     int rc = cio__fd_wait_read(f, fd);
     if (rc == 0)
         rc = cio__fd_woken(fd, CIO_READABLE, -1);
     if (rc < 0)
         return rc;
-    /* Woken by the fd: io_short's checks held before the wait, and what
-     * may have changed since (a kill, a close) the next call finds. */
+    if (__builtin_expect(f->gen != gen, 0))
+        return -EBADF; /* closed since its event: another file now */
+    /* Woken by the fd: io_short's checks held before the wait, and a kill
+     * since the next call finds. */
     ssize_t r = cio__sys_recv(fd, buf, n, flags | MSG_DONTWAIT);
     if (__builtin_expect(r >= 0, 1)) {
         if (r > 0 && (size_t)r < n)

@@ -10,7 +10,7 @@
  * uninterruptibly, for that completion; its stack is kept (never shrunk)
  * while an operation is in flight. If the operation went through before the
  * cancel reached it, its result is returned: bytes moved are not lost, an
- * accepted fd is not leaked. */
+ * accepted fd is not leaked, a socket's error is not swallowed. */
 #ifdef CIO_HAVE_URING
 #include <errno.h>
 #include <string.h>
@@ -78,15 +78,17 @@ uop_wait(struct cio__hub *hub, cio_task_t *t, int64_t deadline_ms,
         cio__task_pin_stack(t, false);
     t->keep_stack = keep;
     int res = cio__task_uop(t)->res;
-    if (res >= 0 || rc == 0) {
-        /* The operation was done before its cancel: its result wins, and
-         * an interrupt is for the next call, as after any wait. */
-        if (rc == -EINTR)
-            t->interrupt = true;
-        /* Cancelled, but not by this task: cio_fd_close of its fd. */
-        return res == -ECANCELED && rc == 0 ? -EBADF : res;
-    }
-    return rc;
+    /* Cut short and cancelled (an operation the kernel was running may
+     * end with -EINTR instead): the reason it was cut short. */
+    if (rc != 0 && (res == -ECANCELED || res == -EINTR))
+        return rc;
+    /* The operation was done before its cancel: its result wins, data or
+     * an error (a socket's, which the kernel gives once), and an interrupt
+     * is for the next call, as after any wait. */
+    if (rc == -EINTR)
+        t->interrupt = true;
+    /* Cancelled, but not by this task: cio_fd_close of its fd. */
+    return res == -ECANCELED ? -EBADF : res;
 }
 
 int cio__uop_wait(struct cio__hub *hub, cio_task_t *t, int64_t deadline_ms,

@@ -18,8 +18,9 @@ struct io_uring_sqe *cio__uop_sqe(struct cio__hub *hub, cio_task_t *t);
 /* Waits for t's operation until the deadline, a kill or an interrupt,
  * which cancel it; returns only once the kernel is done with it. Returns
  * the kernel's result when the operation went through (even if the wait
- * was cut short meanwhile: bytes moved and fds made are not lost), else
- * -ETIMEDOUT, -ECANCELED, -EINTR, or -EBADF when cio_fd_close cancelled it.
+ * was cut short meanwhile: bytes moved, fds made and errors are not lost;
+ * an interrupt is then left for the next call), else -ETIMEDOUT,
+ * -ECANCELED, -EINTR, or -EBADF when cio_fd_close cancelled it.
  * stack: the kernel holds pointers into the task's stack (buffers, iovecs,
  * addresses), which must then not be shrunk meanwhile. */
 int cio__uop_wait(struct cio__hub *hub, cio_task_t *t, int64_t deadline_ms,

@@ -257,12 +257,15 @@ static size_t take(struct cio__ustream *s, const struct iovec *iov, int cnt,
 
 /* Waits in *sp for data or its multishot's end: 0, or the wait's error.
  * *sp becomes the fd's record after the wait, or NULL: the fd may have
- * been closed meanwhile (even after the record woke the task). */
+ * been closed meanwhile (even after the record woke the task: -EBADF, the
+ * number may name another socket now). */
 static int wait_stream(struct cio__hub *hub, cio_task_t *t,
                        struct cio__ustream **sp, int fd, int64_t deadline_ms)
 {
     if (cio__expired(hub, deadline_ms))
         return -ETIMEDOUT;
+    struct cio__fd *f = cio__fd_peek(hub, fd); /* streaming: it has one */
+    uint32_t gen = f->gen;
     (*sp)->reader = t;
     t->wait_obj = *sp;          /* warmed before the task runs again */
     cio__hub_inflight(hub, +1); /* the completion will wake it */
@@ -272,7 +275,7 @@ static int wait_stream(struct cio__hub *hub, cio_task_t *t,
     struct cio__ustream *s = *sp = lookup(hub, fd);
     if (s && s->reader == t) /* not woken by the record: a deadline, a kill */
         s->reader = NULL;
-    return rc;
+    return rc == 0 && f->gen != gen ? -EBADF : rc;
 }
 
 ssize_t cio__stream_read(struct cio__hub *hub, cio_task_t *t, int fd,
