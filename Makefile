@@ -182,8 +182,10 @@ uninstall: man
 	    $(DESTDIR)$(LIBDIR)/pkgconfig/corio.pc
 	for f in $(BUILD)/man/*.3; do rm -f $(DESTDIR)$(MANDIR)/man3/$${f##*/}; done
 
+# Every build directory: this one, the sanitizers', and those the tests
+# make (TSan, ucontext, aarch64, another compiler's).
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-clang build-tsan* build-ucontext* build-aarch64*
 
 .SECONDARY:
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
