@@ -18,7 +18,7 @@
 
 /* Where the figures in the tests' comments were taken: gcc, optimized,
  * x86-64, no sanitizer (which adds redzones or instrumentation frames). */
-#if defined(__x86_64__) && defined(__OPTIMIZE__) && !defined(__clang__) &&  \
+#if defined(__x86_64__) && defined(__OPTIMIZE__) && !defined(__clang__) &&     \
     !CIO_ASAN && !CIO_TSAN
 #define FOOTPRINT_EXACT 1
 #else

@@ -22,9 +22,9 @@
 #include "corio.h"
 
 enum kind { READ, READ_DEADLINE, RECV, WAIT_READABLE, WRITE, STREAMED, KINDS };
-static const char *names[KINDS] = {"read",          "read with deadline",
-                                   "recv",          "wait readable",
-                                   "write",         "streamed read"};
+static const char *names[KINDS] = {"read",  "read with deadline",
+                                   "recv",  "wait readable",
+                                   "write", "streamed read"};
 
 static int closed; /* the closer has closed the waiter's number */
 
@@ -45,8 +45,7 @@ static void *waiter(void *arg)
         w->r = cio_fd_read(w->fd, w->buf, sizeof w->buf, -1);
         break;
     case READ_DEADLINE:
-        w->r =
-            cio_fd_read(w->fd, w->buf, sizeof w->buf, cio_deadline_in(5000));
+        w->r = cio_fd_read(w->fd, w->buf, sizeof w->buf, cio_deadline_in(5000));
         break;
     case RECV:
         w->r = cio_sock_recv(w->fd, w->buf, sizeof w->buf, 0, -1);

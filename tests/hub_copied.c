@@ -239,7 +239,7 @@ static void *main_task(void *arg)
         if (i == 0)
             printf("a task waiting in a read: %zu bytes\n", fp);
         CHECK(fp > 128 && fp < (on_ring ? FOOTPRINT_IO_MAX(base)
-                                         : FOOTPRINT_READ_MAX(base)));
+                                        : FOOTPRINT_READ_MAX(base)));
 #if FOOTPRINT_EXACT
         CHECK(fp < (on_ring ? 1024u : 704u));
 #endif
