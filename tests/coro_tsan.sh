@@ -5,7 +5,7 @@
 # and their copier). Built with $CC and with clang: TSan instruments each
 # function with an entry and an exit on the running fiber's shadow stack,
 # and which helpers a compiler inlines decides whether a switch keeps them
-# paired (coro.c, tsan_switch).
+# paired (src/coro/transfer.h, tsan_switch).
 # CIO_TEST_TIMEOUT=240
 . "$(dirname "$0")/tsan.inc"
 TSAN_ALSO=clang
