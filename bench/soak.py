@@ -124,31 +124,14 @@ class Soak:
             raise SystemExit("soak: the server did not start: %r" % line)
         self.port = int(m.group(1))
 
-    def start_first(self):
-        """Starts the server on a port below the kernel's ephemeral range:
-        the restart after its kill -9 takes the same port again, which a
-        client connection elsewhere on the machine could otherwise hold
-        as its local port by then."""
-        try:
-            with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-                low = int(f.read().split()[0])
-        except (OSError, ValueError, IndexError):
-            low = 32768
-        rnd = random.Random()
-        for _ in range(20):
-            self.port = rnd.randrange(max(1025, low - 8000), low)
-            try:
-                self.start_server()
-                return
-            except SystemExit:  # taken: another one
-                pass
-        self.port = 0
-        self.start_server()
-
     def restart(self):
         with self.srv_lock:
             self.proc.kill()
             self.proc.wait()
+            # As an operator would: a restart reads the file, which the
+            # hupper may have left broken (a reload then keeps the old
+            # settings, but a start refuses the file).
+            self.write_conf(0)
             self.st.note("kill -9 of the server; restarting on port %d"
                          % self.port)
             for _ in range(50):
@@ -157,11 +140,6 @@ class Soak:
                     break
                 except SystemExit:
                     time.sleep(0.2)
-            else:  # the port stays taken: any port, rather than no server
-                self.st.note("port %d still taken; restarting on another"
-                             % self.port)
-                self.port = 0
-                self.start_server()
             self.st.add("restarts")
 
     def hupper(self):
@@ -538,7 +516,7 @@ class Soak:
         small = os.path.join(self.root, "small")
         os.makedirs(small, exist_ok=True)
         self.write_conf(0)
-        self.start_first()
+        self.start_server()
         print("soak: corio-ftpd on 127.0.0.1:%d for %d s%s" %
               (self.port, a.seconds,
                "" if a.tmpfs else " (tmpfs part skipped: %s)" % a.tmpfs_why),
