@@ -39,8 +39,9 @@
 # drift over the rounds does not move.)
 # (user_us_per_rtt is the part spent outside the kernel: the server's own
 # code, where the servers differ; the kernel's share is the same syscalls.)
-# With CALLGRIND=1, also the instructions behind that user time:
-#   RESULT bench=hub_user_instructions server=NAME conns=100 size=S
+# With CALLGRIND=1, also the instructions behind that user time, at each
+# of CALLGRIND_CONNS connections (100 unless given):
+#   RESULT bench=hub_user_instructions server=NAME conns=C size=S
 #          user_instr_per_rtt=N
 set -u
 bin=${CIO_BIN:-$PWD/build/bin}
@@ -193,25 +194,27 @@ END {
     }
 }'
 
-# CALLGRIND=1: user-space instructions per round trip at 100 connections
-# (bench_instr_per_rtt in lib/common.sh), unpinned.
+# CALLGRIND=1: user-space instructions per round trip at CALLGRIND_CONNS
+# connections (bench_instr_per_rtt in lib/common.sh), unpinned.
 if [ "${CALLGRIND:-0}" = 1 ] && command -v valgrind >/dev/null 2>&1; then
-    # Not Go: valgrind does not support its runtime; not bench_uring_echo,
-    # which never comes up under valgrind 3.19.
-    for s in $servers; do
-        case $s in
-        epoll) name=epoll_echo n=$(bench_instr_per_rtt "$bin/bench_epoll_echo") ;;
-        hub) name=echo_server n=$(bench_instr_per_rtt "$bin/echo_server" -b epoll -s own) ;;
-        hubc) name=echo_server_copied n=$(bench_instr_per_rtt "$bin/echo_server" -b epoll -s copied) ;;
-        base) name=echo_server_base n=$(bench_instr_per_rtt "$BASE_BIN/echo_server" -b epoll -s own) ;;
-        base_c) name=echo_server_copied_base n=$(bench_instr_per_rtt "$BASE_BIN/echo_server" -b epoll -s copied) ;;
-        libuv) name=uv_echo n=$(bench_instr_per_rtt "$bin/bench_uv_echo") ;;
-        hub_uring) name=echo_server_uring n=$(bench_instr_per_rtt "$bin/echo_server" -b uring) ;;
-        hub_uring_own) name=echo_server_uring_own n=$(bench_instr_per_rtt "$bin/echo_server" -b uring -s own) ;;
-        *) continue ;;
-        esac
-        echo "RESULT bench=hub_user_instructions server=$name conns=100" \
-            "size=$size user_instr_per_rtt=$n"
+    for icons in ${CALLGRIND_CONNS:-100}; do
+        # Not Go: valgrind does not support its runtime; not bench_uring_echo,
+        # which never comes up under valgrind 3.19.
+        for s in $servers; do
+            case $s in
+            epoll) name=epoll_echo n=$(bench_instr_per_rtt "$bin/bench_epoll_echo") ;;
+            hub) name=echo_server n=$(bench_instr_per_rtt "$bin/echo_server" -b epoll -s own) ;;
+            hubc) name=echo_server_copied n=$(bench_instr_per_rtt "$bin/echo_server" -b epoll -s copied) ;;
+            base) name=echo_server_base n=$(bench_instr_per_rtt "$BASE_BIN/echo_server" -b epoll -s own) ;;
+            base_c) name=echo_server_copied_base n=$(bench_instr_per_rtt "$BASE_BIN/echo_server" -b epoll -s copied) ;;
+            libuv) name=uv_echo n=$(bench_instr_per_rtt "$bin/bench_uv_echo") ;;
+            hub_uring) name=echo_server_uring n=$(bench_instr_per_rtt "$bin/echo_server" -b uring) ;;
+            hub_uring_own) name=echo_server_uring_own n=$(bench_instr_per_rtt "$bin/echo_server" -b uring -s own) ;;
+            *) continue ;;
+            esac
+            echo "RESULT bench=hub_user_instructions server=$name conns=$icons" \
+                "size=$size user_instr_per_rtt=$n"
+        done
     done
 fi
 exit $status

@@ -1,5 +1,6 @@
-/* cio_hub_set_copied_stacks: tasks share a few stacks and keep only their
- * live frames while they wait. Many more tasks than shared stacks keep
+/* cio_hub_set_copied_stacks: tasks share stacks and keep only their live
+ * frames while they wait. Up to SSTACKS live tasks get one each, and one
+ * freed goes to the next new task. Many more tasks than shared stacks keep
  * their locals across waits, hand over to each other (also between two of
  * one stack), run offloaded calls that use their stack from a pool thread
  * while others run, and cost under 1 KiB each while they wait (with gcc;
@@ -19,7 +20,7 @@
 #include "footprint.h"
 #include "hub/hub_internal.h"
 
-enum { TASKS = 200, ROUNDS = 50, OFFLOADERS = 4 };
+enum { TASKS = SSTACKS * 2 + 44, ROUNDS = 50, OFFLOADERS = 4 };
 
 static cio_queue_t *ring[TASKS];
 static int done_count;
@@ -28,8 +29,8 @@ static int done_count;
  * neighbours often share a stack, so hand-overs go through the copier. */
 static void *relay(void *arg)
 {
-    long me = (long)arg;
-    char mine[200]; /* a local pattern that must survive every wait */
+    long me = *(long *)arg; /* its place in the ring, set before it runs */
+    char mine[200];         /* a local pattern that must survive every wait */
     for (size_t i = 0; i < sizeof mine; i++)
         mine[i] = (char)(me * 7 + (long)i);
     for (int r = 0; r < ROUNDS; r++) {
@@ -100,12 +101,12 @@ static void *own_reader(void *arg)
     return NULL;
 }
 
-/* Echoers as echo_server's connection tasks, many more than stacks: each
- * wake moves another one's frames out and its own in. Their frames are
- * 128 to 255 bytes on x86-64 with a readiness backend (optimized, gcc and
- * clang), which a CPU with AVX copies inline (copied.c); a byte of the
+/* Echoers as echo_server's connection tasks, more than stacks: each wake
+ * of one that shares moves another one's frames out and its own in. Their
+ * frames are 128 to 255 bytes on x86-64 with a readiness backend (optimized,
+ * gcc and clang), which a CPU with AVX copies inline (copied.c); a byte of the
  * wrong place or a local that changes while it waits fails. */
-enum { ECHOERS = 40, ECHO_ROUNDS = 50 };
+enum { ECHOERS = SSTACKS + 40, ECHO_ROUNDS = 50 };
 static int echo_pairs[ECHOERS][2];
 
 static void *echoer(void *arg)
@@ -163,18 +164,79 @@ static void echo_rounds(void)
     }
 }
 
+/* Fewer live tasks than SSTACKS: each gets a stack no other task uses and
+ * waits with its frames in place (nothing to copy when it wakes), and the
+ * stacks of those that end go to the next ones, none new. */
+static void alone(void)
+{
+#if FRESH_START && !CIO_TSAN
+    cio_task_t *r[16];
+    unsigned made = 0;
+    for (int round = 0; round < 2; round++) {
+        for (long i = 0; i < 16; i++) {
+            CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, pairs[i]), 0);
+            CHECK_EQ(cio_task_spawn(&r[i], own_reader, (void *)i), 0);
+        }
+        cio_task_sleep(5);
+        for (int i = 0; i < 16; i++) {
+            cio_coro_t *co = r[i]->coro;
+            CHECK(co->copied && co->saved == NULL);
+            CHECK(!cio_coro_current()->copied ||
+                  co->shared != cio_coro_current()->shared);
+            for (int j = 0; j < i; j++)
+                CHECK(co->shared != r[j]->coro->shared);
+        }
+        if (round == 0)
+            made = cio__tls_thread.nsstacks;
+        CHECK_EQ(cio__tls_thread.nsstacks, made);
+        for (int i = 0; i < 16; i++)
+            CHECK_EQ(write(pairs[i][1], "x", 1), 1);
+        CHECK_EQ(cio_task_join_all(r, 16, -1), 0);
+        for (int i = 0; i < 16; i++) {
+            cio_task_free(r[i]);
+            cio_fd_close(pairs[i][0]);
+            close(pairs[i][1]);
+        }
+    }
+#endif
+}
+
+/* The stack t runs on: shared (copied) or its own. */
+static const void *stack_of(cio_task_t *t)
+{
+    return t->coro->copied ? (const void *)t->coro->shared
+                           : (const void *)t->coro;
+}
+
 static void *main_task(void *arg)
 {
     (void)arg;
+    alone();
     cio_task_t *tasks[TASKS];
+    static long place[TASKS];
     for (long i = 0; i < TASKS; i++)
         CHECK_EQ(cio_queue_new(&ring[i], 1), 0);
-    /* Stacks are given out in turn, 8 of them: spawned so, a relay and the
-     * next one in the ring share a stack. */
+    for (long k = 0; k < TASKS; k++)
+        CHECK_EQ(cio_task_spawn(&tasks[k], relay, &place[k]), 0);
+    /* Places in the ring by stack, so that a relay and the next one often
+     * share a stack: hand-overs between them go through the copier. */
+    static bool placed[TASKS];
+    long next = 0, shared = 0;
     for (long k = 0; k < TASKS; k++) {
-        long me = (k % 8) * (TASKS / 8) + k / 8;
-        CHECK_EQ(cio_task_spawn(&tasks[k], relay, (void *)me), 0);
+        if (placed[k])
+            continue;
+        for (long j = k; j < TASKS; j++) {
+            if (placed[j] || stack_of(tasks[j]) != stack_of(tasks[k]))
+                continue;
+            placed[j] = true;
+            place[j] = next++;
+            shared += j != k;
+        }
     }
+    CHECK_EQ(next, TASKS);
+#if FRESH_START
+    CHECK(shared > 0);
+#endif
     CHECK_EQ(cio_queue_put(ring[0], (void *)0, -1), 0);
     cio_task_t *off[OFFLOADERS], *sl[TASKS];
     for (int i = 0; i < OFFLOADERS; i++)

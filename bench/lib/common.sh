@@ -118,8 +118,8 @@ function result_fields(v,   i, kv) {
 # bench_instr_per_rtt CMD...: user-space instructions per round trip of the
 # server CMD (given -p 0), which a busy machine does not blur: it runs
 # under callgrind for 5,000 and for 25,000 round trips of bench_loadgen at
-# 100 connections of $size bytes, and the difference over 20,000 removes
-# start-up and shutdown. Kernel work (the syscalls) is not counted.
+# ${icons:-100} connections of $size bytes, and the difference over 20,000
+# removes start-up and shutdown. Kernel work (the syscalls) is not counted.
 bench_instr_per_rtt() {
     _small=$(bench_callgrind_ir 5000 "$@")
     _large=$(bench_callgrind_ir 25000 "$@")
@@ -135,7 +135,8 @@ bench_callgrind_ir() { # COUNT CMD...: instructions for COUNT round trips
     _pid=$!
     pids=$_pid
     _port=$(bench_port "$tmp/cg.port" 200)
-    "$bin/bench_loadgen" -p "$_port" -c 100 -s "$size" -n "$_count" >/dev/null
+    "$bin/bench_loadgen" -p "$_port" -c "${icons:-100}" -s "$size" \
+        -n "$_count" >/dev/null
     kill -TERM "$_pid"
     wait "$_pid"
     pids=""

@@ -10,8 +10,9 @@ extern "C" {
 #endif
 
 /* Copied stacks for the tasks this thread's hub spawns from now on (or in
- * its next run, when called outside one): they take turns on a few shared
- * stacks, and a waiting task keeps only its live frames (a few hundred
+ * its next run, when called outside one): they run on shared stacks (up to
+ * 128 per thread, about a page each, one per task while tasks are fewer),
+ * and a waiting task that shares keeps only its live frames (a few hundred
  * bytes, on the heap) instead of a stack page. Nothing outside a task may
  * point into its stack while it waits: not another task, not a thread
  * (offloaded calls are safe: their task keeps its place meanwhile). Off by

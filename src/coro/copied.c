@@ -1,11 +1,14 @@
-/* Copied stacks (libaco's design): coroutines that take turns on a few
- * shared stacks. The one whose frames are on a stack (its occupant) runs
- * there or waits there; the others keep their live frames, typically a few
- * hundred bytes, in a heap buffer of their own, and get them copied back to
- * the same addresses before they run. A waiting coroutine so costs its
- * frames instead of a stack page. Frames are only copied when another
- * coroutine of the same stack needs it: a coroutine that switches to the
- * hub and back copies nothing.
+/* Copied stacks (libaco's design): coroutines that take turns on shared
+ * stacks. The one whose frames are on a stack (its occupant) runs there or
+ * waits there; the others keep their live frames, typically a few hundred
+ * bytes, in a heap buffer of their own, and get them copied back to the
+ * same addresses before they run. A waiting coroutine so costs its frames
+ * instead of a stack page. Frames are only copied when another coroutine
+ * of the same stack needs it: a coroutine that switches to the hub and
+ * back copies nothing, nor one alone on its stack. A thread has up to
+ * SSTACKS of them and gives each new coroutine one that no other uses if
+ * it can: up to that many live coroutines never copy, and past it the
+ * stacks' pages are a fixed cost shared by all.
  *
  * Switching between two coroutines of one stack cannot copy on that stack:
  * it goes through the thread's copier, a coroutine on a stack of its own
@@ -235,20 +238,11 @@ int cio__copied_shrink(cio_coro_t *co)
 }
 
 #if FRESH_START
-/* The shared stack for the next copied coroutine: the slots are given out
- * in turn; one too small for stack_size is left to its users. */
-static struct cio__sstack *sstack_get(struct cio__thread *t, size_t size)
+/* A shared stack of size bytes for a slot of t, or NULL. */
+static struct cio__sstack *sstack_new(struct cio__thread *t, size_t size)
 {
-    unsigned i = t->sstack_next++ % SSTACKS;
-    struct cio__sstack *s = t->sstacks[i];
-    if (s && s->stack.size >= size)
-        return s;
-    if (s && !--s->users) { /* users hold one reference; the slot one */
-        cio__stack_release(&s->stack);
-        free(s);
-    }
-    t->sstacks[i] = NULL;
-    if (!(s = calloc(1, sizeof *s)))
+    struct cio__sstack *s = calloc(1, sizeof *s);
+    if (!s)
         return NULL;
     if (cio__stack_alloc(size, &s->stack)) {
         free(s);
@@ -257,7 +251,54 @@ static struct cio__sstack *sstack_get(struct cio__thread *t, size_t size)
     s->top = s->stack.lo + s->stack.size;
     s->tracked = WRITABLE(s->stack.lo, 0) != 0;
     s->users = 1;
+    s->owner = t;
+    return s;
+}
+
+/* Takes s, about to leave its slot, off t's idle list. */
+static void sstack_unlist(struct cio__thread *t, struct cio__sstack *s)
+{
+    struct cio__sstack **p = &t->sstack_idle;
+    while (*p && *p != s)
+        p = &(*p)->idle_next;
+    if (*p)
+        *p = s->idle_next;
+    s->idle = false;
+}
+
+/* The shared stack for the next copied coroutine: one that no coroutine
+ * uses if there is one, else a new one while there are fewer than
+ * SSTACKS, else the first SSTACKS_TURNS in turn: with many coroutines,
+ * copies go to a few stacks whose tops stay in the cache. A stack too
+ * small for size leaves its slot to a new one and stays with its users. */
+static struct cio__sstack *sstack_get(struct cio__thread *t, size_t size)
+{
+    while (t->sstack_idle) {
+        struct cio__sstack *s = t->sstack_idle;
+        t->sstack_idle = s->idle_next;
+        s->idle = false;
+        if (s->users == 1 && s->stack.size >= size)
+            return s;
+    }
+    if (!t->sstacks && !(t->sstacks = calloc(SSTACKS, sizeof *t->sstacks)))
+        return NULL;
+    unsigned i =
+        t->nsstacks < SSTACKS ? t->nsstacks : t->sstack_next++ % SSTACKS_TURNS;
+    struct cio__sstack *s = t->sstacks[i];
+    if (s && s->stack.size >= size)
+        return s;
+    if (s) {
+        if (s->idle)
+            sstack_unlist(t, s);
+        s->owner = NULL;
+        cio__sstack_unref(s);
+        t->sstacks[i] = NULL;
+    }
+    if (!(s = sstack_new(t, size)))
+        return NULL;
     t->sstacks[i] = s;
+    if (i == t->nsstacks)
+        t->nsstacks++;
     return s;
 }
 #endif
@@ -267,6 +308,14 @@ void cio__sstack_unref(struct cio__sstack *s)
     if (!--s->users) {
         cio__stack_release(&s->stack);
         free(s);
+        return;
+    }
+    /* Its slot alone holds it: the next new coroutine gets it (its owner
+     * only: the list is the owner thread's). */
+    if (s->users == 1 && s->owner == &cio__tls_thread && !s->idle) {
+        s->idle = true;
+        s->idle_next = s->owner->sstack_idle;
+        s->owner->sstack_idle = s;
     }
 }
 

@@ -90,7 +90,12 @@ struct cio_coro {
 #define POOL_CLASSES 4 /* stack sizes a thread keeps free coroutines for */
 #define POOL_MAX 1024  /* free coroutines kept per size; more go shared */
 #define ID_BLOCK 4096  /* ids a thread takes from the process at a time */
-#define SSTACKS 8      /* shared stacks per thread for copied coroutines */
+/* Shared stacks per thread for copied coroutines, at most: up to that
+ * many coroutines each get one alone and never copy their frames. Past
+ * that, new ones take turns on the first SSTACKS_TURNS, whose tops stay in
+ * the cache. Each costs the pages its coroutines touched (one or two). */
+#define SSTACKS 128
+#define SSTACKS_TURNS 8
 #define SSTACK_MIN (256 * 1024) /* their least size: it costs no memory */
 
 /* The assembly switch can be the last act of cio_coro_switch and
@@ -125,10 +130,12 @@ struct cio__thread {
     void *scratch;                   /* receives values nobody asked for */
     int ready;                       /* 1 once initialised */
     int shared_fpu; /* 1: switches leave the FPU control words alone */
-    /* Copied coroutines: their shared stacks, given out in turn, and the
-     * copier, with what it is to do (see copied.c). */
-    struct cio__sstack *sstacks[SSTACKS];
-    unsigned sstack_next;
+    /* Copied coroutines: their shared stacks (SSTACKS slots, allocated
+     * on first use), those without a coroutine, and the copier, with what
+     * it is to do (see copied.c). */
+    struct cio__sstack **sstacks;
+    unsigned nsstacks, sstack_next;
+    struct cio__sstack *sstack_idle;
     cio_coro_t *copier;
     cio_coro_t *hop_to;
     void *hop_value;
@@ -173,11 +180,14 @@ CIO_HIDDEN void cio__copied_release(cio_coro_t *co);
  * the last one that did, keeps its frames in place (the occupant); the
  * others keep theirs in their copy_buf, at most a few hundred bytes. */
 struct cio__sstack {
-    struct cio__stack stack; /* its memory, like any coroutine stack */
-    char *top;               /* its end, where frames start */
-    cio_coro_t *occupant;    /* whose frames are on it, or NULL */
-    cio_coro_t *pinned;      /* keeps it while another thread uses them */
-    unsigned users;          /* coroutines bound to it, +1 while in a slot */
+    struct cio__stack stack;   /* its memory, like any coroutine stack */
+    char *top;                 /* its end, where frames start */
+    cio_coro_t *occupant;      /* whose frames are on it, or NULL */
+    cio_coro_t *pinned;        /* keeps it while another thread uses them */
+    unsigned users;            /* coroutines bound to it, +1 while in a slot */
+    struct cio__thread *owner; /* whose slot holds it, or NULL */
+    struct cio__sstack *idle_next; /* in owner's sstack_idle */
+    bool idle;    /* in owner's sstack_idle (users may have grown since) */
     bool tracked; /* a tool (memcheck) tracks the bytes below its sp */
 };
 

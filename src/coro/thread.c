@@ -112,11 +112,16 @@ static void thread_exit(void *arg)
     if (t->copier) /* to its pool, emptied below */
         cio_coro_free(t->copier);
     t->copier = NULL;
-    for (int i = 0; i < SSTACKS; i++) {
-        if (t->sstacks[i])
+    t->sstack_idle = NULL;
+    for (unsigned i = 0; i < t->nsstacks; i++) {
+        if (t->sstacks[i]) {
+            t->sstacks[i]->owner = NULL; /* coroutines may outlive us */
             cio__sstack_unref(t->sstacks[i]);
-        t->sstacks[i] = NULL;
+        }
     }
+    free(t->sstacks);
+    t->sstacks = NULL;
+    t->nsstacks = 0;
     for (int i = 0; i < POOL_CLASSES; i++) {
         while (t->pools[i].head) {
             cio_coro_t *co = t->pools[i].head;
