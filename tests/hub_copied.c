@@ -101,6 +101,29 @@ static void *own_reader(void *arg)
     return NULL;
 }
 
+/* 16 own_readers, each on a socketpair of its own, waiting on return. */
+static void readers_start(cio_task_t *r[16])
+{
+    for (long i = 0; i < 16; i++) {
+        CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, pairs[i]), 0);
+        CHECK_EQ(cio_task_spawn(&r[i], own_reader, (void *)i), 0);
+    }
+    cio_task_sleep(5);
+}
+
+/* Gives readers_start's readers their byte, joins and frees them. */
+static void readers_finish(cio_task_t *r[16])
+{
+    for (int i = 0; i < 16; i++)
+        CHECK_EQ(write(pairs[i][1], "x", 1), 1);
+    CHECK_EQ(cio_task_join_all(r, 16, -1), 0);
+    for (int i = 0; i < 16; i++) {
+        cio_task_free(r[i]);
+        cio_fd_close(pairs[i][0]);
+        close(pairs[i][1]);
+    }
+}
+
 /* Echoers as echo_server's connection tasks, more than stacks: each wake
  * of one that shares moves another one's frames out and its own in. Their
  * frames are 128 to 255 bytes on x86-64 with a readiness backend (optimized,
@@ -173,11 +196,7 @@ static void alone(void)
     cio_task_t *r[16];
     unsigned made = 0;
     for (int round = 0; round < 2; round++) {
-        for (long i = 0; i < 16; i++) {
-            CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, pairs[i]), 0);
-            CHECK_EQ(cio_task_spawn(&r[i], own_reader, (void *)i), 0);
-        }
-        cio_task_sleep(5);
+        readers_start(r);
         for (int i = 0; i < 16; i++) {
             cio_coro_t *co = r[i]->coro;
             CHECK(co->copied && co->saved == NULL);
@@ -189,14 +208,7 @@ static void alone(void)
         if (round == 0)
             made = cio__tls_thread.nsstacks;
         CHECK_EQ(cio__tls_thread.nsstacks, made);
-        for (int i = 0; i < 16; i++)
-            CHECK_EQ(write(pairs[i][1], "x", 1), 1);
-        CHECK_EQ(cio_task_join_all(r, 16, -1), 0);
-        for (int i = 0; i < 16; i++) {
-            cio_task_free(r[i]);
-            cio_fd_close(pairs[i][0]);
-            close(pairs[i][1]);
-        }
+        readers_finish(r);
     }
 #endif
 }
@@ -291,11 +303,7 @@ static void *main_task(void *arg)
      * 64 bytes of the parked task with any compiler (footprint.h). On the
      * ring a read waits in its operation's frames. */
     bool on_ring = cio__tls_hub->io.uring != NULL;
-    for (long i = 0; i < 16; i++) {
-        CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, pairs[i]), 0);
-        CHECK_EQ(cio_task_spawn(&r[i], own_reader, (void *)i), 0);
-    }
-    cio_task_sleep(5);
+    readers_start(r);
     for (int i = 0; i < 16; i++) {
         size_t fp = footprint_of(r[i]);
         if (i == 0)
@@ -306,14 +314,7 @@ static void *main_task(void *arg)
         CHECK(fp < (on_ring ? 1024u : 704u));
 #endif
     }
-    for (int i = 0; i < 16; i++)
-        CHECK_EQ(write(pairs[i][1], "x", 1), 1);
-    CHECK_EQ(cio_task_join_all(r, 16, -1), 0);
-    for (int i = 0; i < 16; i++) {
-        cio_task_free(r[i]);
-        cio_fd_close(pairs[i][0]);
-        close(pairs[i][1]);
-    }
+    readers_finish(r);
     echo_rounds();
     return NULL;
 }
