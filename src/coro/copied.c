@@ -255,17 +255,6 @@ static struct cio__sstack *sstack_new(struct cio__thread *t, size_t size)
     return s;
 }
 
-/* Takes s, about to leave its slot, off t's idle list. */
-static void sstack_unlist(struct cio__thread *t, struct cio__sstack *s)
-{
-    struct cio__sstack **p = &t->sstack_idle;
-    while (*p && *p != s)
-        p = &(*p)->idle_next;
-    if (*p)
-        *p = s->idle_next;
-    s->idle = false;
-}
-
 /* The shared stack for the next copied coroutine: one that no coroutine
  * uses if there is one, else a new one while there are fewer than
  * SSTACKS, else the first SSTACKS_TURNS in turn: with many coroutines,
@@ -273,11 +262,11 @@ static void sstack_unlist(struct cio__thread *t, struct cio__sstack *s)
  * small for size leaves its slot to a new one and stays with its users. */
 static struct cio__sstack *sstack_get(struct cio__thread *t, size_t size)
 {
-    while (t->sstack_idle) {
+    while (t->sstack_idle) { /* too small ones are dropped from it */
         struct cio__sstack *s = t->sstack_idle;
         t->sstack_idle = s->idle_next;
         s->idle = false;
-        if (s->users == 1 && s->stack.size >= size)
+        if (s->stack.size >= size)
             return s;
     }
     if (!t->sstacks && !(t->sstacks = calloc(SSTACKS, sizeof *t->sstacks)))
@@ -287,9 +276,7 @@ static struct cio__sstack *sstack_get(struct cio__thread *t, size_t size)
     struct cio__sstack *s = t->sstacks[i];
     if (s && s->stack.size >= size)
         return s;
-    if (s) {
-        if (s->idle)
-            sstack_unlist(t, s);
+    if (s) { /* not on the idle list: it is empty here */
         s->owner = NULL;
         cio__sstack_unref(s);
         t->sstacks[i] = NULL;

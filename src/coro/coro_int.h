@@ -187,7 +187,7 @@ struct cio__sstack {
     unsigned users;            /* coroutines bound to it, +1 while in a slot */
     struct cio__thread *owner; /* whose slot holds it, or NULL */
     struct cio__sstack *idle_next; /* in owner's sstack_idle */
-    bool idle;    /* in owner's sstack_idle (users may have grown since) */
+    bool idle;                     /* in owner's sstack_idle */
     bool tracked; /* a tool (memcheck) tracks the bytes below its sp */
 };
 
